@@ -1,0 +1,100 @@
+"""Everything dockyard raises on purpose.
+
+    DockyardError
+    ├── InvalidArgument(ValueError)   bad reference, flag, port or volume spec     → HTTP 400
+    │   └── DockerfileError           .line; "Dockerfile line 7: COPY needs a destination"
+    ├── NotFound(LookupError)         image, container, network, volume, blob      → 404
+    ├── Conflict                      name taken, image in use, wrong state        → 409
+    ├── BuildError                    a step failed: .instruction, .exit_code, .log
+    ├── ContainerError                run-and-wait exited non-zero: .exit_code, .stderr
+    ├── ContentError                  bytes don't match their digest               → 500
+    ├── RegistryError                 the registry said no                         → 502
+    │   └── Unauthorized                                                           → 401
+    └── HostError                     the kernel refused                           → 500
+        └── Unsupported               the host lacks a feature                     → 501
+
+Front ends convert once, at their boundary: the CLI prints ``Error: <message>`` and exits 125,
+a magic prints the message in one line, the API server maps the class to a status.
+"""
+
+
+class DockyardError(Exception):
+    """Base of every error dockyard raises on purpose; str() is the one line a user sees."""
+
+
+class InvalidArgument(DockyardError, ValueError):
+    """The caller passed something malformed: a reference, a flag value, a spec."""
+
+
+class DockerfileError(InvalidArgument):
+    """A Dockerfile that can't be parsed or checked; names the line and the instruction."""
+
+    def __init__(self, message: str, line: int | None = None, instruction: str | None = None):
+        self.line, self.instruction, self.reason = line, instruction, message
+        where = f"Dockerfile line {line}: " if line else "Dockerfile: "
+        super().__init__(where + message)
+
+
+class NotFound(DockyardError, LookupError):
+    """No such image, container, network, volume or blob."""
+
+
+class ImageNotFound(NotFound):
+    pass
+
+
+class ContainerNotFound(NotFound):
+    pass
+
+
+class NetworkNotFound(NotFound):
+    pass
+
+
+class VolumeNotFound(NotFound):
+    pass
+
+
+class BlobNotFound(NotFound):
+    pass
+
+
+class Conflict(DockyardError):
+    """The object is in a state that forbids this: a name in use, an image in use, running."""
+
+
+class BuildError(DockyardError):
+    """A build step failed: names the instruction, its exit code and the tail of its output."""
+
+    def __init__(self, message: str, instruction: str | None = None, exit_code: int | None = None,
+                 log: str = ""):
+        self.instruction, self.exit_code, self.log = instruction, exit_code, log
+        super().__init__(message)
+
+
+class ContainerError(DockyardError):
+    """A container run and waited for exited non-zero (docker-py's ContainerError)."""
+
+    def __init__(self, message: str, exit_code: int, stderr: bytes = b""):
+        self.exit_code, self.stderr = exit_code, stderr
+        super().__init__(message)
+
+
+class ContentError(DockyardError):
+    """Stored bytes don't match their digest, or a layer archive is unsafe or corrupt."""
+
+
+class RegistryError(DockyardError):
+    """A registry refused a request or answered something unusable."""
+
+
+class Unauthorized(RegistryError):
+    pass
+
+
+class HostError(DockyardError):
+    """The kernel refused an operation (a mount, a namespace, a cgroup write)."""
+
+
+class Unsupported(HostError):
+    """The host lacks a feature this operation needs (overlayfs, a namespace, a controller)."""

@@ -1,0 +1,1 @@
+"""IPython magics and widgets for dockyard: %%dockerfile, %container, %image, %network, %volume."""

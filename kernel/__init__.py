@@ -1,0 +1,1 @@
+"""dockyard's Jupyter kernel: ipykernel with the dockyard extension preloaded."""
