@@ -1,0 +1,17 @@
+"""The dockyard kernel: ipykernel's IPython kernel with dockyard's magics loaded at start."""
+from ipykernel.ipkernel import IPythonKernel
+
+EXTENSION = "dockyard.extension"
+
+
+class DockyardKernel(IPythonKernel):
+    """IPythonKernel that loads `dockyard.extension` into its shell, so no %load_ext is needed."""
+
+    implementation = "dockyard"
+    implementation_version = "0.1.0"
+    banner = "Python 3 (dockyard): IPython with %%dockerfile, %container, %image, %network, %volume"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # self.shell exists only after IPythonKernel.__init__ has made it.
+        self.shell.extension_manager.load_extension(EXTENSION)
