@@ -1,0 +1,191 @@
+"""OCI layer tars from and to directories in overlayfs lower format.
+
+overlayfs marks a deleted path with a 0/0 character device and a replaced directory with the
+xattr trusted.overlay.opaque=y; an OCI layer uses `.wh.<name>` and `.wh..wh..opq` files instead.
+
+`diff()` writes a tree as a tar: entries sorted by name, numeric uid/gid without user names, and
+mtimes clamped to `epoch` when given, so the same tree always gives the same bytes. `apply()`
+extracts a tar, refusing absolute paths, `..`, symlinked parents, hard links out of the root and
+device nodes (a 0/0 char device too: tars carry whiteouts as `.wh.` files).
+"""
+import gzip
+import hashlib
+import os
+import shutil
+import stat
+import tarfile
+import zlib
+
+from ..errors import ContentError
+
+WHITEOUT, OPAQUE, OPAQUE_XATTR = ".wh.", ".wh..wh..opq", "trusted.overlay.opaque"
+META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is skipped
+GZIP_LEVEL = 6                      # Go's gzip.DefaultCompression, what docker uses
+
+
+class HashingSink:
+    """A write-only file that hashes and counts bytes before passing them on to `sink`."""
+
+    def __init__(self, sink):
+        self._sink, self._hash, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self._hash.update(data)
+        self.size += len(data)
+        return self._sink.write(data)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
+
+
+def is_whiteout(st: os.stat_result) -> bool:
+    """True for overlayfs's whiteout: a character device with device number 0/0."""
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True) -> None:
+    """Write `tree` as an uncompressed layer tar to the binary file `sink`, in sorted order.
+
+    overlay=True reads an overlay upper dir: 0/0 char devices become `.wh.<name>` and opaque
+    directories get a `.wh..wh..opq` entry. overlay=False reads a plain tree (a COPY source).
+    Other device nodes and sockets are left out: `apply()` would refuse them.
+    """
+    tree = os.fspath(tree)
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        def clamp(info: tarfile.TarInfo) -> tarfile.TarInfo:
+            info.mtime = int(info.mtime)
+            if epoch is not None and info.mtime > epoch:
+                info.mtime = int(epoch)
+            info.uname = info.gname = ""
+            return info
+
+        def marker(name: str, st: os.stat_result) -> tarfile.TarInfo:
+            info = tarfile.TarInfo(name)
+            info.mtime = st.st_mtime
+            return clamp(info)
+
+        def walk(rel: str) -> None:
+            entries = sorted(os.scandir(os.path.join(tree, rel)), key=lambda e: e.name)
+            for entry in entries:
+                name, st = rel + entry.name, entry.stat(follow_symlinks=False)
+                if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                    if overlay and is_whiteout(st):
+                        tar.addfile(marker(rel + WHITEOUT + entry.name, st))
+                    continue
+                info = tar.gettarinfo(entry.path, name)
+                if info is None:                         # a socket
+                    continue
+                if info.isreg():
+                    with open(entry.path, "rb") as f:
+                        tar.addfile(clamp(info), f)
+                else:
+                    tar.addfile(clamp(info))
+                if info.isdir():
+                    if overlay and _xattr(entry.path, OPAQUE_XATTR) == b"y":
+                        tar.addfile(marker(f"{name}/{OPAQUE}", st))
+                    walk(name + "/")
+        walk("")
+
+
+def write_gzip_layer(tree, sink, *, epoch: int | None = None, overlay: bool = True):
+    """diff() gzipped into `sink` deterministically; returns (diff_id, uncompressed size)."""
+    with gzip.GzipFile(filename="", mode="wb", fileobj=sink, mtime=0,
+                       compresslevel=GZIP_LEVEL) as gz:
+        raw = HashingSink(gz)
+        diff(tree, raw, epoch=epoch, overlay=overlay)
+    return raw.digest, raw.size
+
+
+def _xattr(path, key):
+    try:
+        return os.getxattr(path, key, follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _inside(root, path):
+    return path == root or path.startswith(root + "/")
+
+
+def open_tar(source) -> tarfile.TarFile:
+    """A TarFile reading `source` (a path or a binary file object), plain or compressed."""
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            return tarfile.open(source, "r:*")
+        return tarfile.open(fileobj=source, mode="r|*")
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ContentError(f"not a tar archive: {exc}") from exc
+
+
+def apply(source, root, *, overlay: bool = True) -> None:
+    """Extract the layer tar `source` (path or file object) into the existing directory `root`.
+
+    Refuses (ContentError) absolute paths, `..`, paths through symlinks, hard links out of the
+    root and device nodes; the caller removes a half-extracted `root`. overlay=True keeps
+    `root` in overlay lower format (whiteouts as 0/0 char devices, the opaque xattr); with
+    overlay=False `root` is a flat rootfs: whiteouts delete and opaque markers empty the
+    directory of what lower layers put there.
+    """
+    root, extracted = os.path.realpath(root), set()
+    try:
+        with open_tar(source) as tar:
+            for member in tar:
+                _apply_member(tar, member, root, overlay, extracted)
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ContentError(f"corrupt layer archive: {exc}") from exc
+
+
+def _apply_member(tar, member, root, overlay, extracted) -> None:
+    name = os.path.normpath(member.name)
+    if member.name.startswith("/") or name == ".." or name.startswith("../"):
+        raise ContentError(f"unsafe path in layer: {member.name!r}")
+    if name == ".":
+        return
+    if member.isdev():
+        raise ContentError(f"device node in layer: {member.name!r}")
+    parent = os.path.realpath(os.path.join(root, os.path.dirname(name)))
+    if not _inside(root, parent):
+        raise ContentError(f"{member.name!r} leads out of the root through a symlink")
+    base = os.path.basename(name)
+    target = os.path.join(parent, base)
+    if base == OPAQUE:
+        os.makedirs(parent, exist_ok=True)
+        if overlay:
+            os.setxattr(parent, OPAQUE_XATTR, b"y")
+        else:
+            for entry in os.scandir(parent):
+                if entry.path not in extracted:
+                    _remove(entry.path)
+    elif base.startswith(META_PREFIX):
+        return
+    elif base.startswith(WHITEOUT):
+        victim = os.path.join(parent, base[len(WHITEOUT):])
+        _remove(victim)
+        if overlay:
+            os.makedirs(parent, exist_ok=True)
+            os.mknod(victim, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+    else:
+        if member.islnk():
+            link = os.path.normpath(member.linkname)
+            if (member.linkname.startswith("/") or link == ".." or link.startswith("../")
+                    or not _inside(root, os.path.realpath(os.path.join(root, link)))):
+                raise ContentError(f"hard link out of the root: {member.name!r} -> "
+                                   f"{member.linkname!r}")
+        if not (member.isdir() and os.path.isdir(target) and not os.path.islink(target)):
+            _remove(target)             # never write through an existing symlink
+        member.name = name
+        # Checks done above; numeric_owner: ids from the tar, not the host's user names.
+        # The "data"/"tar" filters refuse absolute symlinks and drop the sticky bit of /tmp.
+        tar.extract(member, root, numeric_owner=True, filter="fully_trusted")
+        extracted.add(target)

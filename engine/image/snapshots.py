@@ -1,0 +1,216 @@
+"""Unpacked layers under `<root>/snapshots/<chain-id hex>/`, shared by every image and container.
+
+    snapshots/<hex>/diff/        the layer in overlay lower format
+    snapshots/<hex>/layer.json   digest, diff_id, size, parent chain id, link
+    snapshots/l/<LINK>           -> ../<hex>/diff, a 26-character name as in Docker's overlay2
+
+Containers chdir to `snapshots/` and mount with `lowerdir=l/<LINK>:l/<LINK>...`, which keeps
+the mount options under the one-page limit with ~140 layers instead of ~40.
+A snapshot appears by renaming a finished temp directory into place, so a directory named by
+a chain id is always complete; removal renames it away first for the same reason.
+"""
+import base64
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from .layers import OPAQUE_XATTR, is_whiteout
+
+LINK_LENGTH = 26
+_MAX_SYMLINKS = 40
+
+
+def chain_id(parent: str | None, diff_id: str) -> str:
+    """The OCI ChainID: diff_id for a base layer, else sha256(parent + " " + diff_id)."""
+    if parent is None:
+        return diff_id
+    return "sha256:" + hashlib.sha256(f"{parent} {diff_id}".encode()).hexdigest()
+
+
+def link_name(chain: str) -> str:
+    """A short, stable name for the snapshot of `chain` (base32 of its hash, 26 characters)."""
+    raw = bytes.fromhex(chain.split(":", 1)[1])
+    return base64.b32encode(raw).decode()[:LINK_LENGTH]
+
+
+class Snapshots:
+    """The snapshot directories of one data root; callers hold the root lock for commit/remove."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root) / "snapshots"
+
+    def directory(self, chain: str) -> Path:
+        return self.root / chain.split(":", 1)[1]
+
+    def diff_dir(self, chain: str) -> Path:
+        return self.directory(chain) / "diff"
+
+    def meta(self, chain: str) -> dict | None:
+        """The snapshot's layer.json, or None when there is no such snapshot."""
+        try:
+            return json.loads((self.directory(chain) / "layer.json").read_text())
+        except FileNotFoundError:
+            return None
+
+    def exists(self, chain: str) -> bool:
+        return (self.directory(chain) / "layer.json").exists()
+
+    def touch(self, chain: str) -> None:
+        """Mark the snapshot as recently wanted (garbage collection spares young snapshots)."""
+        os.utime(self.directory(chain) / "layer.json")
+
+    def mtime(self, chain: str) -> float:
+        return (self.directory(chain) / "layer.json").stat().st_mtime
+
+    def new_temp(self) -> Path:
+        """A fresh temp directory inside snapshots/ (same filesystem, so commit can rename it)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
+
+    def commit(self, temp: Path, meta: dict) -> bool:
+        """Rename `temp` (holding diff/) into place as meta["chain_id"]; False if it existed.
+
+        An existing snapshot wins and `temp` is removed: the content is the same by definition.
+        """
+        chain = meta["chain_id"]
+        if self.exists(chain):
+            shutil.rmtree(temp, ignore_errors=True)
+            self.touch(chain)
+            return False
+        shutil.rmtree(self.directory(chain), ignore_errors=True)   # a stale half (crash)
+        meta = dict(meta, link=link_name(chain))
+        _write_json(temp / "layer.json", meta)
+        os.rename(temp, self.directory(chain))
+        links = self.root / "l"
+        links.mkdir(exist_ok=True)
+        tmp_link = links / f".tmp-{meta['link']}"
+        if os.path.lexists(tmp_link):
+            os.unlink(tmp_link)
+        os.symlink(f"../{chain.split(':', 1)[1]}/diff", tmp_link)
+        os.rename(tmp_link, links / meta["link"])
+        return True
+
+    def remove(self, chain: str) -> int:
+        """Delete the snapshot and its link; returns the bytes freed."""
+        directory = self.directory(chain)
+        if not directory.exists():
+            return 0
+        size = disk_usage(directory)
+        try:
+            os.unlink(self.root / "l" / link_name(chain))
+        except FileNotFoundError:
+            pass
+        trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=self.root))
+        os.rename(directory, trash / "x")
+        shutil.rmtree(trash, ignore_errors=True)
+        return size
+
+    def chains(self) -> list[str]:
+        """Chain ids of every complete snapshot."""
+        if not self.root.is_dir():
+            return []
+        return ["sha256:" + name for name in os.listdir(self.root)
+                if len(name) == 64 and (self.root / name / "layer.json").exists()]
+
+    def leftovers(self) -> list[Path]:
+        """Temp and trash directories that a crashed process left behind."""
+        if not self.root.is_dir():
+            return []
+        return [self.root / n for n in os.listdir(self.root) if n.startswith((".tmp-", ".trash-"))]
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes in the regular files under `path` (apparent sizes; hard links once)."""
+    total, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
+
+
+def _write_json(path: Path, value) -> None:
+    with open(path, "w") as f:
+        json.dump(value, f, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_merged(diffs: list[Path], path: str) -> bytes | None:
+    """Read `path` from the overlay of `diffs` (topmost first), as a container would see it.
+
+    Whiteouts and opaque directories hide lower entries; symlinks resolve inside the merged
+    tree. None when the path is absent or not a regular file.
+    """
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        found = _lookup(diffs, resolved + [part])
+        if found is None:
+            return None
+        st = os.lstat(found)
+        if stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > _MAX_SYMLINKS:
+                return None
+            target = os.readlink(found)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        if parts and not stat.S_ISDIR(st.st_mode):
+            return None
+        resolved.append(part)
+    if not resolved:
+        return None
+    found = _lookup(diffs, resolved)
+    if found is None or not stat.S_ISREG(os.lstat(found).st_mode):
+        return None
+    with open(found, "rb") as f:
+        return f.read()
+
+
+def _lookup(diffs: list[Path], parts: list[str]) -> str | None:
+    """The host path of the topmost visible entry for `parts` (no symlink following)."""
+    rel = "/".join(parts)
+    for layer in diffs:
+        candidate = os.path.join(layer, rel)
+        try:
+            st = os.lstat(candidate)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        if st is not None:
+            return None if is_whiteout(st) else candidate
+        if _hides_below(layer, parts):
+            return None
+    return None
+
+
+def _hides_below(layer: Path, parts: list[str]) -> bool:
+    """Whether an ancestor of `parts` in `layer` is a whiteout, a non-directory or opaque."""
+    for i in range(1, len(parts)):
+        ancestor = os.path.join(layer, *parts[:i])
+        try:
+            st = os.lstat(ancestor)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            return True
+        try:
+            if os.getxattr(ancestor, OPAQUE_XATTR, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            pass
+    return False
