@@ -7,6 +7,7 @@
     ├── Conflict                      name taken, image in use, wrong state        → 409
     ├── BuildError                    a step failed: .instruction, .exit_code, .log
     ├── ContainerError                run-and-wait exited non-zero: .exit_code, .stderr
+    ├── StartError                    the command did not start: .exit_status 125/126/127
     ├── ContentError                  bytes don't match their digest               → 500
     ├── RegistryError                 the registry said no                         → 502
     │   └── Unauthorized                                                           → 401
@@ -98,3 +99,14 @@ class HostError(DockyardError):
 
 class Unsupported(HostError):
     """The host lacks a feature this operation needs (overlayfs, a namespace, a controller)."""
+
+
+class StartError(DockyardError):
+    """A container's command could not start: not found (127), not executable (126), other (125).
+
+    The CLI exits with `exit_status`, as `docker run` does.
+    """
+
+    def __init__(self, message: str, exit_status: int = 125):
+        self.exit_status = exit_status
+        super().__init__(message)

@@ -1,0 +1,392 @@
+"""Container verbs: run, create, start, stop, kill, restart, wait, rm, ps, logs, exec, inspect,
+top, stats, diff, commit, cp, export, port.
+
+Flags follow `docker run --help`; `run_options(args)` turns them into engine RunOptions, so the
+magics get the same meaning from the same parser.
+"""
+import argparse
+
+
+def register(sub) -> None:
+    for verb, help_ in (("run", "Create and run a new container from an image"),
+                        ("create", "Create a new container")):
+        p = sub.add_parser(verb, help=help_, add_help=False)   # -h is --hostname, as in Docker
+        p.add_argument("--help", action="help")
+        add_run_flags(p, detach=verb == "run")
+        p.add_argument("image")
+        p.add_argument("command", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_run if verb == "run" else cmd_create)
+
+    p = sub.add_parser("start", help="Start one or more stopped containers")
+    p.add_argument("-a", "--attach", action="store_true")
+    p.add_argument("containers", nargs="+")
+    p.set_defaults(func=cmd_start)
+    for verb in ("stop", "restart"):
+        p = sub.add_parser(verb, help=f"{verb.title()} one or more containers")
+        p.add_argument("-t", "--time", "--timeout", type=int, default=None, dest="time")
+        p.add_argument("-s", "--signal")
+        p.add_argument("containers", nargs="+")
+        p.set_defaults(func=cmd_stop if verb == "stop" else cmd_restart)
+    p = sub.add_parser("kill", help="Kill one or more running containers")
+    p.add_argument("-s", "--signal", default="KILL")
+    p.add_argument("containers", nargs="+")
+    p.set_defaults(func=cmd_kill)
+    p = sub.add_parser("wait", help="Block until containers stop, then print their exit codes")
+    p.add_argument("containers", nargs="+")
+    p.set_defaults(func=cmd_wait)
+    p = sub.add_parser("rm", help="Remove one or more containers")
+    p.add_argument("-f", "--force", action="store_true")
+    p.add_argument("-v", "--volumes", action="store_true")
+    p.add_argument("containers", nargs="+")
+    p.set_defaults(func=cmd_rm)
+    p = sub.add_parser("ps", help="List containers")
+    p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-trunc", action="store_true")
+    p.set_defaults(func=cmd_ps)
+    p = sub.add_parser("logs", help="Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("-t", "--timestamps", action="store_true")
+    p.add_argument("-n", "--tail", default="all")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_logs)
+    p = sub.add_parser("exec", help="Execute a command in a running container")
+    p.add_argument("-d", "--detach", action="store_true")
+    p.add_argument("-i", "--interactive", action="store_true")
+    p.add_argument("-t", "--tty", action="store_true")
+    p.add_argument("-e", "--env", action="append", default=[])
+    p.add_argument("-u", "--user")
+    p.add_argument("-w", "--workdir")
+    p.add_argument("container")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_exec)
+    p = sub.add_parser("inspect", help="Return low-level information on containers or images")
+    p.add_argument("-f", "--format")
+    p.add_argument("--type", choices=("container", "image", "network", "volume"))
+    p.add_argument("objects", nargs="+")
+    p.set_defaults(func=cmd_inspect)
+    for verb, help_ in (("top", "Display the running processes of a container"),
+                        ("diff", "Inspect changes to files on a container's filesystem"),
+                        ("port", "List port mappings of the container")):
+        p = sub.add_parser(verb, help=help_)
+        p.add_argument("container")
+        p.set_defaults(func={"top": cmd_top, "diff": cmd_diff, "port": cmd_port}[verb])
+    p = sub.add_parser("stats", help="Display a snapshot of containers' resource usage")
+    p.add_argument("--no-stream", action="store_true")
+    p.add_argument("containers", nargs="*")
+    p.set_defaults(func=cmd_stats)
+    p = sub.add_parser("commit", help="Create a new image from a container's changes")
+    p.add_argument("-m", "--message")
+    p.add_argument("-a", "--author")
+    p.add_argument("-c", "--change", action="append", default=[])
+    p.add_argument("container")
+    p.add_argument("repository", nargs="?")
+    p.set_defaults(func=cmd_commit)
+    p = sub.add_parser("cp", help="Copy files between a container and the local filesystem")
+    p.add_argument("source")
+    p.add_argument("dest")
+    p.set_defaults(func=cmd_cp)
+    p = sub.add_parser("export", help="Export a container's filesystem as a tar archive")
+    p.add_argument("-o", "--output")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_export)
+
+
+def add_run_flags(p, detach=True) -> None:
+    """The flags of `docker run` / `docker create`."""
+    if detach:
+        p.add_argument("-d", "--detach", action="store_true", help="run in the background, print the id")
+        p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    else:
+        p.set_defaults(detach=False, rm=False)
+    p.add_argument("--name")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("-e", "--env", action="append", default=[], help="set an environment variable")
+    p.add_argument("--env-file", action="append", default=[])
+    p.add_argument("-w", "--workdir")
+    p.add_argument("-u", "--user", help="uid[:gid] or name[:group]")
+    p.add_argument("-h", "--hostname")
+    p.add_argument("-l", "--label", action="append", default=[])
+    p.add_argument("--entrypoint")
+    p.add_argument("--network", "--net", dest="network")
+    p.add_argument("--ip")
+    p.add_argument("--network-alias", "--net-alias", action="append", default=[], dest="network_alias")
+    p.add_argument("-p", "--publish", action="append", default=[])
+    p.add_argument("-P", "--publish-all", action="store_true")
+    p.add_argument("-v", "--volume", action="append", default=[])
+    p.add_argument("--mount", action="append", default=[])
+    p.add_argument("--tmpfs", action="append", default=[])
+    p.add_argument("--volumes-from", action="append", default=[])
+    p.add_argument("-m", "--memory")
+    p.add_argument("--memory-swap")
+    p.add_argument("--cpus")
+    p.add_argument("--pids-limit", type=int)
+    p.add_argument("--cap-add", action="append", default=[])
+    p.add_argument("--cap-drop", action="append", default=[])
+    p.add_argument("--privileged", action="store_true")
+    p.add_argument("--security-opt", action="append", default=[])
+    p.add_argument("--read-only", action="store_true")
+    p.add_argument("--init", action="store_true")
+    p.add_argument("--stop-signal")
+    p.add_argument("--stop-timeout", type=int)
+    p.add_argument("--ulimit", action="append", default=[])
+
+
+def run_options(args):
+    """argparse Namespace of run/create -> engine RunOptions."""
+    from ..options import RunOptions
+    env = list(args.env)
+    for path in args.env_file:
+        env += _read_env_file(path)
+    entrypoint = None
+    if args.entrypoint is not None:
+        entrypoint = (args.entrypoint,) if args.entrypoint else ()
+    labels = dict(item.partition("=")[::2] for item in args.label)
+    return RunOptions(
+        image=args.image, command=tuple(args.command) or None, entrypoint=entrypoint,
+        name=args.name, environment=tuple(env), working_dir=args.workdir, user=args.user,
+        hostname=args.hostname, labels=labels, tty=args.tty, stdin_open=args.interactive,
+        auto_remove=args.rm, network=args.network, ip=args.ip,
+        network_aliases=tuple(args.network_alias), ports=tuple(args.publish),
+        publish_all=args.publish_all, volumes=tuple(args.volume), mounts=tuple(args.mount),
+        tmpfs=tuple(args.tmpfs), volumes_from=tuple(args.volumes_from), memory=args.memory,
+        memory_swap=args.memory_swap, cpus=args.cpus, pids_limit=args.pids_limit,
+        cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
+        security_opt=tuple(args.security_opt), read_only=args.read_only, init=args.init,
+        stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit))
+
+
+def _read_env_file(path) -> list[str]:
+    from ..errors import InvalidArgument
+    try:
+        with open(path) as f:
+            return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        raise InvalidArgument(f"--env-file {path}: {exc.strerror}") from None
+
+
+def _engine(args):
+    from .. import Engine
+    return Engine(args.data_root)
+
+
+def cmd_create(args) -> int:
+    from ..create import create_container
+    container = create_container(_engine(args), run_options(args))
+    print(container.id)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from ..create import create_container
+    from .attach import run_attached
+    engine = _engine(args)
+    container = create_container(engine, run_options(args))
+    if args.detach:
+        engine.containers.start(container)
+        print(container.id)
+        return 0
+    return run_attached(engine, container, remove=args.rm, stdin=args.interactive, tty=args.tty)
+
+
+def cmd_start(args) -> int:
+    engine = _engine(args)
+    for ref in args.containers:
+        container = engine.containers.get(ref)
+        engine.containers.start(container)
+        if args.attach:
+            from .attach import follow_until_exit
+            return follow_until_exit(container)
+        print(ref)
+    return 0
+
+
+def _each(args, action) -> int:
+    engine = _engine(args)
+    for ref in args.containers:
+        action(engine.containers.get(ref))
+        print(ref)
+    return 0
+
+
+def cmd_stop(args) -> int:
+    return _each(args, lambda c: c.stop(args.time))
+
+
+def cmd_restart(args) -> int:
+    return _each(args, lambda c: c.restart(args.time))
+
+
+def cmd_kill(args) -> int:
+    return _each(args, lambda c: c.kill(args.signal))
+
+
+def cmd_rm(args) -> int:
+    return _each(args, lambda c: c.remove(force=args.force, v=args.volumes))
+
+
+def cmd_wait(args) -> int:
+    engine = _engine(args)
+    for ref in args.containers:
+        print(engine.containers.get(ref).wait()["StatusCode"])
+    return 0
+
+
+def cmd_ps(args) -> int:
+    from .render import ago, duration, parse_time, table
+    import time
+    containers = _engine(args).containers.list(all=args.all)
+    if args.quiet:
+        for c in containers:
+            print(c.id if args.no_trunc else c.short_id)
+        return 0
+    rows = []
+    for c in containers:
+        state = c.state
+        if state.status == "running":
+            status = "Up " + duration(time.time() - parse_time(state.started_at))
+        elif state.status == "exited":
+            status = f"Exited ({state.exit_code}) {ago(state.finished_at)}"
+        else:
+            status = state.status.title()
+        cmd = " ".join([c.record["Path"], *c.record["Args"]])
+        if not args.no_trunc and len(cmd) > 20:
+            cmd = cmd[:19] + "…"
+        rows.append([c.id if args.no_trunc else c.short_id, c.record["ImageRef"], f'"{cmd}"',
+                     ago(c.record["Created"]), status, _ports_text(c), c.name])
+    table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows)
+    return 0
+
+
+def _ports_text(container) -> str:
+    ports = container.attrs["NetworkSettings"].get("Ports") or {}
+    parts = []
+    for cport, bindings in ports.items():
+        for b in bindings or []:
+            parts.append(f"{b['HostIp'] or '0.0.0.0'}:{b['HostPort']}->{cport}")
+    return ", ".join(parts)
+
+
+def cmd_logs(args) -> int:
+    import sys
+    container = _engine(args).containers.get(args.container)
+    tail = None if args.tail == "all" else int(args.tail)
+    from ..runtime import process
+    for entry in process.logs(container.bundle, follow=args.follow, tail=tail):
+        out = sys.stdout.buffer if entry.stream == "stdout" else sys.stderr.buffer
+        if args.timestamps:
+            out.write(entry.time.encode() + b" ")
+        out.write(entry.data)
+        out.flush()
+    return 0
+
+
+def cmd_exec(args) -> int:
+    from ..errors import Conflict, InvalidArgument
+    from ..runtime import process
+    container = _engine(args).containers.get(args.container)
+    if not args.command:
+        raise InvalidArgument("exec needs a command")
+    if container.status != "running":
+        raise Conflict(f"container {container.name} is not running")
+    proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
+                        cwd=args.workdir, tty=args.tty, stdin=args.interactive, attach=not args.detach)
+    return 0 if args.detach else proc.wait()
+
+
+def cmd_inspect(args) -> int:
+    from .render import dump_json
+    from ..errors import NotFound
+    engine = _engine(args)
+    found = []
+    for ref in args.objects:
+        for kind in ([args.type] if args.type else ["container", "image", "network", "volume"]):
+            try:
+                found.append(_inspect_one(engine, kind, ref))
+                break
+            except NotFound:
+                continue
+        else:
+            raise NotFound(f"No such object: {ref}")
+    if args.format:
+        from .format import render_format
+        for value in found:
+            print(render_format(args.format, value))
+    else:
+        dump_json(found)
+    return 0
+
+
+def _inspect_one(engine, kind, ref) -> dict:
+    if kind == "container":
+        return engine.containers.get(ref).attrs
+    if kind == "image":
+        return engine.images.inspect(ref)
+    if kind == "network":
+        return engine.networks.get(ref).inspect()
+    return engine.volumes.get(ref).inspect()
+
+
+def cmd_top(args) -> int:
+    from .render import table
+    procs = _engine(args).containers.get(args.container).top()
+    table(["UID", "PID", "PPID", "CMD"], [[p["user"], p["pid"], p.get("ppid", ""), p["cmd"]]
+                                          for p in procs])
+    return 0
+
+
+def cmd_diff(args) -> int:
+    for change in _engine(args).containers.get(args.container).diff():
+        print("CAD"[change["Kind"]], change["Path"])
+    return 0
+
+
+def cmd_port(args) -> int:
+    container = _engine(args).containers.get(args.container)
+    for cport, bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).items():
+        for b in bindings or []:
+            print(f"{cport} -> {b['HostIp'] or '0.0.0.0'}:{b['HostPort']}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .render import size, table
+    engine = _engine(args)
+    containers = ([engine.containers.get(r) for r in args.containers] if args.containers
+                  else engine.containers.list())
+    rows = []
+    for c in containers:
+        s = c.stats()
+        rows.append([c.short_id, c.name, f"{s.get('cpu_percent', 0.0):.2f}%",
+                     f"{size(s.get('memory_usage', 0))} / {size(s.get('memory_limit', 0))}",
+                     s.get("pids", 0)])
+    table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"], rows)
+    return 0
+
+
+def cmd_commit(args) -> int:
+    engine = _engine(args)
+    container = engine.containers.get(args.container)
+    image = container.commit(args.repository, message=args.message, author=args.author,
+                             changes=args.change)
+    print(image.id)
+    return 0
+
+
+def cmd_cp(args) -> int:
+    from .copy import copy
+    copy(_engine(args), args.source, args.dest)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import sys
+    from .copy import export
+    container = _engine(args).containers.get(args.container)
+    if args.output:
+        with open(args.output, "wb") as f:
+            export(container, f)
+    else:
+        export(container, sys.stdout.buffer)
+    return 0

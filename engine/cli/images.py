@@ -1,0 +1,163 @@
+"""Image verbs: images, rmi, tag, history, import, and the `image` group (ls, rm, inspect, prune,
+tag, history, import, bootstrap)."""
+
+
+def register(sub) -> None:
+    _ls(sub.add_parser("images", help="List images"))
+    _rm(sub.add_parser("rmi", help="Remove one or more images"))
+    _tag(sub.add_parser("tag", help="Create a tag TARGET that refers to SOURCE"))
+    _history(sub.add_parser("history", help="Show the history of an image"))
+    _import(sub.add_parser("import", help="Import a rootfs tarball as an image"))
+    group = sub.add_parser("image", help="Manage images").add_subparsers(
+        dest="image_command", metavar="COMMAND", required=True, parser_class=sub._parser_class)
+    _ls(group.add_parser("ls", help="List images"))
+    _rm(group.add_parser("rm", help="Remove one or more images"))
+    _tag(group.add_parser("tag", help="Tag an image"))
+    _history(group.add_parser("history", help="Show the history of an image"))
+    _import(group.add_parser("import", help="Import a rootfs tarball as an image"))
+    p = group.add_parser("inspect", help="Display detailed information on images")
+    p.add_argument("-f", "--format")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_inspect)
+    p = group.add_parser("prune", help="Remove unused images")
+    p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-f", "--force", action="store_true")
+    p.set_defaults(func=cmd_prune)
+    p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
+    p.add_argument("name", choices=("busybox",), help="the image to make (busybox: from the host's busybox-static)")
+    p.add_argument("-t", "--tag", help="name it (default busybox:latest)")
+    p.set_defaults(func=cmd_bootstrap)
+
+
+def _ls(p):
+    p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("--digests", action="store_true")
+    p.add_argument("repository", nargs="?")
+    p.set_defaults(func=cmd_ls)
+
+
+def _rm(p):
+    p.add_argument("-f", "--force", action="store_true")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_rm)
+
+
+def _tag(p):
+    p.add_argument("source")
+    p.add_argument("target")
+    p.set_defaults(func=cmd_tag)
+
+
+def _history(p):
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("image")
+    p.set_defaults(func=cmd_history)
+
+
+def _import(p):
+    p.add_argument("-c", "--change", action="append", default=[])
+    p.add_argument("-m", "--message")
+    p.add_argument("file", help="a rootfs tarball, or - for stdin")
+    p.add_argument("reference", nargs="?")
+    p.set_defaults(func=cmd_import)
+
+
+def _engine(args):
+    from .. import Engine
+    return Engine(args.data_root)
+
+
+def cmd_ls(args) -> int:
+    from ..image.reference import familiar
+    from .render import ago, size, table
+    rows = []
+    for image in _engine(args).images.list():
+        shown = image.id if args.no_trunc else image.short_id
+        if args.quiet:
+            rows.append([shown])
+            continue
+        for ref in image.tags or ["<none>:<none>"]:
+            repo, _, tag = familiar(ref).rpartition(":") if ref != "<none>:<none>" else ("<none>", "", "<none>")
+            if args.repository and args.repository not in (repo, familiar(ref)):
+                continue
+            rows.append([repo, tag, shown, ago(image.created), size(image.size)])
+    if args.quiet:
+        for row in dict.fromkeys(tuple(r) for r in rows):
+            print(row[0])
+        return 0
+    table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+    return 0
+
+
+def cmd_rm(args) -> int:
+    engine = _engine(args)
+    for ref in args.images:
+        for event in engine.images.remove(ref, force=args.force):
+            for key, value in event.items():
+                print(f"{key}: {value}")
+    return 0
+
+
+def cmd_tag(args) -> int:
+    _engine(args).images.tag(args.source, args.target)
+    return 0
+
+
+def cmd_history(args) -> int:
+    from .render import ago, size, table
+    rows = []
+    for entry in _engine(args).images.history(args.image):
+        created_by = entry["created_by"]
+        if not args.no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        shown = entry["id"] if args.no_trunc or entry["id"] == "<missing>" else entry["id"][7:19]
+        rows.append([shown, ago(entry["created"]), created_by, size(entry["size"]),
+                     entry.get("comment", "")])
+    if args.quiet:
+        for row in rows:
+            print(row[0])
+        return 0
+    table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], rows)
+    return 0
+
+
+def cmd_import(args) -> int:
+    import sys
+    engine = _engine(args)
+    source = sys.stdin.buffer if args.file == "-" else args.file
+    image = engine.images.import_image(source, args.reference, changes=args.change,
+                                       message=args.message)
+    print(image.id)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .render import dump_json
+    engine = _engine(args)
+    found = [engine.images.inspect(ref) for ref in args.images]
+    if args.format:
+        from .format import render_format
+        for value in found:
+            print(render_format(args.format, value))
+    else:
+        dump_json(found)
+    return 0
+
+
+def cmd_prune(args) -> int:
+    from .render import size
+    result = _engine(args).images.prune(all=args.all)
+    for event in result.get("ImagesDeleted") or []:
+        for key, value in event.items():
+            print(f"{key}: {value}")
+    print(f"Total reclaimed space: {size(result.get('SpaceReclaimed', 0))}")
+    return 0
+
+
+def cmd_bootstrap(args) -> int:
+    image = _engine(args).images.bootstrap(args.name, args.tag)
+    print(image.id)
+    return 0

@@ -1,0 +1,66 @@
+"""Text rendering shared by the CLI commands: Docker's tables, sizes and relative times."""
+import json
+import sys
+import time
+
+
+def table(headers: list[str], rows: list[list[str]], out=None) -> None:
+    """Left-aligned columns three spaces apart, as `docker ps` prints them."""
+    out = out or sys.stdout
+    widths = [max([len(h), *(len(str(r[i])) for r in rows)]) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)]
+        out.write("   ".join(cells).rstrip() + "\n")
+
+
+def size(n: int | float) -> str:
+    """Docker's human sizes: 4.26MB, 1.2GB, 512B (decimal units)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1000
+    return f"{n}"
+
+
+def ago(rfc3339: str | None) -> str:
+    """'3 seconds ago', '2 hours ago' from an RFC 3339 UTC time."""
+    if not rfc3339:
+        return ""
+    seconds = max(0.0, time.time() - parse_time(rfc3339))
+    return duration(seconds) + " ago"
+
+
+def duration(seconds: float) -> str:
+    """Docker's HumanDuration: 'Less than a second', '5 seconds', 'About a minute', '3 hours'."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(s / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 14:
+        return f"{hours // 24} days"
+    return f"{hours // (24 * 7)} weeks"
+
+
+def parse_time(rfc3339: str) -> float:
+    import calendar
+    stamp, _, frac = rfc3339.rstrip("Z").partition(".")
+    base = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
+    return base + (float("0." + frac) if frac else 0.0)
+
+
+def dump_json(value) -> None:
+    json.dump(value, sys.stdout, indent=4)
+    sys.stdout.write("\n")

@@ -1,0 +1,283 @@
+"""Containers: records on disk, their lifecycle, and the docker-py shaped objects front ends use.
+
+A container is a directory `<root>/containers/<id>/` (the runtime's bundle) holding
+`container.json` (this module's record: Docker's Config and HostConfig, the image, the name),
+the runtime's spec and the monitor's `state.json`, `container.log` and the overlay's upper dir.
+Names are reserved atomically as symlinks `<root>/names/<name> -> <id>`, so two processes on one
+data root can't take the same name.
+"""
+import json
+import os
+import signal as signals
+
+from . import names
+from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
+from .options import RunOptions
+from .runtime import process
+from .storage import atomic_write_json
+
+STOPPED = ("created", "exited", "dead")
+
+
+class Container:
+    """One container, docker-py style: `attrs` is `docker inspect`'s JSON."""
+
+    def __init__(self, engine, record: dict):
+        self.engine, self.record = engine, record
+
+    id = property(lambda self: self.record["Id"])
+    short_id = property(lambda self: self.record["Id"][:12])
+    name = property(lambda self: self.record["Name"].lstrip("/"))
+    bundle = property(lambda self: self.engine.root / "containers" / self.id)
+    labels = property(lambda self: self.record["Config"].get("Labels") or {})
+
+    def __repr__(self):
+        return f"<Container: {self.short_id} {self.name}>"
+
+    @property
+    def image(self):
+        return self.engine.images.get(self.record["Image"])
+
+    @property
+    def state(self) -> process.State:
+        return process.state(self.bundle)
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    @property
+    def attrs(self) -> dict:
+        from .inspect import container_inspect
+        return container_inspect(self)
+
+    def reload(self):
+        self.record = self.engine.containers.get(self.id).record
+
+    def start(self):
+        """Start (or start again) the container's process; a running container is left alone."""
+        return self.engine.containers.start(self)
+
+    def stop(self, timeout: float | None = None) -> process.State:
+        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
+        if timeout is None:
+            timeout = self.record["Config"].get("StopTimeout") or 10
+        return process.stop(self.bundle, timeout, self._stop_signal())
+
+    def kill(self, signal="KILL"):
+        if self.status != "running":
+            raise Conflict(f"container {self.name} is not running")
+        process.kill(self.bundle, parse_signal(signal))
+
+    def restart(self, timeout: float | None = None):
+        self.stop(timeout)
+        self.start()
+
+    def wait(self, timeout: float | None = None) -> dict:
+        state = process.wait(self.bundle, timeout)
+        if state.status == "running":
+            raise TimeoutError(f"container {self.name} still running after {timeout} s")
+        return {"StatusCode": state.exit_code, "Error": state.error and {"Message": state.error}}
+
+    def remove(self, force=False, v=False):
+        self.engine.containers.remove(self, force=force, volumes=v)
+
+    def logs(self, stdout=True, stderr=True, stream=False, follow=False, tail=None,
+             timestamps=False):
+        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going)."""
+        wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
+        entries = process.logs(self.bundle, follow=follow, tail=tail)
+        chunks = ((e.time + " " if timestamps else "").encode() + e.data
+                  for e in entries if e.stream in wanted)
+        return chunks if stream or follow else b"".join(chunks)
+
+    def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
+                 stdin=False, detach=False):
+        """(exit_code, output bytes) of `cmd` run inside the running container."""
+        if self.status != "running":
+            raise Conflict(f"container {self.name} is not running")
+        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
+                            tty=tty, stdin=stdin)
+        if detach:
+            return None, b""
+        out, _ = proc.communicate()
+        return proc.returncode, out
+
+    def top(self):
+        return process.top(self.bundle)
+
+    def stats(self, stream=False):
+        return process.stats(self.bundle)
+
+    def diff(self) -> list[dict]:
+        """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
+        from .image.layers import upper_changes
+        return upper_changes(self.bundle / "upper", self.engine.store.lowerdirs_abs(self.image))
+
+    def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
+        return self.engine.images.commit(self, repository, tag, message=message, author=author,
+                                         changes=changes, conf=conf)
+
+    def _stop_signal(self) -> int:
+        return parse_signal(self.record["Config"].get("StopSignal") or "SIGTERM")
+
+
+class Containers:
+    """The container collection of one engine (docker-py's `client.containers`)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.dir = engine.root / "containers"
+        self.names_dir = engine.root / "names"
+
+    # -- lookup --------------------------------------------------------------------------
+    def get(self, id_or_name: str) -> Container:
+        ref = id_or_name.lstrip("/")
+        link = self.names_dir / ref
+        if names.VALID.match(ref) and link.is_symlink():
+            cid = os.readlink(link)
+        else:
+            matches = [p.name for p in self._ids() if p.name.startswith(ref)] if ref else []
+            if len(matches) > 1:
+                raise InvalidArgument(f"container id prefix {ref!r} is ambiguous")
+            if not matches:
+                raise ContainerNotFound(f"No such container: {id_or_name}")
+            cid = matches[0]
+        try:
+            with open(self.dir / cid / "container.json") as f:
+                return Container(self.engine, json.load(f))
+        except FileNotFoundError:
+            raise ContainerNotFound(f"No such container: {id_or_name}") from None
+
+    def list(self, all=False) -> list[Container]:
+        """Running containers (all=True: every one), newest first."""
+        found = []
+        for path in self._ids():
+            try:
+                with open(path / "container.json") as f:
+                    found.append(Container(self.engine, json.load(f)))
+            except FileNotFoundError:       # removed while we looked, or still being created
+                continue
+        found.sort(key=lambda c: c.record["Created"], reverse=True)
+        return found if all else [c for c in found if c.status == "running"]
+
+    def images_in_use(self) -> frozenset[str]:
+        return frozenset(c.record["Image"] for c in self.list(all=True))
+
+    def _ids(self):
+        return (p for p in self.dir.iterdir() if len(p.name) == 64) if self.dir.is_dir() else ()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def create(self, image, command=None, **kwargs) -> Container:
+        """docker create: the record, the bundle and the network endpoint; nothing runs yet."""
+        options = RunOptions.from_kwargs(image=image, command=command, **kwargs)
+        from .create import create_container
+        return create_container(self.engine, options)
+
+    def run(self, image, command=None, *, detach=False, remove=False, stdout=True, stderr=False,
+            **kwargs):
+        """docker run: a Container when detached, else the output bytes (ContainerError if non-zero)."""
+        container = self.create(image, command, auto_remove=remove and detach, **kwargs)
+        try:
+            self.start(container)
+        except BaseException:
+            if remove:
+                self.remove(container, force=True)
+            raise
+        if detach:
+            return container
+        try:
+            state = process.wait(container.bundle)
+            out = container.logs(stdout=stdout, stderr=stderr)
+            if state.exit_code:
+                err = container.logs(stdout=False, stderr=True)
+                raise ContainerError(f"container {container.name} exited with {state.exit_code}: "
+                                     f"{err.decode(errors='replace').strip()[-300:]}",
+                                     state.exit_code, err)
+            return out
+        finally:
+            if remove:
+                self.remove(container, force=True)
+
+    def start(self, container: Container) -> process.State:
+        if container.status == "running":
+            return container.state
+        state = process.start(container.bundle)
+        if state.error:
+            raise StartError(state.error, state.exit_code or 125)
+        return state
+
+    def remove(self, container: Container, *, force=False, volumes=False):
+        """docker rm: a running container needs force (then it is killed first)."""
+        if container.status == "running":
+            if not force:
+                raise Conflict(f"cannot remove container {container.name}: container is running: "
+                               "stop the container before removing or force remove")
+            process.kill(container.bundle, signals.SIGKILL)
+            process.wait(container.bundle, 10)
+        if self.engine.has_networks(container):
+            self.engine.networks.release(container.id)
+        self._unname(container)
+        process.remove(container.bundle)
+        if volumes:
+            self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
+
+    def prune(self) -> dict:
+        deleted = []
+        for c in self.list(all=True):
+            if c.status in STOPPED:
+                self.remove(c)
+                deleted.append(c.id)
+        return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
+
+    # -- names ---------------------------------------------------------------------------
+    def reserve_name(self, name: str | None, cid: str) -> str:
+        self.names_dir.mkdir(parents=True, exist_ok=True)
+        if name is None:
+            taken = set(os.listdir(self.names_dir))
+            while True:
+                candidate = names.random_name(taken)
+                try:
+                    os.symlink(cid, self.names_dir / candidate)
+                    return candidate
+                except FileExistsError:
+                    taken.add(candidate)
+        name = names.check(name)
+        try:
+            os.symlink(cid, self.names_dir / name)      # atomic: the name is ours or taken
+        except FileExistsError:
+            other = os.readlink(self.names_dir / name)
+            raise Conflict(f'the container name "/{name}" is already in use by container '
+                           f'"{other}": remove (or rename) that container to reuse the name') from None
+        return name
+
+    def _unname(self, container: Container):
+        link = self.names_dir / container.name
+        if link.is_symlink() and os.readlink(link) == container.id:
+            link.unlink()
+
+    def save(self, container: Container):
+        atomic_write_json(container.bundle / "container.json", container.record)
+
+
+def parse_signal(value) -> int:
+    """9, "9", "KILL", "SIGKILL" -> 9; InvalidArgument for anything else."""
+    if isinstance(value, int):
+        return value
+    text = str(value).upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(getattr(signals, text if text.startswith("SIG") else "SIG" + text))
+    except AttributeError:
+        raise InvalidArgument(f"invalid signal: {value}") from None
+
+
+def _env_list(environment) -> list[str]:
+    if not environment:
+        return []
+    if isinstance(environment, dict):
+        return [f"{k}={v}" for k, v in environment.items()]
+    return list(environment)
+

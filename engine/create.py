@@ -1,0 +1,153 @@
+"""The create stage: image config + RunOptions -> container record + runtime spec + bundle.
+
+Everything made here is undone if a later step fails: the name, the network endpoint, the
+bundle. Nothing runs yet; `Containers.start` starts the monitor.
+"""
+import os
+import secrets
+
+from .containers import Container
+from .errors import Conflict, InvalidArgument
+from .options import RunOptions
+from .runtime import convert, process
+from .runtime.spec import ContainerSpec
+from .storage import atomic_write_json, now_rfc3339
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def create_container(engine, options: RunOptions) -> Container:
+    image = engine.images.get(options.image)
+    cid = secrets.token_hex(32)
+    undo = []
+    try:
+        name = engine.containers.reserve_name(options.name, cid)
+        undo.append(lambda: os.unlink(engine.containers.names_dir / name))
+        bundle = engine.root / "containers" / cid
+        image_config = image.config.get("config") or {}
+        args = convert.resolve_command(image_config, options.entrypoint, options.command)
+        hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
+        env = merge_env(image_config.get("Env") or [], options.environment, hostname)
+        netns, endpoints = _network(engine, cid, name, hostname, options, undo)
+        mounts, volume_names = engine.volumes.resolve_for(image, options)
+        spec = ContainerSpec(
+            id=cid, bundle=str(bundle),
+            snapshots_root=str(engine.store.snapshots_root),
+            lowerdirs=tuple(engine.store.lowerdirs(image)),
+            args=tuple(args), env=tuple(env),
+            cwd=options.working_dir or image_config.get("WorkingDir") or "/",
+            user=options.user if options.user is not None else image_config.get("User") or "",
+            hostname=hostname,
+            caps=convert.caps(options.cap_add, options.cap_drop, privileged=options.privileged),
+            no_new_privs=_no_new_privs(options.security_opt),
+            privileged=options.privileged, readonly_rootfs=options.read_only,
+            memory=convert.parse_memory(options.memory),
+            memory_swap=convert.parse_memory(options.memory_swap, swap=True),
+            cpus=convert.parse_cpus(options.cpus), pids_limit=options.pids_limit,
+            netns=netns, mounts=tuple(mounts), tty=options.tty, stdin=options.stdin_open,
+            init=options.init, rlimits=convert.parse_ulimits(options.ulimits),
+            on_exit=_on_exit(engine, cid) if options.auto_remove else (),
+        )
+        undo.append(lambda: process.remove(bundle))
+        process.create(spec)
+        record = {
+            "Id": cid, "Name": "/" + name, "Created": now_rfc3339(),
+            "Image": image.id, "ImageRef": options.image,
+            "Path": args[0], "Args": list(args[1:]),
+            "Config": {
+                "Hostname": hostname, "User": spec.user, "Env": list(env), "Cmd": list(
+                    options.command) if options.command is not None else image_config.get("Cmd"),
+                "Entrypoint": list(options.entrypoint) if options.entrypoint is not None
+                else image_config.get("Entrypoint"),
+                "WorkingDir": spec.cwd, "Labels": {**(image_config.get("Labels") or {}),
+                                                   **options.labels},
+                "Tty": options.tty, "OpenStdin": options.stdin_open, "Image": options.image,
+                "ExposedPorts": image_config.get("ExposedPorts") or {},
+                "Volumes": image_config.get("Volumes"),
+                "StopSignal": options.stop_signal or image_config.get("StopSignal"),
+                "StopTimeout": options.stop_timeout,
+            },
+            "HostConfig": {
+                "AutoRemove": options.auto_remove, "NetworkMode": options.network or "default",
+                "Memory": spec.memory or 0, "MemorySwap": spec.memory_swap or 0,
+                "NanoCpus": int((spec.cpus or 0) * 1e9), "PidsLimit": spec.pids_limit,
+                "CapAdd": list(options.cap_add), "CapDrop": list(options.cap_drop),
+                "Privileged": options.privileged, "ReadonlyRootfs": options.read_only,
+                "SecurityOpt": list(options.security_opt), "Init": options.init,
+                "Binds": list(options.volumes), "Tmpfs": list(options.tmpfs),
+                "PortBindings": list(options.ports), "PublishAllPorts": options.publish_all,
+                "VolumesFrom": list(options.volumes_from),
+            },
+            "Mounts": [_mount_record(m, volume_names) for m in mounts],
+            "Endpoints": endpoints,
+        }
+        atomic_write_json(bundle / "container.json", record)
+        return Container(engine, record)
+    except BaseException:
+        for step in reversed(undo):
+            try:
+                step()
+            except OSError:
+                pass
+        raise
+
+
+def merge_env(image_env, user_env, hostname) -> list[str]:
+    """Docker's order: PATH default, HOSTNAME, the image's Env, then -e (later wins, per key)."""
+    merged = {}
+    for item in (DEFAULT_PATH, f"HOSTNAME={hostname}", *image_env):
+        key = item.split("=", 1)[0]
+        merged[key] = item
+    for item in user_env:
+        key, sep, _ = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid environment variable: {item!r}")
+        if sep:
+            merged[key] = item
+        elif key in os.environ:             # `-e NAME` takes the caller's value, as Docker
+            merged[key] = f"{key}={os.environ[key]}"
+        else:
+            merged.pop(key, None)
+    return list(merged.values())
+
+
+def _network(engine, cid, name, hostname, options, undo):
+    """(netns for the spec, endpoint records); attaches to a network now, so the IP is known."""
+    mode = options.network or engine.default_network()
+    if mode == "none":
+        return "", {}
+    if mode == "host":
+        return "host", {}
+    if mode.startswith("container:"):
+        other = engine.containers.get(mode.split(":", 1)[1])
+        if other.status != "running":
+            raise Conflict(f"cannot join network of a non running container: {other.name}")
+        return f"/proc/{other.state.pid}/ns/net", {}
+    undo.append(lambda: engine.networks.release(cid))
+    endpoint = engine.networks.attach(cid, mode, ip=options.ip, aliases=options.network_aliases,
+                                      hostname=hostname, name=name)
+    if options.ports or options.publish_all:
+        engine.networks.publish_for(cid, options, engine.images.get(options.image))
+    return engine.networks.netns_path(cid), {endpoint.network: endpoint.record()}
+
+
+def _no_new_privs(security_opt) -> bool:
+    for opt in security_opt:
+        key, _, value = opt.replace(":", "=", 1).partition("=")
+        if key == "no-new-privileges":
+            return value in ("", "true")
+        if key not in ("seccomp", "apparmor", "label"):
+            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+    return False
+
+
+def _on_exit(engine, cid) -> tuple[str, ...]:
+    """`run -d --rm`: the monitor execs this after the exit to remove the container."""
+    import sys
+    return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
+
+
+def _mount_record(mount, volume_names) -> dict:
+    name = volume_names.get(mount.source)
+    return {"Type": "volume" if name else mount.type, "Name": name, "Source": mount.source,
+            "Destination": mount.target, "RW": not mount.readonly}

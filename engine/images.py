@@ -1,0 +1,52 @@
+"""The image collection of one engine (docker-py's `client.images`), over the image store."""
+from .errors import InvalidArgument
+
+
+class Images:
+    def __init__(self, engine):
+        self.engine = engine
+        self.store = engine.store
+
+    def get(self, ref: str):
+        return self.store.get(ref)
+
+    def list(self, all=False):
+        return self.store.list()
+
+    def inspect(self, ref: str) -> dict:
+        return self.store.inspect(self.store.get(ref))
+
+    def history(self, ref: str) -> list[dict]:
+        return self.store.history(self.store.get(ref))
+
+    def tag(self, ref: str, new_ref: str):
+        self.store.tag(ref, new_ref)
+
+    def remove(self, ref: str, force=False) -> list[dict]:
+        return self.store.remove(ref, force=force, in_use=self.engine.containers.images_in_use())
+
+    def prune(self, all=False) -> dict:
+        return self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+
+    def bootstrap(self, name="busybox", tag=None):
+        """An image made on this host without a registry; only `busybox` is known."""
+        if name.split(":")[0] != "busybox":
+            raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
+                                  "(from the host's static busybox binary)")
+        from .image.bootstrap import bootstrap_busybox
+        return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+
+    def import_image(self, source, reference=None, changes=None, message=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+        from .image.bootstrap import import_tarball
+        return import_tarball(self.store, source, reference, changes=changes, message=message)
+
+    def build(self, dockerfile=None, **kwargs):
+        from .build.builder import build
+        return build(self.engine, dockerfile, **kwargs)
+
+    def commit(self, container, repository=None, tag=None, *, message=None, author=None,
+               changes=None, conf=None):
+        from .build.commit import commit
+        return commit(self.engine, container, repository, tag, message=message, author=author,
+                      changes=changes, conf=conf)
