@@ -72,7 +72,9 @@ def check_volume_name(name: str) -> str:
     return name
 
 
-def _target(path: str, spec: str) -> str:
+def check_target(path: str, spec: str = "") -> str:
+    """The normalised absolute container path `path`; InvalidArgument if relative or "/"."""
+    spec = spec or path
     if not path:
         raise InvalidArgument(f"invalid mount spec {spec!r}: a target path is required")
     if not path.startswith("/"):
@@ -101,10 +103,10 @@ def parse_volume_flag(spec: str) -> MountRequest:
     """
     parts = spec.split(":")
     if len(parts) == 1:
-        return MountRequest("volume", _target(parts[0], spec))
+        return MountRequest("volume", check_target(parts[0], spec))
     if len(parts) > 3 or (len(parts) == 2 and _is_mode(parts[1])) or not parts[0]:
         raise InvalidArgument(f"invalid volume specification: {spec!r}")
-    source, target = parts[0], _target(parts[1], spec)
+    source, target = parts[0], check_target(parts[1], spec)
     mode = _parse_mode(parts[2] if len(parts) == 3 else "", spec)
     if source.startswith("/"):
         if mode.get("copy"):
@@ -233,7 +235,7 @@ def _mount_request(opts: dict, kinds: set, labels: tuple, spec: str) -> MountReq
     if kinds - {kind}:
         raise InvalidArgument(f"cannot mix '{sorted(kinds - {kind})[0]}-*' options with mount "
                               f"type {kind!r} in --mount {spec!r}")
-    target = _target(opts.get("target", ""), spec)
+    target = check_target(opts.get("target", ""), spec)
     source, readonly = opts.get("source", ""), opts.get("readonly", False)
     if kind == "tmpfs":
         if source:
@@ -264,7 +266,7 @@ def parse_tmpfs_flag(spec: str) -> MountRequest:
     sizes are normalised to bytes: "/run:size=64m,mode=1777" -> data "size=67108864,mode=1777".
     """
     path, _, text = spec.partition(":")
-    target = _target(path, spec)
+    target = check_target(path, spec)
     data, flags, readonly = [], dict(DEFAULT_TMPFS_FLAGS), False
     for opt in filter(None, text.split(",")):
         key, eq, value = opt.partition("=")

@@ -1,0 +1,454 @@
+"""Named and anonymous volumes under <root>/volumes, and mount requests resolved into mounts.
+
+A volume is a directory `<root>/volumes/<name>/_data` plus `volume.json`. Volumes appear and
+disappear by rename, under a lock, so a reader never sees one half-made or half-removed.
+`resolve` turns parsed `-v`/`--mount`/`--tmpfs` requests, the image's VOLUME paths and
+`--volumes-from` into the runtime's mount entries, creating what Docker would create.
+
+    vols = Volumes(root)
+    mounts, names = vols.resolve([parse_volume_flag("data:/srv")], image_volumes=["/var/lib/x"],
+                                 image_reader=layer_dirs)
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple, Sequence
+
+from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
+from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
+                     parse_mount_flag, parse_tmpfs_flag, parse_volume_flag)
+
+__all__ = ["Volumes", "Volume", "Resolved", "MountRequest", "parse_volume_flag",
+           "parse_mount_flag", "parse_tmpfs_flag", "copy_from_layers"]
+
+META = "volume.json"
+DATA = "_data"
+# Docker (23+) marks anonymous volumes with this label; `volume prune` removes only those
+# unless asked for all.
+ANONYMOUS_LABEL = "com.docker.volume.anonymous"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A volume as stored: its data lives in `mountpoint`."""
+
+    name: str
+    mountpoint: Path
+    created: str
+    driver: str = "local"
+    labels: dict = field(default_factory=dict, compare=False)
+    options: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def anonymous(self) -> bool:
+        return ANONYMOUS_LABEL in self.labels
+
+    def inspect(self) -> dict:
+        """The `docker volume inspect` object."""
+        return {"CreatedAt": self.created, "Driver": self.driver, "Labels": dict(self.labels),
+                "Mountpoint": str(self.mountpoint), "Name": self.name,
+                "Options": dict(self.options), "Scope": "local"}
+
+
+class Resolved(NamedTuple):
+    """What `Volumes.resolve` gives: the runtime's mounts in binding order, and volume names."""
+
+    mounts: list
+    volumes: list[str]
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_json(path: Path, value: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes of regular files under `path`, each hard-linked file once (as Docker counts)."""
+    seen, total = set(), 0
+    for top, dirs, files in os.walk(path):
+        for name in files:
+            st = os.lstat(os.path.join(top, name))
+            if (st.st_dev, st.st_ino) not in seen and not os.path.islink(os.path.join(top, name)):
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total
+
+
+def _runtime_mount(kind: str, source: str, target: str, readonly: bool, data: str = ""):
+    """A mount entry of the runtime's type (engine/runtime/spec.py), HostMount until it exists."""
+    try:
+        from .runtime.spec import Mount
+    except ImportError:
+        Mount = HostMount
+    return Mount(type=kind, source=source, target=target, readonly=readonly, data=data)
+
+
+class Volumes:
+    """The volume store of one data root: <root>/volumes/<name>/{_data,volume.json}."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.dir = self.root / "volumes"
+
+    @contextlib.contextmanager
+    def _locked(self):
+        # One lock for all volumes: create, remove and prune are rare and fast.
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def create(self, name: str | None = None, *, driver: str = "local",
+               labels: dict | None = None, options: dict | None = None) -> Volume:
+        """Create a volume (a random 64-hex name when `name` is None); an existing name is
+        returned as it is, as `docker volume create` does."""
+        if driver != "local":
+            raise InvalidArgument(f"volume driver {driver!r} is not supported (only local)")
+        if options:
+            raise InvalidArgument(f"volume options are not supported by the local driver: "
+                                  f"{', '.join(sorted(options))}")
+        labels = dict(labels or {})
+        if name is None:
+            name = secrets.token_hex(32)
+            labels[ANONYMOUS_LABEL] = ""
+        check_volume_name(name)
+        with self._locked():
+            with contextlib.suppress(VolumeNotFound):
+                return self.get(name)
+            return self._make(name, labels)
+
+    def _make(self, name: str, labels: dict) -> Volume:
+        staging = self.dir / f".new-{secrets.token_hex(8)}"
+        try:
+            (staging / DATA).mkdir(parents=True)
+            os.chmod(staging / DATA, 0o755)
+            meta = {"Name": name, "Driver": "local", "Labels": labels, "Options": {},
+                    "CreatedAt": _now(), "Filled": False}
+            _write_json(staging / META, meta)
+            os.rename(staging, self.dir / name)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
+        return self.get(name)
+
+    def get(self, name: str) -> Volume:
+        """The volume called `name`; VolumeNotFound if there is none."""
+        meta = self._meta(name)
+        return Volume(name=name, mountpoint=self.dir / name / DATA, created=meta["CreatedAt"],
+                      driver=meta.get("Driver", "local"), labels=meta.get("Labels") or {},
+                      options=meta.get("Options") or {})
+
+    def _meta(self, name: str) -> dict:
+        if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
+            raise VolumeNotFound(f"no such volume: {name}")
+        try:
+            with open(self.dir / name / META) as f:
+                return json.load(f)
+        except (FileNotFoundError, NotADirectoryError):
+            raise VolumeNotFound(f"no such volume: {name}") from None
+
+    def list(self) -> list[Volume]:
+        """Every volume, sorted by name."""
+        try:
+            names = sorted(n for n in os.listdir(self.dir) if VOLUME_NAME.fullmatch(n))
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            with contextlib.suppress(VolumeNotFound):   # removed meanwhile
+                found.append(self.get(name))
+        return found
+
+    def remove(self, name: str, *, force: bool = False, in_use: Iterable[str] = frozenset()):
+        """Delete a volume and its data; Conflict if a container uses it. `force` makes a
+        missing volume no error (it never removes a volume in use, as in Docker)."""
+        with self._locked():
+            try:
+                self.get(name)
+            except VolumeNotFound:
+                if force:
+                    return
+                raise
+            if name in set(in_use):
+                raise Conflict(f"remove {name}: volume is in use")
+            self._delete(name)
+
+    def _delete(self, name: str) -> None:
+        # Rename first: the volume vanishes at once, and a crash mid-delete leaves only trash.
+        trash = self.dir / f".trash-{secrets.token_hex(8)}"
+        try:
+            os.rename(self.dir / name, trash)
+        except OSError as exc:
+            raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def prune(self, in_use: Iterable[str] = frozenset(), *, all: bool = False) -> dict:
+        """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+."""
+        in_use, deleted, reclaimed = set(in_use), [], 0
+        with self._locked():
+            for volume in self.list():
+                if volume.name in in_use or not (all or volume.anonymous):
+                    continue
+                reclaimed += _tree_size(volume.mountpoint)
+                self._delete(volume.name)
+                deleted.append(volume.name)
+            for leftover in self.dir.glob(".trash-*"):   # from a crashed remove
+                shutil.rmtree(leftover, ignore_errors=True)
+        return {"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed}
+
+    def name_of(self, path: str | Path) -> str | None:
+        """The volume whose data directory is `path`, or None."""
+        path = Path(path)
+        if path.name == DATA and path.parent.parent == self.dir:
+            return path.parent.name
+        return None
+
+    def resolve(self, requests: Sequence[MountRequest], *, image_volumes: Sequence[str] = (),
+                volumes_from: Iterable = (), image_reader=None) -> Resolved:
+        """Turn mount requests into the runtime's mounts, creating volumes and `-v` bind
+        sources on demand; all checks run first, and on failure what was made is removed.
+
+        volumes_from: per source container, its mounts (runtime mount entries) or a
+        (mounts, "ro"|"rw"|"") pair. image_reader: the image's layer dirs, topmost first, or a
+        callable giving them; read only when a new volume is filled from the image.
+        Mounts come parents first, so /a is bound before /a/b.
+        """
+        plan = self._plan(requests, image_volumes, volumes_from)
+        made_volumes, made_dirs = [], []
+        try:
+            mounts = [self._realize(req, image_reader, made_volumes, made_dirs) for req in plan]
+        except BaseException:
+            for name in made_volumes:
+                with contextlib.suppress(VolumeNotFound, HostError):
+                    self.remove(name)
+            for path in reversed(made_dirs):
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        names = list(dict.fromkeys(n for n in map(self.name_of, (m.source for m in mounts))
+                                   if n))
+        return Resolved(mounts, names)
+
+    def _plan(self, requests, image_volumes, volumes_from) -> list[MountRequest]:
+        """Requests by target: --volumes-from, then image VOLUMEs, then the user's, later
+        ones replacing earlier ones at the same target; checked without touching anything."""
+        plan: dict[str, MountRequest] = {}
+        for item in volumes_from:
+            mounts, mode = item if _is_pair(item) else (item, "")
+            for m in mounts:
+                if m.type == "tmpfs":
+                    continue    # Docker doesn't share tmpfs mounts through --volumes-from
+                readonly = m.readonly if mode not in ("ro", "rw") else mode == "ro"
+                plan[m.target] = MountRequest("inherited", m.target, m.source, readonly,
+                                              data=m.data)
+        for path in image_volumes:
+            target = check_target(path)
+            plan.setdefault(target, MountRequest("volume", target))
+        own: set[str] = set()
+        for req in requests:
+            if req.target in own:
+                raise InvalidArgument(f"duplicate mount point: {req.target}")
+            own.add(req.target)
+            if req.type == "bind" and not req.create_source and not os.path.lexists(req.source):
+                raise InvalidArgument(f"bind source path does not exist: {req.source}")
+            plan[req.target] = req
+        return sorted(plan.values(), key=lambda r: r.target.rstrip("/").count("/"))
+
+    def _realize(self, req: MountRequest, image_reader, made_volumes: list, made_dirs: list):
+        if req.type == "tmpfs":
+            return _runtime_mount("tmpfs", "tmpfs", req.target, req.readonly, req.data)
+        if req.type in ("bind", "inherited"):
+            if req.type == "inherited" and not os.path.lexists(req.source):
+                raise InvalidArgument(f"--volumes-from: source of {req.target} is gone: "
+                                      f"{req.source}")
+            if not os.path.lexists(req.source):
+                made_dirs.extend(_makedirs(Path(req.source)))
+            return _runtime_mount("bind", req.source, req.target, req.readonly)
+        name = req.source or None
+        existed = name is not None and self._exists(name)
+        volume = self.create(name, labels=dict(req.labels))
+        if not existed:
+            made_volumes.append(volume.name)
+        if not req.nocopy and image_reader is not None:
+            self._fill(volume, req.target, image_reader)
+        return _runtime_mount("bind", str(volume.mountpoint), req.target, req.readonly)
+
+    def _exists(self, name: str) -> bool:
+        return (self.dir / name / META).exists()
+
+    def _fill(self, volume: Volume, target: str, image_reader) -> None:
+        """Docker's copy-up: a never-filled, empty volume gets the image's content at target."""
+        meta = self._meta(volume.name)
+        if meta.get("Filled") or any(volume.mountpoint.iterdir()):
+            return
+        layers = image_reader() if callable(image_reader) else image_reader
+        try:
+            copied = copy_from_layers(layers, target, volume.mountpoint)
+        except OSError as exc:
+            for child in list(volume.mountpoint.iterdir()):
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            raise HostError(f"fill volume {volume.name} from the image's {target}: "
+                            f"{exc.strerror or exc}") from exc
+        if copied:
+            _write_json(self.dir / volume.name / META, {**meta, "Filled": True})
+
+
+def _is_pair(item) -> bool:
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str)
+
+
+def _makedirs(path: Path) -> list[Path]:
+    """mkdir -p `path` (mode 0755); returns the topmost directory it created, for undoing."""
+    missing = path
+    while not missing.parent.exists():
+        missing = missing.parent
+    try:
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HostError(f"create bind source {path}: {exc.strerror or exc}") from exc
+    return [missing]
+
+
+# --- the image's merged tree, read straight from its overlay lower layers ---
+
+OPAQUE_XATTR = "trusted.overlay.opaque"
+MAX_SYMLINKS = 40   # as the kernel's path walk
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _is_opaque(path: Path) -> bool:
+    try:
+        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _visible(dirs: Sequence[Path], name: str) -> list[Path]:
+    """What `name` is in the merged view of `dirs` (topmost first): the directories that merge
+    into it, or the one non-directory that hides the rest; [] if absent or whited out."""
+    found: list[Path] = []
+    for d in dirs:
+        path = d / name
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if _is_whiteout(st):
+            break
+        if not stat.S_ISDIR(st.st_mode):
+            return found or [path]     # under a directory, a lower non-directory is hidden
+        found.append(path)
+        if _is_opaque(path):
+            break
+    return found
+
+
+def _lookup(layers: Sequence[Path], path: str) -> list[Path]:
+    """The merged-view entries at absolute `path`, following symlinks inside the image."""
+    parts, hops, i = [p for p in path.split("/") if p], 0, 0
+    current = list(layers)
+    while i < len(parts):
+        found = _visible(current, parts[i])
+        if len(found) == 1 and found[0].is_symlink():
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                return []
+            link = os.readlink(found[0])
+            base = "" if link.startswith("/") else "/".join(parts[:i])
+            # Resolve against the image's root: ".." never climbs above it, as in a chroot.
+            joined = os.path.normpath("/" + "/".join([base, link] + parts[i + 1:]))
+            parts, current, i = [p for p in joined.split("/") if p], list(layers), 0
+            continue
+        if not found or (i < len(parts) - 1 and not found[0].is_dir()):
+            return []
+        current, i = found, i + 1
+    return current
+
+
+def copy_from_layers(layer_dirs: Sequence[str | Path], path: str, dest: str | Path) -> bool:
+    """Copy the merged view of directory `path` of an image into the existing directory `dest`,
+    keeping modes, owners, times, symlinks, hard links and device nodes; `dest` takes the
+    mode and owner of `path`. Returns False (copying nothing) if `path` is not a directory.
+
+    layer_dirs are overlay lower dirs, topmost first: a 0/0 character device is a whiteout,
+    a directory with trusted.overlay.opaque=y hides the layers below it.
+    """
+    layers = [Path(d) for d in layer_dirs]
+    found = _lookup(layers, path) if layers else []
+    if not found or not found[0].is_dir():
+        return False
+    dest = Path(dest)
+    _merge_into(found, dest, {})
+    _copy_meta(found[0], dest)
+    return True
+
+
+def _merge_into(dirs: list[Path], dest: Path, links: dict) -> None:
+    names = dict.fromkeys(name for d in dirs for name in sorted(os.listdir(d)))
+    for name in names:
+        found = _visible(dirs, name)
+        if not found:
+            continue
+        target = dest / name
+        if found[0].is_dir() and not found[0].is_symlink():
+            target.mkdir()
+            _merge_into(found, target, links)
+        else:
+            _copy_entry(found[0], target, links)
+        _copy_meta(found[0], target)
+
+
+def _copy_entry(src: Path, dest: Path, links: dict) -> None:
+    st = os.lstat(src)
+    if st.st_nlink > 1 and (st.st_dev, st.st_ino) in links:
+        os.link(links[(st.st_dev, st.st_ino)], dest)
+        return
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(src), dest)
+    elif stat.S_ISREG(st.st_mode):
+        shutil.copyfile(src, dest, follow_symlinks=False)
+    elif stat.S_ISFIFO(st.st_mode):
+        os.mkfifo(dest)
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        os.mknod(dest, st.st_mode, st.st_rdev)
+    else:
+        return      # a socket means nothing once copied
+    links[(st.st_dev, st.st_ino)] = dest
+
+
+def _copy_meta(src: Path, dest: Path) -> None:
+    st = os.lstat(src)
+    os.chown(dest, st.st_uid, st.st_gid, follow_symlinks=False)
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(dest, stat.S_IMODE(st.st_mode))     # after chown, which clears setuid bits
+        for key in _xattrs(src):
+            if not key.startswith("trusted.overlay."):
+                with contextlib.suppress(OSError):
+                    os.setxattr(dest, key, os.getxattr(src, key))
+    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def _xattrs(path: Path) -> list[str]:
+    try:
+        return os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return []
