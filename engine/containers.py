@@ -93,15 +93,15 @@ class Container:
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
-        """(exit_code, output bytes) of `cmd` run inside the running container."""
+        """(exit_code, output bytes) of `cmd` run inside the running container; stdin may be bytes."""
         if self.status != "running":
             raise Conflict(f"container {self.name} is not running")
         args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
-                            tty=tty, stdin=stdin)
+                            tty=tty, stdin=bool(stdin))
         if detach:
             return None, b""
-        out, _ = proc.communicate()
+        out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
         return proc.returncode, out
 
     def top(self):

@@ -1,0 +1,67 @@
+"""A container's files seen from the host: tar streams in and out (cp, export).
+
+The container's view is its overlay: its upper dir over the image's snapshots. We mount that
+view in a private mount namespace of a short `unshare -m` child (the engine never mounts in its
+own namespace, and nothing is left mounted when the child exits), and let tar read or write it.
+A running container's upper dir must have one writer only, so files go into a running
+container through the container itself (`tar -x` exec'd inside it).
+"""
+import shlex
+import subprocess
+
+from .errors import HostError, InvalidArgument
+
+
+def _overlay_options(container, writable: bool) -> str:
+    store = container.engine.store
+    lowers = [str(store.snapshots_root / d) for d in store.lowerdirs(container.image)]
+    bundle = container.bundle
+    if writable:
+        return (f"lowerdir={':'.join(lowers)},upperdir={bundle}/upper,workdir={bundle}/work,"
+                "index=off,redirect_dir=off,metacopy=off")
+    return f"lowerdir={bundle}/upper:{':'.join(lowers)}"
+
+
+def _in_view(container, writable: bool, script: str, **popen):
+    """Run `script` (sh) with the container's view mounted at $ROOT, in a private mount ns."""
+    root = container.bundle / "merged"
+    mount = (f"mount -t overlay overlay -o {shlex.quote(_overlay_options(container, writable))} "
+             f"{shlex.quote(str(root))}")
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                             f"{mount} && ROOT={shlex.quote(str(root))} && {script}"], **popen)
+
+
+def read_tar(container, path: str):
+    """A Popen whose stdout is a tar of `path` (its last component at the top), as docker cp."""
+    path = "/" + path.strip("/")
+    parent, _, name = path.rpartition("/")
+    name = name or "."
+    script = (f'cd "$ROOT"{shlex.quote(parent or "/")} && '
+              f"exec tar --numeric-owner -cf - {shlex.quote(name)}")
+    return _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def export(container, out) -> None:
+    """docker export: the container's whole filesystem as one tar on `out`."""
+    proc = _in_view(container, False, 'cd "$ROOT" && exec tar --numeric-owner -cf - .',
+                    stdout=out, stderr=subprocess.PIPE)
+    _, err = proc.communicate()
+    if proc.returncode:
+        raise HostError(f"export {container.name}: {err.decode(errors='replace').strip()}")
+
+
+def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
+    """Extract a tar into `dest_dir` inside the container (running: through the container)."""
+    dest_dir = "/" + dest_dir.strip("/")
+    if container.status == "running":
+        code, out = container.exec_run(["tar", "-x", "-f", "-", "-C", dest_dir], stdin=tar_bytes)
+        if code:
+            raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
+                                  f"{out.decode(errors='replace').strip()}")
+        return
+    script = f'cd "$ROOT"{shlex.quote(dest_dir)} && exec tar --numeric-owner -xf -'
+    proc = _in_view(container, True, script, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = proc.communicate(tar_bytes)
+    if proc.returncode:
+        raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
+                              f"{err.decode(errors='replace').strip()}")
