@@ -43,6 +43,7 @@ class BlobWriter:
         self._hash = hashlib.sha256()
         self.size = 0
         self.digest: str | None = None
+        self.created = False            # True when commit() added a new blob
 
     def write(self, data) -> int:
         self._hash.update(data)
@@ -67,6 +68,7 @@ class BlobWriter:
             os.utime(target)
         else:
             os.rename(self.temp_path, target)
+            self.created = True
         return self.digest
 
     def abort(self) -> None:

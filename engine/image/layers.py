@@ -21,6 +21,8 @@ from ..errors import ContentError
 WHITEOUT, OPAQUE, OPAQUE_XATTR = ".wh.", ".wh..wh..opq", "trusted.overlay.opaque"
 META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is skipped
 GZIP_LEVEL = 6                      # Go's gzip.DefaultCompression, what docker uses
+# Extraction filters arrived in 3.11.4; without them tarfile already behaves as fully_trusted.
+_TRUSTED = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
 
 
 class HashingSink:
@@ -187,5 +189,5 @@ def _apply_member(tar, member, root, overlay, extracted) -> None:
         member.name = name
         # Checks done above; numeric_owner: ids from the tar, not the host's user names.
         # The "data"/"tar" filters refuse absolute symlinks and drop the sticky bit of /tmp.
-        tar.extract(member, root, numeric_owner=True, filter="fully_trusted")
+        tar.extract(member, root, numeric_owner=True, **_TRUSTED)
         extracted.add(target)

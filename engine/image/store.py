@@ -1,0 +1,396 @@
+"""The image store: OCI blobs, layer snapshots and a tags index under one data root.
+
+    store = ImageStore(root)
+    base = store.add_layer_from_tar("rootfs.tar", None)
+    image = store.create_image({"config": {"Cmd": ["sh"]}}, [base], tags=["me/app:1"])
+    store.get("me/app:1").id == image.id          # sha256 of the config JSON
+
+Layout: `blobs/sha256/<hex>` (manifests, configs, gzip layers), `images/index.json` (image ids
+and tags), `snapshots/` (see snapshots.py), `lock`. Every mutation holds the flock on `lock`;
+every file appears by an atomic rename, so readers need no lock and see old or new state.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import Conflict, ContentError, ImageNotFound, InvalidArgument
+from . import gc, reference
+from .blobs import BlobStore
+from .layers import apply, write_gzip_layer
+from .lock import root_lock
+from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
+                    host_architecture, parse_time, rfc3339)
+from .snapshots import Snapshots, chain_id, link_name, read_merged
+
+GC_GRACE_S = 3600.0   # unreferenced layers younger than this may belong to a build in progress
+
+
+class ImageStore:
+    """Images, tags, layers and snapshots of one data root; safe across processes."""
+
+    def __init__(self, root: Path, *, gc_grace: float = GC_GRACE_S):
+        self.root = Path(root)
+        self.blobs = BlobStore(self.root)
+        self.snapshots = Snapshots(self.root)
+        self.gc_grace = gc_grace
+        self._index_path = self.root / "images" / "index.json"
+        self._content: dict[str, tuple[dict, dict]] = {}   # manifest digest -> (manifest, config)
+
+    # -- locking and the index -------------------------------------------------------------
+
+    def lock(self):
+        """Context manager: the exclusive flock on `<root>/lock`, re-entrant in this process."""
+        return root_lock(self.root)
+
+    @property
+    def snapshots_root(self) -> Path:
+        """The directory to chdir to before mounting with `lowerdirs()`' relative names."""
+        return self.snapshots.root
+
+    def _read_index(self) -> dict:
+        try:
+            index = json.loads(self._index_path.read_text())
+        except FileNotFoundError:
+            index = {}
+        except ValueError as exc:
+            raise ContentError(f"image index {self._index_path} is corrupt: {exc}") from exc
+        index.setdefault("images", {})
+        index.setdefault("tags", {})
+        return index
+
+    def _write_index(self, index: dict) -> None:
+        self._index_path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self._index_path.with_name(f".index.json.{os.getpid()}")
+        with open(temp, "w") as f:
+            json.dump(index, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(temp, self._index_path)
+
+    # -- reading images --------------------------------------------------------------------
+
+    def _content_of(self, manifest_digest: str) -> tuple[dict, dict]:
+        """The verified manifest and config (cached: content-addressed, so never stale)."""
+        cached = self._content.get(manifest_digest)
+        if cached is None:
+            manifest = json.loads(self.blobs.read(manifest_digest))
+            config = json.loads(self.blobs.read(manifest["config"]["digest"]))
+            cached = self._content[manifest_digest] = (manifest, config)
+        return cached
+
+    def _image(self, image_id: str, index: dict) -> Image:
+        record = index["images"][image_id]
+        manifest, config = self._content_of(record["manifest"])
+        layers, parent = [], None
+        descriptors = manifest.get("layers", [])
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        if len(descriptors) != len(diff_ids):
+            raise ContentError(f"image {image_id}: manifest has {len(descriptors)} layers, "
+                               f"config {len(diff_ids)} diff_ids")
+        for descriptor, diff_id in zip(descriptors, diff_ids):
+            parent = chain_id(parent, diff_id)
+            meta = self.snapshots.meta(parent) or {}
+            layers.append(Layer(descriptor["digest"], diff_id, meta.get("size", 0), parent,
+                                self.snapshots.diff_dir(parent), link_name(parent)))
+        tags = tuple(sorted(t for t, i in index["tags"].items() if i == image_id))
+        return Image(image_id, config, tuple(layers), tags, record["manifest"],
+                     record.get("added", 0.0))
+
+    def _resolve(self, index: dict, text: str) -> tuple[str, str | None]:
+        """(image id, matched tag or None) for a reference, id, `sha256:` id or id prefix."""
+        if isinstance(text, Image):
+            text = text.id
+        if not isinstance(text, str) or not text:
+            raise InvalidArgument("empty image reference")
+        images = index["images"]
+        if text.startswith("sha256:"):
+            return self._by_prefix(images, text[len("sha256:"):], text), None
+        try:
+            ref = reference.parse(text)
+        except InvalidArgument:
+            ref = None
+        if ref is not None and ref.digest:
+            for image_id, record in images.items():
+                if ref.digest in (record["manifest"], image_id):
+                    return image_id, None
+        elif ref is not None and str(ref) in index["tags"]:
+            return index["tags"][str(ref)], str(ref)
+        if all(c in "0123456789abcdef" for c in text):
+            return self._by_prefix(images, text, text), None
+        if ref is None:
+            reference.parse(text)             # raises the InvalidArgument with its reason
+        raise ImageNotFound(f"No such image: {text}")
+
+    @staticmethod
+    def _by_prefix(images: dict, prefix: str, text: str) -> str:
+        matches = [i for i in images if i[len("sha256:"):].startswith(prefix)] if prefix else []
+        if len(matches) > 1:
+            raise InvalidArgument(f"image id prefix {text!r} is ambiguous: it matches "
+                                  f"{len(matches)} images")
+        if not matches:
+            raise ImageNotFound(f"No such image: {text}")
+        return matches[0]
+
+    def get(self, ref_or_id) -> Image:
+        """The image a reference, tag, full or short id names; ImageNotFound if none."""
+        index = self._read_index()
+        image_id, _ = self._resolve(index, ref_or_id)
+        return self._image(image_id, index)
+
+    def list(self) -> list[Image]:
+        """Every image, newest first (by config `created`, then by when it was added)."""
+        index = self._read_index()
+        images = [self._image(i, index) for i in index["images"]]
+        return sorted(images, key=lambda im: (parse_time(im.created), im.added), reverse=True)
+
+    # -- tags ------------------------------------------------------------------------------
+
+    def tag(self, image_or_ref, new_ref: str) -> None:
+        """Point `new_ref` (normalized; no digest allowed) at the image; moves an existing tag."""
+        ref = reference.parse(new_ref)
+        if ref.digest:
+            raise InvalidArgument(f"refusing to create a tag with a digest reference: {new_ref}")
+        with self.lock():
+            index = self._read_index()
+            image_id, _ = self._resolve(index, image_or_ref)
+            index["tags"][str(ref)] = image_id
+            self._write_index(index)
+
+    def untag(self, ref: str) -> None:
+        """Remove one tag; the image and its layers stay (maybe dangling). ImageNotFound if absent."""
+        name = reference.normalize(ref)
+        with self.lock():
+            index = self._read_index()
+            if name not in index["tags"]:
+                raise ImageNotFound(f"No such image: {ref}")
+            del index["tags"][name]
+            self._write_index(index)
+
+    # -- removal and pruning ---------------------------------------------------------------
+
+    def remove(self, ref_or_id, *, force: bool = False, in_use=frozenset()) -> list[dict]:
+        """Docker's `rmi`: untag, and delete the image once no tag remains and no container uses it.
+
+        Returns `[{"Untagged": "busybox:latest"}, {"Deleted": "sha256:..."}, ...]`. Conflict when a
+        container uses the image (unless force, which only untags), or when an id names an image
+        tagged in several repositories (unless force).
+        """
+        with self.lock():
+            index = self._read_index()
+            image_id, tag = self._resolve(index, ref_or_id)
+            short = image_id[len("sha256:"):][:12]
+            tags = sorted(t for t, i in index["tags"].items() if i == image_id)
+            used = image_id in in_use
+            if tag is not None and len(tags) > 1:
+                tags = [tag]                           # other tags remain: just untag
+                delete = False
+            elif used:
+                if not force:
+                    what = (f"remove repository reference {ref_or_id!r}" if tag
+                            else f"delete {short}")
+                    raise Conflict(f"conflict: unable to {what} (must force) - image {short} "
+                                   "is being used by a container")
+                delete = False
+            else:
+                repos = {reference.parse(t).name for t in tags}
+                if tag is None and len(repos) > 1 and not force:
+                    raise Conflict(f"conflict: unable to delete {short} (must be forced) - "
+                                   "image is referenced in multiple repositories")
+                delete = True
+            result = [{"Untagged": reference.familiar(t)} for t in tags]
+            for t in tags:
+                del index["tags"][t]
+            if not delete:
+                self._write_index(index)
+                return result
+            doomed = self._image(image_id, index)
+            del index["images"][image_id]
+            self._write_index(index)
+            result.append({"Deleted": image_id})
+            deleted, _ = gc.collect(self, index, [doomed], old_orphans=False)
+            result.extend({"Deleted": chain} for chain in deleted)
+            return result
+
+    def prune(self, *, in_use=frozenset(), all: bool = False) -> dict:
+        """Remove dangling images (all unused ones with all=True), then unreferenced content.
+
+        Layers not referenced by any image are removed once older than the store's grace time,
+        so a build in another process keeps the layers it has made but not yet tagged.
+        """
+        with self.lock():
+            index = self._read_index()
+            tagged = set(index["tags"].values())
+            victims = [i for i in index["images"]
+                       if i not in in_use and (all or i not in tagged)]
+            report, doomed = [], []
+            for image_id in sorted(victims):
+                doomed.append(self._image(image_id, index))
+                for t in sorted(t for t, i in index["tags"].items() if i == image_id):
+                    report.append({"Untagged": reference.familiar(t)})
+                    del index["tags"][t]
+                del index["images"][image_id]
+                report.append({"Deleted": image_id})
+            self._write_index(index)
+            deleted, reclaimed = gc.collect(self, index, doomed, old_orphans=True)
+            report.extend({"Deleted": chain} for chain in deleted)
+            return {"ImagesDeleted": report, "SpaceReclaimed": reclaimed}
+
+    # -- adding layers ---------------------------------------------------------------------
+
+    def layer(self, chain: str) -> Layer:
+        """The Layer of an existing snapshot; ImageNotFound if there is none."""
+        meta = self.snapshots.meta(chain)
+        if meta is None:
+            raise ImageNotFound(f"no layer snapshot {chain}")
+        return Layer(meta["digest"], meta["diff_id"], meta["size"], chain,
+                     self.snapshots.diff_dir(chain), link_name(chain))
+
+    def _finish(self, digest: str, diff_id: str, size: int, parent: Layer | None,
+                fill) -> Layer:
+        """Make the snapshot for a layer whose blob exists: `fill(diff_dir)` unpacks it."""
+        parent_chain = parent.chain_id if parent else None
+        chain = chain_id(parent_chain, diff_id)
+        meta = {"chain_id": chain, "parent": parent_chain, "digest": digest,
+                "diff_id": diff_id, "size": size}
+        if not self.snapshots.exists(chain):
+            temp = self.snapshots.new_temp()
+            try:
+                fill(temp / "diff")
+                with self.lock():
+                    self.snapshots.commit(temp, meta)
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
+        else:
+            with self.lock():
+                self.snapshots.touch(chain)
+        return self.layer(chain)
+
+    def _extractor(self, digest: str):
+        def fill(diff: Path) -> None:
+            diff.mkdir()
+            apply(self.blobs.path(digest), diff, overlay=True)
+        return fill
+
+    def add_layer_from_upper(self, upper: Path, parent: Layer | None, *,
+                             epoch: int | None = None, move: bool = True) -> Layer:
+        """A layer from an overlay upper dir (RUN, commit); move=True consumes `upper`.
+
+        With move=True the dir is renamed into the snapshot (it is already in overlay lower
+        format) when it is on the same filesystem, else extracted from the new blob; either
+        way `upper` is gone afterwards.
+        """
+        upper = Path(upper)
+        digest, diff_id, size = self._write_layer(upper, epoch=epoch, overlay=True)
+
+        def fill(diff: Path) -> None:
+            if move:
+                try:
+                    os.rename(upper, diff)
+                    return
+                except OSError:
+                    pass                               # EXDEV: another filesystem
+            self._extractor(digest)(diff)
+        layer = self._finish(digest, diff_id, size, parent, fill)
+        if move and upper.exists():
+            shutil.rmtree(upper, ignore_errors=True)
+        return layer
+
+    def add_layer_from_dir(self, tree: Path, parent: Layer | None, *,
+                           epoch: int | None = None) -> Layer:
+        """A layer holding a plain tree (COPY/ADD): its files, no whiteouts. `tree` is kept."""
+        digest, diff_id, size = self._write_layer(Path(tree), epoch=epoch, overlay=False)
+        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
+
+    def _write_layer(self, tree: Path, *, epoch, overlay) -> tuple[str, str, int]:
+        if not tree.is_dir():
+            raise InvalidArgument(f"layer source {tree} is not a directory")
+        with self.blobs.writer() as sink:
+            diff_id, size = write_gzip_layer(tree, sink, epoch=epoch, overlay=overlay)
+            return sink.commit(), diff_id, size
+
+    def add_layer_from_tar(self, source, parent: Layer | None) -> Layer:
+        """A layer from a tar (plain, gzip, bzip2 or xz; path or binary file object).
+
+        A gzip tar is stored as it is (its digest stays the one a registry named); other
+        formats are recompressed with gzip. A layer that is unsafe to extract raises
+        ContentError and leaves no snapshot behind.
+        """
+        from .tarballs import store_tar
+        digest, diff_id, size, created = store_tar(self.blobs, source)
+        try:
+            return self._finish(digest, diff_id, size, parent, self._extractor(digest))
+        except ContentError:
+            if created:                        # an unsafe layer leaves no blob behind either
+                self.blobs.delete(digest)
+            raise
+
+    # -- images ----------------------------------------------------------------------------
+
+    def create_image(self, config: dict, layers: list[Layer], *, tags=(),
+                     history: list[dict] | None = None) -> Image:
+        """Write the OCI config and manifest for `layers` and record the image; tags move to it.
+
+        `config` is the OCI image config without `rootfs` (filled in from the layers);
+        `architecture`, `os` and `created` default to the host's and now.
+        """
+        refs = [reference.parse(t) for t in tags]
+        if any(r.digest for r in refs):
+            raise InvalidArgument("refusing to create a tag with a digest reference")
+        config = dict(config)
+        config.setdefault("architecture", host_architecture())
+        config.setdefault("os", "linux")
+        config.setdefault("created", rfc3339(time.time()))
+        config.setdefault("config", {})
+        config["rootfs"] = {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]}
+        if history is not None:
+            config["history"] = list(history)
+        config_bytes = canonical_json(config)
+        with self.lock():
+            config_digest = self.blobs.put(config_bytes)
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_TYPE,
+                "config": {"mediaType": CONFIG_TYPE, "digest": config_digest,
+                           "size": len(config_bytes)},
+                "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
+                            "size": self.blobs.size(layer.digest)} for layer in layers],
+            }
+            manifest_digest = self.blobs.put(canonical_json(manifest))
+            index = self._read_index()
+            record = index["images"].get(config_digest)
+            if record is None or record["manifest"] != manifest_digest:
+                index["images"][config_digest] = {"manifest": manifest_digest,
+                                                  "added": time.time()}
+            for ref in refs:
+                index["tags"][str(ref)] = config_digest
+            self._write_index(index)
+            return self._image(config_digest, index)
+
+    def lowerdirs(self, image: Image) -> list[str]:
+        """The image's snapshots as `l/<LINK>` names relative to snapshots_root, topmost first."""
+        for layer in image.layers:
+            if not layer.snapshot.is_dir():
+                raise ContentError(f"image {image.short_id}: layer snapshot {layer.chain_id} "
+                                   "is missing")
+        return [f"l/{layer.link}" for layer in reversed(image.layers)]
+
+    def read_file(self, image: Image, path: str) -> bytes | None:
+        """A file's bytes as a container of `image` would see it at `path`, or None."""
+        return read_merged([layer.snapshot for layer in reversed(image.layers)], path)
+
+    def history(self, image: Image) -> list[dict]:
+        """`docker history`: newest first, with id, created, created_by, size, comment, tags."""
+        from .inspect import history
+        return history(image)
+
+    def inspect(self, image: Image) -> dict:
+        """Docker-shaped `image inspect` JSON."""
+        from .inspect import inspect
+        return inspect(image)
+
+    export_config = inspect
