@@ -1,0 +1,517 @@
+"""Dockerfile text to a parse tree of nodes, as buildkit's ``frontend/dockerfile/parser`` does.
+
+This layer knows lines, parser directives, comments, continuations, heredocs and each
+instruction's argument syntax (JSON or shell form, key=value pairs, words). It keeps the raw
+argument text: no variable expansion, and no validation of argument counts or flag names
+(that is ``instructions.parse``). Unknown instructions parse to a node without arguments,
+as in Docker, and are refused by the next layer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import DockerfileError
+from .shell import Lexer
+
+_WHITESPACE = re.compile(r"[\t\v\f\r ]+")
+# Go's \s is ASCII-only, hence re.ASCII.
+_DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z", re.ASCII | re.DOTALL)
+_HEREDOC = re.compile(r"([0-9]*)<<(-?)([^<]*)\Z", re.DOTALL)
+_LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)
+_CONTINUATION = {
+    esc: re.compile(r"([^%s])%s[ \t]*\Z|^%s[ \t]*\Z" % ((re.escape(esc),) * 3), re.DOTALL)
+    for esc in ("\\", "`")
+}
+DIRECTIVES = ("syntax", "escape", "check")
+# Instructions whose shell form may open heredocs, and those wrapping such an instruction.
+HEREDOC_INSTRUCTIONS = frozenset({"run", "copy", "add"})
+_NAME_VALUE = frozenset({"env", "label"})
+_UTF8_BOM = "\ufeff"
+# bufio.Scanner's limit in Docker's parser: longer lines are an error there, so here too.
+MAX_LINE = 64 * 1024
+
+
+@dataclass
+class Heredoc:
+    """One ``<<[-]NAME`` body; content is raw (tabs kept even when chomp is set)."""
+
+    name: str
+    content: str = ""
+    expand: bool = True
+    chomp: bool = False
+    fd: int = 0
+
+    @property
+    def text(self) -> str:
+        """The body as Docker uses it: leading tabs removed from each line for ``<<-``."""
+        return _LEADING_TABS.sub("", self.content) if self.chomp else self.content
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "content": self.content, "expand": self.expand,
+                "chomp": self.chomp, "fd": self.fd}
+
+
+@dataclass
+class Node:
+    """One instruction of the parse tree; ``args`` is raw text, ``sub`` ONBUILD's trigger."""
+
+    cmd: str
+    flags: list[str] = field(default_factory=list)
+    args: list = field(default_factory=list)
+    json: bool = False
+    heredocs: list[Heredoc] = field(default_factory=list)
+    start_line: int = 0
+    end_line: int = 0
+    original: str = ""
+    sub: "Node | None" = None
+
+    def to_dict(self) -> dict:
+        return {"cmd": self.cmd, "flags": list(self.flags),
+                "args": [list(a) if isinstance(a, tuple) else a for a in self.args],
+                "json": self.json, "heredocs": [h.to_dict() for h in self.heredocs],
+                "start_line": self.start_line, "end_line": self.end_line,
+                "sub": self.sub.to_dict() if self.sub else None}
+
+
+@dataclass
+class ParseResult:
+    """Nodes in file order plus what the directives set and the parser's warnings."""
+
+    children: list[Node]
+    escape: str = "\\"
+    directives: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _is_space(ch: str) -> bool:
+    return ch.isspace() and not "\x1c" <= ch <= "\x1f"
+
+
+def _lstrip(text: str) -> str:
+    i = 0
+    while i < len(text) and _is_space(text[i]):
+        i += 1
+    return text[i:]
+
+
+def _trim_newline(text: str) -> str:
+    return text.rstrip("\r\n")
+
+
+def _is_comment(raw: str) -> bool:
+    return _lstrip(_trim_newline(raw)).startswith("#")
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines with their endings kept, split on \\n only (as bufio's ScanLines variant)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+class _Directives:
+    """Parser directives: only in leading comment lines, each at most once."""
+
+    def __init__(self):
+        self.escape, self.values, self.done = "\\", {}, False
+
+    def see(self, line: str, number: int) -> None:
+        if self.done:
+            return
+        match = _DIRECTIVE.match(line)
+        key = match.group(1).lower() if match else None
+        if key not in DIRECTIVES:
+            self.done = True
+            return
+        if key in self.values:
+            raise DockerfileError(f"only one {key} parser directive can be used", number)
+        value = match.group(2)
+        if key == "escape":
+            if value not in ("\\", "`"):
+                raise DockerfileError(
+                    f"invalid escape token '{value}' does not match ` or \\", number)
+            self.escape = value
+        self.values[key] = value
+
+
+def parse_tree(text: str | bytes) -> ParseResult:
+    """Parse Dockerfile text into nodes; raise DockerfileError for what Docker's parser refuses."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    lines = _split_lines(text)
+    if lines and lines[0].startswith(_UTF8_BOM):
+        lines[0] = lines[0][1:]
+    directives = _Directives()
+    children: list[Node] = []
+    warnings: list[str] = []
+    i, current = 0, 0
+
+    def process(raw: str, strip_left: bool, number: int) -> str:
+        if len(raw) > MAX_LINE:
+            raise DockerfileError(f"dockerfile line greater than max allowed size of {MAX_LINE - 1}",
+                                  number)
+        token = _trim_newline(raw)
+        if strip_left:
+            token = _lstrip(token)
+        directives.see(token, number)
+        return "" if token.startswith("#") else token
+
+    while i < len(lines):
+        raw = lines[i]
+        i += 1
+        token = process(raw, True, current + 1)
+        current += 1
+        start = current
+        regex = _CONTINUATION[directives.escape]
+        line, continued = _trim_continuation(token, regex)
+        if not continued and line == "":
+            continue
+        empty_continuation = False
+        while continued and i < len(lines):
+            raw = lines[i]
+            i += 1
+            token = process(raw, False, current + 1)
+            current += 1
+            if _is_comment(raw):
+                continue
+            if not _lstrip(token):
+                empty_continuation = True
+                continue
+            more, continued = _trim_continuation(token, regex)
+            line += more
+        if empty_continuation:
+            warnings.append("[WARNING]: Empty continuation line found in:\n    " + line)
+        node = node_from_line(line, directives.escape, start, current)
+        if _can_contain_heredoc(node):
+            for heredoc in heredocs_from_line(line, start):
+                terminated = False
+                while i < len(lines):
+                    raw = lines[i]
+                    i += 1
+                    current += 1
+                    candidate = _trim_newline(raw)
+                    if heredoc.chomp:
+                        candidate = candidate.lstrip("\t")
+                    if candidate == heredoc.name:
+                        terminated = True
+                        break
+                    heredoc.content += raw
+                if not terminated:
+                    raise DockerfileError(f"{node.cmd.upper()}: unterminated heredoc "
+                                          f"<<{heredoc.name}", start, node.cmd.upper())
+                node.heredocs.append(heredoc)
+        _set_lines(node, start, current)
+        children.append(node)
+    if warnings:
+        warnings.append("[WARNING]: Empty continuation lines will become errors in a future release.")
+    if not children:
+        raise DockerfileError("file with no instructions", current or None)
+    return ParseResult(children, directives.escape, dict(directives.values), warnings)
+
+
+def _set_lines(node: Node, start: int, end: int) -> None:
+    node.start_line, node.end_line = start, end
+    if node.sub:
+        _set_lines(node.sub, start, end)
+
+
+def _trim_continuation(line: str, regex: re.Pattern) -> tuple[str, bool]:
+    """Drop a trailing escape character; True when the instruction goes on on the next line."""
+    match = regex.search(line)
+    if not match:
+        return line, False
+    return line[:match.start()] + (match.group(1) or ""), True
+
+
+def _can_contain_heredoc(node: Node) -> bool:
+    if node.cmd == "onbuild" and node.sub is not None:
+        node = node.sub
+    return node.cmd in HEREDOC_INSTRUCTIONS and not node.json
+
+
+def heredocs_from_line(line: str, number: int = 0) -> list[Heredoc]:
+    """The heredocs a line opens, in order: each word shaped like ``[fd]<<[-]NAME``."""
+    lex = Lexer("\\", raw_quotes=True, raw_escapes=True, skip_unset_env=True)
+    try:
+        words = lex.process(line, {})[1]
+    except DockerfileError:
+        return []
+    docs = []
+    for word in words:
+        heredoc = parse_heredoc(word, number)
+        if heredoc is not None:
+            docs.append(heredoc)
+    return docs
+
+
+def parse_heredoc(word: str, number: int = 0) -> Heredoc | None:
+    """A Heredoc when ``word`` is a heredoc opener like ``<<EOF``, ``<<-"EOF"`` or ``3<<EOF``."""
+    match = _HEREDOC.match(word)
+    if not match or not match.group(3):
+        return None
+    rest = match.group(3)
+    plain = Lexer("\\", skip_unset_env=True)
+    raw = Lexer("\\", raw_quotes=True, skip_unset_env=True)
+    try:
+        words = plain.process(rest, {})[1]
+        if len(words) != 1:
+            return None
+        words_raw = raw.process(rest, {})[1]
+    except DockerfileError as exc:
+        raise DockerfileError(f"invalid heredoc {word}: {exc.reason}", number or None) from None
+    # Quotes anywhere in the delimiter turn expansion of the body off, as in sh.
+    quotes = lambda w: w.count("'") + w.count('"')  # noqa: E731
+    fd = int(match.group(1)) if match.group(1) else 0
+    return Heredoc(name=words[0], expand=quotes(words[0]) == quotes(words_raw[0]),
+                   chomp=match.group(2) == "-", fd=min(fd, 2 ** 64 - 1))
+
+
+def split_command(line: str) -> tuple[str, list[str], str]:
+    """Split an instruction line into (lower-case command, raw flags, argument text)."""
+    parts = _WHITESPACE.split(line.strip(), maxsplit=1)
+    cmd = parts[0].lower()
+    args, flags = "", []
+    if len(parts) == 2:
+        args, flags = extract_flags(parts[1])
+    return cmd, flags, args.strip()
+
+
+def extract_flags(line: str) -> tuple[str, list[str]]:
+    """Leading ``--name[=value]`` words (quotes and \\ escapes removed) and the rest of the line."""
+    words: list[str] = []
+    word, quote, blank_ok, phase = "", "", False, "spaces"
+    pos, n = 0, len(line)
+    while pos <= n:
+        ch = line[pos] if pos < n else ""
+        if phase == "spaces":
+            if pos == n:
+                break
+            if _is_space(ch):
+                pos += 1
+                continue
+            if not line.startswith("--", pos):
+                return line[pos:], words
+            phase = "word"
+        if pos == n:
+            if word != "--" and (blank_ok or word):
+                words.append(word)
+            break
+        if phase == "word":
+            if _is_space(ch):
+                phase = "spaces"
+                if word == "--":
+                    return line[pos:], words
+                if blank_ok or word:
+                    words.append(word)
+                word, blank_ok = "", False
+            elif ch in ("'", '"'):
+                quote, blank_ok, phase = ch, True, "quote"
+            elif ch == "\\" and pos + 1 == n:
+                pass
+            else:
+                if ch == "\\":
+                    pos += 1
+                    ch = line[pos]
+                word += ch
+        else:
+            if ch == quote:
+                phase = "word"
+            elif ch == "\\" and pos + 1 == n:
+                phase = "word"
+            else:
+                if ch == "\\":
+                    pos += 1
+                    ch = line[pos]
+                word += ch
+        pos += 1
+    return "", words
+
+
+def node_from_line(line: str, escape: str, start: int = 0, end: int = 0) -> Node:
+    """Parse one logical line (continuations joined) into a Node."""
+    cmd, flags, rest = split_command(line)
+    node = Node(cmd=cmd, flags=flags, original=line, start_line=start, end_line=end)
+    try:
+        _ARGUMENT_PARSERS.get(cmd, _parse_ignore)(node, rest, escape)
+    except DockerfileError as exc:
+        raise DockerfileError(_named(exc.reason, cmd), start or None, cmd.upper()) from None
+    return node
+
+
+def _named(message: str, cmd: str) -> str:
+    """Prefix a message with the instruction unless it already starts with its name."""
+    name = cmd.upper()
+    return message if message.upper().startswith(name) else f"{name}: {message}"
+
+
+def _parse_ignore(node, rest, escape):
+    pass
+
+
+def _parse_sub(node, rest, escape):
+    if rest:
+        node.sub = node_from_line(rest, escape)
+
+
+def parse_words(rest: str, escape: str) -> list[str]:
+    """Split on unquoted whitespace, keeping quotes and escapes (ENV, LABEL, ARG words)."""
+    words: list[str] = []
+    word: list[str] = []
+    phase, quote, blank_ok = "spaces", "", False
+    pos, n = 0, len(rest)
+    while pos < n:
+        ch = rest[pos]
+        if phase == "spaces":
+            if _is_space(ch):
+                pos += 1
+                continue
+            phase = "word"
+        if phase == "word":
+            if _is_space(ch):
+                phase = "spaces"
+                if blank_ok or word:
+                    words.append("".join(word))
+                word, blank_ok = [], False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote, blank_ok, phase = ch, True, "quote"
+            if ch == escape:
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                # Unquoted, the escape and the next character (even a quote) stay as written.
+                word.append(ch)
+                pos += 1
+                ch = rest[pos]
+            word.append(ch)
+        else:
+            if ch == quote:
+                phase = "word"
+            if ch == escape and quote != "'":
+                if pos + 1 == n:
+                    phase = "word"
+                    pos += 1
+                    continue
+                word.append(ch)
+                pos += 1
+                ch = rest[pos]
+            word.append(ch)
+        pos += 1
+    if phase != "spaces" and (blank_ok or word):
+        words.append("".join(word))
+    return words
+
+
+def _parse_name_val(node, rest, escape):
+    words = parse_words(rest, escape)
+    if not words:
+        return
+    if "=" not in words[0]:
+        # The legacy form "ENV key value": the value is the rest of the line as written.
+        parts = _WHITESPACE.split(rest, maxsplit=1)
+        if len(parts) < 2:
+            raise DockerfileError(f"{node.cmd.upper()} must have two arguments")
+        node.args = [(parts[0], parts[1])]
+        return
+    for word in words:
+        if "=" not in word:
+            raise DockerfileError(f"Syntax error - can't find = in {_quote(word)}. "
+                                  "Must be of the form: name=value")
+        key, _, value = word.partition("=")
+        node.args.append((key, value))
+
+
+def _quote(text: str) -> str:
+    import json
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _parse_name_or_name_val(node, rest, escape):
+    node.args = parse_words(rest, escape)
+
+
+def _parse_whitespace_delimited(node, rest, escape):
+    if rest:
+        node.args = _WHITESPACE.split(rest)
+
+
+def _parse_string(node, rest, escape):
+    if rest:
+        node.args = [rest]
+
+
+def _parse_json(rest: str) -> list[str] | None:
+    """The strings of a JSON array, or None when ``rest`` isn't one (then it is shell form)."""
+    rest = _lstrip(rest)
+    if not rest.startswith("["):
+        return None
+    import json
+    try:
+        value = json.loads(rest, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(value, list):
+        return None
+    if not all(isinstance(item, str) for item in value):
+        raise DockerfileError("when using JSON array syntax, arrays must be comprised of strings only")
+    return value
+
+
+def _reject_constant(name):
+    # Go's encoding/json has no NaN or Infinity: such text is not JSON, so it's shell form.
+    raise ValueError(name)
+
+
+def _parse_maybe_json(node, rest, escape):
+    if not rest:
+        return
+    values = _parse_json(rest)
+    if values is None:
+        node.args = [rest]
+    else:
+        node.args, node.json = values, True
+
+
+def _parse_maybe_json_to_list(node, rest, escape):
+    values = _parse_json(rest)
+    if values is None:
+        _parse_whitespace_delimited(node, rest, escape)
+    else:
+        node.args, node.json = values, True
+
+
+def _parse_health(node, rest, escape):
+    # HEALTHCHECK <type> <command>: the type word, then CMD's JSON-or-shell syntax.
+    parts = re.split(r"(\s+)", rest, maxsplit=1)
+    if not parts[0]:
+        return
+    tail = parts[2] if len(parts) == 3 else ""
+    _parse_maybe_json(node, tail, escape)
+    node.args = [parts[0]] + node.args
+
+
+_ARGUMENT_PARSERS = {
+    "add": _parse_maybe_json_to_list,
+    "arg": _parse_name_or_name_val,
+    "cmd": _parse_maybe_json,
+    "copy": _parse_maybe_json_to_list,
+    "entrypoint": _parse_maybe_json,
+    "env": _parse_name_val,
+    "expose": _parse_whitespace_delimited,
+    "from": _parse_whitespace_delimited,
+    "healthcheck": _parse_health,
+    "label": _parse_name_val,
+    "maintainer": _parse_string,
+    "onbuild": _parse_sub,
+    "run": _parse_maybe_json,
+    "shell": _parse_maybe_json,
+    "stopsignal": _parse_string,
+    "user": _parse_string,
+    "volume": _parse_maybe_json_to_list,
+    "workdir": _parse_string,
+}
+INSTRUCTIONS = tuple(_ARGUMENT_PARSERS)
