@@ -13,9 +13,7 @@ from .errors import HostError, InvalidArgument
 
 
 def _overlay_options(container, writable: bool) -> str:
-    store = container.engine.store
-    lowers = [str(store.snapshots_root / d) for d in store.lowerdirs(container.image)]
-    bundle = container.bundle
+    lowers, bundle = lowerdirs_abs(container), container.bundle
     if writable:
         return (f"lowerdir={':'.join(lowers)},upperdir={bundle}/upper,workdir={bundle}/work,"
                 "index=off,redirect_dir=off,metacopy=off")
@@ -65,3 +63,32 @@ def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
     if proc.returncode:
         raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
                               f"{err.decode(errors='replace').strip()}")
+
+
+def lowerdirs_abs(container) -> list[str]:
+    """The image's snapshot dirs, topmost first, as absolute paths."""
+    store = container.engine.store
+    return [str(store.snapshots_root / d) for d in store.lowerdirs(container.image)]
+
+
+def changes(container) -> list[dict]:
+    """docker diff: [{"Path", "Kind"}] with Kind 0 changed, 1 added, 2 deleted, sorted by path.
+
+    Read from the container's upper dir: an overlay whiteout (a 0/0 character device) is a
+    deletion; anything else is a change when some image layer has that path, else an addition.
+    """
+    import os
+    import stat
+    upper, lowers = str(container.bundle / "upper"), lowerdirs_abs(container)
+    found = []
+    for top, dirs, files in os.walk(upper):
+        rel_dir = top[len(upper):] or "/"
+        for name in sorted(dirs + files):
+            rel = os.path.join(rel_dir, name)
+            st = os.lstat(os.path.join(top, name))
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                found.append({"Path": rel, "Kind": 2})
+            else:
+                existed = any(os.path.lexists(lower + rel) for lower in lowers)
+                found.append({"Path": rel, "Kind": 0 if existed else 1})
+    return sorted(found, key=lambda c: c["Path"])

@@ -112,8 +112,8 @@ class Container:
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
-        from .image.layers import upper_changes
-        return upper_changes(self.bundle / "upper", self.engine.store.lowerdirs_abs(self.image))
+        from .containerfs import changes
+        return changes(self)
 
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,

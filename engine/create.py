@@ -29,7 +29,7 @@ def create_container(engine, options: RunOptions) -> Container:
         hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
         env = merge_env(image_config.get("Env") or [], options.environment, hostname)
         netns, endpoints = _network(engine, cid, name, hostname, options, undo)
-        mounts, volume_names = engine.volumes.resolve_for(image, options)
+        mounts = _mounts(engine, image, options)
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
             snapshots_root=str(engine.store.snapshots_root),
@@ -78,7 +78,7 @@ def create_container(engine, options: RunOptions) -> Container:
                 "PortBindings": list(options.ports), "PublishAllPorts": options.publish_all,
                 "VolumesFrom": list(options.volumes_from),
             },
-            "Mounts": [_mount_record(m, volume_names) for m in mounts],
+            "Mounts": [_mount_record(engine, m) for m in mounts],
             "Endpoints": endpoints,
         }
         atomic_write_json(bundle / "container.json", record)
@@ -147,7 +147,31 @@ def _on_exit(engine, cid) -> tuple[str, ...]:
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
 
 
-def _mount_record(mount, volume_names) -> dict:
-    name = volume_names.get(mount.source)
+def _mounts(engine, image, options) -> list:
+    """-v, --mount, --tmpfs, --volumes-from and the image's VOLUMEs as runtime mounts."""
+    if not (options.volumes or options.mounts or options.tmpfs or options.volumes_from
+            or (image.config.get("config") or {}).get("Volumes")):
+        return []           # the common case costs no import
+    from .mounts import parse_mount_flag, parse_tmpfs_flag, parse_volume_flag
+    from .runtime.spec import Mount
+    requests = [*map(parse_volume_flag, options.volumes), *map(parse_mount_flag, options.mounts),
+                *map(parse_tmpfs_flag, options.tmpfs)]
+    volumes_from = []
+    for ref in options.volumes_from:
+        name, _, mode = ref.partition(":")
+        source = engine.containers.get(name)
+        volumes_from.append(([Mount(type="tmpfs" if m["Type"] == "tmpfs" else "bind",
+                                    source=m["Source"], target=m["Destination"],
+                                    readonly=not m["RW"]) for m in source.record["Mounts"]], mode))
+    resolved = engine.volumes.resolve(
+        requests, image_volumes=list((image.config.get("config") or {}).get("Volumes") or {}),
+        volumes_from=volumes_from,
+        image_reader=lambda: [str(engine.store.snapshots_root / d)
+                              for d in engine.store.lowerdirs(image)])
+    return list(resolved.mounts)
+
+
+def _mount_record(engine, mount) -> dict:
+    name = engine.volumes.name_of(mount.source) if mount.type == "bind" else None
     return {"Type": "volume" if name else mount.type, "Name": name, "Source": mount.source,
             "Destination": mount.target, "RW": not mount.readonly}

@@ -1,4 +1,5 @@
 """`docker inspect` JSON for a container, from its record and the monitor's state."""
+from .containerfs import lowerdirs_abs
 
 
 def container_inspect(container) -> dict:
@@ -26,7 +27,7 @@ def container_inspect(container) -> dict:
         "Config": record["Config"],
         "HostConfig": record["HostConfig"],
         "GraphDriver": {"Name": "overlay2", "Data": {
-            "LowerDir": ":".join(container.engine.store.lowerdirs_abs(container.image)),
+            "LowerDir": ":".join(lowerdirs_abs(container)),
             "UpperDir": str(container.bundle / "upper"),
             "WorkDir": str(container.bundle / "work"),
             "MergedDir": str(container.bundle / "merged")}},
