@@ -1,0 +1,257 @@
+"""The one door to netlink: bridges, veth pairs, addresses, routes and netns files.
+
+This is the only module that imports pyroute2, and it does so lazily (150-250 ms, 33 MB):
+importing it costs nothing, and a `Links` opens one netlink socket on first use and keeps it.
+Errors come out as OSError(errno, what) so callers need no pyroute2 types.
+
+Namespaces are made without a process. pyroute2's `netns.create` and `IPRoute(netns=...)` fork
+the caller, which the engine must never do (it has threads), so instead a short-lived thread
+unshare(2)s or setns(2)s itself (a network namespace is per thread), bind-mounts
+/proc/thread-self/ns/net onto the netns file and opens a netlink socket there; the socket keeps
+that namespace after the thread ends. That takes about 1 ms, against ~20 ms for `unshare(1)`.
+ctypes is used here (not runtime/linux.py) only for unshare, setns, mount and umount2 on netns
+files, so that networking does not depend on the runtime's module.
+"""
+import errno
+import os
+import socket
+import threading
+from ipaddress import IPv4Network
+
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MNT_DETACH = 2
+NETLINK_ROUTE = 0
+MAIN_TABLE = 254
+
+_libc = None
+
+
+def _syscalls():
+    """libc through ctypes, loaded on first use."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _netlink_error(exc: Exception, what: str) -> OSError:
+    code = getattr(exc, "code", None) or errno.EIO
+    return OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _run_in_thread(target) -> object:
+    """Run `target()` in a fresh thread (which may change its own netns) and return its result."""
+    box: dict = {}
+
+    def body():
+        try:
+            box["result"] = target()
+        except BaseException as exc:       # handed to the caller below
+            box["error"] = exc
+    thread = threading.Thread(target=body, name="dockyard-netns")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _route_socket() -> socket.socket:
+    return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+
+
+class Links:
+    """Netlink operations on the host's namespace and on containers' netns files."""
+
+    def __init__(self):
+        self._ipr = None
+        self._lock = threading.RLock()       # pyroute2's sync IPRoute is not thread-safe
+
+    # -- the one host socket -------------------------------------------------------------------
+
+    def _route(self):
+        if self._ipr is None:
+            from pyroute2 import IPRoute
+            self._ipr = IPRoute()
+        return self._ipr
+
+    def _call(self, what: str, method: str, *args, **kwargs):
+        from pyroute2.netlink.exceptions import NetlinkError
+        with self._lock:
+            try:
+                return getattr(self._route(), method)(*args, **kwargs)
+            except NetlinkError as exc:
+                raise _netlink_error(exc, what) from exc
+
+    def close(self) -> None:
+        """Close the netlink socket (a later call opens a new one)."""
+        with self._lock:
+            if self._ipr is not None:
+                self._ipr.close()
+                self._ipr = None
+
+    # -- host links ----------------------------------------------------------------------------
+
+    def index(self, ifname: str) -> int | None:
+        """The interface index of `ifname` in the host namespace, or None."""
+        found = self._call(f"look up {ifname}", "link_lookup", ifname=ifname)
+        return found[0] if found else None
+
+    def mtu(self, ifname: str) -> int | None:
+        """The MTU of host link `ifname`, or None if it does not exist."""
+        from pyroute2.netlink.exceptions import NetlinkError
+        with self._lock:
+            try:
+                return self._route().link("get", ifname=ifname)[0].get("mtu")
+            except NetlinkError as exc:
+                if exc.code == errno.ENODEV:
+                    return None
+                raise _netlink_error(exc, f"get {ifname}") from exc
+
+    def link_names(self) -> set[str]:
+        """Names of all links in the host namespace."""
+        return {link.get("ifname") for link in self._call("list links", "get_links")}
+
+    def routed_subnets(self) -> list[IPv4Network]:
+        """IPv4 destinations of the host's main routing table, the default route left out."""
+        routes = self._call("list routes", "get_routes", family=socket.AF_INET, table=MAIN_TABLE)
+        return [IPv4Network(f"{r.get('dst')}/{r['dst_len']}", strict=False)
+                for r in routes if r["dst_len"] > 0 and r.get("dst")]
+
+    def ensure_bridge(self, name: str, address: str | None, prefixlen: int) -> int:
+        """Make bridge `name` exist, up, with `address`/`prefixlen` on it; return its MTU."""
+        index = self.index(name)
+        if index is None:
+            try:
+                self._call(f"add bridge {name}", "link", "add", ifname=name, kind="bridge")
+            except OSError as exc:
+                if exc.errno != errno.EEXIST:    # another engine process made it meanwhile
+                    raise
+            index = self.index(name)
+        if address:
+            have = {a.get("address") for a in self._call(f"list addresses of {name}", "get_addr",
+                                                          index=index, family=socket.AF_INET)}
+            if address not in have:
+                self._call(f"add {address} to {name}", "addr", "add", index=index,
+                           address=address, prefixlen=prefixlen)
+        self._call(f"set {name} up", "link", "set", index=index, state="up")
+        return self._call(f"get {name}", "link", "get", index=index)[0].get("mtu")
+
+    def delete_link(self, name: str) -> bool:
+        """Delete link `name` (a veth takes its peer along); False if it did not exist."""
+        index = self.index(name)
+        if index is None:
+            return False
+        try:
+            self._call(f"delete {name}", "link", "del", index=index)
+        except OSError as exc:
+            if exc.errno != errno.ENODEV:
+                raise
+            return False
+        return True
+
+    # -- network namespaces --------------------------------------------------------------------
+
+    def create_netns(self, path: str) -> None:
+        """Make a new network namespace, held by a bind mount on the new file `path`, lo up."""
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+        os.close(fd)
+
+        def body() -> socket.socket:
+            libc = _syscalls()
+            _check(libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+            _check(libc.mount(b"/proc/thread-self/ns/net", path.encode(), None, MS_BIND, None),
+                   f"bind-mount netns on {path}")
+            return _route_socket()
+        try:
+            sock = _run_in_thread(body)
+        except BaseException:
+            os.unlink(path)
+            raise
+        with sock:
+            self._configure_netns(sock, path, lambda ipr: ipr.link("set", index=1, state="up"))
+
+    def remove_netns(self, path: str) -> bool:
+        """Unmount and delete netns file `path`; False if it was not there."""
+        if not os.path.lexists(path):
+            return False
+        # MNT_DETACH: a concurrent opener (a container's setns) may still hold the file open.
+        result = _syscalls().umount2(path.encode(), MNT_DETACH)
+        if result != 0:
+            import ctypes
+            err = ctypes.get_errno()
+            if err != errno.EINVAL:           # EINVAL: a crash left the file but no mount
+                raise OSError(err, f"unmount {path}: {os.strerror(err)}")
+        os.unlink(path)
+        return True
+
+    def _netns_socket(self, path: str) -> socket.socket:
+        """A netlink socket inside the namespace held by `path`."""
+        def body() -> socket.socket:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _check(_syscalls().setns(fd, CLONE_NEWNET), f"setns({path})")
+            finally:
+                os.close(fd)
+            return _route_socket()
+        return _run_in_thread(body)
+
+    def _configure_netns(self, sock: socket.socket, what: str, apply) -> None:
+        """Run `apply(ipr)` with an IPRoute over `sock` (a socket opened inside some netns)."""
+        from pyroute2 import IPRoute
+        from pyroute2.netlink.exceptions import NetlinkError
+        ipr = IPRoute(fileno=sock.fileno())
+        try:
+            apply(ipr)
+        except NetlinkError as exc:
+            raise _netlink_error(exc, f"configure {what}") from exc
+        finally:
+            ipr.close()
+
+    def add_endpoint(self, *, netns: str, host_ifname: str, bridge: str, ifname: str,
+                     address: str, prefixlen: int, mac: str, mtu: int,
+                     gateway: str | None) -> None:
+        """A veth pair: `host_ifname` on `bridge`, `ifname` in `netns` with address and route."""
+        bridge_index = self.index(bridge)
+        if bridge_index is None:
+            raise OSError(errno.ENODEV, f"bridge {bridge} does not exist")
+        fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            # The peer is born inside the namespace under its final name: no rename, no move.
+            self._call(f"add veth {host_ifname}", "link", "add", ifname=host_ifname, kind="veth",
+                       master=bridge_index, mtu=mtu, state="up",
+                       peer={"ifname": ifname, "net_ns_fd": fd, "address": mac, "mtu": mtu})
+        finally:
+            os.close(fd)
+
+        def apply(ipr) -> None:
+            index = ipr.link_lookup(ifname=ifname)[0]
+            ipr.addr("add", index=index, address=address, prefixlen=prefixlen)
+            ipr.link("set", index=index, state="up")
+            if gateway:
+                ipr.route("add", dst="0.0.0.0/0", gateway=gateway)
+        with self._netns_socket(netns) as sock:
+            self._configure_netns(sock, f"{ifname} in {netns}", apply)
+
+    def netns_addresses(self, netns: str) -> dict[str, list[str]]:
+        """{ifname: [IPv4 addresses]} inside `netns` (for inspection and tests)."""
+        result: dict[str, list[str]] = {}
+
+        def collect(ipr) -> None:
+            names = {link["index"]: link.get("ifname") for link in ipr.get_links()}
+            for name in names.values():
+                result[name] = []
+            for addr in ipr.get_addr(family=socket.AF_INET):
+                result[names[addr["index"]]].append(addr.get("address"))
+        with self._netns_socket(netns) as sock:
+            self._configure_netns(sock, f"read {netns}", collect)
+        return result

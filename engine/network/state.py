@@ -1,0 +1,93 @@
+"""Network records on disk: one JSON file per network, one per container's published ports.
+
+    <root>/networks/<network id>.json      the network, its IPAM cursor and its endpoints
+    <root>/networks/ports/<container>.json the container's published ports
+    <root>/networks/.lock                  flock(2) held while a change is read-modified-written
+
+Files are written to a temp file, fsynced and renamed, so a reader (or a crash) never sees half
+a record. Several processes may open one root: every change happens under the lock.
+"""
+import fcntl
+import json
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _write_json(path: Path, data, durable: bool = True) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+class NetworkState:
+    """Reads and writes network and port records under `<root>/networks`."""
+
+    def __init__(self, root: Path):
+        self.dir = Path(root) / "networks"
+        self.ports_dir = self.dir / "ports"
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._lock_fd: int | None = None
+
+    @contextmanager
+    def locked(self):
+        """Hold the root's network lock (re-entrant within this object)."""
+        with self._thread_lock:
+            if self._depth == 0:
+                self.ports_dir.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    os.close(self._lock_fd)     # closing releases the flock
+                    self._lock_fd = None
+
+    def networks(self) -> list[dict]:
+        """Every network record, oldest first."""
+        if not self.dir.is_dir():
+            return []
+        records = []
+        for path in self.dir.glob("*.json"):
+            try:
+                records.append(json.loads(path.read_text()))
+            except FileNotFoundError:       # removed by another process meanwhile
+                continue
+        return sorted(records, key=lambda r: (r["created"], r["id"]))
+
+    def save_network(self, record: dict, durable: bool = True) -> None:
+        """Write a network record; durable=False skips fsync (for endpoint changes only: they
+        describe veths and namespaces that a power loss destroys anyway)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _write_json(self.dir / f"{record['id']}.json", record, durable)
+
+    def delete_network(self, network_id: str) -> None:
+        (self.dir / f"{network_id}.json").unlink(missing_ok=True)
+
+    def ports(self) -> dict[str, list[dict]]:
+        """{container id: [binding dicts]} for every container with published ports."""
+        if not self.ports_dir.is_dir():
+            return {}
+        result = {}
+        for path in self.ports_dir.glob("*.json"):
+            try:
+                result[path.stem] = json.loads(path.read_text())
+            except FileNotFoundError:
+                continue
+        return result
+
+    def save_ports(self, container_id: str, bindings: list[dict]) -> None:
+        self.ports_dir.mkdir(parents=True, exist_ok=True)
+        if bindings:
+            _write_json(self.ports_dir / f"{container_id}.json", bindings)
+        else:
+            (self.ports_dir / f"{container_id}.json").unlink(missing_ok=True)
