@@ -13,9 +13,6 @@ from .runtime import convert, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
-DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
 def create_container(engine, options: RunOptions) -> Container:
     image = engine.images.get(options.image)
     cid = secrets.token_hex(32)
@@ -27,7 +24,8 @@ def create_container(engine, options: RunOptions) -> Container:
         image_config = image.config.get("config") or {}
         args = convert.resolve_command(image_config, options.entrypoint, options.command)
         hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
-        env = merge_env(image_config.get("Env") or [], options.environment, hostname)
+        env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
+                                options.environment)
         netns, endpoints = _network(engine, cid, name, hostname, options, undo)
         mounts = _mounts(engine, image, options)
         spec = ContainerSpec(
@@ -38,14 +36,16 @@ def create_container(engine, options: RunOptions) -> Container:
             cwd=options.working_dir or image_config.get("WorkingDir") or "/",
             user=options.user if options.user is not None else image_config.get("User") or "",
             hostname=hostname,
-            caps=convert.caps(options.cap_add, options.cap_drop, privileged=options.privileged),
+            caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
             no_new_privs=_no_new_privs(options.security_opt),
             privileged=options.privileged, readonly_rootfs=options.read_only,
-            memory=convert.parse_memory(options.memory),
-            memory_swap=convert.parse_memory(options.memory_swap, swap=True),
-            cpus=convert.parse_cpus(options.cpus), pids_limit=options.pids_limit,
+            memory=convert.parse_memory(options.memory) if options.memory else 0,
+            memory_swap=_memory_swap(options.memory_swap),
+            cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
+            pids_limit=options.pids_limit or 0,
             netns=netns, mounts=tuple(mounts), tty=options.tty, stdin=options.stdin_open,
-            init=options.init, rlimits=convert.parse_ulimits(options.ulimits),
+            init=options.init, rlimits=convert.parse_rlimits(options.ulimits),
+            stop_signal=options.stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
         )
         undo.append(lambda: process.remove(bundle))
@@ -92,25 +92,6 @@ def create_container(engine, options: RunOptions) -> Container:
         raise
 
 
-def merge_env(image_env, user_env, hostname) -> list[str]:
-    """Docker's order: PATH default, HOSTNAME, the image's Env, then -e (later wins, per key)."""
-    merged = {}
-    for item in (DEFAULT_PATH, f"HOSTNAME={hostname}", *image_env):
-        key = item.split("=", 1)[0]
-        merged[key] = item
-    for item in user_env:
-        key, sep, _ = item.partition("=")
-        if not key:
-            raise InvalidArgument(f"invalid environment variable: {item!r}")
-        if sep:
-            merged[key] = item
-        elif key in os.environ:             # `-e NAME` takes the caller's value, as Docker
-            merged[key] = f"{key}={os.environ[key]}"
-        else:
-            merged.pop(key, None)
-    return list(merged.values())
-
-
 def _network(engine, cid, name, hostname, options, undo):
     """(netns for the spec, endpoint records); attaches to a network now, so the IP is known."""
     mode = options.network or engine.default_network()
@@ -129,6 +110,13 @@ def _network(engine, cid, name, hostname, options, undo):
     if options.ports or options.publish_all:
         engine.networks.publish_for(cid, options, engine.images.get(options.image))
     return engine.networks.netns_path(cid), {endpoint.network: endpoint.record()}
+
+
+def _memory_swap(value) -> int:
+    """--memory-swap: total of memory and swap; -1 unlimited; unset: Docker's default."""
+    if value in (None, ""):
+        return 0
+    return -1 if str(value) == "-1" else convert.parse_memory(value, minimum=0)
 
 
 def _no_new_privs(security_opt) -> bool:
