@@ -260,7 +260,7 @@ def _typed(node: Node) -> Instruction:
     cmd, args = node.cmd, node.args
     if cmd not in INSTRUCTIONS:
         word = node.original.split(None, 1)[0] if node.original.split() else cmd
-        raise DockerfileError(f"unknown instruction: {word}")
+        raise DockerfileError(f"unknown instruction: {word}", node.start_line or None, word)
     if cmd == "healthcheck" and args and args[0].upper() == "NONE":
         parsed_flags = {}  # Docker ignores flags on HEALTHCHECK NONE.
     else:

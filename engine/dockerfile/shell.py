@@ -252,8 +252,10 @@ class _State:
         if ch in "{}:":
             raise ShellError("syntax error: bad substitution")
         name = self.name()
-        # At the end Go reads rune(EOF), which prints as U+FFFD in the messages below.
         ch = self.next()
+        if not ch:
+            # Docker reports "unsupported modifier (\ufffd)" here; the missing brace is clearer.
+            raise ShellError("syntax error: missing '}'")
         if ch == "}":
             value, found = self.getenv(name)
             if not found and self.lex.skip_unset_env:
