@@ -54,6 +54,10 @@ def render(table: str, bridges: list[BridgeRules], forwards: list[Forward]) -> s
     post, forward, inbound = [], [], []
     for n in bridges:
         br = _q(n.bridge)
+        others = [_q(o.bridge) for o in bridges if o.bridge != n.bridge]
+        if others:
+            # Networks are isolated from each other, as Docker's DOCKER-ISOLATION chains do.
+            forward.append(f"iifname {br} oifname {{ {', '.join(others)} }} drop")
         # Replies to a port published on 127.0.0.1 must not leave with a loopback source.
         post.append(f"ip saddr 127.0.0.0/8 oifname {br} masquerade")
         if n.internal:

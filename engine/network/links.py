@@ -177,8 +177,7 @@ class Links:
         except BaseException:
             os.unlink(path)
             raise
-        with sock:
-            self._configure_netns(sock, path, lambda ipr: ipr.link("set", index=1, state="up"))
+        self._configure_netns(sock, path, lambda ipr: ipr.link("set", index=1, state="up"))
 
     def remove_netns(self, path: str) -> bool:
         """Unmount and delete netns file `path`; False if it was not there."""
@@ -206,10 +205,15 @@ class Links:
         return _run_in_thread(body)
 
     def _configure_netns(self, sock: socket.socket, what: str, apply) -> None:
-        """Run `apply(ipr)` with an IPRoute over `sock` (a socket opened inside some netns)."""
+        """Run `apply(ipr)` with an IPRoute over `sock` (opened inside some netns), then close it."""
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
-        ipr = IPRoute(fileno=sock.fileno())
+        fd = sock.detach()                    # IPRoute.close() closes the descriptor itself
+        try:
+            ipr = IPRoute(fileno=fd)
+        except BaseException:
+            os.close(fd)
+            raise
         try:
             apply(ipr)
         except NetlinkError as exc:
@@ -239,8 +243,7 @@ class Links:
             ipr.link("set", index=index, state="up")
             if gateway:
                 ipr.route("add", dst="0.0.0.0/0", gateway=gateway)
-        with self._netns_socket(netns) as sock:
-            self._configure_netns(sock, f"{ifname} in {netns}", apply)
+        self._configure_netns(self._netns_socket(netns), f"{ifname} in {netns}", apply)
 
     def netns_addresses(self, netns: str) -> dict[str, list[str]]:
         """{ifname: [IPv4 addresses]} inside `netns` (for inspection and tests)."""
@@ -252,6 +255,5 @@ class Links:
                 result[name] = []
             for addr in ipr.get_addr(family=socket.AF_INET):
                 result[names[addr["index"]]].append(addr.get("address"))
-        with self._netns_socket(netns) as sock:
-            self._configure_netns(sock, f"read {netns}", collect)
+        self._configure_netns(self._netns_socket(netns), f"read {netns}", collect)
         return result

@@ -83,7 +83,7 @@ def parse_publish(spec: str) -> list[PortBinding]:
             host_ip = ""
     host_text, sep, container_text = ports.rpartition(":")
     container = _ports(container_text, spec)
-    if not sep or not host_text:
+    if not sep or host_text in ("", "0"):
         return [PortBinding(port, protocol, host_ip, 0) for port in container]
     host = _ports(host_text, spec)
     if len(host) != len(container):

@@ -1,0 +1,121 @@
+"""`dockyard network`: create, ls, inspect, rm, prune, connect, disconnect."""
+
+
+def register(sub) -> None:
+    group = sub.add_parser("network", help="Manage networks")
+    verbs = group.add_subparsers(dest="network_command", metavar="COMMAND")
+    p = verbs.add_parser("create", help="Create a network")
+    p.add_argument("-d", "--driver", default="bridge")
+    p.add_argument("--subnet", help="subnet in CIDR form (default: a free one from the pool)")
+    p.add_argument("--gateway", help="gateway address inside --subnet")
+    p.add_argument("--internal", action="store_true", help="no access to outside the network")
+    p.add_argument("--label", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_create)
+    p = verbs.add_parser("ls", aliases=["list"], help="List networks")
+    p.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    p.add_argument("--no-trunc", action="store_true")
+    p.set_defaults(func=cmd_ls)
+    p = verbs.add_parser("inspect", help="Show networks in detail")
+    p.add_argument("-f", "--format")
+    p.add_argument("networks", nargs="+")
+    p.set_defaults(func=cmd_inspect)
+    p = verbs.add_parser("rm", aliases=["remove"], help="Remove networks")
+    p.add_argument("networks", nargs="+")
+    p.set_defaults(func=cmd_rm)
+    p = verbs.add_parser("prune", help="Remove all unused networks")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask (never asks anyway)")
+    p.set_defaults(func=cmd_prune)
+    p = verbs.add_parser("connect", help="Connect a container to a network")
+    p.add_argument("--alias", action="append", default=[])
+    p.add_argument("--ip")
+    p.add_argument("network")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_connect)
+    p = verbs.add_parser("disconnect", help="Disconnect a container from a network")
+    p.add_argument("-f", "--force", action="store_true")
+    p.add_argument("network")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_disconnect)
+    group.set_defaults(func=cmd_help, network_parser=group)
+
+
+def _networks(args):
+    from .. import Engine
+    return Engine(args.data_root).networks
+
+
+def _labels(pairs: list[str]) -> dict:
+    from ..errors import InvalidArgument
+    labels = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid label {pair!r}: use KEY=VALUE")
+        labels[key] = value
+    return labels
+
+
+def cmd_help(args) -> int:
+    args.network_parser.print_help()
+    return 0
+
+
+def cmd_create(args) -> int:
+    network = _networks(args).create(args.name, subnet=args.subnet, gateway=args.gateway,
+                                     internal=args.internal, labels=_labels(args.label),
+                                     driver=args.driver)
+    print(network.id)
+    return 0
+
+
+def cmd_ls(args) -> int:
+    from .render import table
+    networks = _networks(args).list()
+    if args.quiet:
+        for n in networks:
+            print(n.id if args.no_trunc else n.id[:12])
+        return 0
+    rows = [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, "local"] for n in networks]
+    table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .render import dump_json
+    nets = _networks(args)
+    found = [nets.get(name).inspect() for name in args.networks]
+    if args.format:
+        from .format import render_format
+        for item in found:
+            print(render_format(args.format, item))
+        return 0
+    dump_json(found)
+    return 0
+
+
+def cmd_rm(args) -> int:
+    nets = _networks(args)
+    for name in args.networks:
+        nets.remove(name)
+        print(name)
+    return 0
+
+
+def cmd_prune(args) -> int:
+    removed = _networks(args).prune()
+    if removed:
+        print("Deleted Networks:")
+        for name in removed:
+            print(name)
+    return 0
+
+
+def cmd_connect(args) -> int:
+    _networks(args).connect(args.network, args.container, aliases=tuple(args.alias), ip=args.ip)
+    return 0
+
+
+def cmd_disconnect(args) -> int:
+    _networks(args).disconnect(args.network, args.container, force=args.force)
+    return 0
