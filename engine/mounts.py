@@ -285,3 +285,18 @@ def parse_tmpfs_flag(spec: str) -> MountRequest:
             raise InvalidArgument(f"invalid tmpfs option {opt!r} in --tmpfs {spec!r}")
     return MountRequest("tmpfs", target, readonly=readonly, data=",".join(data),
                         flags=tuple(sorted(flags.values())))
+
+
+def parse_volumes_from_flag(spec: str) -> tuple[str, str]:
+    """Parse a `--volumes-from` value, CONTAINER[:ro|rw], into (container, mode or "")."""
+    container, _, mode = spec.partition(":")
+    if not container or mode not in ("", "ro", "rw"):
+        raise InvalidArgument(f"invalid --volumes-from {spec!r}: want CONTAINER[:ro|rw]")
+    return container, mode
+
+
+def mount_from_record(record: dict, readonly: bool | None = None) -> HostMount:
+    """A runtime-shaped mount from a container record's "Mounts" entry (as docker inspect)."""
+    kind = "tmpfs" if record.get("Type") == "tmpfs" else "bind"
+    return HostMount(kind, record["Source"], record["Destination"],
+                     not record.get("RW", True) if readonly is None else readonly)

@@ -25,7 +25,8 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
 from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
-                     parse_mount_flag, parse_tmpfs_flag, parse_volume_flag)
+                     mount_from_record, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag,
+                     parse_volumes_from_flag)
 
 __all__ = ["Volumes", "Volume", "Resolved", "MountRequest", "parse_volume_flag",
            "parse_mount_flag", "parse_tmpfs_flag", "copy_from_layers"]
@@ -103,9 +104,22 @@ def _runtime_mount(kind: str, source: str, target: str, readonly: bool, data: st
 class Volumes:
     """The volume store of one data root: <root>/volumes/<name>/{_data,volume.json}."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, engine=None):
         self.root = Path(root)
         self.dir = self.root / "volumes"
+        self._engine = engine     # for its containers: --volumes-from and what is in use
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .engine import Engine      # lazily: only the container-aware calls need it
+            self._engine = Engine(self.root)
+        return self._engine
+
+    def in_use(self) -> frozenset[str]:
+        """Names of the volumes some container (running or not) mounts, as Docker counts."""
+        return frozenset(m["Name"] for c in self.engine.containers.list(all=True)
+                         for m in c.record.get("Mounts") or () if m.get("Name"))
 
     @contextlib.contextmanager
     def _locked(self):
@@ -176,9 +190,10 @@ class Volumes:
                 found.append(self.get(name))
         return found
 
-    def remove(self, name: str, *, force: bool = False, in_use: Iterable[str] = frozenset()):
-        """Delete a volume and its data; Conflict if a container uses it. `force` makes a
-        missing volume no error (it never removes a volume in use, as in Docker)."""
+    def remove(self, name: str, *, force: bool = False, in_use: Iterable[str] | None = None):
+        """Delete a volume and its data; Conflict if a container uses it (in_use None: ask the
+        engine's containers). `force` makes a missing volume no error, never one in use."""
+        in_use = self.in_use() if in_use is None else in_use
         with self._locked():
             try:
                 self.get(name)
@@ -199,9 +214,11 @@ class Volumes:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
 
-    def prune(self, in_use: Iterable[str] = frozenset(), *, all: bool = False) -> dict:
-        """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+."""
-        in_use, deleted, reclaimed = set(in_use), [], 0
+    def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
+        """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;
+        in_use None: ask the engine's containers."""
+        in_use = set(self.in_use() if in_use is None else in_use)
+        deleted, reclaimed = [], 0
         with self._locked():
             for volume in self.list():
                 if volume.name in in_use or not (all or volume.anonymous):
@@ -220,6 +237,37 @@ class Volumes:
             return path.parent.name
         return None
 
+    def resolve_for(self, image, options) -> tuple[list, dict[str, str]]:
+        """resolve() for `docker create`: the mounts for RunOptions `options` on `image`, and
+        {mount source: volume name} for the volume-backed ones."""
+        requests = ([parse_volume_flag(s) for s in options.volumes]
+                    + [parse_mount_flag(s) for s in options.mounts]
+                    + [parse_tmpfs_flag(s) for s in options.tmpfs])
+        volumes_from = []
+        for spec in options.volumes_from:
+            name, mode = parse_volumes_from_flag(spec)
+            records = self.engine.containers.get(name).record.get("Mounts") or ()
+            volumes_from.append(([mount_from_record(r) for r in records], mode))
+        config = (getattr(image, "config", None) or {}).get("config") or {}
+        mounts, _ = self.resolve(
+            requests, image_volumes=sorted(config.get("Volumes") or {}), volumes_from=volumes_from,
+            image_reader=lambda: [layer.snapshot for layer in reversed(image.layers)])
+        return mounts, {m.source: self.name_of(m.source) for m in mounts if self.name_of(m.source)}
+
+    def remove_anonymous(self, records: Iterable[dict]) -> list[str]:
+        """`docker rm -v`: remove the anonymous volumes among a removed container's mount
+        records that no other container uses; named volumes stay. Returns the names removed."""
+        in_use, removed = self.in_use(), []
+        for record in records:
+            name = record.get("Name")
+            if not name or name in in_use:
+                continue
+            with contextlib.suppress(VolumeNotFound):
+                if self.get(name).anonymous:
+                    self.remove(name, in_use=in_use)
+                    removed.append(name)
+        return removed
+
     def resolve(self, requests: Sequence[MountRequest], *, image_volumes: Sequence[str] = (),
                 volumes_from: Iterable = (), image_reader=None) -> Resolved:
         """Turn mount requests into the runtime's mounts, creating volumes and `-v` bind
@@ -235,9 +283,9 @@ class Volumes:
         try:
             mounts = [self._realize(req, image_reader, made_volumes, made_dirs) for req in plan]
         except BaseException:
-            for name in made_volumes:
+            for name in made_volumes:       # made by this call: no container uses them yet
                 with contextlib.suppress(VolumeNotFound, HostError):
-                    self.remove(name)
+                    self.remove(name, in_use=())
             for path in reversed(made_dirs):
                 shutil.rmtree(path, ignore_errors=True)
             raise

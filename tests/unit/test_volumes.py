@@ -72,11 +72,11 @@ def test_remove(vols):
     assert (v.mountpoint / "f").exists()
     with pytest.raises(Conflict):
         vols.remove("data", force=True, in_use={"data"})
-    vols.remove("data")
+    vols.remove("data", in_use=())
     assert not (vols.dir / "data").exists() and leftovers(vols) == []
     with pytest.raises(VolumeNotFound):
-        vols.remove("data")
-    vols.remove("data", force=True)      # -f: a missing volume is no error
+        vols.remove("data", in_use=())
+    vols.remove("data", force=True, in_use=())      # -f: a missing volume is no error
 
 
 def test_prune_removes_unused_anonymous_volumes(vols):
@@ -204,6 +204,91 @@ def test_volumes_from(vols, tmp_path):
     mounts, _ = vols.resolve([parse_volume_flag("other:/s")], volumes_from=[(first, "ro")])
     by_target = {m.target: m for m in mounts}
     assert by_target["/h"].readonly and by_target["/s"].source.endswith("/other/_data")
-    vols.remove("shared")
+    vols.remove("shared", in_use=())
     with pytest.raises(InvalidArgument, match="--volumes-from: source of /s is gone"):
         vols.resolve([], volumes_from=[first])
+
+
+# --- what the engine's containers use: a fake engine passed in ---
+
+class FakeContainer:
+    def __init__(self, mounts):
+        self.record = {"Mounts": mounts}
+
+
+class FakeEngine:
+    def __init__(self, containers):
+        self.containers = self
+        self.by_name = containers
+
+    def list(self, all=False):
+        assert all, "a stopped container still holds its volumes"
+        return list(self.by_name.values())
+
+    def get(self, name):
+        return self.by_name[name]
+
+
+def test_in_use_comes_from_container_records(data_root):
+    plain = Volumes(data_root)
+    used, anon_used, anon_free = plain.create("used"), plain.create(), plain.create()
+    records = [{"Type": "volume", "Name": n, "Source": str(plain.get(n).mountpoint),
+                "Destination": f"/{i}", "RW": True} for i, n in enumerate(("used", anon_used.name))]
+    vols = Volumes(data_root, engine=FakeEngine({"c1": FakeContainer(records)}))
+    assert vols.in_use() == {"used", anon_used.name}
+    with pytest.raises(Conflict):
+        vols.remove("used")
+    assert vols.prune(all=True)["VolumesDeleted"] == [anon_free.name]
+
+
+def test_remove_anonymous_keeps_named_and_shared(data_root):
+    plain = Volumes(data_root)
+    named, mine, shared = plain.create("named"), plain.create(), plain.create()
+    record = lambda v: {"Type": "volume", "Name": v.name, "Source": str(v.mountpoint),
+                        "Destination": "/x", "RW": True}
+    other = FakeContainer([record(shared)])
+    vols = Volumes(data_root, engine=FakeEngine({"other": other}))
+    removed = vols.remove_anonymous([record(named), record(mine), record(shared),
+                                     {"Type": "bind", "Name": None, "Source": "/h"}])
+    assert removed == [mine.name]
+    assert {v.name for v in vols.list()} == {"named", shared.name}
+
+
+class FakeLayer:
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
+
+
+class FakeImage:
+    def __init__(self, layers, volumes):
+        self.layers = [FakeLayer(p) for p in layers]    # bottom first, as the image store
+        self.config = {"config": {"Volumes": {v: {} for v in volumes}}}
+
+
+class FakeOptions:
+    def __init__(self, **kw):
+        self.volumes, self.mounts, self.tmpfs, self.volumes_from = (
+            tuple(kw.get(k, ())) for k in ("volumes", "mounts", "tmpfs", "volumes_from"))
+
+
+def test_resolve_for_run_options(data_root, tmp_path):
+    base = layer(tmp_path, "base", {"db/seed": "from base"})
+    top = layer(tmp_path, "top", {"db/more": "from top"})
+    first = Volumes(data_root)
+    shared_mounts, _ = first.resolve([parse_volume_flag("shared:/shared")])
+    records = [{"Type": "volume", "Name": "shared", "Source": m.source,
+                "Destination": m.target, "RW": True} for m in shared_mounts]
+    vols = Volumes(data_root, engine=FakeEngine({"donor": FakeContainer(records)}))
+    image = FakeImage([base, top], ["/db"])
+    mounts, names = vols.resolve_for(image, FakeOptions(
+        volumes=["named:/n"], tmpfs=["/run"], mounts=["type=bind,src=/,dst=/host,ro"],
+        volumes_from=["donor:ro"]))
+    by_target = {m.target: m for m in mounts}
+    assert set(by_target) == {"/db", "/n", "/run", "/host", "/shared"}
+    assert by_target["/shared"].readonly and by_target["/host"].readonly
+    db = by_target["/db"].source
+    assert sorted(os.listdir(db)) == ["more", "seed"]       # the image's /db, both layers
+    assert names[db] == vols.name_of(db) and vols.get(names[db]).anonymous
+    assert names[by_target["/n"].source] == "named" and "tmpfs" not in names
+    with pytest.raises(InvalidArgument, match="invalid --volumes-from"):
+        vols.resolve_for(image, FakeOptions(volumes_from=["donor:rx"]))
