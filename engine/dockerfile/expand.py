@@ -83,7 +83,7 @@ def _expand_fields(ins, ex: _Expander) -> dict | None:
                 "heredocs": [_expand_heredoc(h, ex) for h in ins.heredocs]}
     if cmd == "run" and ins.flags.get("mount"):
         raw = _flags.parse_flags("run", ins.raw_flags).get("mount", [])
-        mounts = [_flags.parse_mount(m, ex.word, i) for i, m in enumerate(raw)]
+        mounts = _flags.parse_mounts(raw, ex.word)
         return {"flags": {**ins.flags, "mount": mounts}}
     return None
 

@@ -104,6 +104,16 @@ def _parse_bool(key: str, value: str) -> bool:
     raise DockerfileError(f"invalid value for {key}: {value}")
 
 
+def parse_mounts(values: list[str], expand=None) -> list[dict]:
+    """Every ``--mount`` of one RUN; ssh mounts are numbered in order for their socket path."""
+    out, ssh = [], 0
+    for value in values:
+        mount = parse_mount(value, expand, ssh)
+        ssh += mount["type"] == "ssh"
+        out.append(mount)
+    return out
+
+
 def parse_mount(value: str, expand=None, secret_index: int = 0) -> dict:
     """One ``--mount`` value as a dict: type, target, source, from, readonly, id, sharing,
     mode, uid, gid, size, required, env. ``expand`` (str -> str) is applied to field values.

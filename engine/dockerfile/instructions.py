@@ -268,8 +268,7 @@ def _typed(node: Node) -> Instruction:
     _check_arguments(node)
     if cmd == "run":
         _flags.check_run_flags(parsed_flags)
-        parsed_flags["mount"] = [_flags.parse_mount(m, None, i)
-                                 for i, m in enumerate(parsed_flags.get("mount", []))]
+        parsed_flags["mount"] = _flags.parse_mounts(parsed_flags.get("mount", []))
     sub = _onbuild_trigger(node) if cmd == "onbuild" else None
     instruction = Instruction(cmd, parsed_flags, list(args), node.json, list(node.heredocs),
                               node.start_line, node.end_line, node.original, sub,
