@@ -1,0 +1,152 @@
+"""Layer tars: deterministic diffs of plain trees, flat apply with whiteouts, refusals."""
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+
+import pytest
+
+from dockyard.engine.errors import ContentError
+from dockyard.engine.image.layers import apply, diff, write_gzip_layer
+
+
+def make_tree(path):
+    (path / "etc").mkdir(parents=True)
+    (path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (path / "bin").mkdir()
+    (path / "bin" / "tool").write_bytes(b"#!/bin/sh\necho hi\n")
+    os.chmod(path / "bin" / "tool", 0o755)
+    os.symlink("/bin/tool", path / "bin" / "alias")
+    os.link(path / "bin" / "tool", path / "bin" / "hard")
+    (path / "tmp").mkdir()
+    os.chmod(path / "tmp", 0o1777)
+    (path / "empty").mkdir()
+    return path
+
+
+def tar_bytes(tree, **kw):
+    out = io.BytesIO()
+    diff(tree, out, **kw)
+    return out.getvalue()
+
+
+def test_round_trip_plain_tree(tmp_path):
+    src = make_tree(tmp_path / "src")
+    data = tar_bytes(src, overlay=False)
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    apply(io.BytesIO(data), dst, overlay=False)
+    assert (dst / "etc" / "passwd").read_text() == "root:x:0:0::/root:/bin/sh\n"
+    assert os.readlink(dst / "bin" / "alias") == "/bin/tool"
+    assert os.stat(dst / "bin" / "hard").st_ino == os.stat(dst / "bin" / "tool").st_ino
+    assert os.stat(dst / "bin" / "tool").st_mode & 0o777 == 0o755
+    assert os.stat(dst / "tmp").st_mode & 0o7777 == 0o1777
+    assert (dst / "empty").is_dir()
+
+
+def test_entries_sorted_numeric_and_clamped(tmp_path):
+    src = make_tree(tmp_path / "src")
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes(src, epoch=1000, overlay=False))) as tar:
+        members = tar.getmembers()
+    names = [m.name for m in members]
+    assert names == ["bin", "bin/alias", "bin/hard", "bin/tool", "empty", "etc", "etc/passwd",
+                     "tmp"]
+    assert all(m.mtime == 1000 and m.uname == "" and m.gname == "" for m in members)
+    assert members[3].islnk() and members[3].linkname == "bin/hard"   # second sighting links
+
+
+def test_same_tree_same_digest(tmp_path):
+    first = make_tree(tmp_path / "a")
+    second = make_tree(tmp_path / "b")                   # new inodes, later mtimes
+    os.utime(second / "etc" / "passwd", (5e9, 5e9))
+    digests = set()
+    for tree in (first, second, first):
+        out = io.BytesIO()
+        diff_id, size = write_gzip_layer(tree, out, epoch=0, overlay=False)
+        digests.add((hashlib.sha256(out.getvalue()).hexdigest(), diff_id, size))
+        assert gzip.decompress(out.getvalue())[:3] == b"bin"
+        assert out.getvalue()[4:8] == b"\0\0\0\0"                  # gzip mtime 0
+    assert len(digests) == 1
+
+
+def test_mtime_without_epoch_is_kept(tmp_path):
+    src = make_tree(tmp_path / "src")
+    os.utime(src / "etc" / "passwd", (1234, 1234))
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes(src, overlay=False))) as tar:
+        assert tar.getmember("etc/passwd").mtime == 1234
+
+
+def build_tar(entries):
+    """A tar from (name, kind, extra) tuples: kind is file, dir, sym, lnk, chr, blk."""
+    out = io.BytesIO()
+    kinds = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE,
+             "lnk": tarfile.LNKTYPE, "chr": tarfile.CHRTYPE, "blk": tarfile.BLKTYPE,
+             "fifo": tarfile.FIFOTYPE}
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind, extra in entries:
+            info = tarfile.TarInfo(name)
+            info.type = kinds[kind]
+            data = extra.pop("data", b"") if kind == "file" else b""
+            info.size = len(data)
+            for key, value in extra.items():
+                setattr(info, key, value)
+            tar.addfile(info, io.BytesIO(data))
+    out.seek(0)
+    return out
+
+
+UNSAFE = {
+    "absolute": [("/etc/evil", "file", {})],
+    "dotdot": [("../evil", "file", {})],
+    "dotdot-inside": [("a/../../evil", "file", {})],
+    "symlinked-parent": [("a", "sym", {"linkname": "/tmp"}), ("a/evil", "file", {})],
+    "relative-symlinked-parent": [("a", "sym", {"linkname": "../../.."}), ("a/evil", "file", {})],
+    "hardlink-absolute": [("h", "lnk", {"linkname": "/etc/passwd"})],
+    "hardlink-dotdot": [("h", "lnk", {"linkname": "../x"})],
+    "hardlink-through-symlink": [("s", "sym", {"linkname": "/etc/passwd"}),
+                                 ("h", "lnk", {"linkname": "s"})],
+    "char-device": [("dev/null", "chr", {"devmajor": 1, "devminor": 3})],
+    "whiteout-device": [("x", "chr", {"devmajor": 0, "devminor": 0})],
+    "block-device": [("sda", "blk", {"devmajor": 8, "devminor": 0})],
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE))
+def test_unsafe_entries_refused(tmp_path, case):
+    root = tmp_path / "root"
+    root.mkdir()
+    with pytest.raises(ContentError):
+        apply(build_tar([("ok", "file", {"data": b"fine"})] + UNSAFE[case]), root, overlay=False)
+    assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "evil").exists()
+
+
+def test_flat_whiteouts_and_opaque(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    apply(build_tar([("a", "dir", {}), ("a/keep", "file", {}), ("a/gone", "file", {}),
+                     ("d", "dir", {}), ("d/old", "file", {})]), root, overlay=False)
+    apply(build_tar([("a/.wh.gone", "file", {}), ("d", "dir", {}), ("d/.wh..wh..opq", "file", {}),
+                     ("d/new", "file", {}), ("a/.wh..wh.plnk", "file", {})]), root, overlay=False)
+    assert sorted(os.listdir(root / "a")) == ["keep"]
+    assert sorted(os.listdir(root / "d")) == ["new"]
+
+
+def test_existing_symlink_is_replaced_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.write_text("precious")
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(outside, root / "f")
+    apply(build_tar([("f", "file", {"data": b"new"})]), root, overlay=False)
+    assert outside.read_text() == "precious"
+    assert (root / "f").read_bytes() == b"new" and not (root / "f").is_symlink()
+
+
+def test_fifo_allowed_and_garbage_refused(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    apply(build_tar([("p", "fifo", {})]), root, overlay=False)
+    assert os.path.exists(root / "p")
+    with pytest.raises(ContentError):
+        apply(io.BytesIO(b"this is not a tar archive at all" * 40), root, overlay=False)
