@@ -1,0 +1,60 @@
+"""Fixtures for notebook tests: the dockyard kernelspec in a private JUPYTER_PATH, run helpers."""
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+@pytest.fixture(scope="session")
+def dockyard_kernel(tmp_path_factory):
+    """Install the kernelspec with `dockyard kernel install --prefix` into a private path."""
+    prefix = tmp_path_factory.mktemp("kernelprefix")
+    subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "kernel", "install",
+                    "--prefix", str(prefix)], check=True, capture_output=True)
+    path = str(prefix / "share" / "jupyter")
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = path if not old else f"{path}{os.pathsep}{old}"
+    yield {"name": "dockyard", "jupyter_path": path}
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+def run_notebook(nb, cwd, kernel="dockyard", timeout=120, env=None, **kw):
+    """Execute `nb` on the kernel with cwd as its working directory; save the executed copy."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    km = KernelManager(kernel_name=kernel, transport="ipc", ip=str(cwd / "kernel-ipc"))
+    if env:
+        km.extra_env = env
+    client = NotebookClient(nb, km=km, timeout=timeout, startup_timeout=60,
+                            resources={"metadata": {"path": str(cwd)}}, **kw)
+    try:
+        client.execute()
+    finally:
+        nbformat.write(nb, cwd / "executed.ipynb")
+    return nb
+
+
+def run_cells(sources, cwd, **kw):
+    return run_notebook(new_notebook(cells=[new_code_cell(s) for s in sources]), cwd, **kw)
+
+
+def outputs(cell, output_type):
+    return [o for o in cell.outputs if o.output_type == output_type]
+
+
+def text_of(cell) -> str:
+    return "".join(o.get("text", "") for o in outputs(cell, "stream"))
+
+
+def widget_state(nb) -> dict:
+    return nb.metadata["widgets"][WIDGET_STATE]["state"]
