@@ -1,0 +1,137 @@
+"""`dockyard volume`: create, ls, inspect, rm, prune, printed as Docker prints them."""
+import sys
+
+from ..errors import DockyardError, InvalidArgument
+
+
+def register(subparsers) -> None:
+    """Add `volume create|ls|inspect|rm|prune`."""
+    parser = subparsers.add_parser("volume", help="Manage volumes")
+    parser.set_defaults(func=_missing_verb)
+    verbs = parser.add_subparsers(dest="volume_command", metavar="VERB")
+
+    p = verbs.add_parser("create", help="Create a volume")
+    p.add_argument("name", nargs="?", metavar="VOLUME")
+    p.add_argument("--name", dest="name_flag", metavar="VOLUME", help="volume name")
+    p.add_argument("-d", "--driver", default="local", help='volume driver (only "local")')
+    p.add_argument("--label", action="append", default=[], metavar="K=V", help="set metadata")
+    p.add_argument("-o", "--opt", action="append", default=[], metavar="K=V",
+                   help="driver options (none supported by local yet)")
+    p.set_defaults(func=cmd_create)
+
+    p = verbs.add_parser("ls", aliases=["list"], help="List volumes")
+    p.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
+    p.add_argument("--format", help="Go template, e.g. {{.Name}}")
+    p.set_defaults(func=cmd_ls)
+
+    p = verbs.add_parser("inspect", help="Display detailed information on volumes")
+    p.add_argument("volumes", nargs="+", metavar="VOLUME")
+    p.add_argument("-f", "--format", help="Go template, e.g. {{.Mountpoint}}")
+    p.set_defaults(func=cmd_inspect)
+
+    p = verbs.add_parser("rm", aliases=["remove"], help="Remove volumes")
+    p.add_argument("volumes", nargs="+", metavar="VOLUME")
+    p.add_argument("-f", "--force", action="store_true", help="no error for missing volumes")
+    p.set_defaults(func=cmd_rm)
+
+    p = verbs.add_parser("prune", help="Remove unused anonymous volumes")
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused volumes")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=cmd_prune)
+
+
+def _missing_verb(args) -> int:
+    raise InvalidArgument("dockyard volume: a verb is needed (create, ls, inspect, rm, prune)")
+
+
+def _volumes(args):
+    from .. import Engine
+    return Engine(args.data_root).volumes
+
+
+def _pairs(items: list[str], flag: str) -> dict:
+    pairs = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {flag} {item!r}: want KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def cmd_create(args) -> int:
+    if args.name and args.name_flag and args.name != args.name_flag:
+        raise InvalidArgument(f"conflicting volume names: {args.name} and {args.name_flag}")
+    volume = _volumes(args).create(args.name or args.name_flag, driver=args.driver,
+                                   labels=_pairs(args.label, "--label"),
+                                   options=_pairs(args.opt, "--opt"))
+    print(volume.name)
+    return 0
+
+
+def cmd_ls(args) -> int:
+    volumes = _volumes(args).list()
+    if args.quiet:
+        for v in volumes:
+            print(v.name)
+    elif args.format:
+        from .format import render_format
+        for v in volumes:
+            print(render_format(args.format, {**v.inspect(), "Driver": v.driver}))
+    else:
+        # Docker's tabwriter: minimum width 10, padding 3.
+        width = max([10] + [len(v.driver) + 3 for v in volumes])
+        print("DRIVER".ljust(width) + "VOLUME NAME")
+        for v in volumes:
+            print(v.driver.ljust(width) + v.name)
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    vols, found, failed = _volumes(args), [], False
+    for name in args.volumes:
+        try:
+            found.append(vols.get(name).inspect())
+        except DockyardError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            failed = True
+    if args.format:
+        from .format import render_format
+        for item in found:
+            print(render_format(args.format, item))
+    elif found or not failed:
+        from .render import dump_json
+        dump_json(found)
+    return 1 if failed else 0
+
+
+def cmd_rm(args) -> int:
+    vols, failed = _volumes(args), False
+    in_use = vols.in_use()
+    for name in args.volumes:
+        try:
+            vols.remove(name, force=args.force, in_use=in_use)
+            print(name)
+        except DockyardError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+def cmd_prune(args) -> int:
+    if not args.force:
+        what = "local volumes" if args.all else "anonymous local volumes"
+        sys.stdout.write(f"WARNING! This will remove {what} not used by at least one "
+                         "container.\nAre you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    from .render import size
+    report = _volumes(args).prune(all=args.all)
+    if report["VolumesDeleted"]:
+        print("Deleted Volumes:")
+        for name in report["VolumesDeleted"]:
+            print(name)
+        print()
+    print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
+    return 0

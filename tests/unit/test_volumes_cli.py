@@ -1,0 +1,76 @@
+"""`dockyard volume ...` output, on a store whose engine (its containers) is a fake."""
+import io
+import json
+
+import pytest
+
+from dockyard.engine.cli import main as cli
+from dockyard.engine.cli import volume as volume_cli
+from dockyard.engine.volumes import Volumes
+
+
+class NoContainers:
+    def __init__(self, used=()):
+        self.containers, self.used = self, used
+
+    def list(self, all=False):
+        class C:
+            record = {"Mounts": [{"Name": n} for n in self.used]}
+        return [C()] if self.used else []
+
+
+@pytest.fixture
+def dockyard(data_root, monkeypatch, capsys):
+    engine = NoContainers()
+    monkeypatch.setattr(volume_cli, "_volumes", lambda args: Volumes(data_root, engine=engine))
+
+    def run(*argv, stdin=""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        rc = cli.main(["--data-root", str(data_root), "volume", *argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+    run.engine = engine
+    return run
+
+
+def test_create_ls_inspect(dockyard, data_root):
+    assert dockyard("create", "--label", "a=b", "data") == (0, "data\n", "")
+    rc, anon, _ = dockyard("create")
+    anon = anon.strip()
+    assert rc == 0 and len(anon) == 64
+    rc, out, _ = dockyard("ls")
+    assert out == f"DRIVER    VOLUME NAME\nlocal     {anon}\nlocal     data\n"
+    assert dockyard("ls", "-q")[1] == f"{anon}\ndata\n"
+    assert dockyard("ls", "--format", "{{.Name}}:{{.Driver}}")[1] == f"{anon}:local\ndata:local\n"
+    rc, out, _ = dockyard("inspect", "data")
+    (info,) = json.loads(out)
+    assert info["Labels"] == {"a": "b"} and info["Mountpoint"] == str(
+        data_root / "volumes" / "data" / "_data") and out.startswith("[\n    {")
+    rc, out, err = dockyard("inspect", "-f", "{{.Name}}", "data", "nope")
+    assert (rc, out, err) == (1, "data\n", "Error: no such volume: nope\n")
+
+
+def test_rm_and_prune(dockyard):
+    for name in ("keep", "busy"):
+        dockyard("create", name)
+    anon = dockyard("create")[1].strip()
+    dockyard.engine.used = ("busy",)
+    rc, out, err = dockyard("rm", "busy", "nope", "keep")
+    assert (rc, out) == (1, "keep\n")
+    assert err == "Error: remove busy: volume is in use\nError: no such volume: nope\n"
+    assert dockyard("rm", "-f", "nope") == (0, "nope\n", "")
+    rc, out, _ = dockyard("prune", stdin="n\n")
+    assert out.endswith("[y/N] ") and anon in dockyard("ls", "-q")[1]
+    rc, out, _ = dockyard("prune", "-f")
+    assert out == f"Deleted Volumes:\n{anon}\n\nTotal reclaimed space: 0B\n"
+    assert dockyard("prune", "-a", "-f")[1] == "Total reclaimed space: 0B\n"   # busy is in use
+    assert dockyard("ls", "-q")[1] == "busy\n"
+
+
+def test_errors_are_one_line(dockyard):
+    rc, out, err = dockyard("create", "x/y")
+    assert rc == 125 and err.startswith("Error: 'x/y' includes invalid characters") \
+        and err.count("\n") == 1
+    rc, _, err = dockyard("create", "--opt", "type=nfs", "v1")
+    assert rc == 125 and "volume options are not supported" in err
+    assert dockyard()[0] == 125
