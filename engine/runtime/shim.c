@@ -164,7 +164,7 @@ static size_t json_escape(char *out, const char *s, size_t len) {
 
 /* ---------------------------------------------------------------- cgroups
  * Python decides v1 or v2 and which files to write; here we only carry it out:
- * cg_mkdir DIR, cg_set "FILE\nVALUE", cg_join PROCS-FILE, cg_oom FILE, cg_rmdir DIR. */
+ * cg_mkdir DIR, cg_set/cg_try "FILE\nVALUE", cg_join PROCS-FILE, cg_oom FILE, cg_rmdir DIR. */
 
 static int cgroup_create(char *err, size_t errlen) {
     char *list[64];
@@ -177,13 +177,14 @@ static int cgroup_create(char *err, size_t errlen) {
             return -1;
         }
     }
-    n = all("cg_set", list, 64);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < nspec; i++) {   /* in order; cg_try: a file this kernel lacks is fine */
+        int optional = !strcmp(keys[i], "cg_try");
+        if (!optional && strcmp(keys[i], "cg_set")) continue;
         char path[4096], *nl;
-        snprintf(path, sizeof path, "%s", list[i]);
+        snprintf(path, sizeof path, "%s", vals[i]);
         if (!(nl = strchr(path, '\n'))) continue;
         *nl = 0;
-        if (write_str(path, nl + 1) < 0) {
+        if (write_str(path, nl + 1) < 0 && !(optional && errno == ENOENT)) {
             snprintf(err, errlen, "cgroup write %s=%s: %s", path, nl + 1, strerror(errno));
             return -1;
         }

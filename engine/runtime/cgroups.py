@@ -1,0 +1,118 @@
+"""A container's cgroup, planned here and carried out by the shim: v2 first, v1 where not.
+
+    pairs = plan("3f2a...", memory=64 << 20, cpus=0.5, pids=100)   # spec pairs for the shim
+    stats(dict_of_the_spec)                                        # usage read back, v1 or v2
+
+The shim only mkdirs (cg_mkdir), writes (cg_set "FILE\\nVALUE"; cg_try: a missing file is fine), joins (cg_join), reads the OOM
+count (cg_oom) and rmdirs (cg_rmdir); which files, and v1 or v2, is decided here.
+"""
+import os
+
+ROOT = "/sys/fs/cgroup"
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+
+
+def is_v2(root: str = ROOT) -> bool:
+    """A unified hierarchy mounted at the cgroup root (not just a hybrid's `unified`)."""
+    return os.path.exists(f"{root}/cgroup.controllers")
+
+
+def plan(cid: str, *, memory=0, memory_swap=0, cpus=0.0, pids=0, root: str = ROOT,
+         v2: bool | None = None) -> list[tuple[str, str]]:
+    """Spec pairs that create, limit, join and remove `dockyard/<cid>` at the hierarchy roots."""
+    if v2 if v2 is not None else is_v2(root):
+        return _plan_v2(cid, memory, memory_swap, cpus, pids, root)
+    return _plan_v1(cid, memory, memory_swap, cpus, pids, root)
+
+
+def _plan_v1(cid, memory, memory_swap, cpus, pids, root):
+    dirs = {}
+    for ctrl in V1_CONTROLLERS:   # co-mounted controllers (cpu,cpuacct) share one directory
+        base = os.path.realpath(f"{root}/{ctrl}")
+        if os.path.isdir(base):
+            dirs.setdefault(base, f"{base}/dockyard/{cid}")
+    leaf = {ctrl: dirs.get(os.path.realpath(f"{root}/{ctrl}")) for ctrl in V1_CONTROLLERS}
+    pairs = [("cg_mkdir", d) for d in dirs.values()]
+    mem = leaf["memory"]
+    if memory and mem:
+        pairs.append(("cg_set", f"{mem}/memory.limit_in_bytes\n{memory}"))   # before memsw
+        if memory_swap != -1 and os.path.exists(f"{root}/memory/memory.memsw.limit_in_bytes"):
+            pairs.append(("cg_set", f"{mem}/memory.memsw.limit_in_bytes\n{memory_swap or 2 * memory}"))
+    if pids and leaf["pids"]:
+        pairs.append(("cg_set", f"{leaf['pids']}/pids.max\n{pids}"))
+    if cpus and leaf["cpu"]:
+        pairs += [("cg_set", f"{leaf['cpu']}/cpu.cfs_period_us\n100000"),
+                  ("cg_set", f"{leaf['cpu']}/cpu.cfs_quota_us\n{int(cpus * 100000)}")]
+    pairs += [("cg_join", f"{d}/cgroup.procs") for d in dirs.values()]
+    if mem:
+        pairs.append(("cg_oom", f"{mem}/memory.oom_control"))
+    return pairs + [("cg_rmdir", d) for d in dirs.values()]
+
+
+def _plan_v2(cid, memory, memory_swap, cpus, pids, root):
+    parent, leaf = f"{root}/dockyard", f"{root}/dockyard/{cid}"
+    with open(f"{root}/cgroup.controllers") as f:
+        have = set(f.read().split())
+    wanted = [c for c, v in (("memory", memory), ("pids", pids), ("cpu", cpus)) if v and c in have]
+    pairs = [("cg_mkdir", leaf)]
+    if wanted:   # controllers must be enabled top-down; `dockyard` itself holds no process
+        enable = " ".join(f"+{c}" for c in wanted)
+        pairs += [("cg_set", f"{root}/cgroup.subtree_control\n{enable}"),
+                  ("cg_set", f"{parent}/cgroup.subtree_control\n{enable}")]
+    if "memory" in wanted:
+        pairs.append(("cg_set", f"{leaf}/memory.max\n{memory}"))
+        if memory_swap != -1:   # absent without swap support: optional
+            pairs.append(("cg_try", f"{leaf}/memory.swap.max\n{(memory_swap or 2 * memory) - memory}"))
+    if "pids" in wanted:
+        pairs.append(("cg_set", f"{leaf}/pids.max\n{pids}"))
+    if "cpu" in wanted:
+        pairs.append(("cg_set", f"{leaf}/cpu.max\n{int(cpus * 100000)} 100000"))
+    return pairs + [("cg_join", f"{leaf}/cgroup.procs"), ("cg_oom", f"{leaf}/memory.events"),
+                    ("cg_rmdir", leaf)]
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text.split()[0]) if text else None
+    except ValueError:       # "max"
+        return None
+
+
+def _keyed(text: str | None) -> dict[str, int]:
+    return {k: int(v) for k, v in (line.split() for line in (text or "").splitlines() if line)}
+
+
+def stats(dirs: list[str]) -> dict:
+    """cpu_usage_ns, memory_usage, memory_limit, pids from the container's cgroup dirs."""
+    out = {"cpu_usage_ns": None, "memory_usage": None, "memory_limit": None, "pids": None}
+    for d in dirs:
+        if os.path.exists(f"{d}/memory.usage_in_bytes"):
+            out["memory_usage"] = _int(_read(f"{d}/memory.usage_in_bytes"))
+            out["memory_limit"] = _int(_read(f"{d}/memory.limit_in_bytes"))
+        if os.path.exists(f"{d}/memory.current"):
+            out["memory_usage"] = _int(_read(f"{d}/memory.current"))
+            out["memory_limit"] = _int(_read(f"{d}/memory.max"))
+        if os.path.exists(f"{d}/cpuacct.usage"):
+            out["cpu_usage_ns"] = _int(_read(f"{d}/cpuacct.usage"))
+        if os.path.exists(f"{d}/cpu.stat") and "usage_usec" in (_read(f"{d}/cpu.stat") or ""):
+            out["cpu_usage_ns"] = _keyed(_read(f"{d}/cpu.stat"))["usage_usec"] * 1000
+        if os.path.exists(f"{d}/pids.current"):
+            out["pids"] = _int(_read(f"{d}/pids.current"))
+    return out
+
+
+def procs(dirs: list[str]) -> list[int]:
+    """The pids in the container's cgroup (the first directory that lists any)."""
+    for d in dirs:
+        pids = [int(p) for p in (_read(f"{d}/cgroup.procs") or "").split()]
+        if pids:
+            return sorted(pids)
+    return []

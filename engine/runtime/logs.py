@@ -1,0 +1,77 @@
+"""Read a container's log: Docker json-file lines {"log","stream","time"} written by the shim.
+
+    for entry in read(bundle, tail=10):
+        print(entry.stream, entry.time, entry.data)
+"""
+import collections
+import datetime
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One chunk of output: a line with its newline, or a last line without one."""
+
+    stream: str      # "stdout" | "stderr"
+    time: str        # RFC 3339, UTC, nanoseconds: "2026-11-28T02:46:38.898162397Z"
+    data: bytes
+
+
+def _since(value) -> str:
+    """A comparable RFC 3339 string from a datetime, a Unix timestamp or such a string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime.datetime):
+        value = value.timestamp()
+    whole = int(value)
+    frac = round((value - whole) * 1e9)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{frac:09d}Z"
+
+
+def _parse(raw: bytes) -> LogEntry:
+    # surrogateescape keeps bytes that are not UTF-8 exactly as the container wrote them
+    entry = json.loads(raw.decode("utf-8", "surrogateescape"))
+    return LogEntry(entry["stream"], entry["time"], entry["log"].encode("utf-8", "surrogateescape"))
+
+
+def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+         running: Callable[[], bool] = lambda: False, poll: float = 0.05) -> Iterator[LogEntry]:
+    """Entries of <bundle>/container.log; with follow, keeps reading while `running()`."""
+    path = os.path.join(bundle, "container.log")
+    cutoff = _since(since) if since is not None else None
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        if not follow:
+            return
+        while not os.path.exists(path):
+            if not running():
+                return
+            time.sleep(poll)
+        f = open(path, "rb")
+    with f:
+        lines = f.read().splitlines(keepends=True)
+        partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        if tail is not None:
+            lines = list(collections.deque(lines, maxlen=tail)) if tail > 0 else []
+        for raw in lines:
+            entry = _parse(raw)
+            if cutoff is None or entry.time >= cutoff:
+                yield entry
+        while follow:
+            alive = running()          # checked before reading, so nothing written last is lost
+            chunk = f.read()
+            if chunk:
+                *complete, partial = (partial + chunk).split(b"\n")
+                for raw in complete:
+                    entry = _parse(raw)
+                    if cutoff is None or entry.time >= cutoff:
+                        yield entry
+            elif not alive:
+                return
+            else:
+                time.sleep(poll)

@@ -1,0 +1,240 @@
+"""The engine's side of a container's life: create, start, state, wait, signals, exec, logs.
+
+No Python runs in the container path: start() spawns the C shim with subprocess (vfork + exec;
+never a preexec_fn, never a fork of the engine), and the shim's monitor keeps the state on disk,
+so any process on the same data root sees the container, its logs and its exit code.
+
+    process.create(spec); state = process.start(spec.bundle)
+    state = process.wait(spec.bundle); process.remove(spec.bundle)
+"""
+import os
+import select
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..errors import Conflict, ContainerNotFound, HostError, InvalidArgument
+from . import bundle as _bundle
+from . import cgroups, logs as _logs
+from .shim import shim_path
+from .spec import ContainerSpec
+
+
+@dataclass
+class State:
+    """What the monitor recorded; "dead" when it vanished without recording an exit."""
+
+    status: str                  # "created" | "running" | "exited" | "dead"
+    pid: int = 0                 # the container's PID 1, as the host sees it
+    monitor: int = 0
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str = ""              # why the command didn't start (exit 125/126/127), else ""
+    started_at: str = ""
+    finished_at: str = ""
+
+
+def create(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT, cgroup_v2: bool | None = None) -> None:
+    """Make the bundle: init layer, hostname/hosts/resolv.conf, the shim's spec."""
+    _bundle.write(spec, cgroup_root=cgroup_root, cgroup_v2=cgroup_v2)
+
+
+def _data_root(bundle: str) -> str:
+    # <data_root>/containers/<id>: a place for the shim binary if the source folder is read-only
+    return os.path.dirname(os.path.dirname(os.path.abspath(bundle)))
+
+
+def start(bundle: str) -> State:
+    """Start the container; returns once its command was exec'd, or failed (State.error)."""
+    current = state(bundle)
+    if current.status != "created":
+        raise Conflict(f"container {os.path.basename(bundle)} was already started ({current.status})")
+    shim = shim_path(_data_root(bundle))
+    proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    out, err = proc.communicate()   # the launcher exits as soon as the monitor says "started"
+    if proc.returncode != 0 or not out:
+        raise HostError(f"container shim failed: {err.decode(errors='replace').strip() or proc.returncode}")
+    return state(bundle)
+
+
+def _read_state(bundle: str) -> dict | None:
+    import json
+    try:
+        with open(os.path.join(bundle, "state.json"), "rb") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        return None
+
+
+def _alive_monitor(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"dockyard-shim" in f.read().split(b"\0")[0]
+    except OSError:
+        return False
+
+
+def state(bundle: str) -> State:
+    """The container's state, from any process."""
+    for _ in range(2):   # the monitor writes "exited" before it goes: look once more
+        raw = _read_state(bundle)
+        if raw is None:
+            if not os.path.exists(os.path.join(bundle, "spec")):
+                raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}")
+            return State("created")
+        s = State(**{k: raw[k] for k in State.__dataclass_fields__ if k in raw})
+        if s.status != "running" or _alive_monitor(s.monitor):
+            return s
+    s.status = "dead"
+    return s
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid) if pid > 0 else None
+    except OSError:
+        return None
+
+
+def wait(bundle: str, timeout: float | None = None) -> State:
+    """Block until the container is no longer running (or `timeout` seconds); any process."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    s = state(bundle)
+    fds = [fd for fd in (_pidfd(s.pid), _pidfd(s.monitor)) if fd is not None] if s.status == "running" else []
+    try:
+        while s.status == "running":
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if fds and not select.select(fds, [], [], left)[0]:
+                return state(bundle)          # timed out
+            # PID 1 is gone: the monitor writes "exited" within a few ms
+            while (s := state(bundle)).status == "running":
+                if deadline is not None and time.monotonic() >= deadline:
+                    return s
+                time.sleep(0.0005)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return s
+
+
+def _signum(sig) -> int:
+    if isinstance(sig, int):
+        return sig
+    name = str(sig).upper()
+    if name.isdigit():
+        return int(name)
+    try:
+        return signal.Signals(name if name.startswith("SIG") else "SIG" + name)
+    except KeyError:
+        raise InvalidArgument(f"invalid signal: {sig}") from None
+
+
+def kill(bundle: str, sig=signal.SIGKILL) -> None:
+    """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
+    signum = _signum(sig)
+    s = state(bundle)
+    if s.status != "running":
+        raise Conflict(f"container {os.path.basename(bundle)} is not running")
+    fd = _pidfd(s.pid)
+    if fd is not None:
+        try:
+            signal.pidfd_send_signal(fd, signum)
+        except ProcessLookupError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def stop(bundle: str, timeout: float = 10) -> State:
+    """docker stop: the stop signal, then SIGKILL after `timeout` s; stopped already is fine."""
+    if state(bundle).status != "running":
+        return state(bundle)
+    stop_signal = (_bundle.values(_bundle.read_pairs(bundle), "stop_signal") or ["SIGTERM"])[0]
+    try:
+        kill(bundle, stop_signal)
+        s = wait(bundle, timeout)
+        if s.status == "running":
+            kill(bundle, signal.SIGKILL)
+    except Conflict:         # it exited between the checks
+        pass
+    return wait(bundle)
+
+
+def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=False,
+         detach=False) -> subprocess.Popen:
+    """docker exec: `args` in the running container (its namespaces, cgroup, user, env).
+
+    The Popen's return code is the command's exit status (126/127 with Docker's message on
+    stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
+    """
+    s = state(bundle)
+    if s.status != "running":
+        raise Conflict(f"container {os.path.basename(bundle)} is not running")
+    if not args:
+        raise InvalidArgument("no command specified")
+    pairs = _bundle.read_pairs(bundle)
+    merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
+    for e in env:
+        merged[e.split("=", 1)[0]] = e
+    argv = [shim_path(_data_root(bundle)), "exec", bundle, str(s.pid)]
+    for key, value in [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
+                       ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
+                       *((("user", user),) if user is not None else ()),
+                       *((("cwd", cwd),) if cwd is not None else ())]:
+        if "\0" in value:
+            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+        argv += [key, value]
+    out = subprocess.DEVNULL if detach else subprocess.PIPE
+    return subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                            stdout=out, stderr=subprocess.STDOUT if tty and not detach else out,
+                            start_new_session=detach)
+
+
+def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
+    state(bundle)   # NotFound for a missing container
+    return _logs.read(bundle, follow=follow, tail=tail, since=since,
+                      running=lambda: state(bundle).status == "running")
+
+
+def _cgroup_dirs(bundle: str) -> list[str]:
+    return _bundle.values(_bundle.read_pairs(bundle), "cg_rmdir")
+
+
+def stats(bundle: str) -> dict:
+    """cpu_usage_ns, memory_usage, memory_limit, pids of a running container (v1 or v2)."""
+    return cgroups.stats(_cgroup_dirs(bundle))
+
+
+def top(bundle: str) -> list[dict]:
+    """The processes in the container's cgroup: pid (host), user (uid), cmd."""
+    out = []
+    for pid in cgroups.procs(_cgroup_dirs(bundle)):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/status") as f:
+                uid = next(line.split()[1] for line in f if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue         # exited meanwhile
+        out.append({"pid": pid, "user": uid, "cmd": cmd})
+    return out
+
+
+def remove(bundle: str) -> None:
+    """Delete a container that is not running: cgroup leftovers, then its directory."""
+    s = state(bundle)
+    if s.status == "running":
+        raise Conflict(f"You cannot remove a running container {os.path.basename(bundle)}. "
+                       "Stop the container before attempting removal or force remove")
+    for d in _cgroup_dirs(bundle):
+        for path in (d, os.path.dirname(d)):     # the shared `dockyard` parent only when empty
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+    shutil.rmtree(bundle)

@@ -1,0 +1,67 @@
+"""The path of the compiled shim, built from shim.c with the system C compiler on first use.
+
+The binary is keyed by the source's sha256, so an edited shim.c is rebuilt. It lands next to the
+source (in __pycache__, which git ignores) when that is writable, else in <data_root>/bin. The
+build runs under a lock and is renamed into place, so concurrent processes never see half a file.
+"""
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+
+from ..errors import Unsupported
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim.c")
+_built: dict[str, str] = {}     # source digest -> binary path, for this process
+
+
+def _digest() -> str:
+    with open(SOURCE, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def _candidates(data_root) -> list[str]:
+    dirs = [os.path.join(os.path.dirname(SOURCE), "__pycache__")]
+    if data_root:
+        dirs.append(os.path.join(str(data_root), "bin"))
+    return dirs
+
+
+def _compile(target: str) -> None:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise Unsupported("no C compiler to build the container shim (apt-get install gcc libc6-dev)")
+    tmp = f"{target}.{os.getpid()}.tmp"
+    # Static when libc.a is there (libc6-dev): no dynamic loader at start-up, less shared memory.
+    for extra in (["-static"], []):
+        done = subprocess.run([cc, "-O2", *extra, "-o", tmp, SOURCE], capture_output=True, text=True)
+        if done.returncode == 0:
+            os.replace(tmp, target)
+            return
+    raise Unsupported(f"building the container shim failed: {done.stderr.strip()[-400:]}")
+
+
+def shim_path(data_root=None) -> str:
+    """The shim binary for the current shim.c, compiling it if needed."""
+    digest = _digest()
+    if digest in _built:
+        return _built[digest]
+    error = None
+    for folder in _candidates(data_root):
+        target = os.path.join(folder, f"dockyard-shim-{digest}")
+        if os.access(target, os.X_OK):
+            _built[digest] = target
+            return target
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, ".dockyard-shim.lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)     # one build at a time; the others reuse it
+                if not os.access(target, os.X_OK):
+                    _compile(target)
+        except PermissionError as exc:
+            error = exc
+            continue
+        _built[digest] = target
+        return target
+    raise Unsupported(f"no writable place for the container shim: {error}")

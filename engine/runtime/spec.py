@@ -1,0 +1,51 @@
+"""What a container is made of, as plain values: the one input of the runtime.
+
+    spec = ContainerSpec(id="3f2a...", bundle="/var/lib/dockyard/containers/3f2a...",
+                         snapshots_root="/var/lib/dockyard/snapshots", lowerdirs=("l/ABCD",),
+                         args=("sh", "-c", "echo hi"))
+"""
+from dataclasses import dataclass
+
+DEFAULT_CAPS = 0xA80425FB   # Docker's 14 default capabilities
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A bind mount (`source` a host path) or a tmpfs (`data` e.g. "size=64m,mode=1777")."""
+
+    type: str            # "bind" | "tmpfs"
+    source: str
+    target: str
+    readonly: bool = False
+    data: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything the shim needs to start one container; lowerdirs are topmost first."""
+
+    id: str
+    bundle: str
+    snapshots_root: str = ""
+    lowerdirs: tuple[str, ...] = ()       # short names relative to snapshots_root, e.g. "l/ABCD"
+    args: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    cwd: str = "/"
+    user: str = ""                        # "uid[:gid]" or "name[:group]"; "" = image default/root
+    hostname: str = ""                    # "" = the first 12 characters of the id
+    caps: int = DEFAULT_CAPS
+    no_new_privs: bool = False
+    privileged: bool = False
+    readonly_rootfs: bool = False
+    memory: int = 0                       # bytes; 0 = no limit
+    memory_swap: int = 0                  # memory + swap in bytes; 0 = Docker's 2x memory; -1 = unlimited
+    cpus: float = 0.0
+    pids_limit: int = 0
+    netns: str = ""                       # "" new | "host" | a path to join with setns
+    mounts: tuple[Mount, ...] = ()
+    tty: bool = False
+    stdin: bool = False
+    init: bool = False
+    rlimits: tuple[tuple[str, int, int], ...] = ()   # ("nofile", soft, hard); -1 = unlimited
+    stop_signal: str = "SIGTERM"
+    on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit (run -d --rm)
