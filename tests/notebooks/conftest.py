@@ -58,3 +58,36 @@ def text_of(cell) -> str:
 
 def widget_state(nb) -> dict:
     return nb.metadata["widgets"][WIDGET_STATE]["state"]
+
+
+def widgets_in(nb, cell) -> list[dict]:
+    """The widget states (with model_name) of a cell's display_data/execute_result outputs."""
+    state = widget_state(nb)
+    found = []
+    for out in cell.outputs:
+        view = out.get("data", {}).get(WIDGET_VIEW)
+        if view:
+            found.append({"model_name": state[view["model_id"]]["model_name"],
+                          **state[view["model_id"]]["state"]})
+    return found
+
+
+def child_html(nb, widget: dict) -> str:
+    """All HTML values below a container widget (its HTML children, recursively)."""
+    state = widget_state(nb)
+    parts = []
+    for ref in widget.get("children", []):
+        child = state[ref.removeprefix("IPY_MODEL_")]
+        if child["model_name"] == "HTMLModel":
+            parts.append(child["state"].get("value", ""))
+        parts.append(child_html(nb, child["state"]))
+    return "".join(parts)
+
+
+@pytest.fixture
+def host_ready():
+    """Skip (a failure in CI) where this host can't run containers."""
+    import conftest as root           # tests/conftest.py, loaded by pytest under this name
+    problem = root.host_problem()
+    if problem:
+        pytest.skip(problem)

@@ -1,0 +1,127 @@
+"""quickstart.ipynb in real JupyterLab and headless Chromium: the widgets render and act.
+
+Screenshots go to .artifacts/ at the repository root (or $SCREENSHOT_DIR).
+"""
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import nbformat
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path, dockyard_kernel):
+    """JupyterLab on 127.0.0.1 with a token, the dockyard kernelspec and a private data root."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    root, home = tmp_path / "lab", tmp_path / "home"
+    root.mkdir()
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    data_root = tmp_path / "dockyard"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
+               JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+               JUPYTER_PATH=dockyard_kernel["jupyter_path"], DOCKYARD_DATA_ROOT=str(data_root))
+    port, token = free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+           "--LabApp.extension_manager=readonly",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(home / "lab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url, deadline = f"http://127.0.0.1:{port}", time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError((home / "lab.log").read_text())
+            time.sleep(0.25)
+    yield {"url": url, "token": token, "root": root, "data_root": data_root}
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def quickstart_without_cleanup(path):
+    nb = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
+    nb.cells = [c for c in nb.cells if "cleanup" not in c.metadata.get("tags", [])]
+    nbformat.write(nb, path)
+
+
+def wait_engine_status(data_root, name, wanted, seconds=30):
+    from dockyard.engine import Engine
+    deadline = time.time() + seconds
+    while True:
+        status = Engine(data_root).containers.get(name).status
+        if status == wanted or time.time() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def test_quickstart_widgets_in_lab(host_ready, lab):
+    from playwright.sync_api import sync_playwright
+
+    shots = pathlib.Path(os.environ.get("SCREENSHOT_DIR", REPO / ".artifacts"))
+    shots.mkdir(parents=True, exist_ok=True)
+    quickstart_without_cleanup(lab["root"] / "quickstart.ipynb")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(120_000)
+            page.goto(f"{lab['url']}/lab/tree/quickstart.ipynb?token={lab['token']}")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+            stack = page.locator(".dy-layer-stack").first
+            stack.wait_for()
+            assert "2 layers" in stack.inner_text() and "hello:1" in stack.inner_text()
+            view = page.locator(".dy-container").first
+            view.locator(".dy-state-running").wait_for()
+            assert "quickstart-web" in view.locator(".dy-name").inner_text()
+            assert "hello:2" in view.inner_text()
+            stack.screenshot(path=str(shots / "quickstart-layers.png"))
+            view.screenshot(path=str(shots / "quickstart-container-running.png"))
+
+            view.locator("button.dy-stop").click()
+            assert wait_engine_status(lab["data_root"], "quickstart-web", "exited") == "exited"
+            view.locator(".dy-state-exited").wait_for()
+            view.screenshot(path=str(shots / "quickstart-container-stopped.png"))
+            page.screenshot(path=str(shots / "quickstart-page.png"), full_page=True)
+            browser.close()
+    finally:
+        from dockyard.engine import Engine
+        engine = Engine(lab["data_root"])
+        for container in engine.containers.list(all=True):
+            engine.containers.remove(container, force=True)
