@@ -58,9 +58,9 @@ def test_missing_bind_source_with_mount_is_an_error(engine, tmp_path):
 
 def test_tmpfs_is_a_tmpfs(engine):
     out = sh(engine, "grep ' /run ' /proc/mounts; grep ' /t ' /proc/mounts",
-             tmpfs=["/run:size=1m,mode=1777"], mounts=["type=tmpfs,dst=/t,readonly"])
+             tmpfs=["/run:size=1m,mode=1770"], mounts=["type=tmpfs,dst=/t,readonly"])
     run, t = out.splitlines()
-    assert run.split()[2] == "tmpfs" and "size=1024k" in run and "mode=1777" in run
+    assert run.split()[2] == "tmpfs" and "size=1024k" in run and "mode=1770" in run
     assert t.split()[2] == "tmpfs" and t.split()[3].startswith("ro")
 
 
