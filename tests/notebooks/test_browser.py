@@ -125,3 +125,45 @@ def test_quickstart_widgets_in_lab(host_ready, lab):
         engine = Engine(lab["data_root"])
         for container in engine.containers.list(all=True):
             engine.containers.remove(container, force=True)
+
+
+def test_widgets_render_in_lab_from_fake_objects(lab):
+    """The widgets' DOM hooks and buttons, without an engine: fake objects in the kernel."""
+    from playwright.sync_api import sync_playwright
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    shutil.copy(pathlib.Path(__file__).with_name("fakes.py"), lab["root"] / "fakes.py")
+    nb = new_notebook(cells=[new_code_cell(
+        "import fakes\n"
+        "from dockyard.extension.layers import LayerStack\n"
+        "from dockyard.extension.container_widget import ContainerView\n"
+        "c = fakes.Container()\n"
+        "display(LayerStack(fakes.image()))\n"
+        "ContainerView(c, refresh_seconds=0.2)")])
+    nb.metadata["kernelspec"] = {"name": "dockyard", "display_name": "Python 3 (dockyard)",
+                                 "language": "python"}
+    nbformat.write(nb, lab["root"] / "fakes.ipynb")
+    shots = pathlib.Path(os.environ.get("SCREENSHOT_DIR", REPO / ".artifacts"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(f"{lab['url']}/lab/tree/fakes.ipynb?token={lab['token']}")
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        stack = page.locator(".dy-layer-stack")
+        stack.wait_for()
+        assert "2 layers" in stack.inner_text() and "demo:1" in stack.inner_text()
+        assert stack.locator(".dy-layer").count() == 2
+        view = page.locator(".dy-container")
+        view.locator(".dy-state-running").wait_for()
+        assert "web" in view.locator(".dy-name").inner_text()
+        assert "http://127.0.0.1:8080" in view.locator("a.dy-port").get_attribute("href")
+        view.locator(".dy-cpu").wait_for()
+        page.screenshot(path=str(shots / "fakes-page.png"), full_page=True)
+        view.locator("button.dy-stop").click()
+        view.locator(".dy-state-exited").wait_for()
+        assert view.locator("button.dy-stop").is_disabled()
+        view.screenshot(path=str(shots / "fakes-container-stopped.png"))
+        browser.close()
