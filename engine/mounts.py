@@ -31,7 +31,8 @@ class MountRequest:
     """One mount a user asked for, before any volume or directory exists.
 
     type: "volume" (source = volume name, "" for an anonymous volume), "bind" (source = absolute
-    host path) or "tmpfs" (no source; `data` holds tmpfs options such as "size=65536,mode=1777").
+    host path) or "tmpfs" (no source; `data` holds tmpfs options such as "size=65536,mode=1777");
+    Volumes.resolve also plans "inherited" ones (--volumes-from: source = the other's source).
     create_source: a missing bind source is created (`-v`) instead of refused (`--mount`).
     nocopy: don't fill a new volume with the image's content at `target` (volume-nocopy).
     flags: extra mount flags the user gave (noexec, nosuid, ...), kept for the runtime.

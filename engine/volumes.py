@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
+from .image.layers import OPAQUE_XATTR, is_whiteout
 from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
                      mount_from_record, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag,
                      parse_volumes_from_flag)
@@ -138,6 +139,10 @@ class Volumes:
         if options:
             raise InvalidArgument(f"volume options are not supported by the local driver: "
                                   f"{', '.join(sorted(options))}")
+        return self._create(name, labels)[0]
+
+    def _create(self, name: str | None, labels: dict | None) -> tuple[Volume, bool]:
+        """(the volume, whether this call made it): an existing one is returned as it is."""
         labels = dict(labels or {})
         if name is None:
             name = secrets.token_hex(32)
@@ -145,8 +150,8 @@ class Volumes:
         check_volume_name(name)
         with self._locked():
             with contextlib.suppress(VolumeNotFound):
-                return self.get(name)
-            return self._make(name, labels)
+                return self.get(name), False
+            return self._make(name, labels), True
 
     def _make(self, name: str, labels: dict) -> Volume:
         staging = self.dir / f".new-{secrets.token_hex(8)}"
@@ -328,17 +333,12 @@ class Volumes:
             if not os.path.lexists(req.source):
                 made_dirs.extend(_makedirs(Path(req.source)))
             return _runtime_mount("bind", req.source, req.target, req.readonly)
-        name = req.source or None
-        existed = name is not None and self._exists(name)
-        volume = self.create(name, labels=dict(req.labels))
-        if not existed:
+        volume, made = self._create(req.source or None, dict(req.labels))
+        if made:
             made_volumes.append(volume.name)
         if not req.nocopy and image_reader is not None:
             self._fill(volume, req.target, image_reader)
         return _runtime_mount("bind", str(volume.mountpoint), req.target, req.readonly)
-
-    def _exists(self, name: str) -> bool:
-        return (self.dir / name / META).exists()
 
     def _fill(self, volume: Volume, target: str, image_reader) -> None:
         """Docker's copy-up: a never-filled, empty volume gets the image's content at target."""
@@ -349,8 +349,11 @@ class Volumes:
         try:
             copied = copy_from_layers(layers, target, volume.mountpoint)
         except OSError as exc:
-            for child in list(volume.mountpoint.iterdir()):
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            for child in list(volume.mountpoint.iterdir()):    # leave it empty, as it was
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
             raise HostError(f"fill volume {volume.name} from the image's {target}: "
                             f"{exc.strerror or exc}") from exc
         if copied:
@@ -375,12 +378,7 @@ def _makedirs(path: Path) -> list[Path]:
 
 # --- the image's merged tree, read straight from its overlay lower layers ---
 
-OPAQUE_XATTR = "trusted.overlay.opaque"
 MAX_SYMLINKS = 40   # as the kernel's path walk
-
-
-def _is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
 def _is_opaque(path: Path) -> bool:
@@ -400,7 +398,7 @@ def _visible(dirs: Sequence[Path], name: str) -> list[Path]:
             st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if _is_whiteout(st):
+        if is_whiteout(st):
             break
         if not stat.S_ISDIR(st.st_mode):
             return found or [path]     # under a directory, a lower non-directory is hidden
