@@ -1,0 +1,290 @@
+"""COPY and ADD: the files a step adds, laid out in a fresh tree that becomes one layer.
+
+    plan = plan_copy(ins, workdir="/app", context=ctx, source_view=None, base_view=view)
+    plan.digest                       # inputs for the cache key (content + metadata)
+    fill_tree(plan, tree, ids=(0, 0), epoch=None)
+
+Docker's rules: a directory source copies its contents; several sources, wildcards or a
+trailing `/` make the destination a directory; a relative destination is under WORKDIR; files
+from the context belong to 0:0 unless `--chown`; `--chmod` sets modes; `--parents` keeps the
+source path; `--exclude` leaves paths out; ADD unpacks local tar archives (plain, gzip, bzip2,
+xz) and downloads URLs (a clear error when offline), checking `--checksum`.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+from dataclasses import dataclass, field
+
+from ..errors import BuildError
+from .context import Context, Source
+from .ignore import IgnoreMatcher
+from .rootfs import MergedView
+
+_TAR_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+@dataclass
+class Item:
+    """One thing to place: a host file or directory (or heredoc text) at an image path."""
+    dest: str                     # absolute path in the image
+    host: str | None = None       # host path of the source
+    text: bytes | None = None     # heredoc content
+    is_dir: bool = False          # copy the directory's contents
+    unpack: bool = False          # ADD: extract this tar archive into dest
+    walker: object = None         # yields (host, rel, lstat) for a directory source
+
+
+@dataclass
+class CopyPlan:
+    items: list[Item] = field(default_factory=list)
+    digest: str = ""
+    chmod: int | None = None
+    keep_ids: bool = False        # COPY --from keeps the source's owners
+    excludes: IgnoreMatcher | None = None
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def _looks_like_tar(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(_TAR_MAGIC):
+        return True
+    return tarfile.is_tarfile(path)
+
+
+def parse_chmod(text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        raise BuildError(f"invalid --chmod={text}: only octal modes are supported") from None
+    if mode > 0o7777:
+        raise BuildError(f"invalid --chmod={text}: mode out of range")
+    return mode
+
+
+def plan_copy(ins, *, workdir: str, context: Context | None, source_view: MergedView | None,
+              source_key: str = "", base_view: MergedView | None = None) -> CopyPlan:
+    """Resolve an expanded COPY/ADD into items and an input digest; nothing is written."""
+    what = ins.cmd.upper()
+    dest = ins.dest
+    if not dest.startswith("/"):
+        dest = posixpath.join(workdir or "/", dest)
+    dest_slash = dest.endswith("/") or ins.dest in (".", "./")
+    excludes = IgnoreMatcher(ins.excludes) if ins.excludes else None
+    plan = CopyPlan(chmod=parse_chmod(ins.chmod), keep_ids=source_view is not None,
+                    excludes=excludes)
+    h = hashlib.sha256(f"{source_key}\0".encode())
+    sources = ins.sources
+    wildcard = any(set("*?[") & set(s) for s in sources)
+    heredocs = ins.heredoc_files
+    many = len(sources) + len(heredocs) > 1 or wildcard
+    into_dir = dest_slash or many or (base_view is not None and base_view.is_dir(dest))
+    if many and not into_dir:
+        raise BuildError(f"{what} failed: when using {what} with more than one source file, "
+                         f"the destination must be a directory and end with a /", ins.original)
+    for name, content, _ in heredocs:
+        target = posixpath.join(dest, name) if into_dir else dest
+        data = content.encode()
+        plan.items.append(Item(target, text=data))
+        h.update(f"\0heredoc {target}\0".encode() + data)
+    checksum = ins.checksum if ins.cmd == "add" else ""
+    local = [s for s in sources if not (ins.cmd == "add" and _is_url(s))]
+    if checksum and local:
+        raise BuildError(f"{what} failed: checksum can't be specified for non-HTTP(S) "
+                         f"sources: {local[0]}", ins.original)
+    for url in sources:
+        if ins.cmd == "add" and _is_url(url):
+            path = _download(url, checksum, ins.original)
+            name = posixpath.basename(url.split("?", 1)[0].rstrip("/")) or "index.html"
+            target = posixpath.join(dest, name) if into_dir else dest
+            plan.items.append(Item(target, host=path))
+            with open(path, "rb") as f:
+                h.update(f"\0url {url} {target}\0".encode() + hashlib.sha256(f.read()).digest())
+    if not local:
+        plan.digest = "sha256:" + h.hexdigest()
+        return plan
+    if source_view is not None:
+        resolved = _from_view(source_view, local, what, ins.original)
+    else:
+        if context is None:
+            raise BuildError(f"{what} failed: this build has no context to copy from",
+                             ins.original)
+        resolved = context.resolve(local, what)
+        h.update(context.digest(resolved, excludes).encode())
+    unpack_default = ins.cmd == "add" and ins.unpack is not False
+    for source in resolved:
+        rel_dest = source.rel if ins.parents else posixpath.basename(source.rel)
+        if source.is_dir:
+            target = posixpath.join(dest, source.rel) if ins.parents else dest
+            walker = (source_view.walk(source.path) if source_view is not None
+                      else context.walk(source, excludes))
+            plan.items.append(Item(target, host=source.path, is_dir=True, walker=walker))
+        elif unpack_default and source_view is None and _looks_like_tar(source.path):
+            plan.items.append(Item(dest, host=source.path, unpack=True))
+        else:
+            target = posixpath.join(dest, rel_dest) if into_dir or ins.parents else dest
+            plan.items.append(Item(target, host=source.path))
+        h.update(f"\0{source.rel} -> {plan.items[-1].dest}".encode())
+    plan.digest = "sha256:" + h.hexdigest()
+    return plan
+
+
+def _from_view(view: MergedView, sources: list[str], what: str, original: str) -> list[Source]:
+    out = []
+    for raw in sources:
+        if set("*?[") & set(raw):
+            parent, pattern = posixpath.split(raw)
+            parts = view.resolve_parts(parent or "/")
+            names = [n for n in (view.listdir(parts) if parts is not None else {})
+                     if fnmatch.fnmatchcase(n, pattern)]
+            candidates = [posixpath.join(parent or "/", n) for n in names]
+        else:
+            candidates = [raw]
+        if not candidates:
+            raise BuildError(f"{what} failed: no source files were specified "
+                             f"(nothing matches {raw!r})", original)
+        for path in candidates:
+            host = view.resolve(path)
+            if host is None:
+                raise BuildError(f"{what} failed: {path}: not found", original)
+            out.append(Source(path, posixpath.normpath(path).lstrip("/"),
+                              stat.S_ISDIR(os.stat(host).st_mode)))
+            if not out[-1].is_dir:
+                out[-1] = Source(host, out[-1].rel, False)
+    return out
+
+
+def _download(url: str, checksum: str, original: str) -> str:
+    """Fetch an ADD URL into a temp file; a clear BuildError when offline or mismatched."""
+    import tempfile
+    import urllib.error
+    import urllib.request
+    fd, path = tempfile.mkstemp(prefix="dockyard-add-")
+    h = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=15) as response:
+            while chunk := response.read(1 << 20):
+                h.update(chunk)
+                out.write(chunk)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        os.unlink(path)
+        reason = getattr(exc, "reason", exc)
+        raise BuildError(f"ADD failed: can't download {url}: {reason} (is this machine "
+                         f"offline?)", original) from None
+    if checksum and checksum != "sha256:" + h.hexdigest():
+        os.unlink(path)
+        raise BuildError(f"ADD failed: digest mismatch for {url}: expected {checksum}, got "
+                         f"sha256:{h.hexdigest()}", original)
+    return path
+
+
+def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
+              base_view: MergedView | None, dir_time: float) -> None:
+    """Write the plan's files under `tree` (the layer's root), with owners and modes set."""
+    made: list[str] = []
+
+    def parent_dirs(path: str) -> None:
+        parts = [p for p in posixpath.dirname(path).split("/") if p]
+        for i in range(1, len(parts) + 1):
+            rel = "/".join(parts[:i])
+            host = os.path.join(tree, rel)
+            if os.path.isdir(host):
+                continue
+            os.mkdir(host)
+            existing = base_view.resolve("/" + rel) if base_view is not None else None
+            if existing is not None and os.path.isdir(existing):
+                st = os.stat(existing)      # keep what the image has for an existing dir
+                os.chmod(host, stat.S_IMODE(st.st_mode))
+                os.chown(host, st.st_uid, st.st_gid)
+                os.utime(host, ns=(st.st_atime_ns, st.st_mtime_ns))
+            else:
+                os.chmod(host, 0o755)
+                if ids:
+                    os.chown(host, *ids)
+                made.append(host)
+
+    def place(host_src: str | None, st: os.stat_result | None, target: str,
+              text: bytes | None = None) -> None:
+        out = os.path.join(tree, target.lstrip("/"))
+        parent_dirs(target)
+        if os.path.lexists(out) and not os.path.isdir(out):
+            os.unlink(out)
+        if text is not None:
+            with open(out, "wb") as f:
+                f.write(text)
+            mode, owner, times = 0o644, ids or (0, 0), (dir_time, dir_time)
+        elif stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(host_src), out)
+            owner = ids or ((st.st_uid, st.st_gid) if plan.keep_ids else (0, 0))
+            os.lchown(out, *owner)
+            os.utime(out, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
+            return
+        elif stat.S_ISDIR(st.st_mode):
+            os.makedirs(out, exist_ok=True)
+            mode = stat.S_IMODE(st.st_mode)
+            owner = ids or ((st.st_uid, st.st_gid) if plan.keep_ids else (0, 0))
+            times = None
+        elif stat.S_ISREG(st.st_mode):
+            shutil.copyfile(host_src, out)
+            mode = stat.S_IMODE(st.st_mode)
+            owner = ids or ((st.st_uid, st.st_gid) if plan.keep_ids else (0, 0))
+            times = None
+        else:
+            return                          # devices, fifos, sockets: not copied
+        os.chown(out, *owner)
+        os.chmod(out, plan.chmod if plan.chmod is not None else mode)
+        if times is None:
+            os.utime(out, ns=(st.st_mtime_ns, st.st_mtime_ns))
+        else:
+            os.utime(out, times)
+
+    dirs: list[tuple[str, os.stat_result]] = []
+    for item in plan.items:
+        if item.text is not None:
+            place(None, None, item.dest, item.text)
+        elif item.unpack:
+            _unpack(item.host, tree, item.dest, parent_dirs)
+        elif item.is_dir:
+            root_st = os.stat(item.host) if os.path.isdir(item.host) else None
+            if item.dest.rstrip("/"):
+                parent_dirs(item.dest.rstrip("/") + "/x")
+            for host, rel, st in item.walker:
+                target = posixpath.join(item.dest, rel)
+                place(host, st, target)
+                if stat.S_ISDIR(st.st_mode):
+                    dirs.append((os.path.join(tree, target.lstrip("/")), st))
+            del root_st
+        else:
+            st = os.stat(item.host)
+            if item.dest.endswith("/"):
+                item.dest = posixpath.join(item.dest, posixpath.basename(item.host))
+            place(item.host, st, item.dest)
+    # Directory mtimes last: writing files into them changed them.
+    for path, st in reversed(dirs):
+        os.utime(path, ns=(st.st_mtime_ns, st.st_mtime_ns))
+    for path in reversed(made):
+        os.utime(path, (dir_time, dir_time))
+
+
+def _unpack(archive: str, tree: str, dest: str, parent_dirs) -> None:
+    """ADD's tar auto-extraction, refusing unsafe members like a layer does."""
+    from ..errors import ContentError
+    from ..image.layers import apply
+    parent_dirs(dest.rstrip("/") + "/x")
+    target = os.path.join(tree, dest.strip("/"))
+    os.makedirs(target, exist_ok=True)
+    try:
+        apply(archive, target, overlay=False)
+    except ContentError as exc:
+        raise BuildError(f"ADD failed: can't extract {os.path.basename(archive)}: {exc}") from exc
