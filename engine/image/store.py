@@ -22,6 +22,7 @@ from . import gc, reference
 from .blobs import BlobStore
 from .layers import apply, write_gzip_layer
 from .lock import root_lock
+from .layout import write_oci_index
 from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
                     host_architecture, parse_time, rfc3339)
 from .snapshots import Snapshots, chain_id, link_name, read_merged
@@ -70,6 +71,7 @@ class ImageStore:
             f.flush()
             os.fsync(f.fileno())
         os.rename(temp, self._index_path)
+        write_oci_index(self.root, self.blobs, index)
 
     # -- reading images --------------------------------------------------------------------
 
@@ -394,3 +396,4 @@ class ImageStore:
         return inspect(image)
 
     export_config = inspect
+

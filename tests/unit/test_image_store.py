@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -303,3 +304,22 @@ def test_lock_is_reentrant(store, base):
         with store.lock():
             store.tag(image, "nested")                 # takes the lock a third time
     assert store.get("nested").id == image.id
+
+
+def test_data_root_is_an_oci_layout(store, base):
+    image = make(store, [base], ["busybox", "me/app:1"])
+    dangling = make(store, [base], cmd="other")
+    assert json.loads((store.root / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads((store.root / "index.json").read_text())
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    refs = [(m["digest"], m.get("annotations", {}).get("org.opencontainers.image.ref.name"))
+            for m in index["manifests"]]
+    assert refs == [(image.manifest_digest, "docker.io/library/busybox:latest"),
+                    (image.manifest_digest, "docker.io/me/app:1"),
+                    (dangling.manifest_digest, None)]
+    for m in index["manifests"]:
+        assert m["size"] == store.blobs.size(m["digest"])
+    if shutil.which("umoci"):                   # the real reader, where the host has it
+        listed = subprocess.run(["umoci", "ls", "--layout", str(store.root)], check=True,
+                                capture_output=True, text=True).stdout.split()
+        assert listed == ["docker.io/library/busybox:latest", "docker.io/me/app:1"]
