@@ -128,7 +128,7 @@ def _signum(sig) -> int:
     if name.isdigit():
         return int(name)
     try:
-        return signal.Signals(name if name.startswith("SIG") else "SIG" + name)
+        return signal.Signals[name if name.startswith("SIG") else "SIG" + name]
     except KeyError:
         raise InvalidArgument(f"invalid signal: {sig}") from None
 

@@ -512,6 +512,10 @@ static void drop_bounding_set(unsigned long long caps) {
 
 static void set_caps(unsigned long long caps) {
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct cur[2];
+    /* never more than we hold: --privileged on a host whose root lacks some (CAP_SYS_RESOURCE) */
+    CHECK(syscall(SYS_capget, &h, cur), "capget: %s", strerror(errno));
+    caps &= cur[0].permitted | (unsigned long long)cur[1].permitted << 32;
     struct __user_cap_data_struct d[2] = {
         {(__u32)caps, (__u32)caps, 0}, {(__u32)(caps >> 32), (__u32)(caps >> 32), 0}};
     /* empty inheritable set, as Docker since 20.10.14 (CVE-2022-24769) */
@@ -525,13 +529,21 @@ static const char *env_get(char **env, const char *name) {
     return NULL;
 }
 
+/* strerror as Go words it, lower case: "no such file or directory". */
+static const char *go_error(int err) {
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s", err == EACCES ? "permission denied" : strerror(err));
+    buf[0] = buf[0] >= 'A' && buf[0] <= 'Z' ? buf[0] + 32 : buf[0];
+    return buf;
+}
+
 /* execve does no PATH search: look the command up in the container's PATH, as Go's LookPath. */
 static void find_executable(const char *name, char **env, char *out, size_t size) {
     struct stat st;
     if (strchr(name, '/')) {
         if (stat(name, &st) < 0)
             fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"%s\": stat %s: %s",
-                 name, name, strerror(errno));
+                 name, name, go_error(errno));
         snprintf(out, size, "%s", name);
         return;
     }
@@ -580,8 +592,7 @@ static void exec_command(char **args, char **env, const char *user, const char *
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);   /* the mask survives execve */
     execve(file, args, envp);
-    fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"%s\": %s", args[0],
-         errno == EACCES ? "permission denied" : strerror(errno));
+    fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"%s\": %s", args[0], go_error(errno));
 }
 
 static void apply_rlimits(void) {
@@ -783,7 +794,7 @@ static void write_state(const char *bundle, struct state *st) {
 /* ---------------------------------------------------------------- the monitor */
 
 static void monitor(const char *bundle, int ready) {
-    struct state st = {.monitor = getpid(), .exit_code = 125};
+    struct state st = {.monitor = getpid()};
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2], cg[64], ncg = 0;
     int tty = flag("tty"), want_stdin = flag("stdin"), master = -1, fifo = -1, resize = -1;
     char path[4096];
@@ -901,6 +912,7 @@ static void monitor(const char *bundle, int ready) {
     if (!code) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     st.exit_code = code;
 failed:
+    if (!st.pid) st.exit_code = 125;   /* the set-up failed before the container existed */
     st.running = 0;
     st.oom = cgroup_oom_kills() > 0;
     if (st.oom) st.exit_code = 137;
