@@ -72,8 +72,12 @@ def uptime(attrs: dict, now: datetime | None = None) -> str:
 
 
 def memory_bytes(stats: dict) -> int | None:
-    return _dig(stats, "memory_stats", "usage")
+    """Memory in use: dockyard's flat `memory_usage`, or Docker's `memory_stats.usage`."""
+    flat = stats.get("memory_usage")
+    return flat if flat is not None else _dig(stats, "memory_stats", "usage")
 
 
 def cpu_total_ns(stats: dict) -> int | None:
-    return _dig(stats, "cpu_stats", "cpu_usage", "total_usage")
+    """CPU time used so far: dockyard's `cpu_usage_ns`, or Docker's `cpu_stats.cpu_usage.total_usage`."""
+    flat = stats.get("cpu_usage_ns")
+    return flat if flat is not None else _dig(stats, "cpu_stats", "cpu_usage", "total_usage")
