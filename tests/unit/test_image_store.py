@@ -265,7 +265,7 @@ def test_history_and_inspect(store, base, tmp_path):
 
 
 WORKER = """
-import os, sys, tempfile
+import os, shutil, sys, tempfile
 from dockyard.engine.image.store import ImageStore
 store = ImageStore(sys.argv[1])
 base = store.layer(sys.argv[4])
@@ -274,7 +274,8 @@ for i in range(15):
     tree = tempfile.mkdtemp()
     with open(os.path.join(tree, "f"), "w") as f:
         f.write(f"{sys.argv[3]} {i % 3}")
-    layer = store.add_layer_from_dir(tree, base)
+    layer = store.add_layer_from_dir(tree, base, epoch=0)
+    shutil.rmtree(tree)
     store.create_image({"created": "2024-01-01T00:00:00Z"}, [base, layer], tags=[f"{sys.argv[3]}-img:{i}"])
 """
 
