@@ -247,35 +247,50 @@ static int open_in_root(int root, const char *path, int flags) {
 }
 
 /* mkdir -p `target` inside the root (and an empty file at the end when `file`); returns an
- * O_PATH fd of it, for mounting through /proc/self/fd so nothing is re-resolved. */
+ * O_PATH fd of it, for mounting through /proc/self/fd so nothing is re-resolved. A dangling
+ * symlink on the way is followed as runc's securejoin does: its target is made, inside the root. */
 static int make_target(int root, const char *target, int file) {
     char path[4096];
     snprintf(path, sizeof path, "%s", target);
-    size_t len = strlen(path);
-    for (size_t i = 1; i <= len; i++) {
-        if (path[i] != '/' && path[i] != 0) continue;
-        char saved = path[i];
-        path[i] = 0;
-        int fd = open_in_root(root, path, O_PATH);
-        if (fd < 0 && errno == ENOENT) {
-            char *slash = strrchr(path, '/');
-            *slash = 0;
-            int parent = open_in_root(root, path, O_PATH | O_DIRECTORY);
-            *slash = '/';
-            if (parent < 0) return -1;
-            int last = saved == 0;
-            if (last && file) {
-                int f = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-                if (f >= 0) close(f);
-            } else mkdirat(parent, slash + 1, 0755);
-            close(parent);
-            fd = open_in_root(root, path, O_PATH);
+    for (int hops = 0; hops < 40; hops++) {
+        size_t len = strlen(path), i;
+        for (i = 1; i <= len; i++) {
+            if (path[i] != '/' && path[i] != 0) continue;
+            char saved = path[i];
+            path[i] = 0;
+            int fd = open_in_root(root, path, O_PATH);
+            if (fd < 0 && errno == ENOENT) {
+                char *slash = strrchr(path, '/'), link[4096];
+                *slash = 0;
+                int parent = open_in_root(root, path, O_PATH | O_DIRECTORY);
+                *slash = '/';
+                if (parent < 0) return -1;
+                ssize_t n = readlinkat(parent, slash + 1, link, sizeof link - 1);
+                if (n > 0) {   /* dangling symlink: continue along its target */
+                    char next[4096];
+                    link[n] = 0;
+                    *slash = 0;
+                    snprintf(next, sizeof next, "%s%s%s%s%s", link[0] == '/' ? "" : path,
+                             link[0] == '/' ? "" : "/", link, saved ? "/" : "", saved ? path + i + 1 : "");
+                    snprintf(path, sizeof path, "%s", next);
+                    close(parent);
+                    break;
+                }
+                if (saved == 0 && file) {
+                    int f = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+                    if (f >= 0) close(f);
+                } else mkdirat(parent, slash + 1, 0755);
+                close(parent);
+                fd = open_in_root(root, path, O_PATH);
+            }
+            path[i] = saved;
+            if (fd < 0) return -1;
+            if (saved == 0) return fd;
+            close(fd);
         }
-        path[i] = saved;
-        if (fd < 0) return -1;
-        if (saved == 0) return fd;
-        close(fd);
+        if (i > len) break;
     }
+    errno = ELOOP;
     return -1;
 }
 
@@ -712,8 +727,8 @@ static void container_main(const char *bundle, struct io *io, int *cg, int ncg) 
     setup_rootfs(bundle);
     apply_rlimits();
     int tty = flag("tty");
-    if (tty) open_container_tty(flag("stdin"));
-    if (!tty || !flag("stdin")) {
+    if (tty) open_container_tty(1);   /* docker run -t: stdin is the terminal too, even without -i */
+    else {
         int in = io->in >= 0 ? io->in : open("/dev/null", O_RDONLY);
         dup2(in, 0);
     }
