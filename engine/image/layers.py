@@ -16,7 +16,7 @@ import stat
 import tarfile
 import zlib
 
-from ..errors import ContentError
+from ..errors import ContentError, HostError
 
 WHITEOUT, OPAQUE, OPAQUE_XATTR = ".wh.", ".wh..wh..opq", "trusted.overlay.opaque"
 META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is skipped
@@ -146,6 +146,8 @@ def apply(source, root, *, overlay: bool = True) -> None:
                 _apply_member(tar, member, root, overlay, extracted)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ContentError(f"corrupt layer archive: {exc}") from exc
+    except OSError as exc:
+        raise HostError(f"extracting a layer into {root}: {exc}") from exc
 
 
 def _apply_member(tar, member, root, overlay, extracted) -> None:
