@@ -62,7 +62,7 @@ class Container:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        return process.stop(self.bundle, timeout, self._stop_signal())
+        return process.stop(self.bundle, timeout)
 
     def kill(self, signal="KILL"):
         if self.status != "running":
@@ -217,7 +217,9 @@ class Containers:
             process.kill(container.bundle, signals.SIGKILL)
             process.wait(container.bundle, 10)
         if self.engine.has_networks(container):
+            from .endpoints import refresh_hosts
             self.engine.networks.release(container.id)
+            refresh_hosts(self.engine)
         self._unname(container)
         process.remove(container.bundle)
         if volumes:

@@ -26,8 +26,8 @@ def create_container(engine, options: RunOptions) -> Container:
         hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
         env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
                                 options.environment)
-        netns, endpoints = _network(engine, cid, name, hostname, options, undo)
-        mounts = _mounts(engine, image, options)
+        netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
+        mounts, _ = engine.volumes.resolve_for(image, options)
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
             snapshots_root=str(engine.store.snapshots_root),
@@ -79,9 +79,12 @@ def create_container(engine, options: RunOptions) -> Container:
                 "VolumesFrom": list(options.volumes_from),
             },
             "Mounts": [_mount_record(engine, m) for m in mounts],
-            "Endpoints": endpoints,
+            "Endpoints": endpoints, "Ports": ports,
         }
         atomic_write_json(bundle / "container.json", record)
+        if endpoints:
+            from .endpoints import refresh_hosts
+            refresh_hosts(engine)
         return Container(engine, record)
     except BaseException:
         for step in reversed(undo):
@@ -92,24 +95,21 @@ def create_container(engine, options: RunOptions) -> Container:
         raise
 
 
-def _network(engine, cid, name, hostname, options, undo):
-    """(netns for the spec, endpoint records); attaches to a network now, so the IP is known."""
+def _network(engine, cid, name, hostname, options, image, undo):
+    """(netns for the spec, endpoint records, published ports)."""
     mode = options.network or engine.default_network()
     if mode == "none":
-        return "", {}
+        return "", {}, {}
     if mode == "host":
-        return "host", {}
+        return "host", {}, {}
     if mode.startswith("container:"):
         other = engine.containers.get(mode.split(":", 1)[1])
         if other.status != "running":
             raise Conflict(f"cannot join network of a non running container: {other.name}")
-        return f"/proc/{other.state.pid}/ns/net", {}
+        return f"/proc/{other.state.pid}/ns/net", {}, {}
     undo.append(lambda: engine.networks.release(cid))
-    endpoint = engine.networks.attach(cid, mode, ip=options.ip, aliases=options.network_aliases,
-                                      hostname=hostname, name=name)
-    if options.ports or options.publish_all:
-        engine.networks.publish_for(cid, options, engine.images.get(options.image))
-    return engine.networks.netns_path(cid), {endpoint.network: endpoint.record()}
+    from .endpoints import join
+    return join(engine, cid, name, hostname, options, image)
 
 
 def _memory_swap(value) -> int:
@@ -133,30 +133,6 @@ def _on_exit(engine, cid) -> tuple[str, ...]:
     """`run -d --rm`: the monitor execs this after the exit to remove the container."""
     import sys
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
-
-
-def _mounts(engine, image, options) -> list:
-    """-v, --mount, --tmpfs, --volumes-from and the image's VOLUMEs as runtime mounts."""
-    if not (options.volumes or options.mounts or options.tmpfs or options.volumes_from
-            or (image.config.get("config") or {}).get("Volumes")):
-        return []           # the common case costs no import
-    from .mounts import parse_mount_flag, parse_tmpfs_flag, parse_volume_flag
-    from .runtime.spec import Mount
-    requests = [*map(parse_volume_flag, options.volumes), *map(parse_mount_flag, options.mounts),
-                *map(parse_tmpfs_flag, options.tmpfs)]
-    volumes_from = []
-    for ref in options.volumes_from:
-        name, _, mode = ref.partition(":")
-        source = engine.containers.get(name)
-        volumes_from.append(([Mount(type="tmpfs" if m["Type"] == "tmpfs" else "bind",
-                                    source=m["Source"], target=m["Destination"],
-                                    readonly=not m["RW"]) for m in source.record["Mounts"]], mode))
-    resolved = engine.volumes.resolve(
-        requests, image_volumes=list((image.config.get("config") or {}).get("Volumes") or {}),
-        volumes_from=volumes_from,
-        image_reader=lambda: [str(engine.store.snapshots_root / d)
-                              for d in engine.store.lowerdirs(image)])
-    return list(resolved.mounts)
 
 
 def _mount_record(engine, mount) -> dict:

@@ -46,7 +46,7 @@ class Engine:
     @cached_property
     def volumes(self):
         from .volumes import Volumes
-        return Volumes(self.root)
+        return Volumes(self.root, engine=self)
 
     def default_network(self) -> str:
         """Where a container goes without --network: Docker's default bridge."""

@@ -1,4 +1,6 @@
 """The image collection of one engine (docker-py's `client.images`), over the image store."""
+from __future__ import annotations
+
 from .errors import InvalidArgument
 
 

@@ -291,8 +291,15 @@ def cmd_exec(args) -> int:
     if container.status != "running":
         raise Conflict(f"container {container.name} is not running")
     proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
-                        cwd=args.workdir, tty=args.tty, stdin=args.interactive, attach=not args.detach)
-    return 0 if args.detach else proc.wait()
+                        cwd=args.workdir, tty=args.tty, stdin=args.interactive, detach=args.detach)
+    if args.detach:
+        return 0
+    import sys
+    data = sys.stdin.buffer.read() if args.interactive else None
+    out, err = proc.communicate(data)
+    sys.stdout.buffer.write(out or b"")
+    sys.stderr.buffer.write(err or b"")
+    return proc.returncode
 
 
 def cmd_inspect(args) -> int:

@@ -112,10 +112,14 @@ def cmd_prune(args) -> int:
 
 
 def cmd_connect(args) -> int:
-    _networks(args).connect(args.network, args.container, aliases=tuple(args.alias), ip=args.ip)
+    from .. import Engine
+    from ..endpoints import connect
+    connect(Engine(args.data_root), args.network, args.container, aliases=args.alias, ip=args.ip)
     return 0
 
 
 def cmd_disconnect(args) -> int:
-    _networks(args).disconnect(args.network, args.container, force=args.force)
+    from .. import Engine
+    from ..endpoints import disconnect
+    disconnect(Engine(args.data_root), args.network, args.container)
     return 0

@@ -49,9 +49,13 @@ def duration(seconds: float) -> str:
         return "About an hour"
     if hours < 48:
         return f"{hours} hours"
-    if hours < 24 * 14:
+    if hours < 24 * 7 * 2:
         return f"{hours // 24} days"
-    return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{hours // (24 * 365)} years"
 
 
 def parse_time(rfc3339: str) -> float:
