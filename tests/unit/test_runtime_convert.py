@@ -1,0 +1,137 @@
+"""Pure conversions: Docker's command, env, capability, memory and CPU rules; the shim's spec."""
+import os
+
+import pytest
+
+from dockyard.engine.errors import InvalidArgument
+from dockyard.engine.runtime import bundle, cgroups, convert
+from dockyard.engine.runtime.spec import Mount
+
+IMAGE = {"config": {"Entrypoint": ["/entry"], "Cmd": ["default"], "Env": ["PATH=/bin", "A=1"],
+                    "WorkingDir": "/app", "User": "user"}}
+
+
+@pytest.mark.parametrize("entrypoint, command, expected", [
+    (None, None, ["/entry", "default"]),
+    (None, ["x", "y"], ["/entry", "x", "y"]),
+    ("", None, "error"),                  # "" clears the entrypoint, and Cmd goes with it
+    ("", ["ls"], ["ls"]),
+    (["/other"], None, ["/other"]),       # an overridden entrypoint drops the image's Cmd
+    ("/other", ["a"], ["/other", "a"]),
+    (None, "echo hi", ["/entry", "/bin/sh", "-c", "echo hi"]),
+])
+def test_resolve_command(entrypoint, command, expected):
+    if expected == "error":
+        with pytest.raises(InvalidArgument, match="no command specified"):
+            convert.resolve_command(IMAGE, entrypoint, command)
+    else:
+        assert convert.resolve_command(IMAGE, entrypoint, command) == expected
+
+
+def test_resolve_command_without_entrypoint_or_cmd():
+    assert convert.resolve_command({"Cmd": ["sh"]}) == ["sh"]
+    with pytest.raises(InvalidArgument):
+        convert.resolve_command({})
+
+
+def test_merge_env_replaces_by_name_and_sets_path():
+    assert convert.merge_env(["PATH=/bin", "A=1"], {"A": "2", "B": "x=y"}) == ("PATH=/bin", "A=2", "B=x=y")
+    assert convert.merge_env([], []) == (convert.DEFAULT_PATH,)
+    with pytest.raises(InvalidArgument):
+        convert.merge_env([], ["=oops"])
+
+
+def test_caps():
+    assert convert.caps() == 0xA80425FB
+    assert convert.caps(add=["NET_ADMIN"]) == 0xA80425FB | 1 << 12
+    assert convert.caps(add=["cap_sys_admin"], drop=["CHOWN"]) == (0xA80425FB | 1 << 21) & ~1
+    assert convert.caps(drop=["ALL"], add=["KILL"]) == 1 << 5
+    assert convert.caps(add=["ALL"]) == convert.ALL_CAPS
+    with pytest.raises(InvalidArgument, match="unknown capability"):
+        convert.caps(add=["NOPE"])
+
+
+@pytest.mark.parametrize("text, size", [("64m", 64 << 20), ("1g", 1 << 30), ("1.5G", 3 << 29),
+                                        ("100000000", 100000000), ("64mb", 64 << 20), (8 << 20, 8 << 20)])
+def test_parse_memory(text, size):
+    assert convert.parse_memory(text) == size
+
+
+@pytest.mark.parametrize("text, message", [("abc", "invalid size"), ("-5m", "invalid size"),
+                                           ("4m", "Minimum memory limit allowed is 6MB")])
+def test_parse_memory_refuses(text, message):
+    with pytest.raises(InvalidArgument, match=message):
+        convert.parse_memory(text)
+
+
+def test_parse_cpus():
+    assert convert.parse_cpus("0.5") == 0.5
+    for bad in ("0", "-1", str(os.cpu_count() + 1), "x", "nan"):
+        with pytest.raises(InvalidArgument):
+            convert.parse_cpus(bad)
+
+
+def test_to_spec_defaults_and_options():
+    spec = convert.to_spec("a" * 64, "/b", IMAGE, lowerdirs=("l/X",), environment=["B=2"],
+                           mem_limit="64m", cpus="0.5", pids_limit=10, ulimits=["nofile=10:20"],
+                           security_opt=["no-new-privileges"], mounts=["/src:/dst:ro"], network="none")
+    assert spec.args == ("/entry", "default") and spec.cwd == "/app" and spec.user == "user"
+    assert spec.env == ("PATH=/bin", "A=1", "B=2") and spec.hostname == "a" * 12
+    assert (spec.memory, spec.cpus, spec.pids_limit, spec.no_new_privs) == (64 << 20, 0.5, 10, True)
+    assert spec.rlimits == (("nofile", 10, 20),) and spec.netns == ""
+    assert spec.mounts == (Mount("bind", "/src", "/dst", True),)
+    assert convert.to_spec("c" * 64, "/b", IMAGE, privileged=True).caps == convert.ALL_CAPS
+    assert convert.to_spec("c" * 64, "/b", IMAGE, network="host").netns == "host"
+
+
+@pytest.mark.parametrize("options", [{"memswap_limit": "32m", "mem_limit": "64m"},
+                                     {"memswap_limit": "64m"}, {"security_opt": ["seccomp=x"]},
+                                     {"mounts": ["rel:/x"]}, {"mounts": ["/a:/"]},
+                                     {"ulimits": ["nofile=20:10"]}, {"network": "nosuchnet"},
+                                     {"hostname": "bad_name!"}])
+def test_to_spec_refuses(options):
+    with pytest.raises(InvalidArgument):
+        convert.to_spec("d" * 64, "/b", IMAGE, **options)
+
+
+def test_cgroup_plan_v1(tmp_path):
+    for ctrl in ("memory", "pids", "cpu", "cpuacct"):
+        (tmp_path / ctrl).mkdir()
+    (tmp_path / "memory" / "memory.memsw.limit_in_bytes").touch()
+    pairs = cgroups.plan("id1", memory=64 << 20, cpus=0.5, pids=5, root=str(tmp_path))
+    sets = [v.replace(str(tmp_path), "") for k, v in pairs if k == "cg_set"]
+    assert sets == ["/memory/dockyard/id1/memory.limit_in_bytes\n67108864",
+                    "/memory/dockyard/id1/memory.memsw.limit_in_bytes\n134217728",
+                    "/pids/dockyard/id1/pids.max\n5", "/cpu/dockyard/id1/cpu.cfs_period_us\n100000",
+                    "/cpu/dockyard/id1/cpu.cfs_quota_us\n50000"]
+    assert len([k for k, _ in pairs if k == "cg_join"]) == 4
+
+
+def test_cgroup_plan_v2_enables_controllers_top_down(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    pairs = cgroups.plan("id2", memory=64 << 20, memory_swap=-1, pids=5, root=str(tmp_path))
+    got = [(k, v.replace(str(tmp_path), "")) for k, v in pairs]
+    assert got == [("cg_mkdir", "/dockyard/id2"), ("cg_set", "/cgroup.subtree_control\n+memory +pids"),
+                   ("cg_set", "/dockyard/cgroup.subtree_control\n+memory +pids"),
+                   ("cg_set", "/dockyard/id2/memory.max\n67108864"), ("cg_set", "/dockyard/id2/pids.max\n5"),
+                   ("cg_join", "/dockyard/id2/cgroup.procs"), ("cg_oom", "/dockyard/id2/memory.events"),
+                   ("cg_rmdir", "/dockyard/id2")]
+
+
+def test_bundle_write_and_read_pairs(tmp_path):
+    spec = convert.to_spec("e" * 64, str(tmp_path / "c"), IMAGE, lowerdirs=("l/A", "l/B"),
+                           mounts=[Mount("tmpfs", "", "/t", data="size=1m")])
+    bundle.write(spec, cgroup_root=str(tmp_path / "nocg"), cgroup_v2=False)
+    pairs = bundle.read_pairs(spec.bundle)
+    assert bundle.values(pairs, "lower") == ["l/A", "l/B"]
+    assert bundle.values(pairs, "args") == ["/entry", "default"]
+    assert bundle.values(pairs, "mount") == ["tmpfs\n\n/t\n0\nsize=1m"]
+    assert sorted(os.listdir(f"{spec.bundle}/init/etc")) == ["hostname", "hosts", "resolv.conf"]
+    assert open(f"{spec.bundle}/hostname").read() == "e" * 12 + "\n"
+
+
+def test_bundle_write_leaves_nothing_on_bad_input(tmp_path):
+    spec = convert.to_spec("f" * 64, str(tmp_path / "c"), IMAGE, environment=["X=a\0b"])
+    with pytest.raises(InvalidArgument, match="NUL"):
+        bundle.write(spec)
+    assert not (tmp_path / "c").exists()
