@@ -36,7 +36,7 @@ def _copy_out(container, path, dest):
         raise NotFound(f"Could not find the file {path} in container {container.name}")
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dest))) as tmp:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(tmp, filter="tar")
+            tar.extractall(tmp, numeric_owner=True)     # our own tar of one path: no ".." names
         (name,) = os.listdir(tmp)
         target = os.path.join(dest, name) if os.path.isdir(dest) else dest
         shutil.move(os.path.join(tmp, name), target)
