@@ -190,9 +190,11 @@ def _download(url: str, checksum: str, original: str) -> str:
 
 
 def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
-              base_view: MergedView | None, dir_time: float) -> None:
-    """Write the plan's files under `tree` (the layer's root), with owners and modes set."""
+              base_view: MergedView | None, dir_time: float) -> float:
+    """Write the plan's files under `tree` (the layer's root), with owners and modes set;
+    returns the newest source mtime (0 when there were only heredocs)."""
     made: list[str] = []
+    newest = [0.0]
 
     def parent_dirs(path: str) -> None:
         parts = [p for p in posixpath.dirname(path).split("/") if p]
@@ -225,6 +227,7 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
                 f.write(text)
             mode, owner, times = 0o644, ids or (0, 0), (dir_time, dir_time)
         elif stat.S_ISLNK(st.st_mode):
+            newest[0] = max(newest[0], st.st_mtime)
             os.symlink(os.readlink(host_src), out)
             owner = ids or ((st.st_uid, st.st_gid) if plan.keep_ids else (0, 0))
             os.lchown(out, *owner)
@@ -245,6 +248,7 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
         os.chown(out, *owner)
         os.chmod(out, plan.chmod if plan.chmod is not None else mode)
         if times is None:
+            newest[0] = max(newest[0], st.st_mtime)
             os.utime(out, ns=(st.st_mtime_ns, st.st_mtime_ns))
         else:
             os.utime(out, times)
@@ -256,7 +260,6 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
         elif item.unpack:
             _unpack(item.host, tree, item.dest, parent_dirs)
         elif item.is_dir:
-            root_st = os.stat(item.host) if os.path.isdir(item.host) else None
             if item.dest.rstrip("/"):
                 parent_dirs(item.dest.rstrip("/") + "/x")
             for host, rel, st in item.walker:
@@ -264,7 +267,6 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
                 place(host, st, target)
                 if stat.S_ISDIR(st.st_mode):
                     dirs.append((os.path.join(tree, target.lstrip("/")), st))
-            del root_st
         else:
             st = os.stat(item.host)
             if item.dest.endswith("/"):
@@ -275,6 +277,7 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
         os.utime(path, ns=(st.st_mtime_ns, st.st_mtime_ns))
     for path in reversed(made):
         os.utime(path, (dir_time, dir_time))
+    return newest[0]
 
 
 def _unpack(archive: str, tree: str, dest: str, parent_dirs) -> None:

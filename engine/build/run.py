@@ -1,0 +1,105 @@
+"""RUN: a command in a real container of this engine; its writable layer becomes the new layer.
+
+    layer = run_step(engine, layers, argv, env=[...], cwd="/", user="", mounts=[...],
+                     network="default", epoch=None, on_output=print)
+
+The container is the runtime's (runtime/process.py): an overlay of the parent layers, the
+image's environment, working directory and user. Its bundle lives in `<root>/containers/build-*`
+only while the step runs; afterwards its upper dir is renamed into the layer snapshot and the
+bundle is removed, on success and on failure alike, so a failed RUN leaves nothing behind.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+
+from ..errors import BuildError, StartError
+from ..runtime.spec import Mount
+
+OUTPUT_TAIL = 20          # lines of output a BuildError shows
+STREAM_AFTER_S = 0.2      # a step still running after this streams its output live
+HOSTNAME = "buildkitsandbox"
+
+
+def netns_for(network: str) -> str:
+    """The runtime's netns for `RUN --network=...`.
+
+    default is the host's network namespace, like BuildKit's OCI worker without CNI: there is
+    no bridge to put a build container on, and this way `pip install`, `apt-get` and a server
+    on the host's loopback are reachable from RUN, as the issue asks.
+    """
+    if network in ("default", "host", ""):
+        return "host"
+    if network == "none":
+        return ""
+    raise BuildError(f"RUN --network={network}: unsupported (use default, none or host)")
+
+
+def run_step(engine, layers, argv: list[str], *, env: list[str], cwd: str, user: str,
+             mounts: list[Mount], network: str, epoch: int | None, on_output=None,
+             instruction: str = ""):
+    """Run `argv` on top of `layers` (bottom first); the new Layer, or BuildError."""
+    from ..runtime import process
+    from ..runtime.spec import ContainerSpec
+    store = engine.store
+    cid = secrets.token_hex(32)
+    bundle = engine.root / "containers" / f"build-{cid[:24]}"
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    spec = ContainerSpec(
+        id=cid, bundle=str(bundle), snapshots_root=str(store.snapshots_root),
+        lowerdirs=tuple(f"l/{layer.link}" for layer in reversed(layers)),
+        args=tuple(argv), env=tuple(env), cwd=cwd or "/", user=user or "",
+        hostname=HOSTNAME, netns=netns_for(network), mounts=tuple(mounts))
+    process.create(spec)
+    try:
+        state = process.start(str(bundle))
+        if state.error:
+            raise StartError(state.error, state.exit_code or 125)
+        lines = _collect(process, str(bundle), on_output)
+        state = process.wait(str(bundle))
+        if state.exit_code:
+            tail = "".join(lines[-OUTPUT_TAIL:])
+            why = " (out of memory)" if state.oom_killed else ""
+            raise BuildError(f"process \"{' '.join(argv)}\" did not complete successfully: "
+                             f"exit code: {state.exit_code}{why}"
+                             + (f"\n{tail.rstrip()}" if tail.strip() else ""),
+                             instruction, state.exit_code, tail)
+        return store.add_layer_from_upper(bundle / "upper", layers[-1] if layers else None,
+                                          epoch=epoch, move=True)
+    except StartError as exc:
+        raise BuildError(f"process \"{' '.join(argv)}\" did not start: {exc}", instruction,
+                         exc.exit_status, str(exc)) from None
+    finally:
+        try:
+            if process.state(str(bundle)).status == "running":
+                process.kill(str(bundle))
+                process.wait(str(bundle), 10)
+            process.remove(str(bundle))
+        except Exception:                     # noqa: BLE001 - cleanup must not hide the error
+            shutil.rmtree(bundle, ignore_errors=True)
+
+
+def _collect(process, bundle: str, on_output) -> list[str]:
+    """The step's output lines; streamed to on_output(stream, line) as they come."""
+    # A quick step is read once it has finished: following the log polls, which would cost
+    # a short RUN more than the command itself.
+    state = process.wait(bundle, STREAM_AFTER_S)
+    follow = state.status == "running"
+    lines = []
+    for entry in process.logs(bundle, follow=follow):
+        line = entry.data.decode(errors="replace")
+        lines.append(line)
+        if on_output is not None:
+            on_output(entry.stream, line)
+    return lines
+
+
+def cache_mount(engine, cache, mount: dict) -> Mount:
+    """`--mount=type=cache`: a directory kept across builds per id (default: the target)."""
+    directory = cache.mount_dir(mount.get("id") or mount["target"])
+    if not directory.is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, mount.get("mode") or 0o755)
+        os.chown(directory, mount.get("uid") or 0, mount.get("gid") or 0)
+    return Mount("bind", str(directory), mount["target"], readonly=bool(mount.get("readonly")))

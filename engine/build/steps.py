@@ -1,0 +1,319 @@
+"""One build session: stage states, each step (cache lookup, then RUN/COPY/metadata), events.
+
+A stage's state is plain values: the container config, the layers (bottom first), the history,
+the ARGs in scope and the cache key that names everything so far. A step maps a state and an
+instruction to the next state; builder.build() drives it and writes the final image.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+
+from ..errors import BuildError, ImageNotFound, InvalidArgument, NotFound
+from . import config as cfg
+from .cache import step_key
+from .rootfs import MergedView, lookup_ids
+from .stages import stage_index
+
+COMMENT = "buildkit.dockerfile.v0"
+
+
+@dataclass
+class State:
+    """Where a stage stands after some steps."""
+    config: dict
+    layers: list
+    history: list
+    key: str
+    args: dict = field(default_factory=dict)        # ARGs in scope (name -> value)
+    author: str = ""
+    cmd_set: bool = False
+    stage: str = ""
+
+    def view(self) -> MergedView:
+        return MergedView([layer.snapshot for layer in reversed(self.layers)])
+
+    def env(self) -> dict[str, str]:
+        """What expansion sees: the ARGs in scope, then ENV (ENV wins)."""
+        return {**self.args, **cfg.env_dict(self.config)}
+
+
+def _rfc3339(seconds: float) -> str:
+    from ..image.model import rfc3339
+    return rfc3339(seconds)
+
+
+class Session:
+    def __init__(self, engine, dockerfile, context, cache, *, buildargs, nocache, on_event,
+                 epoch, cell, secrets):
+        self.engine, self.store, self.dockerfile = engine, engine.store, dockerfile
+        self.context, self.cache = context, cache
+        self.buildargs, self.nocache, self.on_event = buildargs, nocache, on_event
+        self.epoch, self.cell, self.secrets = epoch, cell, secrets
+        self.meta: dict[str, str] = {}
+        self.total = 0
+        self.step = 0
+        self.states: dict[int, State] = {}
+        self.temps: list[str] = []
+
+    # -- events and bookkeeping ------------------------------------------------------------
+
+    def emit(self, event: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def cleanup(self) -> None:
+        for path in self.temps:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def temp_dir(self) -> str:
+        base = self.cache.root / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        path = tempfile.mkdtemp(prefix="step-", dir=base)
+        self.temps.append(path)
+        return path
+
+    def created(self) -> str:
+        return _rfc3339(self.epoch if self.epoch is not None else time.time())
+
+    def history(self, created_by: str, empty: bool) -> dict:
+        entry = {"created": self.created(), "created_by": created_by,
+                 "comment": COMMENT + (f" cell={self.cell}" if self.cell else "")}
+        if empty:
+            entry["empty_layer"] = True
+        return entry
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def stage_state(self, index: int, trail: tuple = ()) -> State:
+        """The final state of stage `index`, building it (and what it needs) on first use."""
+        if index in self.states:
+            return self.states[index]
+        if index in trail:
+            raise BuildError(f"circular dependency between build stages at stage {index}")
+        stage = self.dockerfile.stages[index]
+        trail = trail + (index,)
+        state = self._from(stage, trail)
+        triggers = state.config.get("OnBuild") or []
+        if triggers:
+            state.config["OnBuild"] = None        # triggers run once, in the child build
+            state = self._onbuild(stage, state, triggers, trail)
+        for ins in stage.instructions:
+            state = self.run_step(stage, state, ins, trail)
+        self.states[index] = state
+        return state
+
+    def _from(self, stage, trail) -> State:
+        from ..dockerfile import expand
+        from_ins = expand(stage.from_instruction, self.meta, escape=self.dockerfile.escape)
+        base = from_ins.base
+        name = stage.name or str(stage.index)
+        self._start(stage, f"FROM {base}" + (f" AS {stage.name}" if stage.name else ""),
+                    stage.from_line)
+        started = time.monotonic()
+        other = stage_index(self.dockerfile, base)
+        if base.lower() == "scratch":
+            state = State({}, [], [], "scratch", stage=name)
+        elif other is not None and other < stage.index:
+            parent = self.stage_state(other, trail)
+            state = replace(parent, config=copy.deepcopy(parent.config), layers=list(parent.layers),
+                            history=list(parent.history), args={}, cmd_set=False, stage=name)
+        else:
+            try:
+                image = self.store.get(base)
+            except (ImageNotFound, NotFound, InvalidArgument) as exc:
+                raise BuildError(f"FROM {base}: {exc} (dockyard builds offline: make a base "
+                                 "with `dockyard image bootstrap busybox` or import one)",
+                                 f"FROM {base}") from None
+            state = State(copy.deepcopy(image.config.get("config") or {}), list(image.layers),
+                          list(image.config.get("history") or []), "image:" + image.id,
+                          author=image.config.get("author", ""), stage=name)
+        self._done(None, 0, started, cached=False)
+        return state
+
+    def _onbuild(self, stage, state, triggers, trail) -> State:
+        from ..dockerfile import parse
+        for text in triggers:
+            parsed = parse("FROM scratch\n" + text)
+            for ins in parsed.stages[0].instructions:
+                self.total += 1
+                state = self.run_step(stage, state, ins, trail)
+        return state
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def _start(self, stage, text: str, line: int) -> None:
+        self.step += 1
+        self.emit({"type": "step-start", "step": self.step, "total": self.total,
+                   "stage": stage.name or str(stage.index), "instruction": text, "line": line})
+
+    def _done(self, layer, size, started, cached) -> None:
+        self.emit({"type": "step-done", "step": self.step,
+                   "digest": layer.digest if layer is not None else None,
+                   "size": size, "seconds": time.monotonic() - started, "cached": cached})
+
+    def run_step(self, stage, state: State, ins, trail) -> State:
+        """Apply one instruction: from the cache when its key is known, else for real."""
+        from ..dockerfile import expand
+        self._start(stage, ins.original, ins.start_line)
+        started = time.monotonic()
+        if ins.cmd == "arg":
+            state = self._arg(state, ins)
+            self._done(None, 0, started, cached=False)
+            return state
+        expanded = ins if ins.cmd == "run" and not ins.flags.get("mount") else \
+            expand(ins, state.env(), escape=self.dockerfile.escape)
+        if ins.cmd in cfg.METADATA:
+            action, inputs = None, ""
+        elif ins.cmd == "run":
+            from .runstep import plan_run
+            action, inputs = plan_run(self, state, expanded, trail)
+        elif ins.cmd in ("copy", "add"):
+            action, inputs = self._plan_copy(state, expanded, trail)
+        else:
+            raise BuildError(f"{ins.cmd.upper()} is not supported here", ins.original)
+        key = step_key(state.key, _describe(expanded, state), inputs)
+        hit = None if self.nocache else self._cached(key)
+        if hit is not None:
+            self.emit({"type": "cache-hit", "step": self.step})
+            new = self._apply(state, hit, key, ins)
+            layer = new.layers[-1] if hit.get("layer") else None
+            self._done(layer, layer.size if layer else 0, started, cached=True)
+            return new
+        try:
+            if action is None:
+                config, created_by = cfg.apply_metadata(state.config, expanded,
+                                                        cmd_set=state.cmd_set)
+                record = {"layer": None, "config": config,
+                          "history": self.history(created_by, True),
+                          "author": expanded.value if ins.cmd == "maintainer" else state.author}
+            else:
+                layer, created_by = action()
+                record = {"layer": layer.chain_id, "config": state.config,
+                          "history": self.history(created_by, False), "author": state.author}
+        except BuildError as exc:
+            if not exc.instruction:
+                exc.instruction = ins.original
+            raise
+        self.cache.put(key, record)
+        new = self._apply(state, record, key, ins)
+        layer = new.layers[-1] if record["layer"] else None
+        self._done(layer, layer.size if layer else 0, started, cached=False)
+        return new
+
+    def _cached(self, key: str) -> dict | None:
+        record = self.cache.get(key)
+        if record is None:
+            return None
+        if record.get("layer"):
+            try:
+                record["_layer"] = self.store.layer(record["layer"])
+                self.store.blobs.size(record["_layer"].digest)
+            except NotFound:
+                return None                # pruned since: build the step again
+        return record
+
+    def _apply(self, state: State, record: dict, key: str, ins) -> State:
+        layers = list(state.layers)
+        if record.get("layer"):
+            layers.append(record.get("_layer") or self.store.layer(record["layer"]))
+        return replace(state, config=copy.deepcopy(record["config"]), layers=layers,
+                       history=state.history + [record["history"]], key=key,
+                       author=record.get("author", state.author),
+                       cmd_set=state.cmd_set or ins.cmd == "cmd")
+
+    def _arg(self, state: State, ins) -> State:
+        from ..dockerfile.shell import process_word
+        args = dict(state.args)
+        shown = []
+        for name, default in ins.pairs:
+            name = process_word(name, state.env(), escape=self.dockerfile.escape)
+            if name in self.buildargs:
+                value = self.buildargs[name]
+            elif default is not None:
+                value = process_word(default, {**state.env(), **args},
+                                     escape=self.dockerfile.escape)
+            else:
+                value = self.meta.get(name)
+            if value is not None:
+                args[name] = value
+                shown.append(f"{name}={value}")
+            else:
+                shown.append(name)
+        # The values are part of later keys through _describe; ARG itself adds no history
+        # entry, as BuildKit.
+        return replace(state, args=args)
+
+    # -- COPY / ADD --------------------------------------------------------------------------
+
+    def source_of(self, ref: str, trail) -> tuple[MergedView, str]:
+        """The merged view and cache identity of a `--from` stage or image."""
+        index = stage_index(self.dockerfile, ref)
+        if index is not None:
+            state = self.stage_state(index, trail)
+            return state.view(), state.key
+        try:
+            image = self.store.get(ref)
+        except (NotFound, InvalidArgument) as exc:
+            raise BuildError(f"--from={ref}: no such stage or image ({exc})") from None
+        return MergedView([layer.snapshot for layer in reversed(image.layers)]), image.id
+
+    def _plan_copy(self, state: State, ins, trail):
+        from .copy import fill_tree, plan_copy
+        source_view, source_key = (self.source_of(ins.from_, trail) if ins.from_
+                                   else (None, ""))
+        base_view = state.view()
+        plan = plan_copy(ins, workdir=state.config.get("WorkingDir") or "/",
+                         context=self.context, source_view=source_view,
+                         source_key=source_key, base_view=base_view)
+        chown = ins.chown
+
+        def action():
+            ids = None
+            if chown:
+                user, _, group = chown.partition(":")
+                ids = lookup_ids(base_view, user, group or None)
+            tree = self.temp_dir()
+            newest = fill_tree(plan, tree, ids=ids, base_view=base_view, dir_time=time.time())
+            # Sorted entries always; mtimes clamped to SOURCE_DATE_EPOCH when given, else to the
+            # newest source, so directories this step made don't carry the build's time.
+            epoch = self.epoch if self.epoch is not None else int(newest)
+            layer = self.store.add_layer_from_dir(tree, state.layers[-1] if state.layers
+                                                  else None, epoch=epoch)
+            shutil.rmtree(tree, ignore_errors=True)
+            words = [f for f in ins.raw_flags] + [a for a in ins.args]
+            return layer, f"{ins.cmd.upper()} {' '.join(words)} # buildkit"
+        return action, plan.digest
+
+    # -- the image ---------------------------------------------------------------------------
+
+    def finish(self, state: State, tags: list[str], labels: dict):
+        from ..image.model import host_architecture
+        config = copy.deepcopy(state.config)
+        if labels:
+            config["Labels"] = {**(config.get("Labels") or {}), **labels}
+        created = (state.history[-1].get("created") if state.history else None) or \
+            _rfc3339(self.epoch or 0)
+        image_config = {"architecture": host_architecture(), "os": "linux", "created": created,
+                        "config": config}
+        if state.author:
+            image_config["author"] = state.author
+        return self.store.create_image(image_config, list(state.layers), tags=tags,
+                                       history=state.history)
+
+
+def _describe(ins, state: State) -> str:
+    """What identifies an expanded instruction for the cache: its text, flags and, for RUN,
+    the build args it sees as environment."""
+    parts = [ins.cmd, ins.flags, [list(a) if isinstance(a, tuple) else a for a in ins.args],
+             ins.json, [(h.name, h.content, h.expand, h.chomp) for h in ins.heredocs]]
+    if ins.cmd == "run":
+        parts.append(sorted(state.args.items()))
+    elif ins.cmd in ("copy", "add"):
+        parts.append(state.config.get("WorkingDir") or "/")
+    return json.dumps(parts, sort_keys=True, default=str)
+
