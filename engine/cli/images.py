@@ -107,15 +107,15 @@ def cmd_tag(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from .render import ago, size, table
+    from .render import ago_seconds, size, table
     rows = []
     for entry in _engine(args).images.history(args.image):
-        created_by = entry["created_by"]
+        created_by = entry["CreatedBy"]
         if not args.no_trunc and len(created_by) > 45:
             created_by = created_by[:44] + "…"
-        shown = entry["id"] if args.no_trunc or entry["id"] == "<missing>" else entry["id"][7:19]
-        rows.append([shown, ago(entry["created"]), created_by, size(entry["size"]),
-                     entry.get("comment", "")])
+        shown = entry["Id"] if args.no_trunc or entry["Id"] == "<missing>" else entry["Id"][7:19]
+        rows.append([shown, ago_seconds(entry["Created"]), created_by, size(entry["Size"]),
+                     entry.get("Comment", "")])
     if args.quiet:
         for row in rows:
             print(row[0])

@@ -26,8 +26,11 @@ def ago(rfc3339: str | None) -> str:
     """'3 seconds ago', '2 hours ago' from an RFC 3339 UTC time."""
     if not rfc3339:
         return ""
-    seconds = max(0.0, time.time() - parse_time(rfc3339))
-    return duration(seconds) + " ago"
+    return ago_seconds(parse_time(rfc3339))
+
+
+def ago_seconds(unix: float) -> str:
+    return duration(max(0.0, time.time() - unix)) + " ago"
 
 
 def duration(seconds: float) -> str:

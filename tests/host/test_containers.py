@@ -240,13 +240,27 @@ def test_cp_both_ways_and_export(engine, tmp_path):
     c2.remove()
 
 
+def _veths():
+    out = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True,
+                         text=True).stdout
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+
+
 def test_burst_of_50_containers_leaves_nothing_behind(engine):
+    veths_before = _veths()
+    ids = []
     for i in range(50):
-        engine.containers.run("busybox", ["true"], remove=True, network="none")
+        c = engine.containers.create("busybox", ["true"], network="none" if i % 2 else None)
+        ids.append(c.id)
+        c.start()
+        assert c.wait()["StatusCode"] == 0
+        c.remove()
     with open("/proc/self/mountinfo") as f:
         assert str(engine.root) not in f.read()
-    leftovers = subprocess.run(["sh", "-c", "ls -d /sys/fs/cgroup/*/dockyard/* 2>/dev/null"],
-                               capture_output=True, text=True).stdout.split()
-    running = {c.id for c in engine.containers.list()}
-    assert [p for p in leftovers if os.path.basename(p) not in running] == []
+    for cid in ids:
+        assert not (engine.root / "containers" / cid).exists()
+        assert not (engine.root / "netns" / cid).exists()
+        assert not [p for p in os.listdir("/sys/fs/cgroup") for sub in ("dockyard", "")
+                    if os.path.exists(f"/sys/fs/cgroup/{p}/{sub}/{cid}")]
     assert subprocess.run(["pgrep", "-f", str(engine.root)], capture_output=True).stdout == b""
+    assert _veths() <= veths_before
