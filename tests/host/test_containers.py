@@ -41,7 +41,7 @@ def test_hostname_pid_namespace_and_loopback(engine):
     # only this container's processes: sh as PID 1 and ps itself, nothing of the host
     procs = [line.split(None, 1) for line in out[4:]]
     assert [p[0] for p in procs] == ["1", "4"]      # 2 and 3 were hostname and ls
-    assert procs[0][1].startswith("sh -c") and procs[1][1] == "ps -o pid,args"
+    assert procs[0][1].startswith("sh -c") and "ps" in procs[1][1]
 
 
 def test_default_hostname_is_the_short_id(engine):
