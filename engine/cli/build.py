@@ -1,0 +1,109 @@
+"""`dockyard build`: build an image from a Dockerfile and a context, with BuildKit-like plain
+progress on stderr (`#2 [2/6] RUN ...`, output lines, `CACHED`, `DONE 0.1s`, `writing image`)."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("build", help="Build an image from a Dockerfile")
+    p.add_argument("-t", "--tag", action="append", default=[], help="name:tag for the image")
+    p.add_argument("-f", "--file", help="the Dockerfile (default CONTEXT/Dockerfile; - = stdin)")
+    p.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--target", help="the stage to build")
+    p.add_argument("--no-cache", action="store_true", help="build every step again")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
+    p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE")
+    p.add_argument("--progress", default="plain", choices=("auto", "plain", "quiet", "tty"))
+    p.add_argument("context", help="the build context directory")
+    p.set_defaults(func=cmd_build)
+
+
+def _pairs(items, what: str) -> dict:
+    from ..errors import InvalidArgument
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {what}: {item!r} (want KEY=VALUE)")
+        if not sep:                      # `--build-arg NAME` takes the caller's value
+            import os
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        out[key] = value
+    return out
+
+
+def _secrets(items) -> dict:
+    from ..errors import InvalidArgument
+    out = {}
+    for item in items:
+        fields = dict(f.partition("=")[::2] for f in item.split(","))
+        secret_id = fields.get("id")
+        src = fields.get("src") or fields.get("source")
+        if not secret_id or not src:
+            raise InvalidArgument(f"invalid --secret {item!r}: want id=ID,src=FILE")
+        out[secret_id] = src
+    return out
+
+
+class PlainProgress:
+    """Renders builder events the way `docker build --progress=plain` does."""
+
+    def __init__(self, stream):
+        self.stream, self.started, self.labels = stream, {}, {}
+
+    def __call__(self, event: dict) -> None:
+        import time
+        kind, step = event["type"], event.get("step")
+        out = self.stream
+        if kind == "step-start":
+            self.started[step] = time.monotonic()
+            stage = event["stage"]
+            where = f"{stage} " if stage and not stage.isdigit() else ""
+            print(f"#{step} [{where}{step}/{event['total']}] {event['instruction']}", file=out)
+        elif kind == "cache-hit":
+            print(f"#{step} CACHED\n", file=out)
+        elif kind == "output":
+            offset = time.monotonic() - self.started.get(step, time.monotonic())
+            print(f"#{step} {offset:.3f} {event['line'].rstrip()}", file=out)
+        elif kind == "step-done" and not event["cached"]:
+            print(f"#{step} DONE {event['seconds']:.1f}s\n", file=out)
+        elif kind == "build-done":
+            from ..image.reference import normalize
+            n = len(self.started) + 1
+            print(f"#{n} exporting to image", file=out)
+            print(f"#{n} writing image {event['image']} done", file=out)
+            for tag in event["tags"]:
+                print(f"#{n} naming to {normalize(tag)} done", file=out)
+            print(f"#{n} DONE {event['seconds']:.1f}s", file=out)
+        elif kind == "build-failed":
+            print(f"#{step} ERROR: {event['error']}", file=out)
+        out.flush()
+
+
+def cmd_build(args) -> int:
+    import os
+    import sys
+
+    from .. import Engine
+    engine = Engine(args.data_root)
+    dockerfile, dockerfile_path = None, "Dockerfile"
+    if args.file == "-":
+        dockerfile = sys.stdin.read()
+    elif args.file:
+        dockerfile_path = os.path.abspath(args.file)
+        with open(dockerfile_path) as f:
+            dockerfile = f.read()
+    quiet = args.quiet or args.progress == "quiet"
+    progress = None if quiet else PlainProgress(sys.stderr)
+    buildargs = _pairs(args.build_arg, "--build-arg")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    image = engine.images.build(dockerfile, context=args.context, dockerfile_path=dockerfile_path,
+                                tag=args.tag, buildargs=buildargs, target=args.target,
+                                nocache=args.no_cache, quiet=quiet, on_event=progress,
+                                labels=_pairs(args.label, "--label"),
+                                source_date_epoch=epoch or None,
+                                secrets=_secrets(args.secret))
+    if quiet:
+        print(image.id)
+    return 0
