@@ -4,7 +4,6 @@ Everything made here is undone if a later step fails: the name, the network endp
 bundle. Nothing runs yet; `Containers.start` starts the monitor.
 """
 import os
-import secrets
 
 from .containers import Container
 from .errors import Conflict, InvalidArgument
@@ -15,7 +14,7 @@ from .storage import atomic_write_json, now_rfc3339
 
 def create_container(engine, options: RunOptions) -> Container:
     image = engine.images.get(options.image)
-    cid = secrets.token_hex(32)
+    cid = os.urandom(32).hex()
     undo = []
     try:
         name = engine.containers.reserve_name(options.name, cid)
@@ -27,7 +26,7 @@ def create_container(engine, options: RunOptions) -> Container:
         env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
                                 options.environment)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
-        mounts, _ = engine.volumes.resolve_for(image, options)
+        mounts = _mounts(engine, image, options)
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
             snapshots_root=str(engine.store.snapshots_root),
@@ -133,6 +132,14 @@ def _on_exit(engine, cid) -> tuple[str, ...]:
     """`run -d --rm`: the monitor execs this after the exit to remove the container."""
     import sys
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
+
+
+def _mounts(engine, image, options) -> list:
+    """-v, --mount, --tmpfs, --volumes-from and the image's VOLUMEs as runtime mounts."""
+    if not (options.volumes or options.mounts or options.tmpfs or options.volumes_from
+            or (image.config.get("config") or {}).get("Volumes")):
+        return []       # the common case costs no import of the volume store
+    return list(engine.volumes.resolve_for(image, options)[0])
 
 
 def _mount_record(engine, mount) -> dict:

@@ -182,7 +182,11 @@ def cmd_run(args) -> int:
     from ..create import create_container
     from .attach import run_attached
     engine = _engine(args)
-    container = create_container(engine, run_options(args))
+    options = run_options(args)
+    if not args.detach:     # attached: this process removes it (no monitor-side reaper needed)
+        from dataclasses import replace
+        options = replace(options, auto_remove=False)
+    container = create_container(engine, options)
     if args.detach:
         engine.containers.start(container)
         print(container.id)

@@ -39,8 +39,13 @@ def _parse(raw: bytes) -> LogEntry:
 
 
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         running: Callable[[], bool] = lambda: False, poll: float = 0.05) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log; with follow, keeps reading while `running()`."""
+         running: Callable[[], bool] = lambda: False, poll: float = 0.05,
+         pause: Callable[[float], object] = time.sleep) -> Iterator[LogEntry]:
+    """Entries of <bundle>/container.log; with follow, keeps reading while `running()`.
+
+    `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
+    follower sees the end at once instead of after a poll interval.
+    """
     path = os.path.join(bundle, "container.log")
     cutoff = _since(since) if since is not None else None
     try:
@@ -74,4 +79,4 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
             elif not alive:
                 return
             else:
-                time.sleep(poll)
+                pause(poll)

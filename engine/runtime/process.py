@@ -198,7 +198,8 @@ def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
     """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
     state(bundle)   # NotFound for a missing container
     return _logs.read(bundle, follow=follow, tail=tail, since=since,
-                      running=lambda: state(bundle).status == "running")
+                      running=lambda: state(bundle).status == "running",
+                      pause=lambda seconds: wait(bundle, seconds))
 
 
 def _cgroup_dirs(bundle: str) -> list[str]:
