@@ -29,7 +29,9 @@ def ctx(tmp_path):
 
 
 def run(engine, image, cmd):
-    return engine.containers.run(image, ["sh", "-c", cmd], remove=True).decode()
+    # No bridge: these tests are about images, not networks.
+    return engine.containers.run(image, ["sh", "-c", cmd], remove=True,
+                                 network="none").decode()
 
 
 def leftovers(engine):
@@ -292,14 +294,15 @@ def test_bad_input(engine, ctx):
 
 
 def test_commit_with_changes(engine):
-    container = engine.containers.create("busybox", ["sh", "-c", "echo changed > /changed"])
+    container = engine.containers.create("busybox", ["sh", "-c", "echo changed > /changed"],
+                                         network="none")
     container.start()
     container.wait()
     image = container.commit("committed", "v1", message="snapshot", author="me",
                              changes=['CMD ["cat", "/changed"]', "ENV FROM_COMMIT=1"])
     container.remove()
     assert engine.images.get("committed:v1").id == image.id
-    assert engine.containers.run("committed:v1", remove=True) == b"changed\n"
+    assert engine.containers.run("committed:v1", remove=True, network="none") == b"changed\n"
     assert "FROM_COMMIT=1" in image.config["config"]["Env"]
     assert image.config["history"][-1]["comment"] == "snapshot"
     assert image.config["author"] == "me"
