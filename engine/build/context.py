@@ -15,8 +15,8 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import BuildError, InvalidArgument
 from .ignore import IgnoreMatcher
@@ -24,8 +24,7 @@ from .ignore import IgnoreMatcher
 _WILDCARD = frozenset("*?[")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One COPY source on the host: its path, its context-relative name, and whether a dir."""
     path: str
     rel: str

@@ -15,7 +15,6 @@ import secrets
 import shutil
 
 from ..errors import BuildError, StartError
-from ..runtime.spec import Mount
 
 OUTPUT_TAIL = 20          # lines of output a BuildError shows
 STREAM_AFTER_S = 0.2      # a step still running after this streams its output live
@@ -37,7 +36,7 @@ def netns_for(network: str) -> str:
 
 
 def run_step(engine, layers, argv: list[str], *, env: list[str], cwd: str, user: str,
-             mounts: list[Mount], network: str, epoch: int | None, on_output=None,
+             mounts: list, network: str, epoch: int | None, on_output=None,
              instruction: str = ""):
     """Run `argv` on top of `layers` (bottom first); the new Layer, or BuildError."""
     from ..runtime import process
@@ -95,8 +94,9 @@ def _collect(process, bundle: str, on_output) -> list[str]:
     return lines
 
 
-def cache_mount(engine, cache, mount: dict) -> Mount:
+def cache_mount(engine, cache, mount: dict):
     """`--mount=type=cache`: a directory kept across builds per id (default: the target)."""
+    from ..runtime.spec import Mount
     directory = cache.mount_dir(mount.get("id") or mount["target"])
     if not directory.is_dir():
         directory.mkdir(parents=True, exist_ok=True)

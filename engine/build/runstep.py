@@ -16,7 +16,6 @@ import re
 import shutil
 
 from ..errors import BuildError
-from ..runtime.spec import Mount
 from . import config as cfg
 from .stages import PROXY_ARGS
 
@@ -75,7 +74,7 @@ def plan_run(session, state, ins, trail):
             makers.append(lambda m=mount: cache_mount(session.engine, session.cache, m))
         elif kind == "tmpfs":
             data = f"size={mount['size']}" if mount.get("size") else ""
-            makers.append(lambda m=mount, d=data: Mount("tmpfs", "tmpfs", m["target"], data=d))
+            makers.append(lambda m=mount, d=data: _mount("tmpfs", "tmpfs", m["target"], data=d))
         elif kind == "secret":
             maker = _secret(session, mount, ins)
             if maker is not None:
@@ -102,6 +101,13 @@ def plan_run(session, state, ins, trail):
     return action, "\0".join(inputs)
 
 
+def _mount(*args, **kwargs):
+    # The runtime's spec module is imported only when a step really runs: a fully cached
+    # build never needs it.
+    from ..runtime.spec import Mount
+    return Mount(*args, **kwargs)
+
+
 def _secret(session, mount, ins):
     secret_id = mount.get("id") or posixpath.basename(mount.get("target") or "")
     source = session.secrets.get(secret_id)
@@ -113,7 +119,7 @@ def _secret(session, mount, ins):
         return None
     if not os.path.isfile(source):
         raise BuildError(f"secret {secret_id}: {source} is not a file", ins.original)
-    return lambda: Mount("bind", os.path.realpath(source), target, readonly=True)
+    return lambda: _mount("bind", os.path.realpath(source), target, readonly=True)
 
 
 def _bind(session, mount, ins, trail):
@@ -125,7 +131,7 @@ def _bind(session, mount, ins, trail):
 
         def make():
             out = _materialize(view, "/" + source, session.temp_dir())
-            return Mount("bind", out, target, readonly=not writable)
+            return _mount("bind", out, target, readonly=not writable)
         return make, f"{key}:{source}"
     if session.context is None:
         raise BuildError("RUN --mount=type=bind needs a build context", ins.original)
@@ -134,14 +140,14 @@ def _bind(session, mount, ins, trail):
 
     def make():
         if not writable:
-            return Mount("bind", src.path, target, readonly=True)
+            return _mount("bind", src.path, target, readonly=True)
         out = session.temp_dir()                   # rw: writes land in a throwaway copy
         if src.is_dir:
             shutil.copytree(src.path, out, symlinks=True, dirs_exist_ok=True)
-            return Mount("bind", out, target)
+            return _mount("bind", out, target)
         copy_path = os.path.join(out, os.path.basename(src.path))
         shutil.copy2(src.path, copy_path)
-        return Mount("bind", copy_path, target)
+        return _mount("bind", copy_path, target)
     return make, digest
 
 
