@@ -74,14 +74,16 @@ class ContainerView(widgets.VBox):
         """Stop, Restart or Remove the container, then redraw; errors show in the widget."""
         from dockyard.engine.errors import DockyardError
 
+        from . import offloop
+
         self.message = ""
         try:
             if action == "Stop":
-                self.container.stop(timeout=self.stop_timeout)
+                offloop.call(self.container.stop, timeout=self.stop_timeout)
             elif action == "Restart":
-                self.container.restart(timeout=self.stop_timeout)
+                offloop.call(self.container.restart, timeout=self.stop_timeout)
             elif action == "Remove":
-                self.container.remove(force=True)
+                offloop.call(self.container.remove, force=True)
         except DockyardError as exc:
             self.message = f"{type(exc).__name__}: {exc}"
         self.refresh()

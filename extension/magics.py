@@ -15,7 +15,7 @@ from IPython.display import display
 
 from dockyard.engine.errors import ContainerError, InvalidArgument, NotFound
 
-from . import commandline, running
+from . import commandline, offloop, running
 from .build_widget import BuildProgress
 from .layers import Provenance
 from .settings import DockyardSettings
@@ -75,7 +75,8 @@ class DockyardMagics(Magics):
         if not args.quiet:
             display(progress)
         try:
-            image = self.engine.images.build(
+            image = offloop.call(
+                self.engine.images.build,
                 cell, context=args.context or os.getcwd(), tag=args.tag,
                 buildargs=build_args(args.build_arg), target=args.target,
                 nocache=args.no_cache, on_event=progress.on_event)
@@ -110,9 +111,9 @@ class DockyardMagics(Magics):
         container = running.create(self.engine, args, self.settings.default_network)
         if args.detach:
             try:
-                self.engine.containers.start(container)
+                offloop.call(self.engine.containers.start, container)
             except BaseException:
-                self.engine.containers.remove(container, force=True)
+                offloop.call(self.engine.containers.remove, container, force=True)
                 raise
             return container            # displayed as a live ContainerView
         code = running.run_foreground(self.engine, container, remove=args.rm,
@@ -142,13 +143,13 @@ class DockyardMagics(Magics):
             return self._run(args)
         args = running.parse_with_body("exec", rest, "container", root)
         container = self.engine.containers.get(args.container)
-        code = running.exec_script(container, args, cell, python)
+        code = offloop.call(running.exec_script, container, args, cell, python)
         if code:
             raise ContainerError(f"script in {container.name} exited with code {code}", code)
 
     def _cli(self, args: argparse.Namespace, verb: str):
         """Call the CLI's handler; its printed output is the cell's output."""
-        code = args.func(args) or 0
+        code = offloop.call(args.func, args) or 0
         sys.stdout.flush()
         if code:
             raise ContainerError(f"{verb} exited with code {code}", code)
@@ -184,7 +185,7 @@ class DockyardMagics(Magics):
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
         from .hostinfo import HostInfo
-        return HostInfo(self.engine.info())
+        return HostInfo(offloop.call(self.engine.info))
 
     # -- widgets for returned objects ---------------------------------------------------------
     def show_container(self, container) -> None:

@@ -6,6 +6,7 @@ import sys
 
 from dockyard.engine.errors import ContainerError, InvalidArgument
 
+from . import offloop
 from .commandline import parse
 
 
@@ -40,7 +41,7 @@ def create(engine, args, default_network: str | None):
 
     if getattr(args, "network", None) is None and default_network:
         args.network = default_network
-    return create_container(engine, run_options(args))
+    return offloop.call(create_container, engine, run_options(args))
 
 
 def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=None) -> int:
@@ -51,18 +52,18 @@ def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=No
     out = out or sys.stdout
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     try:
-        engine.containers.start(container)
+        offloop.call(engine.containers.start, container)
         for chunk in container.logs(stream=True, follow=True):
             out.write(decoder.decode(chunk))
             out.flush()
         out.write(decoder.decode(b"", final=True))
         return container.wait()["StatusCode"] or 0
     except KeyboardInterrupt:
-        container.stop(timeout=stop_timeout)
+        offloop.call(container.stop, timeout=stop_timeout)
         raise
     finally:
         if remove:
-            engine.containers.remove(container, force=True)
+            offloop.call(engine.containers.remove, container, force=True)
 
 
 def check_exit(name: str, code: int) -> None:
