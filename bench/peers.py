@@ -81,6 +81,15 @@ class HostUndo:
         Path("/proc/sys/net/ipv4/ip_forward").write_text(self.ip_forward)
         remove_cgroups(PREFIX)
 
+    def leftovers(self) -> list[str]:
+        """What the peers added and undo() could not remove (empty when the host is clean)."""
+        left = [f"iptables -t {t}: {r}" for t in self.TABLES for r in self._rules(t)
+                if r not in self.rules[t] and any(p in r for p in self.CHAIN_PREFIXES)]
+        left += [f"link {n}" for n in self.LINKS
+                 if n not in self.links and os.path.exists(f"/sys/class/net/{n}")]
+        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{PREFIX}*")]
+        return left
+
 
 def _split(rule: str) -> list[str]:
     import shlex
@@ -427,6 +436,8 @@ def measure_all(rounds: dict, peers=None, log=print) -> dict:
         undo.undo()
         _unmount_under(top)
         shutil.rmtree(top, ignore_errors=True)
+        for item in undo.leftovers():
+            log(f"peers: WARNING left on the host: {item}")
     return results
 
 
