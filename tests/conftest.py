@@ -82,3 +82,25 @@ def data_root(tmp_path):
     root = tmp_path / "dockyard"
     root.mkdir()
     return root
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove what test data roots made in the kernel: bridges, netns files, nftables tables.
+
+    Each test engine has its own data root under pytest's temp dir; containers die with their
+    tests, but a root's default bridge and nftables table outlive it unless torn down here.
+    """
+    base = getattr(session.config, "_tmp_path_factory", None)
+    if base is None:
+        return
+    try:
+        basetemp = base.getbasetemp()
+    except (OSError, ValueError):
+        return
+    from dockyard.engine.network.networks import Networks
+    for state in basetemp.glob("**/networks"):
+        if state.is_dir():
+            try:
+                Networks(state.parent).teardown()
+            except Exception as exc:        # report, but never hide the test results
+                print(f"teardown of {state.parent}: {exc}")

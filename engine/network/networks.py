@@ -48,20 +48,26 @@ def _host_error(what: str, exc: OSError) -> HostError:
     return HostError(f"{what}: {exc.strerror or exc}")
 
 
+DEFAULT_ROOT = "/var/lib/dockyard"     # its default bridge is dockyard0, as Docker's is docker0
+
+
 class Networks:
     """The networks of one data root, and the containers' endpoints on them."""
 
     def __init__(self, root: Path, *, links: Links | None = None, firewall: Firewall | None = None,
                  pool: Iterable[ipaddress.IPv4Network] = ipam.DEFAULT_POOL,
-                 default_bridge: str = "dockyard0", table: str | None = None):
+                 default_bridge: str | None = None, table: str | None = None):
         self.root = Path(root)
         self.state = NetworkState(self.root)
         self.links = links or Links()
         self.firewall = firewall or Firewall()
         self.pool = tuple(pool)
-        self.default_bridge = default_bridge
-        # One nftables table per data root: several roots (tests, users) share one kernel.
-        self.table = table or "dockyard_" + _short_hash(str(self.root.resolve()))[:8]
+        # One default bridge and one nftables table per data root: several roots (tests, users)
+        # share one kernel, and each root's IPAM owns its bridge's subnet alone.
+        root_hash = _short_hash(str(self.root.resolve()))[:8]
+        self.default_bridge = default_bridge or (
+            "dockyard0" if str(self.root.resolve()) == DEFAULT_ROOT else f"dy0-{root_hash}")
+        self.table = table or "dockyard_" + root_hash
         self.netns_dir = self.root / "netns"
 
     # -- lookup --------------------------------------------------------------------------------
