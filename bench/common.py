@@ -5,7 +5,9 @@
     print(markdown_table("run --rm true", "ms", {"dockyard": fig, "docker": other}))
 
 Nothing here starts a daemon; `peers.py` does that. Figures are plain values so the tables of
-dockyard's side and of the peers are drawn by the same code.
+dockyard's side and of the peers are drawn by the same code. `HostUndo` notes host state before
+the peers run and removes what they leave on purpose (docker0, cgroup parents, netavark's
+iptables chains, ip_forward).
 """
 import os
 import shutil
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUSYBOX = "/bin/busybox"
+PREFIX = "dyb-bench"            # cgroup parents, mounts and temp dirs of ours carry this prefix
 
 # The 6-instruction build of issue 3 (FROM, RUN, COPY, ENV, WORKDIR, CMD), built by every tool.
 BUILD_DOCKERFILE = """\
@@ -172,3 +175,82 @@ def markdown_table(title: str, figures: dict[str, Figure], baseline: str | None 
         ratio = "1.0x" if name == base_name and fig.value else _ratio(fig, base)
         lines.append(f"| {name} | {_cell(fig)} | {ratio} | {fig.note} |")
     return "\n".join(lines) + "\n"
+
+
+class HostUndo:
+    """Notes host state before the peers run and removes what they added that is ours to remove."""
+
+    TABLES = ("filter", "nat")
+    CHAIN_PREFIXES = ("NETAVARK", "DOCKER", "CNI-")
+    LINKS = ("docker0", "podman0", "cni-podman0")
+
+    def __init__(self):
+        self.rules = {t: self._rules(t) for t in self.TABLES}
+        self.links = {name for name in self.LINKS if os.path.exists(f"/sys/class/net/{name}")}
+        self.ip_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+
+    @staticmethod
+    def _rules(table: str) -> list[str]:
+        if not shutil.which("iptables"):
+            return []
+        return subprocess.run(["iptables", "-t", table, "-S"], capture_output=True,
+                              text=True).stdout.splitlines()
+
+    def undo(self) -> None:
+        for table in self.TABLES:
+            added = [r for r in self._rules(table) if r not in self.rules[table]]
+            for rule in added:   # rules first (they jump to the chains), then the chains
+                if rule.startswith("-A ") and any(p in rule for p in self.CHAIN_PREFIXES):
+                    _quiet(["iptables", "-t", table, "-D", *_split(rule[3:])])
+            chains = [r.split()[1] for r in added if r.startswith("-N ")]
+            ours = [c for c in chains if c.startswith(self.CHAIN_PREFIXES)]
+            for chain in ours:
+                _quiet(["iptables", "-t", table, "-F", chain])
+            for chain in ours:
+                _quiet(["iptables", "-t", table, "-X", chain])
+        for name in self.LINKS:
+            if name not in self.links and os.path.exists(f"/sys/class/net/{name}"):
+                _quiet(["ip", "link", "del", name])
+        Path("/proc/sys/net/ipv4/ip_forward").write_text(self.ip_forward)
+        remove_cgroups(PREFIX)
+
+    def leftovers(self) -> list[str]:
+        """What the peers added and undo() could not remove (empty when the host is clean)."""
+        left = [f"iptables -t {t}: {r}" for t in self.TABLES for r in self._rules(t)
+                if r not in self.rules[t] and any(p in r for p in self.CHAIN_PREFIXES)]
+        left += [f"link {n}" for n in self.LINKS
+                 if n not in self.links and os.path.exists(f"/sys/class/net/{n}")]
+        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{PREFIX}*")]
+        return left
+
+
+def _split(rule: str) -> list[str]:
+    import shlex
+    return shlex.split(rule)
+
+
+def _quiet(argv) -> None:
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def remove_cgroups(prefix: str, root: str = "/sys/fs/cgroup") -> None:
+    """rmdir, deepest first, every cgroup under a top-level directory named `prefix`*."""
+    for controller in Path(root).iterdir():
+        if not controller.is_dir() or controller.is_symlink():
+            continue
+        for top in controller.glob(f"{prefix}*"):
+            dirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+            for d in [*dirs, top]:
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+
+def unmount_under(path: Path) -> None:
+    """Lazily unmount whatever a peer left mounted below `path`, deepest first."""
+    with open("/proc/self/mounts") as f:
+        targets = [line.split()[1] for line in f]
+    prefix = str(path) + "/"
+    for target in sorted((t for t in targets if t.startswith(prefix)), key=len, reverse=True):
+        _quiet(["umount", "-l", target])

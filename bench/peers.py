@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (Figure, make_busybox_rootfs, make_busybox_tarball, pids_matching,  # noqa: E402
-                    pss_figure, run_quiet, time_calls, time_command, write_build_context)
+from common import (PREFIX, Figure, HostUndo, make_busybox_rootfs,  # noqa: E402
+                    make_busybox_tarball, pids_matching, pss_figure, run_quiet, time_calls,
+                    time_command, unmount_under, write_build_context)
 
 PACKAGES = ("docker.io", "podman", "buildah", "crun", "runc", "busybox-static")
-PREFIX = "dyb-bench"            # cgroup parents and container names of ours carry this prefix
 DOCKER = "/usr/bin/docker"      # Debian's client, matching its dockerd (PATH may hold a newer one)
 # Podman asks for RLIMIT_NOFILE 1048576 and the host's NPROC; without CAP_SYS_RESOURCE the
 # runtime may only lower limits, so ask for small ones explicitly.
@@ -42,76 +42,6 @@ def install(packages=PACKAGES) -> list[str]:
         subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, env=env)
     return missing
-
-
-class HostUndo:
-    """Notes host state before the peers run and removes what they added that is ours to remove."""
-
-    TABLES = ("filter", "nat")
-    CHAIN_PREFIXES = ("NETAVARK", "DOCKER", "CNI-")
-    LINKS = ("docker0", "podman0", "cni-podman0")
-
-    def __init__(self):
-        self.rules = {t: self._rules(t) for t in self.TABLES}
-        self.links = {name for name in self.LINKS if os.path.exists(f"/sys/class/net/{name}")}
-        self.ip_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
-
-    @staticmethod
-    def _rules(table: str) -> list[str]:
-        if not shutil.which("iptables"):
-            return []
-        return subprocess.run(["iptables", "-t", table, "-S"], capture_output=True,
-                              text=True).stdout.splitlines()
-
-    def undo(self) -> None:
-        for table in self.TABLES:
-            added = [r for r in self._rules(table) if r not in self.rules[table]]
-            for rule in added:   # rules first (they jump to the chains), then the chains
-                if rule.startswith("-A ") and any(p in rule for p in self.CHAIN_PREFIXES):
-                    _quiet(["iptables", "-t", table, "-D", *_split(rule[3:])])
-            chains = [r.split()[1] for r in added if r.startswith("-N ")]
-            ours = [c for c in chains if c.startswith(self.CHAIN_PREFIXES)]
-            for chain in ours:
-                _quiet(["iptables", "-t", table, "-F", chain])
-            for chain in ours:
-                _quiet(["iptables", "-t", table, "-X", chain])
-        for name in self.LINKS:
-            if name not in self.links and os.path.exists(f"/sys/class/net/{name}"):
-                _quiet(["ip", "link", "del", name])
-        Path("/proc/sys/net/ipv4/ip_forward").write_text(self.ip_forward)
-        remove_cgroups(PREFIX)
-
-    def leftovers(self) -> list[str]:
-        """What the peers added and undo() could not remove (empty when the host is clean)."""
-        left = [f"iptables -t {t}: {r}" for t in self.TABLES for r in self._rules(t)
-                if r not in self.rules[t] and any(p in r for p in self.CHAIN_PREFIXES)]
-        left += [f"link {n}" for n in self.LINKS
-                 if n not in self.links and os.path.exists(f"/sys/class/net/{n}")]
-        left += [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{PREFIX}*")]
-        return left
-
-
-def _split(rule: str) -> list[str]:
-    import shlex
-    return shlex.split(rule)
-
-
-def _quiet(argv) -> None:
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def remove_cgroups(prefix: str, root: str = "/sys/fs/cgroup") -> None:
-    """rmdir, deepest first, every cgroup under a top-level directory named `prefix`*."""
-    for controller in Path(root).iterdir():
-        if not controller.is_dir() or controller.is_symlink():
-            continue
-        for top in controller.glob(f"{prefix}*"):
-            dirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-            for d in [*dirs, top]:
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
 
 
 class Peer:
@@ -166,9 +96,12 @@ class Docker(Peer):
         if daemon is None:
             return
         if daemon.poll() is None:
-            ids = self.docker("ps", "-aq").split()
+            # Best effort: a daemon that stopped answering must still be stopped below.
+            ids = subprocess.run([DOCKER, "ps", "-aq"], env=self.env, capture_output=True,
+                                 text=True, timeout=60).stdout.split()
             if ids:
-                self.docker("rm", "-f", *ids)
+                subprocess.run([DOCKER, "rm", "-f", *ids], env=self.env, capture_output=True,
+                               timeout=120)
             daemon.send_signal(signal.SIGTERM)
             try:
                 daemon.wait(30)
@@ -176,7 +109,7 @@ class Docker(Peer):
                 os.killpg(daemon.pid, signal.SIGKILL)
                 daemon.wait()
         self.log.close()
-        _unmount_under(self.work)
+        unmount_under(self.work)
 
     def run_none(self, rounds):
         argv = [DOCKER, "run", "--rm", "--network", "none", "busybox", "true"]
@@ -233,7 +166,7 @@ class Podman(Peer):
             # Unmounts the storage driver's own mounts (overlay's home bind) before we delete.
             subprocess.run(["podman", *self.base, "system", "reset", "-f"], env=self.env,
                            capture_output=True)
-            _unmount_under(self.work)
+            unmount_under(self.work)
 
     def run_none(self, rounds):
         argv = self._run("--rm", "--network", "none", "busybox", "true")
@@ -361,15 +294,6 @@ class Unshare(Peer):
         return Figure.timed(time_command(argv, rounds))
 
 
-def _unmount_under(path: Path) -> None:
-    """Lazily unmount whatever a peer left mounted below `path`, deepest first."""
-    with open("/proc/self/mounts") as f:
-        targets = [line.split()[1] for line in f]
-    prefix = str(path) + "/"
-    for target in sorted((t for t in targets if t.startswith(prefix)), key=len, reverse=True):
-        _quiet(["umount", "-l", target])
-
-
 def all_peers() -> list[Peer]:
     return [Docker(), Podman(), Buildah(), OCIRuntime("runc"), Crun(), Unshare()]
 
@@ -434,7 +358,7 @@ def measure_all(rounds: dict, peers=None, log=print) -> dict:
             log(f"peers: {peer.name} done in {time.perf_counter() - t:.1f} s")
     finally:
         undo.undo()
-        _unmount_under(top)
+        unmount_under(top)
         shutil.rmtree(top, ignore_errors=True)
         for item in undo.leftovers():
             log(f"peers: WARNING left on the host: {item}")
