@@ -306,13 +306,12 @@ def measure(peer: Peer, work: Path, tarball: Path, context: Path, rounds: dict) 
     results: dict[str, dict[str, Figure]] = {}
     why = peer.missing()
     if why:
-        return {b: {peer.name: Figure.missing(why)} for b in BENCHMARKS if _supports(peer, b)}
+        return _missing_rows(peer, why)
     try:
         peer.start(work, tarball)
     except Exception as exc:        # noqa: BLE001 - a peer that fails to start is a table row
         peer.stop()
-        return {b: {peer.name: Figure.missing(f"failed to start: {exc}")}
-                for b in BENCHMARKS if _supports(peer, b)}
+        return _missing_rows(peer, f"failed to start: {exc}"[:300])
     try:
         for bench in BENCHMARKS:
             if not _supports(peer, bench):
@@ -324,6 +323,14 @@ def measure(peer: Peer, work: Path, tarball: Path, context: Path, rounds: dict) 
     finally:
         peer.stop()
     return results
+
+
+def _missing_rows(peer: Peer, why: str) -> dict:
+    """A row saying `why` in every table the peer would have appeared in."""
+    rows = {b: {peer.name: Figure.missing(why)} for b in BENCHMARKS if _supports(peer, b)}
+    if "sleepers" in rows:
+        rows["sleepers"][f"{peer.name} PSS"] = Figure.missing(why, "MB")
+    return rows
 
 
 def _supports(peer: Peer, bench: str) -> bool:
