@@ -26,6 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)
+	$(PY) bench/peers.py install
 	$(PY) bench/run_all.py
 
 # JupyterLab with the dockyard kernel, on 127.0.0.1 only.
