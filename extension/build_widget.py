@@ -65,7 +65,8 @@ class BuildProgress(widgets.VBox):
             self.steps[number] = Step(number, event.get("instruction", ""))
         elif kind in ("cache-hit", "step-done") and number is not None:
             step = self.steps.setdefault(number, Step(number, event.get("instruction", "")))
-            step.status = "cached" if kind == "cache-hit" or step.status == "cached" else "done"
+            cached = kind == "cache-hit" or event.get("cached") or step.status == "cached"
+            step.status = "cached" if cached else "done"
             step.seconds = event.get("seconds", step.seconds)
             step.size = event.get("size", step.size)
             step.digest = event.get("digest", step.digest)

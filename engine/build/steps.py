@@ -112,7 +112,7 @@ class Session:
         from_ins = expand(stage.from_instruction, self.meta, escape=self.dockerfile.escape)
         base = from_ins.base
         name = stage.name or str(stage.index)
-        self._start(stage, f"FROM {base}" + (f" AS {stage.name}" if stage.name else ""),
+        number = self._start(stage, f"FROM {base}" + (f" AS {stage.name}" if stage.name else ""),
                     stage.from_line)
         started = time.monotonic()
         other = stage_index(self.dockerfile, base)
@@ -132,7 +132,8 @@ class Session:
             state = State(copy.deepcopy(image.config.get("config") or {}), list(image.layers),
                           list(image.config.get("history") or []), "image:" + image.id,
                           author=image.config.get("author", ""), stage=name)
-        self._done(None, 0, started, cached=False)
+        # Nothing was built: the base comes as it is (BuildKit reports such a FROM as CACHED).
+        self._done(number, None, 0, started, cached=True)
         return state
 
     def _onbuild(self, stage, state, triggers, trail) -> State:
@@ -146,24 +147,27 @@ class Session:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _start(self, stage, text: str, line: int) -> None:
+    def _start(self, stage, text: str, line: int) -> int:
+        """Announce a step; its number is returned, since a COPY --from may build a whole
+        stage (more steps) before this step is done."""
         self.step += 1
         self.emit({"type": "step-start", "step": self.step, "total": self.total,
                    "stage": stage.name or str(stage.index), "instruction": text, "line": line})
+        return self.step
 
-    def _done(self, layer, size, started, cached) -> None:
-        self.emit({"type": "step-done", "step": self.step,
+    def _done(self, number, layer, size, started, cached) -> None:
+        self.emit({"type": "step-done", "step": number,
                    "digest": layer.digest if layer is not None else None,
                    "size": size, "seconds": time.monotonic() - started, "cached": cached})
 
     def run_step(self, stage, state: State, ins, trail) -> State:
         """Apply one instruction: from the cache when its key is known, else for real."""
         from ..dockerfile import expand
-        self._start(stage, ins.original, ins.start_line)
+        number = self._start(stage, ins.original, ins.start_line)
         started = time.monotonic()
         if ins.cmd == "arg":
             state = self._arg(state, ins)
-            self._done(None, 0, started, cached=False)
+            self._done(number, None, 0, started, cached=True)      # ARG builds nothing either
             return state
         expanded = ins if ins.cmd == "run" and not ins.flags.get("mount") else \
             expand(ins, state.env(), escape=self.dockerfile.escape)
@@ -179,10 +183,10 @@ class Session:
         key = step_key(state.key, _describe(expanded, state), inputs)
         hit = None if self.nocache else self._cached(key)
         if hit is not None:
-            self.emit({"type": "cache-hit", "step": self.step})
+            self.emit({"type": "cache-hit", "step": number})
             new = self._apply(state, hit, key, ins)
             layer = new.layers[-1] if hit.get("layer") else None
-            self._done(layer, layer.size if layer else 0, started, cached=True)
+            self._done(number, layer, layer.size if layer else 0, started, cached=True)
             return new
         try:
             if action is None:
@@ -202,7 +206,7 @@ class Session:
         self.cache.put(key, record)
         new = self._apply(state, record, key, ins)
         layer = new.layers[-1] if record["layer"] else None
-        self._done(layer, layer.size if layer else 0, started, cached=False)
+        self._done(number, layer, layer.size if layer else 0, started, cached=False)
         return new
 
     def _cached(self, key: str) -> dict | None:
