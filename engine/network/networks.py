@@ -287,12 +287,13 @@ class Networks:
             if container_id in self.state.ports():
                 self._apply_firewall()
 
-    def _unplug(self, record: dict, container_id: str) -> None:
+    def _unplug(self, record: dict, container_id: str, *, delete_link: bool = True) -> None:
         endpoint = record["endpoints"][container_id]
-        try:
-            self.links.delete_link(endpoint["host_ifname"])
-        except OSError as exc:
-            raise _host_error(f"delete veth {endpoint['host_ifname']}", exc) from exc
+        if delete_link:
+            try:
+                self.links.delete_link(endpoint["host_ifname"])
+            except OSError as exc:
+                raise _host_error(f"delete veth {endpoint['host_ifname']}", exc) from exc
         del record["endpoints"][container_id]
         self.state.save_network(record, durable=False)
 
@@ -301,7 +302,10 @@ class Networks:
         with self.state.locked():
             for record in self.state.networks():
                 if container_id in record["endpoints"]:
-                    self._unplug(record, container_id)
+                    # Removing the netns file below frees the namespace, and the kernel then
+                    # deletes its veths, host ends included, in the background: a synchronous
+                    # delete here cost ~25 ms of every `run --rm` on a bridge.
+                    self._unplug(record, container_id, delete_link=False)
             if container_id in self.state.ports():
                 self.state.save_ports(container_id, [])
                 self._apply_firewall()
