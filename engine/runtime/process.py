@@ -194,6 +194,14 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
                             start_new_session=detach)
 
 
+def open_stdin(bundle: str):
+    """The container's stdin (run -i), as a binary file to write to; closing it sends EOF.
+
+    The monitor reads the bundle's `stdin` FIFO into the container; any process can attach.
+    """
+    return open(os.path.join(bundle, "stdin"), "wb", buffering=0)
+
+
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
     state(bundle)   # NotFound for a missing container

@@ -267,3 +267,14 @@ def test_burst_of_50_containers_leaves_nothing_behind(engine):
     while not _veths() <= veths_before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _veths() <= veths_before
+
+
+def test_interactive_stdin_through_the_cli(engine):
+    proc = cli(engine, "run", "--rm", "-i", "--network", "none", "busybox", "sh", "-c",
+               "tr a-z A-Z; echo end", input="hello stdin\n")
+    assert proc.stdout == "HELLO STDIN\nend\n"
+
+
+def test_tty_gives_the_container_a_terminal(engine):
+    out = run(engine, "sh", "-c", "tty; test -t 1 && echo is-a-tty", tty=True)
+    assert out.replace(b"\r", b"").split() == [b"/dev/pts/0", b"is-a-tty"]
