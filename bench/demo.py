@@ -35,6 +35,8 @@ def main():
     from dockyard.engine import Engine
     engine = Engine()
     print(f"data root: {engine.root}")
+    for name in ("writer", "sleeper"):          # a demo cut short last time left these
+        subprocess.run(DOCKYARD + ["rm", "-f", name], capture_output=True)
 
     step("A base image without internet: busybox from the host's busybox-static")
     sh("image", "bootstrap", "busybox")
@@ -53,7 +55,10 @@ def main():
     sh("run", "-d", "--name", "sleeper", "--network", "none", "-m", "64m", "--cpus", "0.5",
        "--pids-limit", "50", "busybox", "sh", "-c", "echo started; sleep 300")
     sh("ps")
-    sh("exec", "sleeper", "sh", "-c", "echo in the container: pid $$; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max")
+    sh("exec", "sleeper", "sh", "-c", "echo exec joined pid $$ beside:; ps")
+    sh("stats", "--no-stream", "sleeper")
+    sh("inspect", "-f", "memory={{.HostConfig.Memory}} cpus={{.HostConfig.NanoCpus}} "
+       "pids={{.HostConfig.PidsLimit}}", "sleeper")
     sh("logs", "sleeper")
     sh("stop", "-t", "1", "sleeper")
     sh("inspect", "-f", "{{.State.Status}} exit={{.State.ExitCode}}", "sleeper")
