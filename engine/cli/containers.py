@@ -307,7 +307,7 @@ def cmd_exec(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import dump_json
+    from .render import print_inspect
     from ..errors import NotFound
     engine = _engine(args)
     found = []
@@ -320,12 +320,7 @@ def cmd_inspect(args) -> int:
                 continue
         else:
             raise NotFound(f"No such object: {ref}")
-    if args.format:
-        from .format import render_format
-        for value in found:
-            print(render_format(args.format, value))
-    else:
-        dump_json(found)
+    print_inspect(found, args.format)
     return 0
 
 

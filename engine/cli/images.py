@@ -135,15 +135,9 @@ def cmd_import(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import dump_json
+    from .render import print_inspect
     engine = _engine(args)
-    found = [engine.images.inspect(ref) for ref in args.images]
-    if args.format:
-        from .format import render_format
-        for value in found:
-            print(render_format(args.format, value))
-    else:
-        dump_json(found)
+    print_inspect([engine.images.inspect(ref) for ref in args.images], args.format)
     return 0
 
 

@@ -45,26 +45,16 @@ def _networks(args):
     return Engine(args.data_root).networks
 
 
-def _labels(pairs: list[str]) -> dict:
-    from ..errors import InvalidArgument
-    labels = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not key:
-            raise InvalidArgument(f"invalid label {pair!r}: use KEY=VALUE")
-        labels[key] = value
-    return labels
-
-
 def cmd_help(args) -> int:
     args.network_parser.print_help()
     return 0
 
 
 def cmd_create(args) -> int:
+    from .render import key_values
     network = _networks(args).create(args.name, subnet=args.subnet, gateway=args.gateway,
-                                     internal=args.internal, labels=_labels(args.label),
-                                     driver=args.driver)
+                                     internal=args.internal, driver=args.driver,
+                                     labels=key_values(args.label, "--label"))
     print(network.id)
     return 0
 
@@ -82,15 +72,9 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import dump_json
+    from .render import print_inspect
     nets = _networks(args)
-    found = [nets.get(name).inspect() for name in args.networks]
-    if args.format:
-        from .format import render_format
-        for item in found:
-            print(render_format(args.format, item))
-        return 0
-    dump_json(found)
+    print_inspect([nets.get(name).inspect() for name in args.networks], args.format)
     return 0
 
 

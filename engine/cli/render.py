@@ -1,4 +1,4 @@
-"""Text rendering shared by the CLI commands: Docker's tables, sizes and relative times."""
+"""Shared by the CLI commands: Docker's tables, sizes, relative times, inspect output, KEY=VALUE."""
 import json
 import sys
 import time
@@ -71,3 +71,25 @@ def parse_time(rfc3339: str) -> float:
 def dump_json(value) -> None:
     json.dump(value, sys.stdout, indent=4)
     sys.stdout.write("\n")
+
+
+def print_inspect(values: list, template: str | None = None) -> None:
+    """`inspect` output: a JSON array, or each value through `--format`."""
+    if template:
+        from .format import render_format
+        for value in values:
+            print(render_format(template, value))
+    else:
+        dump_json(values)
+
+
+def key_values(items: list[str], flag: str) -> dict:
+    """["a=1", "b="] -> {"a": "1", "b": ""}; InvalidArgument naming the flag otherwise."""
+    from ..errors import InvalidArgument
+    pairs = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid {flag} {item!r}: want KEY=VALUE")
+        pairs[key] = value
+    return pairs

@@ -49,22 +49,13 @@ def _volumes(args):
     return Engine(args.data_root).volumes
 
 
-def _pairs(items: list[str], flag: str) -> dict:
-    pairs = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        if not key:
-            raise InvalidArgument(f"invalid {flag} {item!r}: want KEY=VALUE")
-        pairs[key] = value
-    return pairs
-
-
 def cmd_create(args) -> int:
+    from .render import key_values
     if args.name and args.name_flag and args.name != args.name_flag:
         raise InvalidArgument(f"conflicting volume names: {args.name} and {args.name_flag}")
     volume = _volumes(args).create(args.name or args.name_flag, driver=args.driver,
-                                   labels=_pairs(args.label, "--label"),
-                                   options=_pairs(args.opt, "--opt"))
+                                   labels=key_values(args.label, "--label"),
+                                   options=key_values(args.opt, "--opt"))
     print(volume.name)
     return 0
 
@@ -95,13 +86,9 @@ def cmd_inspect(args) -> int:
         except DockyardError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             failed = True
-    if args.format:
-        from .format import render_format
-        for item in found:
-            print(render_format(args.format, item))
-    elif found or not failed:
-        from .render import dump_json
-        dump_json(found)
+    if args.format or found or not failed:
+        from .render import print_inspect
+        print_inspect(found, args.format)
     return 1 if failed else 0
 
 

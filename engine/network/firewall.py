@@ -14,7 +14,6 @@ from 127.0.0.1 may be routed out of it) and a masquerade of 127.0.0.0/8 leaving 
 the container's reply comes back to an address it can route to). Docker does the same with
 `userland-proxy: false`.
 """
-import os
 import subprocess
 from dataclasses import dataclass
 

@@ -46,7 +46,7 @@ def in_netns(path: str, code: str, hosts: str | None = None, timeout: float = 20
     argv = ["nsenter", f"--net={path}", PYTHON, "-c", textwrap.dedent(code)]
     if hosts:
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                f'mount --bind "$0" /etc/hosts && exec "$@"', hosts, *argv]
+                'mount --bind "$0" /etc/hosts && exec "$@"', hosts, *argv]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -3,7 +3,6 @@ import pathlib
 import subprocess
 
 import nbformat
-import pytest
 
 from .conftest import child_html, outputs, run_notebook, text_of, widgets_in
 
