@@ -8,11 +8,12 @@ import os
 from .containers import Container
 from .errors import Conflict, InvalidArgument
 from .options import RunOptions
-from .runtime import convert, process
+from .runtime import cgroups, convert, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
 def create_container(engine, options: RunOptions) -> Container:
+    cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
     image = engine.images.get(options.image)
     cid = os.urandom(32).hex()
     undo = []
