@@ -36,7 +36,7 @@ def body_command(cell: str, python: bool) -> list[str]:
 
 def create(engine, args, default_network: str | None):
     """Create the container `args` (a parsed run) describes; nothing runs yet."""
-    from dockyard.engine.cli.containers import run_options
+    from dockyard.engine.cli.runflags import run_options
     from dockyard.engine.create import create_container
 
     if getattr(args, "network", None) is None and default_network:

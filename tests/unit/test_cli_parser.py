@@ -2,7 +2,7 @@
 import pytest
 
 from dockyard.engine.cli import main
-from dockyard.engine.cli.containers import run_options
+from dockyard.engine.cli.runflags import run_options
 from dockyard.engine.errors import InvalidArgument
 
 

@@ -1,0 +1,79 @@
+"""The flags of `docker run` / `docker create`, and their meaning as engine RunOptions.
+
+The CLI and the magics parse with the same parser, then call `run_options(args)`, so
+`%container run -d -p 8080:80 web` means exactly what `dockyard run -d -p 8080:80 web` does.
+"""
+
+
+def add_run_flags(p, detach=True) -> None:
+    """The flags of `docker run` / `docker create`."""
+    if detach:
+        p.add_argument("-d", "--detach", action="store_true", help="run in the background, print the id")
+        p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    else:
+        p.set_defaults(detach=False, rm=False)
+    p.add_argument("--name")
+    p.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    p.add_argument("-e", "--env", action="append", default=[], help="set an environment variable")
+    p.add_argument("--env-file", action="append", default=[])
+    p.add_argument("-w", "--workdir")
+    p.add_argument("-u", "--user", help="uid[:gid] or name[:group]")
+    p.add_argument("-h", "--hostname")
+    p.add_argument("-l", "--label", action="append", default=[])
+    p.add_argument("--entrypoint")
+    p.add_argument("--network", "--net", dest="network")
+    p.add_argument("--ip")
+    p.add_argument("--network-alias", "--net-alias", action="append", default=[], dest="network_alias")
+    p.add_argument("-p", "--publish", action="append", default=[])
+    p.add_argument("-P", "--publish-all", action="store_true")
+    p.add_argument("-v", "--volume", action="append", default=[])
+    p.add_argument("--mount", action="append", default=[])
+    p.add_argument("--tmpfs", action="append", default=[])
+    p.add_argument("--volumes-from", action="append", default=[])
+    p.add_argument("-m", "--memory")
+    p.add_argument("--memory-swap")
+    p.add_argument("--cpus")
+    p.add_argument("--pids-limit", type=int)
+    p.add_argument("--cap-add", action="append", default=[])
+    p.add_argument("--cap-drop", action="append", default=[])
+    p.add_argument("--privileged", action="store_true")
+    p.add_argument("--security-opt", action="append", default=[])
+    p.add_argument("--read-only", action="store_true")
+    p.add_argument("--init", action="store_true")
+    p.add_argument("--stop-signal")
+    p.add_argument("--stop-timeout", type=int)
+    p.add_argument("--ulimit", action="append", default=[])
+
+
+def run_options(args):
+    """argparse Namespace of run/create -> engine RunOptions."""
+    from ..options import RunOptions
+    env = list(args.env)
+    for path in args.env_file:
+        env += _read_env_file(path)
+    entrypoint = None
+    if args.entrypoint is not None:
+        entrypoint = (args.entrypoint,) if args.entrypoint else ()
+    labels = dict(item.partition("=")[::2] for item in args.label)
+    return RunOptions(
+        image=args.image, command=tuple(args.command) or None, entrypoint=entrypoint,
+        name=args.name, environment=tuple(env), working_dir=args.workdir, user=args.user,
+        hostname=args.hostname, labels=labels, tty=args.tty, stdin_open=args.interactive,
+        auto_remove=args.rm, network=args.network, ip=args.ip,
+        network_aliases=tuple(args.network_alias), ports=tuple(args.publish),
+        publish_all=args.publish_all, volumes=tuple(args.volume), mounts=tuple(args.mount),
+        tmpfs=tuple(args.tmpfs), volumes_from=tuple(args.volumes_from), memory=args.memory,
+        memory_swap=args.memory_swap, cpus=args.cpus, pids_limit=args.pids_limit,
+        cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
+        security_opt=tuple(args.security_opt), read_only=args.read_only, init=args.init,
+        stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit))
+
+
+def _read_env_file(path) -> list[str]:
+    from ..errors import InvalidArgument
+    try:
+        with open(path) as f:
+            return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        raise InvalidArgument(f"--env-file {path}: {exc.strerror}") from None
