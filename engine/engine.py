@@ -41,7 +41,14 @@ class Engine:
     @cached_property
     def networks(self):
         from .network.networks import Networks
-        return Networks(self.root)
+        networks = Networks(self.root)
+        # A process killed mid-create (or a reboot) can leave a namespace, veth or port rule
+        # for a container that has no record; two listdirs find that, so check on first use.
+        alive = {p.name for p in (self.root / "containers").glob("*")}
+        netns = self.root / "netns"
+        if netns.is_dir() and any(name not in alive for name in os.listdir(netns)):
+            networks.cleanup_stale(alive)
+        return networks
 
     @cached_property
     def volumes(self):

@@ -191,3 +191,22 @@ def test_100_bridged_containers_leave_nothing_behind(engine):
     assert "dnat" not in rules
     assert bridge.bridge in subprocess.run(["ip", "-o", "link"], capture_output=True,
                                            text=True).stdout
+
+
+CRASH_IN_CREATE = """
+import os, sys
+from dockyard.engine import Engine
+engine = Engine(sys.argv[1])
+engine.networks.attach("f" * 64, "bridge", name="crashed", hostname="crashed")
+os.kill(os.getpid(), 9)         # dies between attaching and writing a container record
+"""
+
+
+def test_the_next_engine_cleans_up_after_a_process_killed_mid_create(engine):
+    engine.networks.ensure_default()
+    subprocess.run([sys.executable, "-c", CRASH_IN_CREATE, str(engine.root)], timeout=60)
+    assert (engine.root / "netns" / ("f" * 64)).exists()
+    fresh = Engine(engine.root)
+    assert fresh.containers.run("busybox", ["true"], remove=True) == b""
+    assert not (engine.root / "netns" / ("f" * 64)).exists()
+    assert "f" * 64 not in fresh.networks.get("bridge").endpoints
