@@ -1,0 +1,375 @@
+"""`docker save` / `docker load`: images as a tar that Docker, skopeo and umoci read.
+
+    save(store, ["busybox:latest"], "busybox.tar")
+    [loaded] = load(store, open("busybox.tar", "rb"))      # loaded.image, loaded.tags
+
+save() writes Docker 25's layout, both views over one set of blobs: `manifest.json` (Config,
+RepoTags, Layers) and `repositories` for `docker load`/`skopeo docker-archive:`, and an OCI image
+layout (`oci-layout`, `index.json`, `blobs/sha256/`) whose layers are the uncompressed tars, named
+by their diff_ids. load() reads that, older Docker archives (`<id>/layer.tar`, symlinked
+duplicates) and plain OCI layouts, as tar or tar.gz, from a path or a stream. Every config and
+layer is checked against its digest before anything enters the store, so a truncated or corrupt
+archive raises ContentError and leaves nothing behind.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+
+from .errors import ContentError, InvalidArgument
+from .image import reference
+from .image.blobs import sha256_digest
+from .image.model import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE, canonical_json
+from .image.snapshots import chain_id
+
+TAR_LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One image load() stored, with the tags the archive gave it (familiar form)."""
+    image: object
+    tags: tuple[str, ...] = field(default=())
+
+
+# -- save ----------------------------------------------------------------------------------
+
+def save(store, refs: list[str], out) -> None:
+    """Write the images `refs` name to `out` (a path, written atomically, or a binary stream)."""
+    if not refs:
+        raise InvalidArgument("save needs at least one image")
+    images = _images_to_save(store, refs)
+    if not isinstance(out, (str, os.PathLike)):
+        _write_archive(store, images, out)
+        return
+    directory = os.path.dirname(os.path.abspath(out))
+    fd, temp = tempfile.mkstemp(prefix=".save-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_archive(store, images, f)
+        os.rename(temp, out)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _images_to_save(store, refs) -> dict:
+    """{image id: (Image, [full tags to record])}, in the order first named."""
+    images: dict = {}
+    for text in refs:
+        image = store.get(text)
+        entry = images.setdefault(image.id, (image, []))
+        try:
+            name = str(reference.parse(text))
+        except InvalidArgument:
+            name = None
+        if name in image.tags and name not in entry[1]:
+            entry[1].append(name)
+    return images
+
+
+def _write_archive(store, images: dict, out) -> None:
+    manifests, index, repositories, written = [], [], {}, set()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        _add_dir(tar, "blobs/")
+        _add_dir(tar, "blobs/sha256/")
+        for image, tags in images.values():
+            config = store.blobs.read(_config_digest(store, image))
+            config_digest = sha256_digest(config)
+            _add_blob(tar, config_digest, written, data=config)
+            for layer in image.layers:
+                _add_layer(tar, store, layer, written)
+            oci = canonical_json({
+                "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+                "config": {"mediaType": CONFIG_TYPE, "digest": config_digest,
+                           "size": len(config)},
+                "layers": [{"mediaType": TAR_LAYER_TYPE, "digest": layer.diff_id,
+                            "size": layer.size} for layer in image.layers]})
+            oci_digest = sha256_digest(oci)
+            _add_blob(tar, oci_digest, written, data=oci)
+            descriptor = {"mediaType": MANIFEST_TYPE, "digest": oci_digest, "size": len(oci)}
+            index += [{**descriptor, "annotations": {
+                "io.containerd.image.name": tag,
+                "org.opencontainers.image.ref.name": reference.parse(tag).tag}}
+                for tag in tags] or [descriptor]
+            manifests.append({"Config": _blob_name(config_digest),
+                              "RepoTags": [reference.familiar(t) for t in tags] or None,
+                              "Layers": [_blob_name(layer.diff_id) for layer in image.layers]})
+            for tag in tags:
+                ref = reference.parse(tag)
+                top = image.layers[-1].diff_id.split(":", 1)[1] if image.layers else ""
+                repositories.setdefault(reference.familiar_name(ref), {})[ref.tag] = top
+        _add_file(tar, "index.json", canonical_json(
+            {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": index}))
+        _add_file(tar, "manifest.json", json.dumps(manifests).encode())
+        _add_file(tar, "oci-layout", OCI_LAYOUT)
+        if repositories:
+            _add_file(tar, "repositories", json.dumps(repositories).encode())
+
+
+def _config_digest(store, image) -> str:
+    return json.loads(store.blobs.read(image.manifest_digest))["config"]["digest"]
+
+
+def _blob_name(digest: str) -> str:
+    return "blobs/sha256/" + digest.split(":", 1)[1]
+
+
+def _info(name: str, size: int = 0, kind=tarfile.REGTYPE) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.type, info.mtime = size, kind, 0
+    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+    return info
+
+
+def _add_dir(tar, name: str) -> None:
+    tar.addfile(_info(name, kind=tarfile.DIRTYPE))
+
+
+def _add_file(tar, name: str, data: bytes) -> None:
+    tar.addfile(_info(name, len(data)), io.BytesIO(data))
+
+
+def _add_blob(tar, digest: str, written: set, *, data: bytes) -> None:
+    if digest not in written:
+        written.add(digest)
+        _add_file(tar, _blob_name(digest), data)
+
+
+def _add_layer(tar, store, layer, written: set) -> None:
+    """The layer's uncompressed tar as blobs/sha256/<diff_id>, checked while it streams."""
+    if layer.diff_id in written:
+        return
+    written.add(layer.diff_id)
+    with store.blobs.open(layer.digest) as raw, gzip.open(raw) as tar_stream:
+        checked = _CheckedReader(tar_stream)
+        try:
+            tar.addfile(_info(_blob_name(layer.diff_id), layer.size), checked)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ContentError(f"layer {layer.digest} is corrupt: {exc}") from exc
+        if checked.digest() != layer.diff_id or checked.size != layer.size:
+            raise ContentError(f"layer {layer.digest} is corrupt: its content is not "
+                               f"{layer.diff_id}")
+
+
+class _CheckedReader:
+    """A reader that hashes what passes through it."""
+
+    def __init__(self, f):
+        self._f, self._hash, self.size = f, hashlib.sha256(), 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._hash.update(data)
+        self.size += len(data)
+        return data
+
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
+
+
+# -- load ----------------------------------------------------------------------------------
+
+def load(store, source) -> list[Loaded]:
+    """Load every image of a Docker or OCI archive (path or binary stream, plain or gzip)."""
+    temp = tempfile.mkdtemp(prefix=".load-", dir=store.root)
+    try:
+        archive = _Unpacked(temp)
+        archive.extract(source)
+        plans = [_verify(store, archive, plan) for plan in _plans(archive)]
+        return [_store_image(store, archive, plan) for plan in plans]
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+class _Unpacked:
+    """An archive's regular files in a temp dir; its symlinks resolved by name, never followed."""
+
+    def __init__(self, directory: str):
+        self.directory, self.links = directory, {}
+
+    def extract(self, source) -> None:
+        try:
+            if isinstance(source, (str, os.PathLike)):
+                with open(source, "rb") as f:
+                    self._extract(f)
+            else:
+                self._extract(source)
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise ContentError(f"the archive is truncated or corrupt: {exc}") from exc
+
+    def _extract(self, f) -> None:
+        with tarfile.open(fileobj=f, mode="r|*") as tar:
+            for member in tar:
+                name = self._clean(member.name)
+                if name is None:
+                    continue
+                if member.issym() or member.islnk():
+                    target = member.linkname if member.islnk() else \
+                        posixpath.join(posixpath.dirname(name), member.linkname)
+                    self.links[name] = self._clean(target)
+                elif member.isfile():
+                    path = os.path.join(self.directory, name)
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    with open(path, "wb") as out:
+                        shutil.copyfileobj(tar.extractfile(member), out, CHUNK)
+
+    @staticmethod
+    def _clean(name: str | None) -> str | None:
+        if not name:
+            return None
+        name = posixpath.normpath(name.lstrip("/"))
+        if name in (".", "") or name == ".." or name.startswith("../"):
+            return None
+        return name
+
+    def path(self, name: str) -> str:
+        """The extracted file an archive name means (following archive symlinks)."""
+        name = self._clean(name)
+        for _ in range(16):
+            if name not in self.links:
+                break
+            name = self.links[name]
+        path = os.path.join(self.directory, name) if name else ""
+        if not name or not os.path.isfile(path):
+            raise ContentError(f"the archive lacks {name or 'a named file'}")
+        return path
+
+    def has(self, name: str) -> bool:
+        return os.path.isfile(os.path.join(self.directory, name))
+
+    def json(self, name: str):
+        try:
+            with open(self.path(name), "rb") as f:
+                return json.load(f)
+        except ValueError as exc:
+            raise ContentError(f"the archive's {name} is not JSON: {exc}") from exc
+
+
+@dataclass
+class _Plan:
+    """One image to load: its config file, layer files and tags (full references)."""
+    config: str
+    layers: list[str]
+    tags: list[str]
+    config_digest: str | None = None      # the digest the archive names the config by
+    config_bytes: bytes = b""
+
+
+def _plans(archive: _Unpacked) -> list[_Plan]:
+    if archive.has("manifest.json"):
+        return [_Plan(entry["Config"], list(entry.get("Layers") or []),
+                      [reference.normalize(t) for t in entry.get("RepoTags") or []],
+                      _digest_in_name(entry["Config"]))
+                for entry in archive.json("manifest.json")]
+    if archive.has("index.json"):
+        return [plan for descriptor in archive.json("index.json").get("manifests", [])
+                for plan in _oci_plans(archive, descriptor)]
+    raise ContentError("not an image archive: no manifest.json or index.json")
+
+
+def _oci_plans(archive, descriptor: dict, names=()) -> list[_Plan]:
+    """Plans for an OCI descriptor: a manifest, or an index (this host's platform picked)."""
+    annotations = descriptor.get("annotations") or {}
+    name = annotations.get("io.containerd.image.name") or annotations.get(
+        "org.opencontainers.image.ref.name")
+    tags = list(names) + ([reference.normalize(name)] if name and _is_reference(name) else [])
+    document = archive.json(_blob_name(descriptor["digest"]))
+    if "manifests" in document:
+        from .registry.pull import choose_platform
+        entry = choose_platform(document["manifests"], None, "the archive's index")
+        return _oci_plans(archive, entry, tags)
+    return [_Plan(_blob_name(document["config"]["digest"]),
+                  [_blob_name(layer["digest"]) for layer in document.get("layers", [])],
+                  tags, document["config"]["digest"])]
+
+
+def _is_reference(name: str) -> bool:
+    """True for a full reference (`busybox:1`), False for a bare OCI ref.name such as `1.0`."""
+    try:
+        reference.parse(name)
+    except InvalidArgument:
+        return False
+    return "/" in name or ":" in name
+
+
+def _digest_in_name(name: str) -> str | None:
+    """`blobs/sha256/<hex>` or legacy `<hex>.json` -> `sha256:<hex>`, else None."""
+    base = posixpath.basename(name).removesuffix(".json")
+    return "sha256:" + base if len(base) == 64 else None
+
+
+def _verify(store, archive, plan: _Plan) -> _Plan:
+    """Check the config and every layer against their digests before anything is stored."""
+    with open(archive.path(plan.config), "rb") as f:
+        plan.config_bytes = f.read()
+    digest = sha256_digest(plan.config_bytes)
+    if plan.config_digest and plan.config_digest != digest:
+        raise ContentError(f"the archive's config {plan.config} is corrupt: its content is "
+                           f"{digest}")
+    try:
+        config = json.loads(plan.config_bytes)
+        diff_ids = config["rootfs"]["diff_ids"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ContentError(f"the archive's config {plan.config} is not an image config") from exc
+    if len(diff_ids) != len(plan.layers):
+        raise ContentError(f"image {digest[7:19]}: {len(plan.layers)} layers in the archive, "
+                           f"{len(diff_ids)} diff_ids in its config")
+    for name, diff_id in zip(plan.layers, diff_ids):
+        actual = _diff_digest(archive.path(name))
+        if actual != diff_id:
+            raise ContentError(f"the archive's layer {name} is corrupt: its content is "
+                               f"{actual}, the config says {diff_id}")
+    plan.layers = list(zip(plan.layers, diff_ids))
+    return plan
+
+
+def _diff_digest(path: str) -> str:
+    """sha256 of a layer file's uncompressed tar (gzip, bzip2, xz or plain)."""
+    from .image.tarballs import _decompressed
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+            if head.startswith(b"\x1f\x8b"):
+                f.seek(0)
+                with gzip.open(f) as g:
+                    while chunk := g.read(CHUNK):
+                        h.update(chunk)
+            else:
+                for chunk in _decompressed(head, f):
+                    h.update(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ContentError(f"layer {os.path.basename(path)} is corrupt: {exc}") from exc
+    return "sha256:" + h.hexdigest()
+
+
+def _store_image(store, archive, plan: _Plan) -> Loaded:
+    from .registry.records import record_image
+    parent, layers = None, []
+    for name, diff_id in plan.layers:
+        chain = chain_id(parent.chain_id if parent else None, diff_id)
+        if store.snapshots.exists(chain) and store.blobs.exists(store.layer(chain).digest):
+            parent = store.layer(chain)
+        else:
+            parent = store.add_layer_from_tar(archive.path(name), parent)
+        layers.append(parent)
+    manifest = canonical_json({
+        "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": CONFIG_TYPE, "digest": sha256_digest(plan.config_bytes),
+                   "size": len(plan.config_bytes)},
+        "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
+                    "size": store.blobs.size(layer.digest)} for layer in layers]})
+    image = record_image(store, plan.config_bytes, manifest, tags=plan.tags)
+    return Loaded(image, tuple(reference.familiar(t) for t in plan.tags))
