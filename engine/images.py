@@ -52,3 +52,36 @@ class Images:
         from .build.commit import commit
         return commit(self.engine, container, repository, tag, message=message, author=author,
                       changes=changes, conf=conf)
+
+    def pull(self, name, *, platform=None, on_event=None):
+        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
+        from .registry.pull import pull
+        return pull(self.store, name, platform=platform, on_event=on_event)
+
+    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+        from .registry.push import push
+        return push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+
+    def save(self, refs, out):
+        """docker save: write the images to `out` (a path or a binary stream)."""
+        from .archive import save
+        save(self.store, [refs] if isinstance(refs, str) else list(refs), out)
+
+    def load(self, source):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+        from .archive import load
+        return load(self.store, source)
+
+    def login(self, server, username, password):
+        """docker login: check the credentials with the registry, then keep them in auth.json."""
+        from .registry.auth import registry_domain, save_credentials
+        from .registry.client import RegistryClient
+        RegistryClient(registry_domain(server), root=self.engine.root,
+                       credentials=(username, password)).login()
+        save_credentials(self.engine.root, server, username, password)
+
+    def logout(self, server) -> bool:
+        """docker logout: forget the server's credentials; False when there were none."""
+        from .registry.auth import remove_credentials
+        return remove_credentials(self.engine.root, server)

@@ -35,6 +35,12 @@ def server_key(server: str) -> str:
     return DOCKER_HUB_KEY if host in DOCKER_HUB_HOSTS else host
 
 
+def registry_domain(server: str) -> str:
+    """The registry a `docker login` SERVER argument means, as references name it (`docker.io`)."""
+    key = server_key(server)
+    return "docker.io" if key == DOCKER_HUB_KEY else key
+
+
 def _path(root) -> Path:
     return Path(root) / AUTH_FILE
 

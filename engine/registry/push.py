@@ -5,7 +5,7 @@
 
 A blob the registry lacks is mounted from another repository of the same registry when the image
 came from there (its RepoDigests say so), else uploaded: one PUT, or PATCH chunks when
-`chunk_size` is set and the blob is larger. Events: `{"type": "layer", "digest", "size",
+`chunk_size` is set and the blob is larger. Events: `{"type": "layer" (or "config"), "digest", "size",
 "status": "exists"|"mounted"|"uploading"|"done"}` (uploading repeats with "current" bytes when
 chunked), then `{"type": "pushed", "ref", "digest", "size"}`.
 """
@@ -35,8 +35,10 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     sources = [d.split("@", 1)[0] for d in repo_digests(store, image)]
     sources = [reference.parse(s).path for s in sources
                if reference.parse(s).domain == ref.domain and reference.parse(s).path != ref.path]
-    for descriptor in [*manifest.get("layers", []), manifest["config"]]:
-        _push_blob(store, client, ref.path, descriptor["digest"], sources, chunk_size, emit)
+    for kind, descriptor in [*(("layer", d) for d in manifest.get("layers", [])),
+                             ("config", manifest["config"])]:
+        _push_blob(store, client, ref.path, descriptor["digest"], sources, chunk_size,
+                   lambda event, kind=kind: emit({**event, "type": kind}))
     scope = client.scope(ref.path, "pull,push")
     media_type = manifest.get("mediaType") or MANIFEST_TYPE
     answered = client.put_manifest(ref.path, ref.tag, manifest_bytes, media_type, scope)

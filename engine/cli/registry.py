@@ -1,0 +1,178 @@
+"""Registry and archive verbs: pull, push, save, load, login, logout, with Docker's plain output."""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("pull", help="Download an image from a registry")
+    p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image name")
+    p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
+    p.set_defaults(func=cmd_pull)
+    p = sub.add_parser("push", help="Upload an image to a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the digest line")
+    p.add_argument("name", metavar="NAME[:TAG]")
+    p.set_defaults(func=cmd_push)
+    p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
+    p.add_argument("-o", "--output", help="write to a file instead of stdout")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_save)
+    p = sub.add_parser("load", help="Load images from a tar archive or stdin")
+    p.add_argument("-i", "--input", help="read from a tar archive file instead of stdin")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_load)
+    p = sub.add_parser("login", help="Log in to a registry")
+    p.add_argument("-u", "--username")
+    p.add_argument("-p", "--password")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("server", nargs="?", default="docker.io")
+    p.set_defaults(func=cmd_login)
+    p = sub.add_parser("logout", help="Log out from a registry")
+    p.add_argument("server", nargs="?", default="docker.io")
+    p.set_defaults(func=cmd_logout)
+
+
+def _engine(args):
+    from .. import Engine
+    return Engine(args.data_root)
+
+
+def _short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+class PullProgress:
+    """Docker's non-tty pull lines: `<id>: Already exists`, `Pulling fs layer`, `Pull complete`."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __call__(self, event: dict) -> None:
+        if event["type"] != "layer":
+            return
+        status = event["status"]
+        line = {"exists": "Already exists", "done": "Pull complete"}.get(status)
+        if status == "downloading" and not event.get("current"):
+            line = "Pulling fs layer"
+        if line:
+            print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
+
+
+class PushProgress:
+    """Docker's non-tty push lines: `Layer already exists`, `Mounted from x`, `Pushed`."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __call__(self, event: dict) -> None:
+        if event["type"] != "layer":
+            return
+        status = event["status"]
+        line = {"exists": "Layer already exists", "done": "Pushed",
+                "mounted": f"Mounted from {event.get('from')}"}.get(status)
+        if status == "uploading" and not event.get("current"):
+            line = "Preparing"
+        if line:
+            print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
+
+
+def cmd_pull(args) -> int:
+    import sys
+
+    from ..image.reference import familiar, parse
+    ref = parse(args.name)
+    quiet = args.quiet
+    if not quiet:
+        if not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
+            print("Using default tag: latest")
+        print(f"{ref.tag or ref.digest}: Pulling from {ref.path}", flush=True)
+    events = []
+    progress = PullProgress(sys.stdout)
+
+    def on_event(event):
+        events.append(event)
+        if not quiet:
+            progress(event)
+    _engine(args).images.pull(args.name, platform=args.platform, on_event=on_event)
+    done = events[-1]
+    if not quiet:
+        print(f"Digest: {done['digest']}")
+        what = "Image is up to date for" if done["status"] == "up to date" else \
+            "Downloaded newer image for"
+        print(f"Status: {what} {familiar(ref)}")
+    print(str(ref))
+    return 0
+
+
+def cmd_push(args) -> int:
+    import sys
+
+    from ..image.reference import parse
+    ref = parse(args.name)
+    if not args.quiet:
+        print(f"The push refers to repository [{ref.name}]", flush=True)
+    result = _engine(args).images.push(args.name,
+                                       on_event=None if args.quiet else PushProgress(sys.stdout))
+    print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
+    return 0
+
+
+def cmd_save(args) -> int:
+    import sys
+
+    from ..errors import InvalidArgument
+    engine = _engine(args)
+    if args.output:
+        engine.images.save(args.images, args.output)
+        return 0
+    if sys.stdout.isatty():
+        raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
+                              "redirect")
+    engine.images.save(args.images, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_load(args) -> int:
+    import sys
+    engine = _engine(args)
+    source = args.input or sys.stdin.buffer
+    for loaded in engine.images.load(source):
+        if args.quiet:
+            continue
+        for tag in loaded.tags:
+            print(f"Loaded image: {tag}")
+        if not loaded.tags:
+            print(f"Loaded image ID: {loaded.image.id}")
+    return 0
+
+
+def cmd_login(args) -> int:
+    import getpass
+    import sys
+
+    from ..errors import InvalidArgument
+    password = args.password
+    if args.password_stdin:
+        if password:
+            raise InvalidArgument("--password and --password-stdin are mutually exclusive")
+        if not args.username:
+            raise InvalidArgument("Must provide --username with --password-stdin")
+        password = sys.stdin.read().rstrip("\r\n")
+    elif password:
+        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+              file=sys.stderr)
+    username = args.username or input("Username: ").strip()
+    if not password:
+        password = getpass.getpass("Password: ")
+    if not username or not password:
+        raise InvalidArgument("login needs a username and a password")
+    _engine(args).images.login(args.server, username, password)
+    print("Login Succeeded")
+    return 0
+
+
+def cmd_logout(args) -> int:
+    if _engine(args).images.logout(args.server):
+        print(f"Removing login credentials for {args.server}")
+    else:
+        print(f"Not logged in to {args.server}")
+    return 0
