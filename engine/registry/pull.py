@@ -170,14 +170,18 @@ def _download(store, client, repository, digest, diff_id, size, emit) -> tuple[b
                     emit({"type": "layer", "digest": digest, "status": "downloading",
                           "size": size, "current": reported})
             actual = diff.finish()
-            sink.commit(expected=digest)
+            try:
+                sink.commit(expected=digest)
+            except ContentError:
+                raise ContentError(f"layer {digest} from {client.domain}/{repository} is "
+                                   f"corrupt: its content is {sink.digest}") from None
     finally:
         response.close()
     if actual != diff_id:
         if sink.created:
             store.blobs.delete(digest)
-        raise ContentError(f"layer {digest}: uncompressed content is {actual}, the config "
-                           f"says {diff_id}")
+        raise ContentError(f"layer {digest}: uncompressed content is "
+                           f"{actual or 'not valid gzip'}, the config says {diff_id}")
     return sink.created, diff.size
 
 
@@ -189,8 +193,11 @@ class _DiffHasher:
         self._gzip: bool | None = None
         self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
         self._head = b""
+        self.broken = False
 
     def update(self, chunk: bytes) -> None:
+        if self.broken:
+            return
         if self._gzip is None:
             self._head += chunk
             if len(self._head) < 2:
@@ -205,8 +212,8 @@ class _DiffHasher:
                         break
                     chunk = self._decoder.unused_data   # a multi-member gzip: next member
                     self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            except zlib.error as exc:
-                raise ContentError(f"corrupt gzip layer: {exc}") from exc
+            except zlib.error:
+                self.broken = True          # reported by finish(); the blob digest speaks first
         else:
             self._add(chunk)
 
@@ -214,8 +221,9 @@ class _DiffHasher:
         self._hash.update(data)
         self.size += len(data)
 
-    def finish(self) -> str:
+    def finish(self) -> str | None:
+        """The diff digest, or None when the gzip stream was corrupt."""
         if self._gzip is None:
             self._gzip = False
             self._add(self._head)
-        return "sha256:" + self._hash.hexdigest()
+        return None if self.broken else "sha256:" + self._hash.hexdigest()

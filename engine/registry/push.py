@@ -3,8 +3,8 @@
     result = push(store, "127.0.0.1:5000/app:1", on_event=print)
     result["digest"]                    # the manifest digest the registry stores
 
-A blob the registry lacks is mounted from another repository of the same registry when the image
-came from there (its RepoDigests say so), else uploaded: one PUT, or PATCH chunks when
+A blob the registry lacks is mounted from another repository of the same registry when a local
+image holding it came from or went there (its RepoDigests say so), else uploaded: one PUT, or PATCH chunks when
 `chunk_size` is set and the blob is larger. Events: `{"type": "layer" (or "config"), "digest", "size",
 "status": "exists"|"mounted"|"uploading"|"done"}` (uploading repeats with "current" bytes when
 chunked), then `{"type": "pushed", "ref", "digest", "size"}`.
@@ -32,12 +32,11 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     emit = on_event or (lambda event: None)
     manifest_bytes = store.blobs.read(image.manifest_digest)
     manifest = json.loads(manifest_bytes)
-    sources = [d.split("@", 1)[0] for d in repo_digests(store, image)]
-    sources = [reference.parse(s).path for s in sources
-               if reference.parse(s).domain == ref.domain and reference.parse(s).path != ref.path]
+    sources = _mount_sources(store, ref)
     for kind, descriptor in [*(("layer", d) for d in manifest.get("layers", [])),
                              ("config", manifest["config"])]:
-        _push_blob(store, client, ref.path, descriptor["digest"], sources, chunk_size,
+        _push_blob(store, client, ref.path, descriptor["digest"],
+                   sources.get(descriptor["digest"], []), chunk_size,
                    lambda event, kind=kind: emit({**event, "type": kind}))
     scope = client.scope(ref.path, "pull,push")
     media_type = manifest.get("mediaType") or MANIFEST_TYPE
@@ -50,6 +49,19 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     result = {"ref": str(ref), "digest": digest, "size": len(manifest_bytes)}
     emit({"type": "pushed", **result})
     return result
+
+
+def _mount_sources(store, ref) -> dict[str, list[str]]:
+    """{layer digest: other repositories of ref's registry it was pulled from or pushed to}."""
+    sources: dict[str, list[str]] = {}
+    for image in store.list():
+        for name in {d.split("@", 1)[0] for d in repo_digests(store, image)}:
+            other = reference.parse(name)
+            if other.domain != ref.domain or other.path == ref.path:
+                continue
+            for layer in image.layers:
+                sources.setdefault(layer.digest, []).append(other.path)
+    return sources
 
 
 def _push_blob(store, client, repository, digest, sources, chunk_size, emit) -> None:
