@@ -1,0 +1,109 @@
+"""Pure parts of the registry client: challenges, credentials file, platform choice, messages."""
+import gzip
+import hashlib
+import json
+import os
+
+import pytest
+
+from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError, Unauthorized
+from dockyard.engine.registry import auth
+from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
+from dockyard.engine.registry.pull import _DiffHasher, choose_platform
+
+
+def test_parse_bearer_and_basic_challenges():
+    scheme, params = auth.parse_challenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        'scope="repository:library/busybox:pull"')
+    assert scheme == "bearer"
+    assert params == {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
+                      "scope": "repository:library/busybox:pull"}
+    assert auth.parse_challenge('Basic realm="my \\"realm\\""') == ("basic", {"realm": 'my "realm"'})
+
+
+def test_server_keys_follow_docker_config_json():
+    assert auth.server_key("docker.io") == auth.DOCKER_HUB_KEY
+    assert auth.server_key("https://index.docker.io/v1/") == auth.DOCKER_HUB_KEY
+    assert auth.server_key("http://127.0.0.1:5000/v2/") == "127.0.0.1:5000"
+    assert auth.registry_domain("index.docker.io") == "docker.io"
+    with pytest.raises(InvalidArgument):
+        auth.server_key("https://")
+
+
+def test_credentials_file_is_private_and_round_trips(tmp_path):
+    assert auth.credentials(tmp_path, "r.example:5000") is None
+    auth.save_credentials(tmp_path, "r.example:5000", "me", "p:ss")
+    auth.save_credentials(tmp_path, "docker.io", "hub", "x")
+    path = tmp_path / "auth.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    data = json.loads(path.read_text())
+    assert set(data["auths"]) == {"r.example:5000", auth.DOCKER_HUB_KEY}
+    assert auth.credentials(tmp_path, "https://r.example:5000") == ("me", "p:ss")
+    assert auth.remove_credentials(tmp_path, "r.example:5000") is True
+    assert auth.remove_credentials(tmp_path, "r.example:5000") is False
+    assert auth.credentials(tmp_path, "index.docker.io") == ("hub", "x")
+    assert [p.name for p in tmp_path.iterdir()] == ["auth.json"]        # no temp file left
+    with pytest.raises(InvalidArgument):
+        auth.save_credentials(tmp_path, "r", "a:b", "c")
+
+
+def test_a_corrupt_credentials_file_is_one_clear_error(tmp_path):
+    (tmp_path / "auth.json").write_text("{nope")
+    with pytest.raises(ContentError, match="auth.json is not valid JSON"):
+        auth.credentials(tmp_path, "docker.io")
+
+
+def test_choose_platform_picks_os_arch_and_variant():
+    entries = [{"digest": "a", "platform": {"os": "linux", "architecture": "arm",
+                                            "variant": "v6"}},
+               {"digest": "b", "platform": {"os": "linux", "architecture": "arm",
+                                            "variant": "v7"}},
+               {"digest": "c", "platform": {"os": "linux", "architecture": "amd64"}},
+               {"digest": "d", "platform": {"os": "windows", "architecture": "amd64"}}]
+    assert choose_platform(entries, "linux/arm/v7", "x")["digest"] == "b"
+    assert choose_platform(entries, "linux/amd64", "x")["digest"] == "c"
+    assert choose_platform(entries, "windows/amd64", "x")["digest"] == "d"
+    with pytest.raises(RegistryError, match="no matching manifest for linux/riscv64"):
+        choose_platform(entries, "linux/riscv64", "x")
+
+
+def test_registry_messages_are_one_line():
+    body = json.dumps({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown",
+                                   "detail": {"Tag": "x"}}]}).encode()
+    assert registry_message(body, "fallback") == "manifest unknown: manifest unknown"
+    assert registry_message(b"<html>502</html>", "GET answered 502") == "GET answered 502"
+
+
+def test_scheme_and_insecure_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKYARD_INSECURE_REGISTRIES", "a.example:5000, b.example")
+    (tmp_path / "registries.json").write_text('{"insecure-registries": ["c.example"]}')
+    assert insecure_registries(tmp_path) == {"a.example:5000", "b.example", "c.example"}
+    assert RegistryClient("c.example", root=tmp_path).insecure is True
+    assert RegistryClient("d.example", root=tmp_path).insecure is False
+    assert RegistryClient("localhost:5000").local and RegistryClient("127.0.0.1:1").local
+    assert RegistryClient("docker.io").host == "registry-1.docker.io"
+
+
+def test_basic_challenge_without_credentials_is_unauthorized():
+    client = RegistryClient("127.0.0.1:9")
+    client._challenge = ("basic", {"realm": "r"})
+    with pytest.raises(Unauthorized, match="dockyard login 127.0.0.1:9"):
+        client._authorization("repository:x:pull")
+
+
+def test_diff_hasher_reads_gzip_members_and_plain_tars_in_any_chunking():
+    data = os.urandom(5000) + b"\0" * 30000
+    expected = "sha256:" + hashlib.sha256(data).hexdigest()
+    two_members = gzip.compress(data[:1000]) + gzip.compress(data[1000:])
+    for blob in (gzip.compress(data), two_members, data):
+        for size in (1, 7, 4096, len(blob)):
+            hasher = _DiffHasher()
+            for i in range(0, len(blob), size):
+                hasher.update(blob[i:i + size])
+            assert hasher.finish() == expected and hasher.size == len(data)
+    broken = bytearray(gzip.compress(data))
+    broken[20] ^= 0xFF
+    hasher = _DiffHasher()
+    hasher.update(bytes(broken))
+    assert hasher.finish() is None
