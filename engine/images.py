@@ -16,7 +16,12 @@ class Images:
         return self.store.list()
 
     def inspect(self, ref: str) -> dict:
-        return self.store.inspect(self.store.get(ref))
+        from .image.reference import familiar
+        from .registry.records import repo_digests
+        image = self.store.get(ref)
+        result = self.store.inspect(image)
+        result["RepoDigests"] = [familiar(d) for d in repo_digests(self.store, image)]
+        return result
 
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))

@@ -159,9 +159,8 @@ def test_push_built_image_remove_pull_back_and_run(engine, registry, tmp_path):
     assert layer_events[-1][1] == "done"
     assert events[-1]["type"] == "pulled" and events[-1]["digest"] == pushed_app["digest"]
     assert run(engine, app, "cat /msg") == "from the registry\n"
-    from dockyard.engine.registry.records import repo_digests
-    assert repo_digests(engine.store, pulled) == [f"{registry.address}/team/app@"
-                                                  f"{pushed_app['digest']}"]
+    assert engine.images.inspect(app)["RepoDigests"] == [f"{registry.address}/team/app@"
+                                                         f"{pushed_app['digest']}"]
     again = []
     engine.images.pull(app, on_event=again.append)
     assert again[-1]["status"] == "up to date"
