@@ -5,7 +5,6 @@ test's temp dir, stopped afterwards. skopeo, a second implementation, reads what
 """
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -234,7 +233,7 @@ def test_pull_docker_schema2_and_an_index_picks_this_platform(engine, registry, 
     assert from_index.manifest_digest == pushed["digest"]      # this host's entry
     assert events[-1]["digest"] == index_digest                 # RepoDigests name the index
     assert run(fresh, f"{registry.address}/multi:index", "echo ok") == "ok\n"
-    with pytest.raises(Exception, match=f"no matching manifest for linux/s390x"):
+    with pytest.raises(Exception, match="no matching manifest for linux/s390x"):
         fresh.images.pull(f"{registry.address}/multi:index", platform="linux/s390x")
 
 
