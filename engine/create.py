@@ -6,7 +6,7 @@ bundle. Nothing runs yet; `Containers.start` starts the monitor.
 import os
 
 from .containers import Container
-from .errors import Conflict, InvalidArgument
+from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
 from .options import RunOptions
 from .runtime import cgroups, convert, process
 from .runtime.spec import ContainerSpec
@@ -14,7 +14,7 @@ from .storage import atomic_write_json, now_rfc3339
 
 def create_container(engine, options: RunOptions) -> Container:
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
-    image = engine.images.get(options.image)
+    image = resolve_image(engine, options.image, options.pull)
     cid = os.urandom(32).hex()
     undo = []
     try:
@@ -93,6 +93,27 @@ def create_container(engine, options: RunOptions) -> Container:
             except OSError:
                 pass
         raise
+
+
+def resolve_image(engine, ref: str, pull: str = "missing", on_event=None):
+    """The image to run: local, or pulled as `docker run --pull` says (missing|always|never)."""
+    if pull == "always":
+        return engine.images.pull(ref, on_event=on_event)
+    try:
+        return engine.images.get(ref)
+    except ImageNotFound as missing:
+        if pull == "never" or _looks_like_an_id(ref):
+            raise
+        try:
+            return engine.images.pull(ref, on_event=on_event)
+        except DockyardError as exc:
+            raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+
+
+def _looks_like_an_id(ref: str) -> bool:
+    hexpart = ref.removeprefix("sha256:")
+    return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
+        c in "0123456789abcdef" for c in hexpart))
 
 
 def _network(engine, cid, name, hostname, options, image, undo):

@@ -44,6 +44,7 @@ class RunOptions:
     stop_signal: str | None = None
     stop_timeout: int | None = None
     ulimits: tuple[str, ...] = ()               # "nofile=1024:2048"
+    pull: str = "missing"                       # docker run --pull: missing | always | never
 
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap", "nano_cpus": None,

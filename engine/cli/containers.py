@@ -96,9 +96,31 @@ def _engine(args):
     return Engine(args.data_root)
 
 
+def _with_image(engine, options):
+    """Pull first when --pull says so, showing Docker's progress lines once the registry
+    answers (a pull that can't start stays one error line); options then say never."""
+    import sys
+    from dataclasses import replace
+    from ..create import resolve_image
+    from .registry import PullProgress
+    if options.pull == "never":
+        return options
+    progress, started = PullProgress(sys.stderr), []
+
+    def on_event(event):
+        if not started:
+            started.append(True)
+            if options.pull == "missing":
+                print(f"Unable to find image '{options.image}' locally", file=sys.stderr)
+        progress(event)
+    resolve_image(engine, options.image, options.pull, on_event=on_event)
+    return replace(options, pull="never")
+
+
 def cmd_create(args) -> int:
     from ..create import create_container
-    container = create_container(_engine(args), run_options(args))
+    engine = _engine(args)
+    container = create_container(engine, _with_image(engine, run_options(args)))
     print(container.id)
     return 0
 
@@ -107,7 +129,7 @@ def cmd_run(args) -> int:
     from ..create import create_container
     from .attach import run_attached
     engine = _engine(args)
-    options = run_options(args)
+    options = _with_image(engine, run_options(args))
     if not args.detach:     # attached: this process removes it (no monitor-side reaper needed)
         from dataclasses import replace
         options = replace(options, auto_remove=False)

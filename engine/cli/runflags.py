@@ -44,6 +44,8 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--stop-signal")
     p.add_argument("--stop-timeout", type=int)
     p.add_argument("--ulimit", action="append", default=[])
+    p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
+                   help="pull the image before creating (default: when it is missing)")
 
 
 def run_options(args):
@@ -67,7 +69,8 @@ def run_options(args):
         memory_swap=args.memory_swap, cpus=args.cpus, pids_limit=args.pids_limit,
         cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
         security_opt=tuple(args.security_opt), read_only=args.read_only, init=args.init,
-        stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit))
+        stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
+        pull=args.pull)
 
 
 def _read_env_file(path) -> list[str]:

@@ -304,3 +304,23 @@ def test_cli_push_pull_login_logout(engine, auth_registry):
     out = cli(engine.root, "logout", auth_registry.address)
     assert out.stdout == f"Removing login credentials for {auth_registry.address}\n"
     assert cli(engine.root, "pull", ref).returncode == 125
+
+
+def test_run_pulls_a_missing_image_as_docker_does(engine, registry, fresh):
+    engine.images.tag("busybox", f"{registry.address}/lib/runme:1")
+    engine.images.push(f"{registry.address}/lib/runme:1")
+    ref = f"{registry.address}/lib/runme:1"
+    proc = subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(fresh.root),
+                           "run", "--rm", "--network", "none", ref, "echo", "pulled and ran"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "pulled and ran\n"
+    assert f"Unable to find image '{ref}' locally" in proc.stderr and "Pull complete" in proc.stderr
+    assert fresh.images.get(ref).id == engine.images.get(ref).id
+    # --pull never refuses to fetch; the API pulls like docker-py's run does
+    fresh.images.remove(ref)
+    proc = subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(fresh.root),
+                           "run", "--rm", "--pull", "never", ref, "true"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 125 and proc.stderr.startswith("Error: No such image")
+    assert fresh.containers.run(ref, ["echo", "api"], remove=True, network="none") == b"api\n"
