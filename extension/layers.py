@@ -107,10 +107,17 @@ def _annotate(raw: list[dict], provenance: Provenance, image_id: str | None) -> 
         note = provenance.by_digest.get(row.get("digest"))
         if note:
             row.update(cell=note.cell, cached=note.cached)
-    steps = provenance.by_image.get(image_id or "", [])
+    # FROM and ARG steps make no history entry of their own, and steps of other stages land in
+    # other images: pair only steps whose instruction keyword matches the history entry's.
+    steps = [n for n in provenance.by_image.get(image_id or "", [])
+             if _keyword(n.instruction) not in ("FROM", "ARG")]
     for row, note in zip(reversed(raw), reversed(steps)):
-        if row.get("cell") is None:
+        if row.get("cell") is None and _keyword(row["instruction"]) == _keyword(note.instruction):
             row.update(cell=note.cell, cached=note.cached)
+
+
+def _keyword(instruction: str) -> str:
+    return (instruction or "").split(None, 1)[0].upper() if (instruction or "").strip() else ""
 
 
 def stack_html(image, rows: list[LayerRow]) -> str:

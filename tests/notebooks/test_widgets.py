@@ -38,6 +38,15 @@ def test_layer_stack_draws_newest_on_top_to_scale_with_provenance():
     assert stack._repr_mimebundle_()["text/html"] == stack.html       # readable without widgets
 
 
+def test_a_from_step_is_not_credited_with_the_base_layer():
+    image = fakes.image(history=[{"created_by": "bootstrap busybox"}, {"created_by": "RUN make"}])
+    prov = Provenance()
+    prov.record(image.id, [StepNote("FROM busybox", cell=4, cached=True),
+                           StepNote("RUN make", cell=4, cached=False)])
+    rows = layers.layer_rows(image, prov)
+    assert [(r.cell, r.cached) for r in rows] == [(None, None), (4, False)]
+
+
 def test_build_progress_follows_the_engine_events():
     progress = BuildProgress(cell=3, flush_seconds=0)
     events = [
