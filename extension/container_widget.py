@@ -74,16 +74,14 @@ class ContainerView(widgets.VBox):
         """Stop, Restart or Remove the container, then redraw; errors show in the widget."""
         from dockyard.engine.errors import DockyardError
 
-        from . import offloop
-
         self.message = ""
         try:
             if action == "Stop":
-                offloop.call(self.container.stop, timeout=self.stop_timeout)
+                self.container.stop(timeout=self.stop_timeout)
             elif action == "Restart":
-                offloop.call(self.container.restart, timeout=self.stop_timeout)
+                self.container.restart(timeout=self.stop_timeout)
             elif action == "Remove":
-                offloop.call(self.container.remove, force=True)
+                self.container.remove(force=True)
         except DockyardError as exc:
             self.message = f"{type(exc).__name__}: {exc}"
         self.refresh()

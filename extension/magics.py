@@ -15,7 +15,7 @@ from IPython.display import display
 
 from dockyard.engine.errors import ContainerError, InvalidArgument, NotFound
 
-from . import commandline, offloop, running
+from . import commandline, running
 from .build_widget import BuildProgress
 from .layers import Provenance
 from .settings import DockyardSettings
@@ -75,8 +75,7 @@ class DockyardMagics(Magics):
         if not args.quiet:
             display(progress)
         try:
-            image = offloop.call(
-                self.engine.images.build,
+            image = self.engine.images.build(
                 cell, context=args.context or os.getcwd(), tag=args.tag,
                 buildargs=build_args(args.build_arg), target=args.target,
                 nocache=args.no_cache, on_event=progress.on_event)
@@ -111,9 +110,9 @@ class DockyardMagics(Magics):
         container = running.create(self.engine, args, self.settings.default_network)
         if args.detach:
             try:
-                offloop.call(self.engine.containers.start, container)
+                self.engine.containers.start(container)
             except BaseException:
-                offloop.call(self.engine.containers.remove, container, force=True)
+                self.engine.containers.remove(container, force=True)
                 raise
             return container            # displayed as a live ContainerView
         code = running.run_foreground(self.engine, container, remove=args.rm,
@@ -143,13 +142,13 @@ class DockyardMagics(Magics):
             return self._run(args)
         args = running.parse_with_body("exec", rest, "container", root)
         container = self.engine.containers.get(args.container)
-        code = offloop.call(running.exec_script, container, args, cell, python)
+        code = running.exec_script(container, args, cell, python)
         if code:
             raise ContainerError(f"script in {container.name} exited with code {code}", code)
 
     def _cli(self, args: argparse.Namespace, verb: str):
         """Call the CLI's handler; its printed output is the cell's output."""
-        code = offloop.call(args.func, args) or 0
+        code = args.func(args) or 0
         sys.stdout.flush()
         if code:
             raise ContainerError(f"{verb} exited with code {code}", code)
@@ -185,7 +184,7 @@ class DockyardMagics(Magics):
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
         from .hostinfo import HostInfo
-        return HostInfo(offloop.call(self.engine.info))
+        return HostInfo(self.engine.info())
 
     # -- widgets for returned objects ---------------------------------------------------------
     def show_container(self, container) -> None:

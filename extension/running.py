@@ -6,7 +6,6 @@ import sys
 
 from dockyard.engine.errors import ContainerError, InvalidArgument
 
-from . import offloop
 from .commandline import parse
 
 
@@ -41,7 +40,7 @@ def create(engine, args, default_network: str | None):
 
     if getattr(args, "network", None) is None and default_network:
         args.network = default_network
-    return offloop.call(create_container, engine, run_options(args))
+    return create_container(engine, run_options(args))
 
 
 def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=None) -> int:
@@ -52,18 +51,18 @@ def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=No
     out = out or sys.stdout
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     try:
-        offloop.call(engine.containers.start, container)
+        engine.containers.start(container)
         for chunk in container.logs(stream=True, follow=True):
             out.write(decoder.decode(chunk))
             out.flush()
         out.write(decoder.decode(b"", final=True))
         return container.wait()["StatusCode"] or 0
     except KeyboardInterrupt:
-        offloop.call(container.stop, timeout=stop_timeout)
+        container.stop(timeout=stop_timeout)
         raise
     finally:
         if remove:
-            offloop.call(engine.containers.remove, container, force=True)
+            engine.containers.remove(container, force=True)
 
 
 def check_exit(name: str, code: int) -> None:

@@ -65,6 +65,20 @@ def _run_in_thread(target) -> object:
     return box["result"]
 
 
+def _off_loop(target) -> object:
+    """Run `target()` here, or in a fresh thread when this thread runs an asyncio loop.
+
+    pyroute2's synchronous API drives its own event loop with run_until_complete, which fails in
+    a thread whose loop is already running: a Jupyter kernel runs cells in such a thread.
+    """
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return target()
+    return _run_in_thread(target)
+
+
 def _route_socket() -> socket.socket:
     return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
 
@@ -86,11 +100,14 @@ class Links:
 
     def _call(self, what: str, method: str, *args, **kwargs):
         from pyroute2.netlink.exceptions import NetlinkError
-        with self._lock:
+
+        def call():
             try:
                 return getattr(self._route(), method)(*args, **kwargs)
             except NetlinkError as exc:
                 raise _netlink_error(exc, what) from exc
+        with self._lock:
+            return _off_loop(call)
 
     def close(self) -> None:
         """Close the netlink socket (a later call opens a new one)."""
@@ -109,13 +126,16 @@ class Links:
     def mtu(self, ifname: str) -> int | None:
         """The MTU of host link `ifname`, or None if it does not exist."""
         from pyroute2.netlink.exceptions import NetlinkError
-        with self._lock:
+
+        def get():
             try:
                 return self._route().link("get", ifname=ifname)[0].get("mtu")
             except NetlinkError as exc:
                 if exc.code == errno.ENODEV:
                     return None
                 raise _netlink_error(exc, f"get {ifname}") from exc
+        with self._lock:
+            return _off_loop(get)
 
     def link_names(self) -> set[str]:
         """Names of all links in the host namespace."""
@@ -208,18 +228,21 @@ class Links:
         """Run `apply(ipr)` with an IPRoute over `sock` (opened inside some netns), then close it."""
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
-        fd = sock.detach()                    # IPRoute.close() closes the descriptor itself
-        try:
-            ipr = IPRoute(fileno=fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            apply(ipr)
-        except NetlinkError as exc:
-            raise _netlink_error(exc, f"configure {what}") from exc
-        finally:
-            ipr.close()
+
+        def configure():
+            fd = sock.detach()                # IPRoute.close() closes the descriptor itself
+            try:
+                ipr = IPRoute(fileno=fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                apply(ipr)
+            except NetlinkError as exc:
+                raise _netlink_error(exc, f"configure {what}") from exc
+            finally:
+                ipr.close()
+        _off_loop(configure)
 
     def add_endpoint(self, *, netns: str, host_ifname: str, bridge: str, ifname: str,
                      address: str, prefixlen: int, mac: str, mtu: int,

@@ -210,3 +210,14 @@ def test_the_next_engine_cleans_up_after_a_process_killed_mid_create(engine):
     assert fresh.containers.run("busybox", ["true"], remove=True) == b""
     assert not (engine.root / "netns" / ("f" * 64)).exists()
     assert "f" * 64 not in fresh.networks.get("bridge").endpoints
+
+
+def test_engine_calls_work_in_a_thread_that_runs_an_asyncio_loop(engine):
+    """A Jupyter kernel runs cells in a thread whose asyncio loop is running; netlink must work."""
+    import asyncio
+
+    async def in_a_cell():
+        fresh = Engine(engine.root)       # its netlink socket is made inside the loop's thread
+        return fresh.containers.run("busybox", ["sh", "-c", "ls /sys/class/net | sort"],
+                                    remove=True)
+    assert asyncio.run(in_a_cell()) == b"eth0\nlo\n"
