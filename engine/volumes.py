@@ -18,13 +18,12 @@ import json
 import os
 import secrets
 import shutil
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
-from .image.layers import OPAQUE_XATTR, is_whiteout
+from .image.merged import copy_from_layers
 from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
                      mount_from_record, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag,
                      parse_volumes_from_flag)
@@ -374,127 +373,3 @@ def _makedirs(path: Path) -> list[Path]:
     except OSError as exc:
         raise HostError(f"create bind source {path}: {exc.strerror or exc}") from exc
     return [missing]
-
-
-# --- the image's merged tree, read straight from its overlay lower layers ---
-
-MAX_SYMLINKS = 40   # as the kernel's path walk
-
-
-def _is_opaque(path: Path) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
-
-
-def _visible(dirs: Sequence[Path], name: str) -> list[Path]:
-    """What `name` is in the merged view of `dirs` (topmost first): the directories that merge
-    into it, or the one non-directory that hides the rest; [] if absent or whited out."""
-    found: list[Path] = []
-    for d in dirs:
-        path = d / name
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        if is_whiteout(st):
-            break
-        if not stat.S_ISDIR(st.st_mode):
-            return found or [path]     # under a directory, a lower non-directory is hidden
-        found.append(path)
-        if _is_opaque(path):
-            break
-    return found
-
-
-def _lookup(layers: Sequence[Path], path: str) -> list[Path]:
-    """The merged-view entries at absolute `path`, following symlinks inside the image."""
-    parts, hops, i = [p for p in path.split("/") if p], 0, 0
-    current = list(layers)
-    while i < len(parts):
-        found = _visible(current, parts[i])
-        if len(found) == 1 and found[0].is_symlink():
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                return []
-            link = os.readlink(found[0])
-            base = "" if link.startswith("/") else "/".join(parts[:i])
-            # Resolve against the image's root: ".." never climbs above it, as in a chroot.
-            joined = os.path.normpath("/" + "/".join([base, link] + parts[i + 1:]))
-            parts, current, i = [p for p in joined.split("/") if p], list(layers), 0
-            continue
-        if not found or (i < len(parts) - 1 and not found[0].is_dir()):
-            return []
-        current, i = found, i + 1
-    return current
-
-
-def copy_from_layers(layer_dirs: Sequence[str | Path], path: str, dest: str | Path) -> bool:
-    """Copy the merged view of directory `path` of an image into the existing directory `dest`,
-    keeping modes, owners, times, symlinks, hard links and device nodes; `dest` takes the
-    mode and owner of `path`. Returns False (copying nothing) if `path` is not a directory.
-
-    layer_dirs are overlay lower dirs, topmost first: a 0/0 character device is a whiteout,
-    a directory with trusted.overlay.opaque=y hides the layers below it.
-    """
-    layers = [Path(d) for d in layer_dirs]
-    found = _lookup(layers, path) if layers else []
-    if not found or not found[0].is_dir():
-        return False
-    dest = Path(dest)
-    _merge_into(found, dest, {})
-    _copy_meta(found[0], dest)
-    return True
-
-
-def _merge_into(dirs: list[Path], dest: Path, links: dict) -> None:
-    names = dict.fromkeys(name for d in dirs for name in sorted(os.listdir(d)))
-    for name in names:
-        found = _visible(dirs, name)
-        if not found:
-            continue
-        target = dest / name
-        if found[0].is_dir() and not found[0].is_symlink():
-            target.mkdir()
-            _merge_into(found, target, links)
-        else:
-            _copy_entry(found[0], target, links)
-        _copy_meta(found[0], target)
-
-
-def _copy_entry(src: Path, dest: Path, links: dict) -> None:
-    st = os.lstat(src)
-    if st.st_nlink > 1 and (st.st_dev, st.st_ino) in links:
-        os.link(links[(st.st_dev, st.st_ino)], dest)
-        return
-    if stat.S_ISLNK(st.st_mode):
-        os.symlink(os.readlink(src), dest)
-    elif stat.S_ISREG(st.st_mode):
-        shutil.copyfile(src, dest, follow_symlinks=False)
-    elif stat.S_ISFIFO(st.st_mode):
-        os.mkfifo(dest)
-    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        os.mknod(dest, st.st_mode, st.st_rdev)
-    else:
-        return      # a socket means nothing once copied
-    links[(st.st_dev, st.st_ino)] = dest
-
-
-def _copy_meta(src: Path, dest: Path) -> None:
-    st = os.lstat(src)
-    os.chown(dest, st.st_uid, st.st_gid, follow_symlinks=False)
-    if not stat.S_ISLNK(st.st_mode):
-        os.chmod(dest, stat.S_IMODE(st.st_mode))     # after chown, which clears setuid bits
-        for key in _xattrs(src):
-            if not key.startswith("trusted.overlay."):
-                with contextlib.suppress(OSError):
-                    os.setxattr(dest, key, os.getxattr(src, key))
-    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-
-
-def _xattrs(path: Path) -> list[str]:
-    try:
-        return os.listxattr(path, follow_symlinks=False)
-    except OSError:
-        return []

@@ -18,10 +18,9 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .layers import OPAQUE_XATTR, is_whiteout
+from .merged import read_merged  # noqa: F401  (here for store.read_file)
 
 LINK_LENGTH = 26
-_MAX_SYMLINKS = 40
 
 
 def chain_id(parent: str | None, diff_id: str) -> str:
@@ -140,77 +139,3 @@ def _write_json(path: Path, value) -> None:
         json.dump(value, f, sort_keys=True)
         f.flush()
         os.fsync(f.fileno())
-
-
-def read_merged(diffs: list[Path], path: str) -> bytes | None:
-    """Read `path` from the overlay of `diffs` (topmost first), as a container would see it.
-
-    Whiteouts and opaque directories hide lower entries; symlinks resolve inside the merged
-    tree. None when the path is absent or not a regular file.
-    """
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        found = _lookup(diffs, resolved + [part])
-        if found is None:
-            return None
-        st = os.lstat(found)
-        if stat.S_ISLNK(st.st_mode):
-            hops += 1
-            if hops > _MAX_SYMLINKS:
-                return None
-            target = os.readlink(found)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        if parts and not stat.S_ISDIR(st.st_mode):
-            return None
-        resolved.append(part)
-    if not resolved:
-        return None
-    found = _lookup(diffs, resolved)
-    if found is None or not stat.S_ISREG(os.lstat(found).st_mode):
-        return None
-    with open(found, "rb") as f:
-        return f.read()
-
-
-def _lookup(diffs: list[Path], parts: list[str]) -> str | None:
-    """The host path of the topmost visible entry for `parts` (no symlink following)."""
-    rel = "/".join(parts)
-    for layer in diffs:
-        candidate = os.path.join(layer, rel)
-        try:
-            st = os.lstat(candidate)
-        except (FileNotFoundError, NotADirectoryError):
-            st = None
-        if st is not None:
-            return None if is_whiteout(st) else candidate
-        if _hides_below(layer, parts):
-            return None
-    return None
-
-
-def _hides_below(layer: Path, parts: list[str]) -> bool:
-    """Whether an ancestor of `parts` in `layer` is a whiteout, a non-directory or opaque."""
-    for i in range(1, len(parts)):
-        ancestor = os.path.join(layer, *parts[:i])
-        try:
-            st = os.lstat(ancestor)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-        if not stat.S_ISDIR(st.st_mode):
-            return True
-        try:
-            if os.getxattr(ancestor, OPAQUE_XATTR, follow_symlinks=False) == b"y":
-                return True
-        except OSError:
-            pass
-    return False

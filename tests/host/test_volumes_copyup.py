@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from dockyard.engine.volumes import copy_from_layers
+from dockyard.engine.image.merged import copy_from_layers
 
 
 def snapshot(root):

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from dockyard.engine.volumes import copy_from_layers
+from dockyard.engine.image.merged import copy_from_layers
 
 
 def whiteout(path):
