@@ -38,10 +38,12 @@ def test_create_ls_inspect(dockyard, data_root):
     rc, anon, _ = dockyard("create")
     anon = anon.strip()
     assert rc == 0 and len(anon) == 64
+    names = sorted([anon, "data"])      # listed by name; the anonymous name is random hex
     rc, out, _ = dockyard("ls")
-    assert out == f"DRIVER    VOLUME NAME\nlocal     {anon}\nlocal     data\n"
-    assert dockyard("ls", "-q")[1] == f"{anon}\ndata\n"
-    assert dockyard("ls", "--format", "{{.Name}}:{{.Driver}}")[1] == f"{anon}:local\ndata:local\n"
+    assert out == "DRIVER    VOLUME NAME\n" + "".join(f"local     {n}\n" for n in names)
+    assert dockyard("ls", "-q")[1] == "".join(f"{n}\n" for n in names)
+    assert dockyard("ls", "--format", "{{.Name}}:{{.Driver}}")[1] == "".join(
+        f"{n}:local\n" for n in names)
     rc, out, _ = dockyard("inspect", "data")
     (info,) = json.loads(out)
     assert info["Labels"] == {"a": "b"} and info["Mountpoint"] == str(
