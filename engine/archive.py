@@ -356,7 +356,6 @@ def _diff_digest(path: str) -> str:
 
 
 def _store_image(store, archive, plan: _Plan) -> Loaded:
-    from .registry.records import record_image
     parent, layers = None, []
     for name, diff_id in plan.layers:
         chain = chain_id(parent.chain_id if parent else None, diff_id)
@@ -371,5 +370,5 @@ def _store_image(store, archive, plan: _Plan) -> Loaded:
                    "size": len(plan.config_bytes)},
         "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
                     "size": store.blobs.size(layer.digest)} for layer in layers]})
-    image = record_image(store, plan.config_bytes, manifest, tags=plan.tags)
+    image = store.add_image(plan.config_bytes, manifest, tags=plan.tags)
     return Loaded(image, tuple(reference.familiar(t) for t in plan.tags))

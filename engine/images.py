@@ -17,10 +17,9 @@ class Images:
 
     def inspect(self, ref: str) -> dict:
         from .image.reference import familiar
-        from .registry.records import repo_digests
         image = self.store.get(ref)
         result = self.store.inspect(image)
-        result["RepoDigests"] = [familiar(d) for d in repo_digests(self.store, image)]
+        result["RepoDigests"] = [familiar(d) for d in image.repo_digests]
         return result
 
     def history(self, ref: str) -> list[dict]:

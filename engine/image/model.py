@@ -34,6 +34,7 @@ class Image:
     tags: tuple[str, ...] = ()
     manifest_digest: str = ""
     added: float = field(default=0.0, compare=False)
+    repo_digests: tuple[str, ...] = ()   # `name@sha256:...` of manifests pulled or pushed
 
     @property
     def short_id(self) -> str:

@@ -5,9 +5,10 @@
     image = store.create_image({"config": {"Cmd": ["sh"]}}, [base], tags=["me/app:1"])
     store.get("me/app:1").id == image.id          # sha256 of the config JSON
 
-Layout: `blobs/sha256/<hex>` (manifests, configs, gzip layers), `images/index.json` (image ids
-and tags), `snapshots/` (see snapshots.py), `lock`. Every mutation holds the flock on `lock`;
-every file appears by an atomic rename, so readers need no lock and see old or new state.
+Layout: `blobs/sha256/<hex>` (manifests, configs, gzip layers), `images/index.json` (image
+records and tags, see index.py), `snapshots/` (see snapshots.py), `lock`. Every mutation holds
+the flock on `lock`; every file appears by an atomic rename, so readers need no lock and see old
+or new state. Images pulled or loaded keep their exact bytes: `add_layer_from_blob`, `add_image`.
 """
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ import shutil
 import time
 from pathlib import Path
 
-from ..errors import Conflict, ContentError, ImageNotFound, InvalidArgument
+from ..errors import BlobNotFound, ContentError, ImageNotFound, InvalidArgument
 from . import gc, reference
-from .blobs import BlobStore
+from .blobs import BlobStore, sha256_digest
+from .index import ImageIndex, keep_repo_digest, removal, resolve, set_manifest, tags_of
 from .layers import apply, write_gzip_layer
 from .lock import root_lock
-from .layout import write_oci_index
 from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
                     host_architecture, parse_time, rfc3339)
 from .snapshots import Snapshots, chain_id, link_name, read_merged
@@ -38,10 +39,10 @@ class ImageStore:
         self.blobs = BlobStore(self.root)
         self.snapshots = Snapshots(self.root)
         self.gc_grace = gc_grace
-        self._index_path = self.root / "images" / "index.json"
+        self.index = ImageIndex(self.root, self.blobs)
         self._content: dict[str, tuple[dict, dict]] = {}   # manifest digest -> (manifest, config)
 
-    # -- locking and the index -------------------------------------------------------------
+    # -- locking ---------------------------------------------------------------------------
 
     def lock(self):
         """Context manager: the exclusive flock on `<root>/lock`, re-entrant in this process."""
@@ -51,27 +52,6 @@ class ImageStore:
     def snapshots_root(self) -> Path:
         """The directory to chdir to before mounting with `lowerdirs()`' relative names."""
         return self.snapshots.root
-
-    def _read_index(self) -> dict:
-        try:
-            index = json.loads(self._index_path.read_text())
-        except FileNotFoundError:
-            index = {}
-        except ValueError as exc:
-            raise ContentError(f"image index {self._index_path} is corrupt: {exc}") from exc
-        index.setdefault("images", {})
-        index.setdefault("tags", {})
-        return index
-
-    def _write_index(self, index: dict) -> None:
-        self._index_path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self._index_path.with_name(f".index.json.{os.getpid()}")
-        with open(temp, "w") as f:
-            json.dump(index, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.rename(temp, self._index_path)
-        write_oci_index(self.root, self.blobs, index)
 
     # -- reading images --------------------------------------------------------------------
 
@@ -98,54 +78,23 @@ class ImageStore:
             meta = self.snapshots.meta(parent) or {}
             layers.append(Layer(descriptor["digest"], diff_id, meta.get("size", 0), parent,
                                 self.snapshots.diff_dir(parent), link_name(parent)))
-        tags = tuple(sorted(t for t, i in index["tags"].items() if i == image_id))
-        return Image(image_id, config, tuple(layers), tags, record["manifest"],
-                     record.get("added", 0.0))
-
-    def _resolve(self, index: dict, text: str) -> tuple[str, str | None]:
-        """(image id, matched tag or None) for a reference, id, `sha256:` id or id prefix."""
-        if isinstance(text, Image):
-            text = text.id
-        if not isinstance(text, str) or not text:
-            raise InvalidArgument("empty image reference")
-        images = index["images"]
-        if text.startswith("sha256:"):
-            return self._by_prefix(images, text[len("sha256:"):], text), None
-        try:
-            ref = reference.parse(text)
-        except InvalidArgument:
-            ref = None
-        if ref is not None and ref.digest:
-            for image_id, record in images.items():
-                if ref.digest in (record["manifest"], image_id):
-                    return image_id, None
-        elif ref is not None and str(ref) in index["tags"]:
-            return index["tags"][str(ref)], str(ref)
-        if all(c in "0123456789abcdef" for c in text):
-            return self._by_prefix(images, text, text), None
-        if ref is None:
-            reference.parse(text)             # raises the InvalidArgument with its reason
-        raise ImageNotFound(f"No such image: {text}")
+        return Image(image_id, config, tuple(layers), tags=tuple(tags_of(index, image_id)),
+                     manifest_digest=record["manifest"], added=record.get("added", 0.0),
+                     repo_digests=tuple(record.get("repo_digests", ())))
 
     @staticmethod
-    def _by_prefix(images: dict, prefix: str, text: str) -> str:
-        matches = [i for i in images if i[len("sha256:"):].startswith(prefix)] if prefix else []
-        if len(matches) > 1:
-            raise InvalidArgument(f"image id prefix {text!r} is ambiguous: it matches "
-                                  f"{len(matches)} images")
-        if not matches:
-            raise ImageNotFound(f"No such image: {text}")
-        return matches[0]
+    def _resolve(index: dict, text) -> tuple[str, str | None]:
+        return resolve(index, text.id if isinstance(text, Image) else text)
 
     def get(self, ref_or_id) -> Image:
         """The image a reference, tag, full or short id names; ImageNotFound if none."""
-        index = self._read_index()
+        index = self.index.read()
         image_id, _ = self._resolve(index, ref_or_id)
         return self._image(image_id, index)
 
     def list(self) -> list[Image]:
         """Every image, newest first (by config `created`, then by when it was added)."""
-        index = self._read_index()
+        index = self.index.read()
         images = [self._image(i, index) for i in index["images"]]
         return sorted(images, key=lambda im: (parse_time(im.created), im.added), reverse=True)
 
@@ -157,20 +106,20 @@ class ImageStore:
         if ref.digest:
             raise InvalidArgument(f"refusing to create a tag with a digest reference: {new_ref}")
         with self.lock():
-            index = self._read_index()
+            index = self.index.read()
             image_id, _ = self._resolve(index, image_or_ref)
             index["tags"][str(ref)] = image_id
-            self._write_index(index)
+            self.index.write(index)
 
     def untag(self, ref: str) -> None:
         """Remove one tag; the image and its layers stay (maybe dangling). ImageNotFound if absent."""
         name = reference.normalize(ref)
         with self.lock():
-            index = self._read_index()
+            index = self.index.read()
             if name not in index["tags"]:
                 raise ImageNotFound(f"No such image: {ref}")
             del index["tags"][name]
-            self._write_index(index)
+            self.index.write(index)
 
     # -- removal and pruning ---------------------------------------------------------------
 
@@ -182,36 +131,19 @@ class ImageStore:
         tagged in several repositories (unless force).
         """
         with self.lock():
-            index = self._read_index()
+            index = self.index.read()
             image_id, tag = self._resolve(index, ref_or_id)
-            short = image_id[len("sha256:"):][:12]
-            tags = sorted(t for t, i in index["tags"].items() if i == image_id)
-            used = image_id in in_use
-            if tag is not None and len(tags) > 1:
-                tags = [tag]                           # other tags remain: just untag
-                delete = False
-            elif used:
-                if not force:
-                    what = (f"remove repository reference {ref_or_id!r}" if tag
-                            else f"delete {short}")
-                    raise Conflict(f"conflict: unable to {what} (must force) - image {short} "
-                                   "is being used by a container")
-                delete = False
-            else:
-                repos = {reference.parse(t).name for t in tags}
-                if tag is None and len(repos) > 1 and not force:
-                    raise Conflict(f"conflict: unable to delete {short} (must be forced) - "
-                                   "image is referenced in multiple repositories")
-                delete = True
+            tags, delete = removal(index, image_id, tag, force=force,
+                                   used=image_id in in_use, asked=ref_or_id)
             result = [{"Untagged": reference.familiar(t)} for t in tags]
             for t in tags:
                 del index["tags"][t]
             if not delete:
-                self._write_index(index)
+                self.index.write(index)
                 return result
             doomed = self._image(image_id, index)
             del index["images"][image_id]
-            self._write_index(index)
+            self.index.write(index)
             result.append({"Deleted": image_id})
             deleted, _ = gc.collect(self, index, [doomed], old_orphans=False)
             result.extend({"Deleted": chain} for chain in deleted)
@@ -224,19 +156,19 @@ class ImageStore:
         so a build in another process keeps the layers it has made but not yet tagged.
         """
         with self.lock():
-            index = self._read_index()
+            index = self.index.read()
             tagged = set(index["tags"].values())
             victims = [i for i in index["images"]
                        if i not in in_use and (all or i not in tagged)]
             report, doomed = [], []
             for image_id in sorted(victims):
                 doomed.append(self._image(image_id, index))
-                for t in sorted(t for t, i in index["tags"].items() if i == image_id):
+                for t in tags_of(index, image_id):
                     report.append({"Untagged": reference.familiar(t)})
                     del index["tags"][t]
                 del index["images"][image_id]
                 report.append({"Deleted": image_id})
-            self._write_index(index)
+            self.index.write(index)
             deleted, reclaimed = gc.collect(self, index, doomed, old_orphans=True)
             report.extend({"Deleted": chain} for chain in deleted)
             return {"ImagesDeleted": report, "SpaceReclaimed": reclaimed}
@@ -250,6 +182,18 @@ class ImageStore:
             raise ImageNotFound(f"no layer snapshot {chain}")
         return Layer(meta["digest"], meta["diff_id"], meta["size"], chain,
                      self.snapshots.diff_dir(chain), link_name(chain))
+
+    def add_layer_from_blob(self, digest: str, diff_id: str, size: int,
+                            parent: Layer | None) -> Layer:
+        """A layer from a blob already in the blob store and verified (a pull, a load).
+
+        `diff_id` and `size` describe its uncompressed tar, which the caller has checked. The
+        snapshot is unpacked once per chain id; an unsafe layer raises ContentError and leaves
+        no snapshot (the blob stays: deleting it is the caller's call).
+        """
+        if not self.blobs.exists(digest):
+            raise BlobNotFound(f"layer blob {digest} is not in the store")
+        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
 
     def _finish(self, digest: str, diff_id: str, size: int, parent: Layer | None,
                 fill) -> Layer:
@@ -325,7 +269,7 @@ class ImageStore:
         from .tarballs import store_tar
         digest, diff_id, size, created = store_tar(self.blobs, source)
         try:
-            return self._finish(digest, diff_id, size, parent, self._extractor(digest))
+            return self.add_layer_from_blob(digest, diff_id, size, parent)
         except ContentError:
             if created:                        # an unsafe layer leaves no blob behind either
                 self.blobs.delete(digest)
@@ -340,9 +284,6 @@ class ImageStore:
         `config` is the OCI image config without `rootfs` (filled in from the layers);
         `architecture`, `os` and `created` default to the host's and now.
         """
-        refs = [reference.parse(t) for t in tags]
-        if any(r.digest for r in refs):
-            raise InvalidArgument("refusing to create a tag with a digest reference")
         config = dict(config)
         config.setdefault("architecture", host_architecture())
         config.setdefault("os", "linux")
@@ -352,26 +293,77 @@ class ImageStore:
         if history is not None:
             config["history"] = list(history)
         config_bytes = canonical_json(config)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_TYPE,
+            "config": {"mediaType": CONFIG_TYPE, "digest": sha256_digest(config_bytes),
+                       "size": len(config_bytes)},
+            "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
+                        "size": self.blobs.size(layer.digest)} for layer in layers],
+        }
+        return self.add_image(config_bytes, canonical_json(manifest), tags=tags)
+
+    def add_image(self, config_bytes: bytes, manifest_bytes: bytes, tags=(),
+                  repo_digest: str | None = None) -> Image:
+        """Record an image keeping the exact config and manifest bytes; tags move to it.
+
+        The id is the digest of `config_bytes` as given (a registry's or an archive's bytes,
+        byte for byte). The layers must already be stored (add_layer_*), else ContentError.
+        `repo_digest` (`name@sha256:...`) becomes one of the image's repo digests.
+        """
+        refs = [reference.parse(t) for t in tags]
+        if any(r.digest for r in refs):
+            raise InvalidArgument("refusing to create a tag with a digest reference")
+        pinned = reference.parse(repo_digest) if repo_digest else None
+        if pinned is not None and not pinned.digest:
+            raise InvalidArgument(f"repo digest {repo_digest!r} has no @digest")
+        image_id = sha256_digest(config_bytes)
+        self._check_new_image(image_id, config_bytes, manifest_bytes)
         with self.lock():
-            config_digest = self.blobs.put(config_bytes)
-            manifest = {
-                "schemaVersion": 2,
-                "mediaType": MANIFEST_TYPE,
-                "config": {"mediaType": CONFIG_TYPE, "digest": config_digest,
-                           "size": len(config_bytes)},
-                "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
-                            "size": self.blobs.size(layer.digest)} for layer in layers],
-            }
-            manifest_digest = self.blobs.put(canonical_json(manifest))
-            index = self._read_index()
-            record = index["images"].get(config_digest)
-            if record is None or record["manifest"] != manifest_digest:
-                index["images"][config_digest] = {"manifest": manifest_digest,
-                                                  "added": time.time()}
+            self.blobs.put(config_bytes)
+            manifest_digest = self.blobs.put(manifest_bytes)
+            index = self.index.read()
+            record = set_manifest(index, image_id, manifest_digest)
+            if pinned is not None:
+                keep_repo_digest(record, f"{pinned.name}@{pinned.digest}")
             for ref in refs:
-                index["tags"][str(ref)] = config_digest
-            self._write_index(index)
-            return self._image(config_digest, index)
+                index["tags"][str(ref)] = image_id
+            self.index.write(index)
+            return self._image(image_id, index)
+
+    def _check_new_image(self, image_id: str, config_bytes: bytes, manifest_bytes: bytes):
+        """ContentError unless the manifest names this config and every layer is stored."""
+        try:
+            manifest, config = json.loads(manifest_bytes), json.loads(config_bytes)
+        except ValueError as exc:
+            raise ContentError(f"image {image_id}: manifest or config is not JSON: {exc}") from exc
+        named = manifest.get("config", {}).get("digest")
+        if named != image_id:
+            raise ContentError(f"the manifest names config {named}, the config is {image_id}")
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        if len(diff_ids) != len(manifest.get("layers", [])):
+            raise ContentError(f"image {image_id}: manifest has {len(manifest.get('layers', []))}"
+                               f" layers, config {len(diff_ids)} diff_ids")
+        chain = None
+        for diff_id in diff_ids:
+            chain = chain_id(chain, diff_id)
+            if not self.snapshots.exists(chain):
+                raise ContentError(f"layer {diff_id} of the image was not stored")
+
+    def add_repo_digest(self, image: Image, repo_digest: str) -> None:
+        """Remember `name@sha256:...` (a push made it) as one of the image's repo digests.
+
+        One per repository, the newest. Nothing happens when the image was removed meanwhile.
+        """
+        pinned = reference.parse(repo_digest)
+        if not pinned.digest:
+            raise InvalidArgument(f"repo digest {repo_digest!r} has no @digest")
+        with self.lock():
+            index = self.index.read()
+            record = index["images"].get(image.id)
+            if record is not None:
+                keep_repo_digest(record, f"{pinned.name}@{pinned.digest}")
+                self.index.write(index)
 
     def lowerdirs(self, image: Image) -> list[str]:
         """The image's snapshots as `l/<LINK>` names relative to snapshots_root, topmost first."""

@@ -21,7 +21,6 @@ from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
 from ..image.snapshots import chain_id
 from .client import RegistryClient
-from .records import record_image
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -57,8 +56,8 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     for descriptor, diff_id in zip(layers, diff_ids):
         parent = _layer(store, client, ref.path, descriptor, diff_id, parent, emit)
     tags = [] if ref.digest else [str(ref)]
-    image = record_image(store, config_bytes, manifest_bytes, tags=tags,
-                         repo_digest=f"{ref.name}@{repo_digest}")
+    image = store.add_image(config_bytes, manifest_bytes, tags=tags,
+                            repo_digest=f"{ref.name}@{repo_digest}")
     emit({"type": "pulled", "ref": str(ref), "digest": repo_digest, "image": image.id,
           "status": "up to date" if before == image.id else "downloaded"})
     return image
@@ -146,7 +145,7 @@ def _layer(store, client, repository, descriptor, diff_id, parent, emit):
           "current": 0})
     created, tar_size = _download(store, client, repository, digest, diff_id, size, emit)
     try:
-        layer = store._finish(digest, diff_id, tar_size, parent, store._extractor(digest))
+        layer = store.add_layer_from_blob(digest, diff_id, tar_size, parent)
     except ContentError:
         if created:                      # an unsafe layer leaves no blob behind either
             store.blobs.delete(digest)

@@ -18,7 +18,6 @@ from ..image import reference
 from ..image.blobs import sha256_digest
 from ..image.model import MANIFEST_TYPE
 from .client import RegistryClient
-from .records import remember_push, repo_digests
 
 
 def push(store, name: str, *, client: RegistryClient | None = None, on_event=None,
@@ -45,7 +44,7 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     if answered and answered != digest:
         raise RegistryError(f"{ref}: the registry stored the manifest as {answered}, "
                             f"expected {digest}")
-    remember_push(store, image, f"{ref.name}@{digest}")
+    store.add_repo_digest(image, f"{ref.name}@{digest}")
     result = {"ref": str(ref), "digest": digest, "size": len(manifest_bytes)}
     emit({"type": "pushed", **result})
     return result
@@ -55,7 +54,7 @@ def _mount_sources(store, ref) -> dict[str, list[str]]:
     """{layer digest: other repositories of ref's registry it was pulled from or pushed to}."""
     sources: dict[str, list[str]] = {}
     for image in store.list():
-        for name in {d.split("@", 1)[0] for d in repo_digests(store, image)}:
+        for name in {d.split("@", 1)[0] for d in image.repo_digests}:
             other = reference.parse(name)
             if other.domain != ref.domain or other.path == ref.path:
                 continue
