@@ -117,3 +117,78 @@ def test_add_image_refuses_what_does_not_fit(store, data_root):
         store.add_image(config, manifest, tags=[f"app@{sha256_digest(manifest)}"])
     assert sorted(p.name for p in (data_root / "blobs" / "sha256").iterdir()) == before
     assert store.list() == []
+
+
+INDEX_DIGEST = "sha256:" + "ab" * 32          # an OCI index the pull resolved to this manifest
+
+
+@pytest.fixture
+def by_index(store):
+    """An image pulled by the digest of a multi-platform index: untagged, one repo digest."""
+    base = blob_layer(store, {"bin/sh": b"sh"})
+    config, manifest = pulled(store, [base])
+    return store.add_image(config, manifest, repo_digest=f"127.0.0.1:5000/multi@{INDEX_DIGEST}")
+
+
+def test_oci_index_keeps_each_manifests_media_type(store, by_index):
+    index = json.loads((store.root / "index.json").read_text())
+    [entry] = [m for m in index["manifests"] if m["digest"] == by_index.manifest_digest]
+    assert entry["mediaType"] == DOCKER_MANIFEST
+    assert entry["size"] == store.blobs.size(by_index.manifest_digest)
+
+
+def test_lookup_by_repo_digest_of_an_index(store, by_index):
+    assert store.get(f"127.0.0.1:5000/multi@{INDEX_DIGEST}").id == by_index.id
+    assert store.get(f"127.0.0.1:5000/multi@{by_index.manifest_digest}").id == by_index.id
+    with pytest.raises(ImageNotFound):
+        store.get(f"127.0.0.1:5000/multi@sha256:{'cd' * 32}")
+
+
+def test_inspect_shows_repo_digests(store, by_index):
+    store.add_repo_digest(by_index, f"busybox@{by_index.manifest_digest}")
+    info = store.inspect(store.get(by_index.id))
+    assert info["RepoDigests"] == [f"127.0.0.1:5000/multi@{INDEX_DIGEST}",
+                                   f"busybox@{by_index.manifest_digest}"]
+    assert info["RepoTags"] == []
+
+
+def test_prune_keeps_an_image_pulled_by_digest(data_root):
+    store = ImageStore(data_root, gc_grace=0)
+    base = blob_layer(store, {"bin/sh": b"sh"})
+    config, manifest = pulled(store, [base])
+    kept = store.add_image(config, manifest, repo_digest=f"busybox@{INDEX_DIGEST}")
+    dangling = store.add_image(*pulled(store, [base], cmd="other"))
+    assert {"Deleted": dangling.id} in store.prune()["ImagesDeleted"]
+    assert store.get(kept.id).repo_digests == (f"docker.io/library/busybox@{INDEX_DIGEST}",)
+    assert store.read_file(kept, "/bin/sh") == b"sh"
+    assert {"Deleted": kept.id} in store.prune(all=True)["ImagesDeleted"]
+    assert store.list() == [] and store.blobs.digests() == []
+
+
+def dockyard_images(data_root, capsys, *flags):
+    from dockyard.engine.cli import main as cli
+    assert cli.main(["--data-root", str(data_root), "images", *flags]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return [line.split() for line in out.splitlines()]
+
+
+def test_cli_images_digests_column(store, by_index, data_root, capsys):
+    base = by_index.layers[0]
+    config, manifest = pulled(store, [base], cmd="app")
+    app = store.add_image(config, manifest, tags=["127.0.0.1:5000/app:1", "local:1"],
+                          repo_digest=f"127.0.0.1:5000/app@{sha256_digest(manifest)}")
+    rows = dockyard_images(data_root, capsys, "--digests")
+    assert rows[0] == ["REPOSITORY", "TAG", "DIGEST", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert sorted(row[:4] for row in rows[1:]) == [
+        ["127.0.0.1:5000/app", "1", app.manifest_digest, app.short_id],
+        ["127.0.0.1:5000/multi", "<none>", INDEX_DIGEST, by_index.short_id],
+        ["local", "1", "<none>", app.short_id]]
+    rows = dockyard_images(data_root, capsys)        # without: no column, still the repository
+    assert rows[0] == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert sorted(row[:3] for row in rows[1:]) == [
+        ["127.0.0.1:5000/app", "1", app.short_id],
+        ["127.0.0.1:5000/multi", "<none>", by_index.short_id],
+        ["local", "1", app.short_id]]
+    assert sorted(dockyard_images(data_root, capsys, "-q")) == sorted([[app.short_id],
+                                                                       [by_index.short_id]])
