@@ -108,7 +108,10 @@ def removal(index: dict, image_id: str, tag: str | None, *, force: bool, used: b
 
 
 def resolve(index: dict, text: str) -> tuple[str, str | None]:
-    """(image id, matched tag or None) for a reference, id, `sha256:` id or id prefix."""
+    """(image id, matched tag or None) for a reference, id, `sha256:` id or id prefix.
+
+    `name@sha256:...` matches an image's manifest digest or id, or one of its repo digests.
+    """
     if not isinstance(text, str) or not text:
         raise InvalidArgument("empty image reference")
     images = index["images"]
@@ -119,8 +122,11 @@ def resolve(index: dict, text: str) -> tuple[str, str | None]:
     except InvalidArgument:
         ref = None
     if ref is not None and ref.digest:
+        pinned = f"{ref.name}@{ref.digest}"
         for image_id, record in images.items():
-            if ref.digest in (record["manifest"], image_id):
+            # the repo digest may name an index the pull resolved to this image's manifest
+            if (ref.digest in (record["manifest"], image_id)
+                    or pinned in record.get("repo_digests", ())):
                 return image_id, None
     elif ref is not None and str(ref) in index["tags"]:
         return index["tags"][str(ref)], str(ref)

@@ -228,11 +228,18 @@ def test_pull_docker_schema2_and_an_index_picks_this_platform(engine, registry, 
 
     from_docker = fresh.images.pull(f"{registry.address}/multi:docker")
     assert from_docker.id == image.id and from_docker.manifest_digest == docker_digest
+    layout = json.loads((fresh.root / "index.json").read_text())["manifests"]
+    assert [(m["digest"], m["mediaType"]) for m in layout] == [(docker_digest, DOCKER_MANIFEST)]
     events = []
     from_index = fresh.images.pull(f"{registry.address}/multi:index", on_event=events.append)
     assert from_index.manifest_digest == pushed["digest"]      # this host's entry
     assert events[-1]["digest"] == index_digest                 # RepoDigests name the index
     assert run(fresh, f"{registry.address}/multi:index", "echo ok") == "ok\n"
+    by_index = f"{registry.address}/multi@{index_digest}"      # pinned to the index
+    assert fresh.images.pull(by_index).id == from_index.id
+    assert fresh.images.get(by_index).id == from_index.id
+    assert run(fresh, by_index, "echo pinned") == "pinned\n"
+    assert by_index in fresh.images.inspect(by_index)["RepoDigests"]
     with pytest.raises(Exception, match="no matching manifest for linux/s390x"):
         fresh.images.pull(f"{registry.address}/multi:index", platform="linux/s390x")
 
