@@ -16,11 +16,7 @@ class Images:
         return self.store.list()
 
     def inspect(self, ref: str) -> dict:
-        from .image.reference import familiar
-        image = self.store.get(ref)
-        result = self.store.inspect(image)
-        result["RepoDigests"] = [familiar(d) for d in image.repo_digests]
-        return result
+        return self.store.inspect(self.store.get(ref))
 
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))

@@ -15,7 +15,7 @@ def inspect(image: Image) -> dict:
     return {
         "Id": image.id,
         "RepoTags": [familiar(t) for t in image.tags],
-        "RepoDigests": [],
+        "RepoDigests": [familiar(d) for d in image.repo_digests],
         "Parent": "",
         "Comment": config.get("comment", ""),
         "Created": image.created,
