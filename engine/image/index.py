@@ -62,6 +62,11 @@ def repo_digests_of(index: dict, image_id: str) -> list[str]:
     return list(index["images"].get(image_id, {}).get("repo_digests", []))
 
 
+def dangling(index: dict, image_id: str) -> bool:
+    """Neither tagged nor pulled by digest: what `image prune` removes without --all."""
+    return not index["images"][image_id].get("repo_digests") and not tags_of(index, image_id)
+
+
 def set_manifest(index: dict, image_id: str, manifest_digest: str) -> dict:
     """Point the image's record at `manifest_digest`; the record (repo digests kept).
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from ..errors import BlobNotFound, ContentError, ImageNotFound, InvalidArgument
 from . import gc, reference
 from .blobs import BlobStore, sha256_digest
-from .index import ImageIndex, keep_repo_digest, removal, resolve, set_manifest, tags_of
+from .index import (ImageIndex, dangling, keep_repo_digest, removal, resolve, set_manifest,
+                    tags_of)
 from .layers import apply, write_gzip_layer
 from .lock import root_lock
 from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
@@ -152,14 +153,15 @@ class ImageStore:
     def prune(self, *, in_use=frozenset(), all: bool = False) -> dict:
         """Remove dangling images (all unused ones with all=True), then unreferenced content.
 
+        Dangling: neither tagged nor pulled by digest (no repo digests), as in Docker.
+
         Layers not referenced by any image are removed once older than the store's grace time,
         so a build in another process keeps the layers it has made but not yet tagged.
         """
         with self.lock():
             index = self.index.read()
-            tagged = set(index["tags"].values())
             victims = [i for i in index["images"]
-                       if i not in in_use and (all or i not in tagged)]
+                       if i not in in_use and (all or dangling(index, i))]
             report, doomed = [], []
             for image_id in sorted(victims):
                 doomed.append(self._image(image_id, index))
