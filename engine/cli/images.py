@@ -71,7 +71,6 @@ def _engine(args):
 
 
 def cmd_ls(args) -> int:
-    from ..image.reference import familiar
     from .render import ago, size, table
     rows = []
     for image in _engine(args).images.list():
@@ -79,17 +78,47 @@ def cmd_ls(args) -> int:
         if args.quiet:
             rows.append([shown])
             continue
-        for ref in image.tags or ["<none>:<none>"]:
-            repo, _, tag = familiar(ref).rpartition(":") if ref != "<none>:<none>" else ("<none>", "", "<none>")
-            if args.repository and args.repository not in (repo, familiar(ref)):
+        for repo, tag, digest in image_rows(image, args.digests):
+            if args.repository and args.repository not in (repo, f"{repo}:{tag}"):
                 continue
-            rows.append([repo, tag, shown, ago(image.created), size(image.size)])
+            rows.append([repo, tag, *([digest] if args.digests else []), shown,
+                         ago(image.created), size(image.size)])
     if args.quiet:
         for row in dict.fromkeys(tuple(r) for r in rows):
             print(row[0])
         return 0
-    table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows)
+    table(["REPOSITORY", "TAG", *(["DIGEST"] if args.digests else []), "IMAGE ID", "CREATED",
+           "SIZE"], rows)
     return 0
+
+
+def image_rows(image, digests: bool) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) rows of `docker images` for one image, by Docker's rules.
+
+    A tag's row shows its repository's digest (`<none>` if it has none); a repository the image
+    has only a digest in gets a `<none>` tag; an image with neither is `<none> <none>`.
+    """
+    from ..image.reference import familiar_name, parse
+    tags: dict[str, list[str]] = {}
+    pinned: dict[str, list[str]] = {}
+    for text in image.tags:
+        ref = parse(text)
+        tags.setdefault(familiar_name(ref), []).append(ref.tag)
+    for text in image.repo_digests:
+        ref = parse(text)
+        pinned.setdefault(familiar_name(ref), []).append(ref.digest)
+    if not tags and not pinned:
+        return [("<none>", "<none>", "<none>")]
+    rows = []
+    for repo, repo_tags in tags.items():
+        found = pinned.pop(repo, [])          # shown on the tag's rows, not as rows of their own
+        if not digests:
+            found = []
+        for tag in repo_tags:
+            rows += [(repo, tag, d) for d in found] or [(repo, tag, "<none>")]
+    for repo, found in pinned.items():        # known by digest only
+        rows += [(repo, "<none>", d) for d in found] if digests else [(repo, "<none>", "")]
+    return rows
 
 
 def cmd_rm(args) -> int:
