@@ -24,6 +24,10 @@ needs_umoci = pytest.mark.skipif(not shutil.which("umoci"),
                                  reason="needs umoci (apt-get install umoci)")
 
 
+def run(engine, image, cmd):
+    return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
+
+
 @pytest.fixture
 def engine(data_root, tmp_path):
     engine = Engine(data_root)
@@ -34,15 +38,6 @@ def engine(data_root, tmp_path):
     engine.images.build("FROM busybox\nCOPY greeting /greeting\nENV WHO=archive\n",
                         context=ctx, tag="me/app:1")
     return engine
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    return Engine(tmp_path / "fresh-root")
-
-
-def run(engine, image, cmd):
-    return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
 
 
 def members(path):

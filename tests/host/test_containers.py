@@ -7,19 +7,9 @@ import time
 
 import pytest
 
-from dockyard.engine import Engine
 from dockyard.engine.errors import Conflict, ContainerError, ImageNotFound, InvalidArgument, StartError
 
 DOCKYARD = [sys.executable, "-m", "dockyard.engine.cli"]
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = Engine(tmp_path_factory.mktemp("engine") / "root")
-    engine.images.bootstrap("busybox")
-    yield engine
-    for c in engine.containers.list(all=True):
-        c.remove(force=True)
 
 
 def cli(engine, *args, check=True, input=None):

@@ -22,16 +22,6 @@ RETRY_GET = ("get() { for i in $(seq 50); do timeout 5 wget -q -O - http://$1/ &
              "sleep 0.1; done; return 1; }; get")
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = Engine(tmp_path_factory.mktemp("netengine") / "root")
-    engine.images.bootstrap("busybox")
-    yield engine
-    for c in engine.containers.list(all=True):
-        c.remove(force=True)
-    engine.networks.teardown()
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,6 +25,10 @@ pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY),
                                 reason="needs docker-registry (apt-get install docker-registry)")
 
 
+def run(engine, image, cmd):
+    return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,15 +105,6 @@ def engine(data_root):
     engine = Engine(data_root)
     engine.images.bootstrap("busybox")
     return engine
-
-
-@pytest.fixture
-def fresh(tmp_path):
-    return Engine(tmp_path / "fresh-root")
-
-
-def run(engine, image, cmd):
-    return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
 
 
 def nothing_half_written(engine):

@@ -6,17 +6,7 @@ import pytest
 pytest.importorskip("dockyard.engine.runtime.process",
                     reason="the container runtime (engine/runtime/process.py) hasn't landed")
 
-from dockyard.engine import Engine                                  # noqa: E402
 from dockyard.engine.errors import InvalidArgument, VolumeNotFound  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    engine = Engine(tmp_path_factory.mktemp("engine") / "root")
-    engine.images.bootstrap("busybox")
-    yield engine
-    for c in engine.containers.list(all=True):
-        c.remove(force=True)
 
 
 def sh(engine, script, **kwargs):
