@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import json
 import os
 import secrets
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
+from .image.lock import file_lock
 from .image.merged import copy_from_layers
 from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
                      mount_from_record, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag,
@@ -121,13 +121,9 @@ class Volumes:
         return frozenset(m["Name"] for c in self.engine.containers.list(all=True)
                          for m in c.record.get("Mounts") or () if m.get("Name"))
 
-    @contextlib.contextmanager
     def _locked(self):
         # One lock for all volumes: create, remove and prune are rare and fast.
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+        return file_lock(self.dir / ".lock")
 
     def create(self, name: str | None = None, *, driver: str = "local",
                labels: dict | None = None, options: dict | None = None) -> Volume:

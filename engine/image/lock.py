@@ -1,8 +1,10 @@
-"""An flock on `<root>/lock` that serializes mutations across processes, re-entrant per process.
+"""flock(2) locks that serialize mutations across processes, re-entrant within one process.
 
-    with root_lock(root):
+    with root_lock(root):          # the image store's <root>/lock
         with root_lock(root):      # same process, same thread: fine
             ...
+    with file_lock(root / "networks" / ".lock"):   # any other lock file
+        ...
 
 flock locks belong to an open file description, so two descriptors in one process would block
 each other; one shared descriptor per lock path, guarded by an RLock, avoids that.
@@ -34,15 +36,19 @@ def _lock_for(path: str) -> _PathLock:
         return lock
 
 
-@contextmanager
 def root_lock(root: Path):
     """Hold the exclusive flock on `<root>/lock` for the block; nests within one process."""
-    root = Path(root)
-    path = os.path.realpath(root / "lock")
+    return file_lock(Path(root) / "lock")
+
+
+@contextmanager
+def file_lock(path: Path):
+    """Hold the exclusive flock on `path` (made if missing) for the block; nests within one process."""
+    path = os.path.realpath(path)
     lock = _lock_for(path)
     with lock.rlock:
         if lock.depth == 0:
-            root.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -7,12 +7,12 @@
 Files are written to a temp file, fsynced and renamed, so a reader (or a crash) never sees half
 a record. Several processes may open one root: every change happens under the lock.
 """
-import fcntl
 import json
 import os
-import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..image.lock import file_lock
 
 
 def _write_json(path: Path, data, durable: bool = True) -> None:
@@ -31,26 +31,13 @@ class NetworkState:
     def __init__(self, root: Path):
         self.dir = Path(root) / "networks"
         self.ports_dir = self.dir / "ports"
-        self._thread_lock = threading.RLock()
-        self._depth = 0
-        self._lock_fd: int | None = None
 
     @contextmanager
     def locked(self):
-        """Hold the root's network lock (re-entrant within this object)."""
-        with self._thread_lock:
-            if self._depth == 0:
-                self.ports_dir.mkdir(parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    os.close(self._lock_fd)     # closing releases the flock
-                    self._lock_fd = None
+        """Hold the root's network lock (re-entrant within this process)."""
+        with file_lock(self.dir / ".lock"):
+            self.ports_dir.mkdir(parents=True, exist_ok=True)
+            yield
 
     def networks(self) -> list[dict]:
         """Every network record, oldest first."""
