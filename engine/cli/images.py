@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-f", "--force", action="store_true")
     p.set_defaults(func=cmd_prune)
+    from .registry import register_image_verbs
+    register_image_verbs(group)
     p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
     p.add_argument("name", choices=("busybox",), help="the image to make (busybox: from the host's busybox-static)")
     p.add_argument("-t", "--tag", help="name it (default busybox:latest)")

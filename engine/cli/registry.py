@@ -2,6 +2,20 @@
 
 
 def register(sub) -> None:
+    register_image_verbs(sub)
+    p = sub.add_parser("login", help="Log in to a registry")
+    p.add_argument("-u", "--username")
+    p.add_argument("-p", "--password")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("server", nargs="?", default="docker.io")
+    p.set_defaults(func=cmd_login)
+    p = sub.add_parser("logout", help="Log out from a registry")
+    p.add_argument("server", nargs="?", default="docker.io")
+    p.set_defaults(func=cmd_logout)
+
+
+def register_image_verbs(sub) -> None:
+    """pull, push, save and load: top-level verbs, and again under `dockyard image`."""
     p = sub.add_parser("pull", help="Download an image from a registry")
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image name")
@@ -19,15 +33,6 @@ def register(sub) -> None:
     p.add_argument("-i", "--input", help="read from a tar archive file instead of stdin")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_load)
-    p = sub.add_parser("login", help="Log in to a registry")
-    p.add_argument("-u", "--username")
-    p.add_argument("-p", "--password")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    p.add_argument("server", nargs="?", default="docker.io")
-    p.set_defaults(func=cmd_login)
-    p = sub.add_parser("logout", help="Log out from a registry")
-    p.add_argument("server", nargs="?", default="docker.io")
-    p.set_defaults(func=cmd_logout)
 
 
 def _engine(args):
