@@ -7,6 +7,8 @@ import os
 import sys
 import threading
 
+from .render import binary
+
 
 def run_attached(engine, container, *, remove=False, stdin=False, tty=False) -> int:
     """Start, stream until exit, return the exit code (and remove with --rm)."""
@@ -26,7 +28,7 @@ def run_attached(engine, container, *, remove=False, stdin=False, tty=False) -> 
 def follow_until_exit(container) -> int:
     from ..runtime import process
     for entry in process.logs(container.bundle, follow=True):
-        out = sys.stdout.buffer if entry.stream == "stdout" else sys.stderr.buffer
+        out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         out.write(entry.data)
         out.flush()
     return process.wait(container.bundle).exit_code

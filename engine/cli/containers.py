@@ -3,6 +3,7 @@ top, stats, diff, commit, cp, export, port. The flags of run/create are in runfl
 """
 import argparse
 
+from .render import binary, binary_stdout
 from .runflags import add_run_flags, run_options
 
 
@@ -225,7 +226,7 @@ def cmd_logs(args) -> int:
     tail = None if args.tail == "all" else int(args.tail)
     from ..runtime import process
     for entry in process.logs(container.bundle, follow=args.follow, tail=tail):
-        out = sys.stdout.buffer if entry.stream == "stdout" else sys.stderr.buffer
+        out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         if args.timestamps:
             out.write(entry.time.encode() + b" ")
         out.write(entry.data)
@@ -248,8 +249,8 @@ def cmd_exec(args) -> int:
     import sys
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
-    sys.stdout.buffer.write(out or b"")
-    sys.stderr.buffer.write(err or b"")
+    binary(sys.stdout).write(out or b"")
+    binary(sys.stderr).write(err or b"")
     return proc.returncode
 
 
@@ -334,12 +335,11 @@ def cmd_cp(args) -> int:
 
 
 def cmd_export(args) -> int:
-    import sys
     from .copy import export
     container = _engine(args).containers.get(args.container)
     if args.output:
         with open(args.output, "wb") as f:
             export(container, f)
     else:
-        export(container, sys.stdout.buffer)
+        export(container, binary_stdout("export"))
     return 0

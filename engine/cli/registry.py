@@ -1,4 +1,5 @@
 """Registry and archive verbs: pull, push, save, load, login, logout, with Docker's plain output."""
+from .render import binary_stdout
 
 
 def register(sub) -> None:
@@ -131,8 +132,9 @@ def cmd_save(args) -> int:
     if sys.stdout.isatty():
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
                               "redirect")
-    engine.images.save(args.images, sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    out = binary_stdout("save")
+    engine.images.save(args.images, out)
+    out.flush()
     return 0
 
 

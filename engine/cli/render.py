@@ -93,3 +93,30 @@ def key_values(items: list[str], flag: str) -> dict:
             raise InvalidArgument(f"invalid {flag} {item!r}: want KEY=VALUE")
         pairs[key] = value
     return pairs
+
+
+def binary(stream):
+    """`stream`'s binary side: sys.stdout.buffer in a terminal, a decoding adapter where the
+    text stream has none (a Jupyter kernel's stdout), so commands also work in a notebook."""
+    return getattr(stream, "buffer", None) or _TextSink(stream)
+
+
+def binary_stdout(verb: str):
+    """Where a tar goes without -o: the real stdout; a notebook has none, so say to use -o."""
+    from ..errors import InvalidArgument
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:
+        raise InvalidArgument(f"{verb} writes a tar archive: give -o FILE here")
+    return out
+
+
+class _TextSink:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, data: bytes) -> int:
+        self.stream.write(data.decode(errors="replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
