@@ -133,8 +133,10 @@ def stack_html(image, rows: list[LayerRow]) -> str:
         body.append(
             f"<tr class='dy-layer{' dy-layer-empty' if row.empty else ''}'>"
             f"<td style='width:160px'>{bar}</td><td style='text-align:left'>{code(row.instruction)}</td>"
-            f"<td class='dy-layer-size'>{'' if row.empty else human_size(row.size)}</td>"
-            f"<td>{code(short_digest(row.digest))}</td><td>{cache}</td><td>{cell}</td></tr>")
+            f"<td class='dy-layer-size' style='white-space:nowrap'>"
+            f"{'' if row.empty else human_size(row.size)}</td>"
+            f"<td>{code(short_digest(row.digest))}</td><td>{cache}</td>"
+            f"<td style='white-space:nowrap'>{cell}</td></tr>")
     return (f"<div class='dy-image'>{summary_html(image, rows)}"
             "<table class='dy-layers'><thead><tr><th>layer</th><th>instruction</th><th>size</th>"
             "<th>digest</th><th>cache</th><th>cell</th></tr></thead>"
