@@ -36,8 +36,32 @@ class ArgumentParser(argparse.ArgumentParser):
         raise InvalidArgument(f"{self.prog}: {message}")
 
 
-def build_parser(modules=tuple(COMMANDS)) -> ArgumentParser:
-    """The `dockyard` parser (with the commands of `modules`), shared by the CLI and the magics."""
+class _Skipped:
+    """Stands in for the parser of a command that isn't being run: it records nothing."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: self
+
+
+class _OnlyCommand:
+    """Subparsers that build just `command`: argparse spends ~100 µs per flag, and the
+    container verbs alone have ~140 flags, so `dockyard run` builds only run's."""
+
+    def __init__(self, subparsers, command: str):
+        self.subparsers, self.command = subparsers, command
+
+    def __getattr__(self, name):
+        return getattr(self.subparsers, name)
+
+    def add_parser(self, name, **kwargs):
+        if name == self.command or self.command in kwargs.get("aliases", ()):
+            return self.subparsers.add_parser(name, **kwargs)
+        return _Skipped()
+
+
+def build_parser(modules=tuple(COMMANDS), command: str | None = None) -> ArgumentParser:
+    """The `dockyard` parser (with the commands of `modules`, or just `command`), shared by
+    the CLI and the magics."""
     parser = ArgumentParser(prog="dockyard", description="Containers for notebooks, daemonless.")
     parser.add_argument("--data-root", default=None,
                         help="engine state directory (default $DOCKYARD_DATA_ROOT or /var/lib/dockyard)")
@@ -50,29 +74,30 @@ def build_parser(modules=tuple(COMMANDS)) -> ArgumentParser:
             if exc.name != f"{__package__}.{name}":
                 raise
             continue        # a command group not written yet
-        module.register(sub)
+        module.register(_OnlyCommand(sub, command) if command else sub)
     return parser
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse `argv` (without the program name); InvalidArgument on bad flags."""
-    args = build_parser(_modules_for(argv)).parse_args(argv)
+    modules, command = _command_of(argv)
+    args = build_parser(modules, command).parse_args(argv)
     if not getattr(args, "func", None):
         raise InvalidArgument("dockyard: a command is needed (see dockyard --help)")
     args.data_root = args.data_root or os.environ.get("DOCKYARD_DATA_ROOT") or None
     return args
 
 
-def _modules_for(argv: list[str]) -> tuple[str, ...]:
-    """The one command module `argv` needs, or all of them when the command is unclear."""
+def _command_of(argv: list[str]) -> tuple[tuple[str, ...], str | None]:
+    """(the command module `argv` needs, its command), or every module when it is unclear."""
     words = iter(argv)
     for word in words:
         if word in GLOBAL_OPTIONS_WITH_VALUE:
             next(words, None)
         elif not word.startswith("-"):
-            found = [m for m, commands in COMMANDS.items() if word in commands]
-            return tuple(found) or tuple(COMMANDS)
-    return tuple(COMMANDS)
+            found = tuple(m for m, commands in COMMANDS.items() if word in commands)
+            return (found, word) if found else (tuple(COMMANDS), None)
+    return tuple(COMMANDS), None
 
 
 def main(argv: list[str] | None = None) -> int:
