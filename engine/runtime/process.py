@@ -50,8 +50,11 @@ def _data_root(bundle: str) -> str:
 def start(bundle: str) -> State:
     """Start the container; returns once its command was exec'd, or failed (State.error)."""
     current = state(bundle)
-    if current.status != "created":
-        raise Conflict(f"container {os.path.basename(bundle)} was already started ({current.status})")
+    if current.status == "running":
+        raise Conflict(f"container {os.path.basename(bundle)} is already running")
+    if current.status in ("exited", "dead"):
+        # docker start of a stopped container: same upper dir, same log (appended), a new run.
+        os.unlink(os.path.join(bundle, "state.json"))
     shim = shim_path(_data_root(bundle))
     proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)

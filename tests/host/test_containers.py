@@ -268,3 +268,26 @@ def test_interactive_stdin_through_the_cli(engine):
 def test_tty_gives_the_container_a_terminal(engine):
     out = run(engine, "sh", "-c", "tty; test -t 1 && echo is-a-tty", tty=True)
     assert out.replace(b"\r", b"").split() == [b"/dev/pts/0", b"is-a-tty"]
+
+
+def test_a_stopped_container_starts_again_with_its_layer_and_log(engine):
+    c = engine.containers.run("busybox", ["sh", "-c", "echo run >> /runs; cat /runs | wc -l; "
+                                          "exec sleep 60"], detach=True, network="none")
+
+    def logged(lines):
+        for _ in range(100):
+            if c.logs().split() == lines:
+                return True
+            time.sleep(0.05)
+        return False
+    try:
+        assert logged([b"1"])
+        c.stop(timeout=0)
+        assert c.status == "exited"
+        c.start()
+        assert c.status == "running" and logged([b"1", b"2"])
+        c.restart(timeout=0)
+        assert c.status == "running"
+        assert logged([b"1", b"2", b"3"])      # one upper dir, one log, three runs
+    finally:
+        c.remove(force=True)
