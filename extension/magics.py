@@ -10,7 +10,8 @@ import os
 import sys
 import weakref
 
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import (Magics, cell_magic, line_cell_magic, line_magic, magics_class,
+                                no_var_expand)
 from IPython.display import display
 
 from dockyard.engine.errors import ContainerError, InvalidArgument, NotFound
@@ -90,6 +91,7 @@ class DockyardMagics(Magics):
 
     # -- %container ---------------------------------------------------------------------------
     @line_cell_magic
+    @no_var_expand          # Go templates such as {{.State.Status}} are not Python
     def container(self, line, cell=None):
         """`%container <verb> ...` as `dockyard <verb>`; `%%container run|exec` runs the cell."""
         words = commandline.split(line)
@@ -155,16 +157,19 @@ class DockyardMagics(Magics):
 
     # -- %image, %network, %volume ------------------------------------------------------------
     @line_magic
+    @no_var_expand
     def image(self, line):
         """`%image ls|history|inspect|rm|tag|prune|...` as `dockyard image ...`."""
         return self._group("image", line, lambda: self.engine.images.list())
 
     @line_magic
+    @no_var_expand
     def network(self, line):
         """`%network ls|create|rm|inspect|connect|...` as `dockyard network ...`."""
         return self._group("network", line, lambda: self.engine.networks.list())
 
     @line_magic
+    @no_var_expand
     def volume(self, line):
         """`%volume ls|create|rm|inspect|prune` as `dockyard volume ...`."""
         return self._group("volume", line, lambda: self.engine.volumes.list())

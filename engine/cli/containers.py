@@ -131,9 +131,6 @@ def cmd_run(args) -> int:
     from .attach import run_attached
     engine = _engine(args)
     options = _with_image(engine, run_options(args))
-    if not args.detach:     # attached: this process removes it (no monitor-side reaper needed)
-        from dataclasses import replace
-        options = replace(options, auto_remove=False)
     container = create_container(engine, options)
     if args.detach:
         engine.containers.start(container)

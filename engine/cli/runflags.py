@@ -62,7 +62,9 @@ def run_options(args):
         image=args.image, command=tuple(args.command) or None, entrypoint=entrypoint,
         name=args.name, environment=tuple(env), working_dir=args.workdir, user=args.user,
         hostname=args.hostname, labels=labels, tty=args.tty, stdin_open=args.interactive,
-        auto_remove=args.rm, network=args.network, ip=args.ip,
+        # Only a detached run is removed by its monitor; an attached client reads the last of
+        # the output first and removes the container itself.
+        auto_remove=args.rm and args.detach, network=args.network, ip=args.ip,
         network_aliases=tuple(args.network_alias), ports=tuple(args.publish),
         publish_all=args.publish_all, volumes=tuple(args.volume), mounts=tuple(args.mount),
         tmpfs=tuple(args.tmpfs), volumes_from=tuple(args.volumes_from), memory=args.memory,

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
 from dockyard.engine.cli.main import parse as cli_parse
@@ -65,3 +66,15 @@ def test_bad_magic_line_is_one_line_in_a_real_shell(capsys):
     shown = capsys.readouterr().out.strip().splitlines()
     assert len(shown) == 1 and "unrecognized arguments: --no-such-flag" in shown[0]
     assert shell.run_cell("1 + 1").result == 2        # the shell is fine afterwards
+
+
+def test_go_templates_reach_the_parser_unexpanded(monkeypatch):
+    # IPython expands {x} in magic lines; a --format template must arrive as written.
+    shell = start_ipython() or get_ipython()      # the test session's one shell
+    shell.run_line_magic("load_ext", "dockyard.extension")
+    shell.run_cell("State = 'a python value'")
+    seen = []
+    real_parse = commandline.parse
+    monkeypatch.setattr(commandline, "parse", lambda argv, *a: seen.append(argv) or real_parse(argv, *a))
+    shell.run_cell("%container inspect -f '{{.State.Status}}' nosuch")
+    assert seen and "{{.State.Status}}" in seen[0]

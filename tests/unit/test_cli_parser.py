@@ -27,6 +27,8 @@ def test_command_map_matches_what_modules_register():
     (["run", "--network", "host", "busybox"], "network", "host"),
     (["run", "--rm", "-it", "busybox"], "tty", True),
     (["run", "--cap-add", "NET_ADMIN", "--cap-drop", "ALL", "busybox"], "cap_drop", ("ALL",)),
+    (["run", "-d", "--rm", "busybox"], "auto_remove", True),
+    (["run", "--rm", "busybox"], "auto_remove", False),       # the attached client removes it
 ])
 def test_run_flags(argv, field, value):
     assert getattr(run_options(main.parse(argv)), field) == value
