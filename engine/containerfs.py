@@ -9,7 +9,7 @@ container through the container itself (`tar -x` exec'd inside it).
 import shlex
 import subprocess
 
-from .errors import HostError, InvalidArgument
+from .errors import HostError, InvalidArgument, NotFound
 
 
 def _overlay_options(container, writable: bool) -> str:
@@ -29,14 +29,25 @@ def _in_view(container, writable: bool, script: str, **popen):
                              f"{mount} && ROOT={shlex.quote(str(root))} && {script}"], **popen)
 
 
-def read_tar(container, path: str):
-    """A Popen whose stdout is a tar of `path` (its last component at the top), as docker cp."""
+def read_tar(container, path: str) -> bytes:
+    """A tar of `path` (its last component at the top), as docker cp reads it: a running
+    container's own tar sees its mounts too (/etc/hostname, volumes); a stopped one is read
+    from its layers. NotFound when `path` isn't there."""
     path = "/" + path.strip("/")
     parent, _, name = path.rpartition("/")
     name = name or "."
-    script = (f'cd "$ROOT"{shlex.quote(parent or "/")} && '
-              f"exec tar --numeric-owner -cf - {shlex.quote(name)}")
-    return _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if container.status == "running":
+        code, data = container.exec_run(["tar", "-c", "-f", "-", "-C", parent or "/", name])
+        if code == 0:
+            return data
+    else:
+        script = (f'cd "$ROOT"{shlex.quote(parent or "/")} && '
+                  f"exec tar --numeric-owner -cf - {shlex.quote(name)}")
+        proc = _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        data, _ = proc.communicate()
+        if proc.returncode == 0:
+            return data
+    raise NotFound(f"Could not find the file {path} in container {container.name}")
 
 
 def export(container, out) -> None:

@@ -306,10 +306,16 @@ def cmd_stats(args) -> int:
     engine = _engine(args)
     containers = ([engine.containers.get(r) for r in args.containers] if args.containers
                   else engine.containers.list())
+    import time
+    # CPU % is usage over an interval, as docker stats measures it: two samples.
+    first, started = {c.id: c.stats() for c in containers}, time.monotonic()
+    time.sleep(0.5)
     rows = []
     for c in containers:
         s = c.stats()
-        rows.append([c.short_id, c.name, f"{s.get('cpu_percent', 0.0):.2f}%",
+        used = s.get("cpu_usage_ns", 0) - first[c.id].get("cpu_usage_ns", 0)
+        percent = 100 * used / ((time.monotonic() - started) * 1e9)
+        rows.append([c.short_id, c.name, f"{percent:.2f}%",
                      f"{size(s.get('memory_usage', 0))} / {size(s.get('memory_limit', 0))}",
                      s.get("pids", 0)])
     table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"], rows)

@@ -30,10 +30,7 @@ def copy(engine, source: str, dest: str) -> None:
 
 def _copy_out(container, path, dest):
     from ..containerfs import read_tar
-    proc = read_tar(container, path)
-    data, err = proc.communicate()
-    if proc.returncode:
-        raise NotFound(f"Could not find the file {path} in container {container.name}")
+    data = read_tar(container, path)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(dest))) as tmp:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(tmp, numeric_owner=True)     # our own tar of one path: no ".." names

@@ -218,8 +218,16 @@ def _cgroup_dirs(bundle: str) -> list[str]:
 
 
 def stats(bundle: str) -> dict:
-    """cpu_usage_ns, memory_usage, memory_limit, pids of a running container (v1 or v2)."""
-    return cgroups.stats(_cgroup_dirs(bundle))
+    """cpu_usage_ns, memory_usage, memory_limit, pids of a running container (v1 or v2).
+
+    Without a limit the cgroup says "max" or 2^63: the limit is then the host's memory, as
+    `docker stats` shows it.
+    """
+    found = cgroups.stats(_cgroup_dirs(bundle))
+    host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if not found.get("memory_limit") or found["memory_limit"] > host:
+        found["memory_limit"] = host
+    return found
 
 
 def top(bundle: str) -> list[dict]:

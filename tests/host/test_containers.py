@@ -291,3 +291,19 @@ def test_a_stopped_container_starts_again_with_its_layer_and_log(engine):
         assert logged([b"1", b"2", b"3"])      # one upper dir, one log, three runs
     finally:
         c.remove(force=True)
+
+
+def test_stats_top_and_cp_of_a_mounted_file(engine, tmp_path):
+    c = engine.containers.run("busybox", ["sh", "-c", "while :; do :; done"], detach=True,
+                              network="none", name="busy", hostname="busyhost")
+    try:
+        stats = cli(engine, "stats", "--no-stream", "busy").stdout.splitlines()
+        cpu = float(stats[1].split()[2].rstrip("%"))
+        assert 20 < cpu <= 200, stats          # a busy loop: most of a core
+        assert "GB" in stats[1] or "MB" in stats[1]     # no limit: the host's memory
+        top = cli(engine, "top", "busy").stdout
+        assert "sh -c while :; do :; done" in top
+        cli(engine, "cp", "busy:/etc/hostname", str(tmp_path / "hn"))    # a bind-mounted file
+        assert (tmp_path / "hn").read_text() == "busyhost\n"
+    finally:
+        c.remove(force=True)
