@@ -211,3 +211,19 @@ def test_engine_calls_work_in_a_thread_that_runs_an_asyncio_loop(engine):
         return fresh.containers.run("busybox", ["sh", "-c", "ls /sys/class/net | sort"],
                                     remove=True)
     assert asyncio.run(in_a_cell()) == b"eth0\nlo\n"
+
+
+def test_a_second_engine_leaves_a_create_in_progress_alone(engine):
+    """Another process opening the data root mid-create must not take the new container's
+    network: at that point the name is reserved and the netns exists, but no bundle yet."""
+    engine.networks.ensure_default()
+    cid = "e" * 64
+    name = engine.containers.reserve_name(None, cid)
+    engine.networks.attach(cid, "bridge", name=name, hostname=cid[:12])
+    try:
+        other = Engine(engine.root)
+        assert cid in other.networks.get("bridge").endpoints
+        assert (engine.root / "netns" / cid).exists()
+    finally:
+        engine.networks.release(cid)
+        (engine.root / "names" / name).unlink()
