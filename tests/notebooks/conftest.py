@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -85,9 +86,13 @@ def child_html(nb, widget: dict) -> str:
 
 
 @pytest.fixture
-def host_ready():
+def host_ready(request):
     """Skip (a failure in CI) where this host can't run containers."""
-    import conftest as root           # tests/conftest.py, loaded by pytest under this name
+    # tests/conftest.py by its file: the module name `conftest` also belongs to
+    # tests/host/conftest.py, which wins once the host tests are collected in the same run.
+    root_conftest = str(Path(__file__).parent.parent / "conftest.py")
+    root = next(p for p in request.config.pluginmanager.get_plugins()
+                if getattr(p, "__file__", None) == root_conftest)
     problem = root.host_problem()
     if problem:
         pytest.skip(problem)
