@@ -48,8 +48,8 @@ def create_container(engine, options: RunOptions) -> Container:
             stop_signal=options.stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
         )
+        process.create(spec)        # leaves nothing behind if it fails
         undo.append(lambda: process.remove(bundle))
-        process.create(spec)
         record = {
             "Id": cid, "Name": "/" + name, "Created": now_rfc3339(),
             "Image": image.id, "ImageRef": options.image,

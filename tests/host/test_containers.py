@@ -122,6 +122,14 @@ def test_names_are_unique(engine):
     engine.containers.create("busybox", ["true"], name="unique", network="none").remove()
 
 
+def test_a_create_refused_by_the_runtime_frees_its_name_and_network(engine):
+    with pytest.raises(InvalidArgument, match="NUL byte"):
+        engine.containers.create("busybox", ["true"], name="refused", environment=["A=\0"])
+    assert not (engine.root / "names" / "refused").is_symlink()
+    endpoints = engine.networks.get("bridge").endpoints.values()
+    assert "refused" not in [ep["name"] for ep in endpoints]
+
+
 def test_unknown_image(engine):
     with pytest.raises(ImageNotFound):
         engine.containers.create("nosuchimage", ["true"])
