@@ -27,7 +27,7 @@ def create_container(engine, options: RunOptions) -> Container:
         env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
                                 options.environment)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
-        mounts = _mounts(engine, image, options)
+        mounts = _mounts(engine, image, options, undo)
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
             snapshots_root=str(engine.store.snapshots_root),
@@ -156,12 +156,14 @@ def _on_exit(engine, cid) -> tuple[str, ...]:
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
 
 
-def _mounts(engine, image, options) -> list:
+def _mounts(engine, image, options, undo) -> list:
     """-v, --mount, --tmpfs, --volumes-from and the image's VOLUMEs as runtime mounts."""
     if not (options.volumes or options.mounts or options.tmpfs or options.volumes_from
             or (image.config.get("config") or {}).get("Volumes")):
         return []       # the common case costs no import of the volume store
-    return list(engine.volumes.resolve_for(image, options)[0])
+    mounts, unmake = engine.volumes.resolve_for(image, options)
+    undo.append(unmake)
+    return list(mounts)
 
 
 def _mount_record(engine, mount) -> dict:

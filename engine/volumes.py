@@ -19,7 +19,7 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
 from .image.lock import file_lock
@@ -237,9 +237,10 @@ class Volumes:
             return path.parent.name
         return None
 
-    def resolve_for(self, image, options) -> tuple[list, dict[str, str]]:
-        """resolve() for `docker create`: the mounts for RunOptions `options` on `image`, and
-        {mount source: volume name} for the volume-backed ones."""
+    def resolve_for(self, image, options) -> tuple[list, Callable[[], None]]:
+        """resolve() for `docker create`: the mounts for RunOptions `options` on `image`, and a
+        function that removes the volumes and bind sources this call made (for a create that
+        fails later)."""
         requests = ([parse_volume_flag(s) for s in options.volumes]
                     + [parse_mount_flag(s) for s in options.mounts]
                     + [parse_tmpfs_flag(s) for s in options.tmpfs])
@@ -249,10 +250,9 @@ class Volumes:
             records = self.engine.containers.get(name).record.get("Mounts") or ()
             volumes_from.append(([mount_from_record(r) for r in records], mode))
         config = (getattr(image, "config", None) or {}).get("config") or {}
-        mounts, _ = self.resolve(
-            requests, image_volumes=sorted(config.get("Volumes") or {}), volumes_from=volumes_from,
-            image_reader=lambda: [layer.snapshot for layer in reversed(image.layers)])
-        return mounts, {m.source: self.name_of(m.source) for m in mounts if self.name_of(m.source)}
+        return self._resolve(
+            requests, sorted(config.get("Volumes") or {}), volumes_from,
+            lambda: [layer.snapshot for layer in reversed(image.layers)])
 
     def remove_anonymous(self, records: Iterable[dict]) -> list[str]:
         """`docker rm -v`: remove the anonymous volumes among a removed container's mount
@@ -278,20 +278,27 @@ class Volumes:
         callable giving them; read only when a new volume is filled from the image.
         Mounts come parents first, so /a is bound before /a/b.
         """
+        mounts, _ = self._resolve(requests, image_volumes, volumes_from, image_reader)
+        names = list(dict.fromkeys(n for n in map(self.name_of, (m.source for m in mounts))
+                                   if n))
+        return Resolved(mounts, names)
+
+    def _resolve(self, requests, image_volumes, volumes_from, image_reader):
+        """(mounts, undo): undo() removes what this call made; called here on failure."""
         plan = self._plan(requests, image_volumes, volumes_from)
         made_volumes, made_dirs = [], []
-        try:
-            mounts = [self._realize(req, image_reader, made_volumes, made_dirs) for req in plan]
-        except BaseException:
+
+        def undo():
             for name in made_volumes:       # made by this call: no container uses them yet
                 with contextlib.suppress(VolumeNotFound, HostError):
                     self.remove(name, in_use=())
             for path in reversed(made_dirs):
                 shutil.rmtree(path, ignore_errors=True)
+        try:
+            return [self._realize(req, image_reader, made_volumes, made_dirs) for req in plan], undo
+        except BaseException:
+            undo()
             raise
-        names = list(dict.fromkeys(n for n in map(self.name_of, (m.source for m in mounts))
-                                   if n))
-        return Resolved(mounts, names)
 
     def _plan(self, requests, image_volumes, volumes_from) -> list[MountRequest]:
         """Requests by target: --volumes-from, then image VOLUMEs, then the user's, later

@@ -74,3 +74,12 @@ def test_rm_v_removes_anonymous_volumes_only(engine):
     with pytest.raises(VolumeNotFound):
         engine.volumes.get(anon)
     assert (engine.volumes.get("keepme").mountpoint / "f").read_text() == "n\n"
+
+
+@pytest.mark.parametrize("bad", [{"memory": "lots"}, {"environment": ["A=nul\0byte"]}])
+def test_a_refused_create_leaves_no_volume_behind(engine, bad):
+    before = {v.name for v in engine.volumes.list()}
+    with pytest.raises(InvalidArgument):
+        engine.containers.create("busybox", ["true"], network="none",
+                                 volumes=["/anon", "madebyrefused:/named"], **bad)
+    assert {v.name for v in engine.volumes.list()} == before
