@@ -312,12 +312,15 @@ class Session:
 
 def _describe(ins, state: State) -> str:
     """What identifies an expanded instruction for the cache: its text, flags and, for RUN,
-    the build args it sees as environment."""
+    the build args it sees as environment; for ENTRYPOINT, whether this stage set CMD (the
+    parent key can't tell: `FROM stage` keeps the key but starts with CMD unset)."""
     parts = [ins.cmd, ins.flags, [list(a) if isinstance(a, tuple) else a for a in ins.args],
              ins.json, [(h.name, h.content, h.expand, h.chomp) for h in ins.heredocs]]
     if ins.cmd == "run":
         parts.append(sorted(state.args.items()))
     elif ins.cmd in ("copy", "add"):
         parts.append(state.config.get("WorkingDir") or "/")
+    elif ins.cmd == "entrypoint":
+        parts.append(state.cmd_set)
     return json.dumps(parts, sort_keys=True, default=str)
 

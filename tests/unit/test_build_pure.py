@@ -167,3 +167,15 @@ def test_cache_keys_and_store(tmp_path):
     (cache.steps / "bad.json").write_text("{")
     assert cache.get("bad") is None                 # a torn entry is a miss, not an error
     assert cache.mount_dir("pip") == cache.mount_dir("pip") != cache.mount_dir("apt")
+
+
+def test_entrypoint_cache_follows_whether_this_stage_set_cmd(tmp_path):
+    # ENTRYPOINT keeps CMD only when the same stage set it; `FROM a` starts a new stage, so the
+    # same parent and instruction must not hit the entry of the stage that did set CMD.
+    from dockyard.engine import Engine
+    engine = Engine(tmp_path)
+    same = engine.images.build('FROM scratch AS a\nCMD ["x"]\nENTRYPOINT ["y"]\n', context=None)
+    child = engine.images.build('FROM scratch AS a\nCMD ["x"]\nFROM a\nENTRYPOINT ["y"]\n',
+                                context=None)
+    assert same.config["config"]["Cmd"] == ["x"]
+    assert not child.config["config"].get("Cmd")
