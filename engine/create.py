@@ -161,7 +161,7 @@ def _mounts(engine, image, options, undo) -> list:
     if not (options.volumes or options.mounts or options.tmpfs or options.volumes_from
             or (image.config.get("config") or {}).get("Volumes")):
         return []       # the common case costs no import of the volume store
-    mounts, unmake = engine.volumes.resolve_for(image, options)
+    mounts, _, unmake = engine.volumes.resolve_for(image, options)
     undo.append(unmake)
     return list(mounts)
 

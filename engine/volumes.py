@@ -237,10 +237,10 @@ class Volumes:
             return path.parent.name
         return None
 
-    def resolve_for(self, image, options) -> tuple[list, Callable[[], None]]:
-        """resolve() for `docker create`: the mounts for RunOptions `options` on `image`, and a
-        function that removes the volumes and bind sources this call made (for a create that
-        fails later)."""
+    def resolve_for(self, image, options) -> tuple[list, dict[str, str], Callable[[], None]]:
+        """resolve() for `docker create`: the mounts for RunOptions `options` on `image`,
+        {mount source: volume name} for the volume-backed ones, and a function that removes the
+        volumes and bind sources this call made (for a create that fails later)."""
         requests = ([parse_volume_flag(s) for s in options.volumes]
                     + [parse_mount_flag(s) for s in options.mounts]
                     + [parse_tmpfs_flag(s) for s in options.tmpfs])
@@ -250,9 +250,11 @@ class Volumes:
             records = self.engine.containers.get(name).record.get("Mounts") or ()
             volumes_from.append(([mount_from_record(r) for r in records], mode))
         config = (getattr(image, "config", None) or {}).get("config") or {}
-        return self._resolve(
+        mounts, undo = self._resolve(
             requests, sorted(config.get("Volumes") or {}), volumes_from,
             lambda: [layer.snapshot for layer in reversed(image.layers)])
+        names = {m.source: self.name_of(m.source) for m in mounts if self.name_of(m.source)}
+        return mounts, names, undo
 
     def remove_anonymous(self, records: Iterable[dict]) -> list[str]:
         """`docker rm -v`: remove the anonymous volumes among a removed container's mount

@@ -280,7 +280,7 @@ def test_resolve_for_run_options(data_root, tmp_path):
                 "Destination": m.target, "RW": True} for m in shared_mounts]
     vols = Volumes(data_root, engine=FakeEngine({"donor": FakeContainer(records)}))
     image = FakeImage([base, top], ["/db"])
-    mounts, names = vols.resolve_for(image, FakeOptions(
+    mounts, names, _ = vols.resolve_for(image, FakeOptions(
         volumes=["named:/n"], tmpfs=["/run"], mounts=["type=bind,src=/,dst=/host,ro"],
         volumes_from=["donor:ro"]))
     by_target = {m.target: m for m in mounts}
