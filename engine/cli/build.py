@@ -13,7 +13,7 @@ def register(sub) -> None:
     p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE")
     p.add_argument("--progress", default="plain", choices=("auto", "plain", "quiet", "tty"))
-    p.add_argument("context", help="the build context directory")
+    p.add_argument("context", help="the build context directory (- = a Dockerfile on stdin, no context)")
     p.set_defaults(func=cmd_build)
 
 
@@ -81,24 +81,44 @@ class PlainProgress:
         out.flush()
 
 
+def _dockerfile_and_context(args) -> tuple[str | None, str, str | None]:
+    """(Dockerfile text or None, its path, the context dir or None) as `docker build` reads
+    them: `-f -` is the Dockerfile on stdin, a context of `-` is a Dockerfile on stdin and no
+    context."""
+    import os
+    import sys
+
+    from ..errors import InvalidArgument
+    if args.context == "-":
+        if args.file == "-":
+            raise InvalidArgument("can't use stdin for both the build context and the Dockerfile")
+        return sys.stdin.read(), "Dockerfile", None
+    if not os.path.isdir(args.context):
+        raise InvalidArgument(f"unable to prepare context: path {args.context!r} not found")
+    if args.file == "-":
+        return sys.stdin.read(), "Dockerfile", args.context
+    if not args.file:
+        return None, "Dockerfile", args.context
+    path = os.path.abspath(args.file)
+    try:
+        with open(path) as f:
+            return f.read(), path, args.context
+    except (FileNotFoundError, IsADirectoryError):
+        raise InvalidArgument(f"no Dockerfile at {path}") from None
+
+
 def cmd_build(args) -> int:
     import os
     import sys
 
     from .. import Engine
+    dockerfile, dockerfile_path, context = _dockerfile_and_context(args)
     engine = Engine(args.data_root)
-    dockerfile, dockerfile_path = None, "Dockerfile"
-    if args.file == "-":
-        dockerfile = sys.stdin.read()
-    elif args.file:
-        dockerfile_path = os.path.abspath(args.file)
-        with open(dockerfile_path) as f:
-            dockerfile = f.read()
     quiet = args.quiet or args.progress == "quiet"
     progress = None if quiet else PlainProgress(sys.stderr)
     buildargs = _pairs(args.build_arg, "--build-arg")
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    image = engine.images.build(dockerfile, context=args.context, dockerfile_path=dockerfile_path,
+    image = engine.images.build(dockerfile, context=context, dockerfile_path=dockerfile_path,
                                 tag=args.tag, buildargs=buildargs, target=args.target,
                                 nocache=args.no_cache, quiet=quiet, on_event=progress,
                                 labels=_pairs(args.label, "--label"),
