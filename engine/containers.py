@@ -67,7 +67,7 @@ class Container:
     def kill(self, signal="KILL"):
         if self.status != "running":
             raise Conflict(f"container {self.name} is not running")
-        process.kill(self.bundle, parse_signal(signal))
+        process.kill(self.bundle, signal)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
@@ -118,9 +118,6 @@ class Container:
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,
                                          changes=changes, conf=conf)
-
-    def _stop_signal(self) -> int:
-        return parse_signal(self.record["Config"].get("StopSignal") or "SIGTERM")
 
 
 class Containers:
@@ -261,19 +258,6 @@ class Containers:
 
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
-
-
-def parse_signal(value) -> int:
-    """9, "9", "KILL", "SIGKILL" -> 9; InvalidArgument for anything else."""
-    if isinstance(value, int):
-        return value
-    text = str(value).upper()
-    if text.isdigit():
-        return int(text)
-    try:
-        return int(getattr(signals, text if text.startswith("SIG") else "SIG" + text))
-    except AttributeError:
-        raise InvalidArgument(f"invalid signal: {value}") from None
 
 
 def _env_list(environment) -> list[str]:

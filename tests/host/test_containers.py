@@ -130,6 +130,17 @@ def test_a_create_refused_by_the_runtime_frees_its_name_and_network(engine):
     assert "refused" not in [ep["name"] for ep in endpoints]
 
 
+def test_kill_takes_signal_names_and_refuses_others_in_one_line(engine):
+    c = engine.containers.run("busybox", ["sleep", "60"], detach=True, network="none")
+    try:
+        with pytest.raises(InvalidArgument, match="invalid signal: bogus"):
+            c.kill("bogus")
+        c.kill("kill")
+        assert c.wait(timeout=10)["StatusCode"] == 137
+    finally:
+        c.remove(force=True)
+
+
 def test_unknown_image(engine):
     with pytest.raises(ImageNotFound):
         engine.containers.create("nosuchimage", ["true"])
