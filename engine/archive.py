@@ -53,8 +53,13 @@ def save(store, refs: list[str], out) -> None:
     if not isinstance(out, (str, os.PathLike)):
         _write_archive(store, images, out)
         return
+    if os.path.isdir(out):
+        raise InvalidArgument(f"can't save to {out}: is a directory")
     directory = os.path.dirname(os.path.abspath(out))
-    fd, temp = tempfile.mkstemp(prefix=".save-", dir=directory)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".save-", dir=directory)
+    except FileNotFoundError:
+        raise InvalidArgument(f"can't save to {out}: no such directory {directory}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             _write_archive(store, images, f)
@@ -202,7 +207,11 @@ class _Unpacked:
     def extract(self, source) -> None:
         try:
             if isinstance(source, (str, os.PathLike)):
-                with open(source, "rb") as f:
+                try:
+                    f = open(source, "rb")
+                except FileNotFoundError:
+                    raise InvalidArgument(f"open {source}: no such file or directory") from None
+                with f:
                     self._extract(f)
             else:
                 self._extract(source)

@@ -184,3 +184,15 @@ def test_save_of_a_missing_image_writes_no_file(engine, tmp_path):
     with pytest.raises(ImageNotFound):
         engine.images.save(["me/app:1", "nope:1"], tmp_path / "x.tar")
     assert list(tmp_path.glob("*.tar")) == [] and list(tmp_path.glob(".save-*")) == []
+
+
+def test_unreadable_or_unwritable_paths_are_one_line_errors(engine, tmp_path):
+    from dockyard.engine.errors import InvalidArgument
+    with pytest.raises(InvalidArgument, match="no such file") as info:
+        engine.images.load(str(tmp_path / "nope.tar"))
+    assert left_behind(engine) == [] and "\n" not in str(info.value)
+    with pytest.raises(InvalidArgument, match="no such directory"):
+        engine.images.save(["me/app:1"], tmp_path / "gone" / "x.tar")
+    with pytest.raises(InvalidArgument, match="is a directory"):
+        engine.images.save(["me/app:1"], tmp_path)
+    assert list(tmp_path.glob(".save-*")) == []
