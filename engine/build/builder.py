@@ -67,6 +67,8 @@ def build(engine, dockerfile: str | None = None, *, path=None, fileobj=None, con
     started = time.monotonic()
     root = path if path is not None else context
     ctx_dir = Path(root).absolute() if root is not None else None
+    if ctx_dir is not None and not ctx_dir.is_dir():
+        raise InvalidArgument(f"unable to prepare context: path {str(root)!r} not found")
     text = _read_dockerfile(dockerfile, fileobj, ctx_dir, dockerfile_path)
     tags = [tag] if isinstance(tag, str) else list(tag or [])
     for name in tags:
@@ -76,9 +78,9 @@ def build(engine, dockerfile: str | None = None, *, path=None, fileobj=None, con
     if not parsed.stages:
         raise InvalidArgument("the Dockerfile has no FROM instruction")
     cache = BuildCache(engine.root)
-    ignore = read_ignore_file(ctx_dir, dockerfile_path) if ctx_dir and ctx_dir.is_dir() else []
+    ignore = read_ignore_file(ctx_dir, dockerfile_path) if ctx_dir else []
     memo = HashMemo(cache.root / "filehash.json")
-    ctx = Context(ctx_dir if ctx_dir and ctx_dir.is_dir() else None, ignore, memo)
+    ctx = Context(ctx_dir, ignore, memo)
     from .steps import Session
     session = Session(engine, parsed, ctx, cache, buildargs=buildargs, nocache=nocache,
                       on_event=on_event, epoch=_epoch(source_date_epoch, buildargs), cell=cell,

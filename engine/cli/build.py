@@ -93,8 +93,6 @@ def _dockerfile_and_context(args) -> tuple[str | None, str, str | None]:
         if args.file == "-":
             raise InvalidArgument("can't use stdin for both the build context and the Dockerfile")
         return sys.stdin.read(), "Dockerfile", None
-    if not os.path.isdir(args.context):
-        raise InvalidArgument(f"unable to prepare context: path {args.context!r} not found")
     if args.file == "-":
         return sys.stdin.read(), "Dockerfile", args.context
     if not args.file:

@@ -179,3 +179,10 @@ def test_entrypoint_cache_follows_whether_this_stage_set_cmd(tmp_path):
                                 context=None)
     assert same.config["config"]["Cmd"] == ["x"]
     assert not child.config["config"].get("Cmd")
+
+
+def test_a_missing_context_dir_is_refused_before_any_step(tmp_path):
+    from dockyard.engine import Engine
+    with pytest.raises(InvalidArgument, match="not found"):
+        Engine(tmp_path / "root").images.build("FROM scratch\nCOPY a /a\n",
+                                               context=tmp_path / "gone")
