@@ -211,14 +211,19 @@ class Containers:
             if not force:
                 raise Conflict(f"cannot remove container {container.name}: container is running: "
                                "stop the container before removing or force remove")
-            process.kill(container.bundle, signals.SIGKILL)
+            try:
+                process.kill(container.bundle, signals.SIGKILL)
+            except Conflict:            # it exited (or was killed by someone else) meanwhile
+                pass
             process.wait(container.bundle, 10)
+        # The bundle goes first: its removal is atomic, so of two removers only one goes on to
+        # release the network and the name.
+        process.remove(container.bundle)
         if self.engine.has_networks(container):
             from .endpoints import refresh_hosts
             self.engine.networks.release(container.id)
             refresh_hosts(self.engine)
         self._unname(container)
-        process.remove(container.bundle)
         if volumes:
             self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 

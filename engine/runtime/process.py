@@ -7,6 +7,7 @@ so any process on the same data root sees the container, its logs and its exit c
     process.create(spec); state = process.start(spec.bundle)
     state = process.wait(spec.bundle); process.remove(spec.bundle)
 """
+import fcntl
 import os
 import select
 import shutil
@@ -49,16 +50,22 @@ def _data_root(bundle: str) -> str:
 
 def start(bundle: str) -> State:
     """Start the container; returns once its command was exec'd, or failed (State.error)."""
-    current = state(bundle)
-    if current.status == "running":
-        raise Conflict(f"container {os.path.basename(bundle)} is already running")
-    if current.status in ("exited", "dead"):
-        # docker start of a stopped container: same upper dir, same log (appended), a new run.
-        os.unlink(os.path.join(bundle, "state.json"))
     shim = shim_path(_data_root(bundle))
-    proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    out, err = proc.communicate()   # the launcher exits as soon as the monitor says "started"
+    # One starter at a time per container: two processes starting it must not make two monitors.
+    lock = os.open(os.path.join(bundle, "start.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = state(bundle)
+        if current.status == "running":
+            raise Conflict(f"container {os.path.basename(bundle)} is already running")
+        if current.status in ("exited", "dead"):
+            # docker start of a stopped container: same upper dir, same log (appended), a new run.
+            os.unlink(os.path.join(bundle, "state.json"))
+        proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        out, err = proc.communicate()   # the launcher exits once the monitor says "started"
+    finally:
+        os.close(lock)
     if proc.returncode != 0 or not out:
         raise HostError(f"container shim failed: {err.decode(errors='replace').strip() or proc.returncode}")
     return state(bundle)
@@ -247,14 +254,25 @@ def top(bundle: str) -> list[dict]:
 
 def remove(bundle: str) -> None:
     """Delete a container that is not running: cgroup leftovers, then its directory."""
-    s = state(bundle)
+    try:
+        s = state(bundle)
+        cgroup_dirs = _cgroup_dirs(bundle)
+    except FileNotFoundError:       # another process is removing it right now
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
     if s.status == "running":
         raise Conflict(f"You cannot remove a running container {os.path.basename(bundle)}. "
                        "Stop the container before attempting removal or force remove")
-    for d in _cgroup_dirs(bundle):
+    # Rename first: of two processes removing one container (a `run -d --rm` reaper and a
+    # user's `rm`), exactly one wins; the other is told it is gone, not shown a traceback.
+    doomed = f"{bundle}.removing-{os.getpid()}"
+    try:
+        os.rename(bundle, doomed)
+    except FileNotFoundError:
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
+    for d in cgroup_dirs:
         for path in (d, os.path.dirname(d)):     # the shared `dockyard` parent only when empty
             try:
                 os.rmdir(path)
             except OSError:
                 pass
-    shutil.rmtree(bundle)
+    shutil.rmtree(doomed)

@@ -326,3 +326,25 @@ def test_stats_top_and_cp_of_a_mounted_file(engine, tmp_path):
         assert (tmp_path / "hn").read_text() == "busyhost\n"
     finally:
         c.remove(force=True)
+
+
+def test_two_processes_racing_to_start_or_remove_one_container(engine):
+    """A notebook and a terminal on one data root: one start wins, one removal wins, cleanly."""
+    c = engine.containers.create("busybox", ["sleep", "60"], network="none", name="raced")
+    race = ("import sys; from dockyard.engine import Engine; from dockyard.engine.errors import "
+            "DockyardError\ntry:\n    c = Engine(sys.argv[1]).containers.get(sys.argv[2])\n"
+            "    getattr(c, sys.argv[3])(**({'force': True} if sys.argv[3] == 'remove' else {}))"
+            "\n    print('ok')\nexcept DockyardError as e:\n    print(type(e).__name__)")
+    for action, outcomes in (("start", {"ok", "Conflict"}), ("remove", {"ok", "ContainerNotFound"})):
+        procs = [subprocess.Popen([sys.executable, "-c", race, str(engine.root), c.id, action],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        results = [p.communicate(timeout=60) for p in procs]
+        assert all(err == "" for _, err in results), results       # no tracebacks
+        said = sorted(out.strip() for out, _ in results)
+        assert "ok" in said and set(said) <= outcomes, said
+        if action == "start":
+            monitors = subprocess.run(["pgrep", "-f", f"run {c.bundle}"], capture_output=True,
+                                      text=True).stdout.split()
+            assert len(monitors) == 1, monitors                     # one monitor, not two
+    assert not c.bundle.exists()
