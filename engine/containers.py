@@ -9,6 +9,7 @@ data root can't take the same name.
 import json
 import os
 import signal as signals
+import time
 
 from . import names
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
@@ -17,6 +18,7 @@ from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
+ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
@@ -248,13 +250,40 @@ class Containers:
                 except FileExistsError:
                     taken.add(candidate)
         name = names.check(name)
+        for _ in range(2):
+            try:
+                os.symlink(cid, self.names_dir / name)      # atomic: the name is ours or taken
+                return name
+            except FileExistsError:
+                other = os.readlink(self.names_dir / name)
+                if not self._abandoned(name, other):
+                    raise Conflict(f'the container name "/{name}" is already in use by container '
+                                   f'"{other}": remove (or rename) that container to reuse the '
+                                   'name') from None
+                (self.names_dir / name).unlink(missing_ok=True)
+        raise Conflict(f'the container name "/{name}" is being taken by another process')
+
+    def reserved_ids(self) -> set[str]:
+        """Ids that names point to, but for abandoned ones: a create in another process joins
+        its network after reserving its name and before its bundle exists."""
+        ids = set()
+        for name in os.listdir(self.names_dir) if self.names_dir.is_dir() else ():
+            try:
+                cid = os.readlink(self.names_dir / name)
+            except OSError:         # unnamed meanwhile
+                continue
+            if not self._abandoned(name, cid):
+                ids.add(cid)
+        return ids
+
+    def _abandoned(self, name: str, cid: str) -> bool:
+        """A name whose create died before making the bundle: no bundle, and older than any
+        create takes (a process killed mid-create leaves it; nothing else would free it)."""
         try:
-            os.symlink(cid, self.names_dir / name)      # atomic: the name is ours or taken
-        except FileExistsError:
-            other = os.readlink(self.names_dir / name)
-            raise Conflict(f'the container name "/{name}" is already in use by container '
-                           f'"{other}": remove (or rename) that container to reuse the name') from None
-        return name
+            age = time.time() - os.lstat(self.names_dir / name).st_mtime
+        except FileNotFoundError:
+            return False
+        return age > ABANDONED_AFTER_S and not (self.dir / cid).exists()
 
     def _unname(self, container: Container):
         link = self.names_dir / container.name

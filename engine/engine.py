@@ -47,20 +47,8 @@ class Engine:
         alive = {p.name for p in (self.root / "containers").glob("*")}
         netns = self.root / "netns"
         if netns.is_dir() and any(name not in alive for name in os.listdir(netns)):
-            networks.cleanup_stale(alive | self._reserved_ids())
+            networks.cleanup_stale(alive | self.containers.reserved_ids())
         return networks
-
-    def _reserved_ids(self) -> set[str]:
-        """Ids that names/ links point to: a create in another process joins its network
-        after reserving the name but before its bundle exists, so it counts as alive."""
-        names = self.root / "names"
-        ids = set()
-        for name in os.listdir(names) if names.is_dir() else ():
-            try:
-                ids.add(os.readlink(names / name))
-            except OSError:         # unnamed meanwhile
-                continue
-        return ids
 
     @cached_property
     def volumes(self):

@@ -348,3 +348,14 @@ def test_two_processes_racing_to_start_or_remove_one_container(engine):
                                       text=True).stdout.split()
             assert len(monitors) == 1, monitors                     # one monitor, not two
     assert not c.bundle.exists()
+
+
+def test_a_name_left_by_a_create_that_died_is_reclaimed(engine):
+    link = engine.root / "names" / "orphaned"
+    os.symlink("e" * 64, link)                  # what a create killed before its bundle leaves
+    with pytest.raises(Conflict):               # young: a create may still be under way
+        engine.containers.create("busybox", ["true"], name="orphaned", network="none")
+    os.utime(link, (time.time() - 3600,) * 2, follow_symlinks=False)
+    c = engine.containers.create("busybox", ["true"], name="orphaned", network="none")
+    assert c.name == "orphaned"
+    c.remove()
