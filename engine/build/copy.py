@@ -1,6 +1,7 @@
 """COPY and ADD: the files a step adds, laid out in a fresh tree that becomes one layer.
 
-    plan = plan_copy(ins, workdir="/app", context=ctx, source_view=None, base_view=view)
+    plan = plan_copy(ins, workdir="/app", context=ctx, source_view=None, base_view=view,
+                     temp_dir=session.temp_dir)
     plan.digest                       # inputs for the cache key (content + metadata)
     fill_tree(plan, tree, ids=(0, 0), epoch=None)
 
@@ -19,6 +20,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import tempfile
 
 from ..errors import BuildError
 from .context import Context, Source
@@ -79,9 +81,11 @@ def parse_chmod(text: str) -> int | None:
     return mode
 
 
-def plan_copy(ins, *, workdir: str, context: Context | None, source_view: MergedView | None,
-              source_key: str = "", base_view: MergedView | None = None) -> CopyPlan:
-    """Resolve an expanded COPY/ADD into items and an input digest; nothing is written."""
+def plan_copy(ins, *, workdir: str, context: Context, source_view: MergedView | None,
+              source_key: str = "", base_view: MergedView | None = None,
+              temp_dir) -> CopyPlan:
+    """Resolve an expanded COPY/ADD into items and an input digest; nothing is written but
+    ADD's downloads, into a folder from `temp_dir()` (the build's, removed after it)."""
     what = ins.cmd.upper()
     dest = ins.dest
     if not dest.startswith("/"):
@@ -111,7 +115,7 @@ def plan_copy(ins, *, workdir: str, context: Context | None, source_view: Merged
                          f"sources: {local[0]}", ins.original)
     for url in sources:
         if ins.cmd == "add" and _is_url(url):
-            path = _download(url, checksum, ins.original)
+            path = _download(url, checksum, ins.original, temp_dir())
             name = posixpath.basename(url.split("?", 1)[0].rstrip("/")) or "index.html"
             target = posixpath.join(dest, name) if into_dir else dest
             plan.items.append(Item(target, host=path))
@@ -123,9 +127,6 @@ def plan_copy(ins, *, workdir: str, context: Context | None, source_view: Merged
     if source_view is not None:
         resolved = _from_view(source_view, local, what, ins.original)
     else:
-        if context is None:
-            raise BuildError(f"{what} failed: this build has no context to copy from",
-                             ins.original)
         resolved = context.resolve(local, what)
         h.update(context.digest(resolved, excludes).encode())
     unpack_default = ins.cmd == "add" and ins.unpack is not False
@@ -171,12 +172,11 @@ def _from_view(view: MergedView, sources: list[str], what: str, original: str) -
     return out
 
 
-def _download(url: str, checksum: str, original: str) -> str:
-    """Fetch an ADD URL into a temp file; a clear BuildError when offline or mismatched."""
-    import tempfile
+def _download(url: str, checksum: str, original: str, folder: str) -> str:
+    """Fetch an ADD URL into a file in `folder`; a clear BuildError when offline or mismatched."""
     import urllib.error
     import urllib.request
-    fd, path = tempfile.mkstemp(prefix="dockyard-add-")
+    fd, path = tempfile.mkstemp(prefix="add-", dir=folder)
     h = hashlib.sha256()
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=15) as response:

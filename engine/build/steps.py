@@ -273,7 +273,7 @@ class Session:
         base_view = state.view()
         plan = plan_copy(ins, workdir=state.config.get("WorkingDir") or "/",
                          context=self.context, source_view=source_view,
-                         source_key=source_key, base_view=base_view)
+                         source_key=source_key, base_view=base_view, temp_dir=self.temp_dir)
         chown = ins.chown
 
         def action():

@@ -322,3 +322,30 @@ def test_cli_build_plain_progress_and_quiet(engine, ctx, data_root):
     failed = subprocess.run(cli + ["-f", "-", str(ctx)], input="FROM busybox\nRUN exit 7\n",
                             capture_output=True, text=True)
     assert failed.returncode != 0 and "exit code: 7" in failed.stderr
+
+
+def test_add_from_a_url_caches_by_content_and_leaves_no_download_behind(engine, ctx, tmp_path):
+    import functools
+    import http.server
+    import threading
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "data.txt").write_text("first\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/data.txt"
+    try:
+        dockerfile = f"FROM busybox\nADD {url} /data.txt\n"
+        first = engine.images.build(dockerfile, context=str(ctx))
+        assert run(engine, first.id, "cat /data.txt") == "first\n"
+        assert engine.images.build(dockerfile, context=str(ctx)).id == first.id   # cached
+        (served / "data.txt").write_text("second\n")     # new content: a new layer
+        second = engine.images.build(dockerfile, context=str(ctx))
+        assert second.id != first.id and run(engine, second.id, "cat /data.txt") == "second\n"
+    finally:
+        server.shutdown()
+        server.server_close()
+    tmp = engine.root / "buildcache" / "tmp"
+    assert not tmp.exists() or os.listdir(tmp) == []
