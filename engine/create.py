@@ -12,8 +12,17 @@ from .runtime import cgroups, convert, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
+
 def create_container(engine, options: RunOptions) -> Container:
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
+    # Flags are checked before anything is made: a typo costs no name, veth or volume.
+    limits = dict(
+        caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
+        no_new_privs=_no_new_privs(options.security_opt),
+        memory=convert.parse_memory(options.memory) if options.memory else 0,
+        memory_swap=_memory_swap(options.memory_swap),
+        cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
+        pids_limit=options.pids_limit or 0, rlimits=convert.parse_rlimits(options.ulimits))
     image = resolve_image(engine, options.image, options.pull)
     cid = os.urandom(32).hex()
     undo = []
@@ -35,16 +44,9 @@ def create_container(engine, options: RunOptions) -> Container:
             args=tuple(args), env=tuple(env),
             cwd=options.working_dir or image_config.get("WorkingDir") or "/",
             user=options.user if options.user is not None else image_config.get("User") or "",
-            hostname=hostname,
-            caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
-            no_new_privs=_no_new_privs(options.security_opt),
-            privileged=options.privileged, readonly_rootfs=options.read_only,
-            memory=convert.parse_memory(options.memory) if options.memory else 0,
-            memory_swap=_memory_swap(options.memory_swap),
-            cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
-            pids_limit=options.pids_limit or 0,
+            hostname=hostname, privileged=options.privileged, readonly_rootfs=options.read_only,
             netns=netns, mounts=tuple(mounts), tty=options.tty, stdin=options.stdin_open,
-            init=options.init, rlimits=convert.parse_rlimits(options.ulimits),
+            init=options.init, **limits,
             stop_signal=options.stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
         )
@@ -90,7 +92,7 @@ def create_container(engine, options: RunOptions) -> Container:
         for step in reversed(undo):
             try:
                 step()
-            except OSError:
+            except (OSError, DockyardError):    # the first error is the one to report
                 pass
         raise
 
