@@ -100,7 +100,7 @@ class Container:
             raise Conflict(f"container {self.name} is not running")
         args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
-                            tty=tty, stdin=bool(stdin))
+                            tty=tty, stdin=bool(stdin), detach=detach)
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)

@@ -359,3 +359,16 @@ def test_a_name_left_by_a_create_that_died_is_reclaimed(engine):
     c = engine.containers.create("busybox", ["true"], name="orphaned", network="none")
     assert c.name == "orphaned"
     c.remove()
+
+
+def test_exec_detached_keeps_running_after_the_call(engine):
+    c = engine.containers.run("busybox", ["sleep", "60"], detach=True, network="none")
+    try:
+        assert c.exec_run(["sh", "-c", "sleep 0.3; echo done > /tmp/flag"], detach=True) == (None, b"")
+        for _ in range(60):
+            if c.exec_run(["cat", "/tmp/flag"])[1] == b"done\n":
+                break
+            time.sleep(0.05)
+        assert c.exec_run(["cat", "/tmp/flag"]) == (0, b"done\n")
+    finally:
+        c.remove(force=True)
