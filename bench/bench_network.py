@@ -9,6 +9,7 @@ Uses a temporary data root, its own bridge and 198.18.0.0/15 test addresses; rem
 import argparse
 import ipaddress
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -103,6 +104,7 @@ def main() -> None:
     finally:
         nets.teardown()
         nets.links.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
