@@ -8,12 +8,10 @@ mtimes clamped to `epoch` when given, so the same tree always gives the same byt
 extracts a tar, refusing absolute paths, `..`, symlinked parents, hard links out of the root and
 device nodes (a 0/0 char device too: tars carry whiteouts as `.wh.` files).
 """
-import gzip
 import hashlib
 import os
 import shutil
 import stat
-import tarfile
 import zlib
 
 from ..errors import ContentError, HostError
@@ -21,8 +19,6 @@ from ..errors import ContentError, HostError
 WHITEOUT, OPAQUE, OPAQUE_XATTR = ".wh.", ".wh..wh..opq", "trusted.overlay.opaque"
 META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is skipped
 GZIP_LEVEL = 6                      # Go's gzip.DefaultCompression, what docker uses
-# Extraction filters arrived in 3.11.4; without them tarfile already behaves as fully_trusted.
-_TRUSTED = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
 
 
 class HashingSink:
@@ -56,6 +52,7 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True) -> None:
     directories get a `.wh..wh..opq` entry. overlay=False reads a plain tree (a COPY source).
     Other device nodes and sockets are left out: `apply()` would refuse them.
     """
+    import tarfile          # here, not at the top: starting a container needs no tar code
     tree = os.fspath(tree)
     with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         def clamp(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -95,6 +92,7 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True) -> None:
 
 def write_gzip_layer(tree, sink, *, epoch: int | None = None, overlay: bool = True):
     """diff() gzipped into `sink` deterministically; returns (diff_id, uncompressed size)."""
+    import gzip
     with gzip.GzipFile(filename="", mode="wb", fileobj=sink, mtime=0,
                        compresslevel=GZIP_LEVEL) as gz:
         raw = HashingSink(gz)
@@ -120,8 +118,10 @@ def _inside(root, path):
     return path == root or path.startswith(root + "/")
 
 
-def open_tar(source) -> tarfile.TarFile:
+def open_tar(source):
     """A TarFile reading `source` (a path or a binary file object), plain or compressed."""
+    import gzip
+    import tarfile
     try:
         if isinstance(source, (str, os.PathLike)):
             return tarfile.open(source, "r:*")
@@ -139,6 +139,8 @@ def apply(source, root, *, overlay: bool = True) -> None:
     overlay=False `root` is a flat rootfs: whiteouts delete and opaque markers empty the
     directory of what lower layers put there.
     """
+    import gzip
+    import tarfile
     root, extracted = os.path.realpath(root), set()
     try:
         with open_tar(source) as tar:
@@ -191,5 +193,7 @@ def _apply_member(tar, member, root, overlay, extracted) -> None:
         member.name = name
         # Checks done above; numeric_owner: ids from the tar, not the host's user names.
         # The "data"/"tar" filters refuse absolute symlinks and drop the sticky bit of /tmp.
-        tar.extract(member, root, numeric_owner=True, **_TRUSTED)
+        # Extraction filters arrived in 3.11.4; without them tarfile is already fully_trusted.
+        trusted = {"filter": "fully_trusted"} if hasattr(tar, "extraction_filter") else {}
+        tar.extract(member, root, numeric_owner=True, **trusted)
         extracted.add(target)
