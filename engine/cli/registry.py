@@ -45,39 +45,33 @@ def _short(digest: str) -> str:
     return digest.split(":", 1)[-1][:12]
 
 
-class PullProgress:
-    """Docker's non-tty pull lines: `<id>: Already exists`, `Pulling fs layer`, `Pull complete`."""
+class LayerProgress:
+    """Docker's non-tty per-layer lines (`<id>: Pull complete`) from pull or push events."""
 
-    def __init__(self, stream):
-        self.stream = stream
-
-    def __call__(self, event: dict) -> None:
-        if event["type"] != "layer":
-            return
-        status = event["status"]
-        line = {"exists": "Already exists", "done": "Pull complete"}.get(status)
-        if status == "downloading" and not event.get("current"):
-            line = "Pulling fs layer"
-        if line:
-            print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
-
-
-class PushProgress:
-    """Docker's non-tty push lines: `Layer already exists`, `Mounted from x`, `Pushed`."""
-
-    def __init__(self, stream):
-        self.stream = stream
+    def __init__(self, stream, lines: dict[str, str], moving: str, first_line: str):
+        self.stream, self.lines, self.moving, self.first_line = stream, lines, moving, first_line
 
     def __call__(self, event: dict) -> None:
         if event["type"] != "layer":
             return
         status = event["status"]
-        line = {"exists": "Layer already exists", "done": "Pushed",
-                "mounted": f"Mounted from {event.get('from')}"}.get(status)
-        if status == "uploading" and not event.get("current"):
-            line = "Preparing"
+        line = self.lines.get(status, "").format(**event)
+        if status == self.moving and not event.get("current"):    # the first event of a transfer
+            line = self.first_line
         if line:
             print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
+
+
+def PullProgress(stream) -> LayerProgress:
+    """`Already exists`, `Pulling fs layer`, `Pull complete`."""
+    return LayerProgress(stream, {"exists": "Already exists", "done": "Pull complete"},
+                         "downloading", "Pulling fs layer")
+
+
+def PushProgress(stream) -> LayerProgress:
+    """`Layer already exists`, `Mounted from x`, `Preparing`, `Pushed`."""
+    return LayerProgress(stream, {"exists": "Layer already exists", "done": "Pushed",
+                                  "mounted": "Mounted from {from}"}, "uploading", "Preparing")
 
 
 def cmd_pull(args) -> int:
