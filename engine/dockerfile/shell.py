@@ -274,12 +274,7 @@ class _State:
 
     def modify(self, name: str, op: str, modifier: str, null_is_unset: bool) -> str:
         """The ${NAME<op>word} forms: defaults, alternatives, required and trimming."""
-        try:
-            word, _ = self.stop_on("}", op in "#%" and op != "")
-        except ShellError:
-            if not self.peek():
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        word = self._until("}", op in "#%" and op != "", "missing '}'")
         value, found = self.getenv(name)
         if self.lex.skip_unset_env and not found:
             return "${" + name + modifier + word + "}"
@@ -303,23 +298,22 @@ class _State:
             return _trim_prefix(word, value, greedy)
         raise ShellError(f"unsupported modifier ({modifier}) in substitution")
 
+    def _until(self, stop: str, raw: bool, missing: str) -> str:
+        """stop_on(stop, raw)'s word; at the end of the input, `syntax error: <missing>`."""
+        try:
+            return self.stop_on(stop, raw)[0]
+        except ShellError:
+            if not self.peek():
+                raise ShellError(f"syntax error: {missing}") from None
+            raise
+
     def substitute(self, name: str) -> str:
         """${NAME/pattern/replacement} (first match) and ${NAME//pattern/replacement} (all)."""
         replace_all = self.peek() == "/"
         if replace_all:
             self.pos += 1
-        try:
-            pattern, _ = self.stop_on("/", True)
-        except ShellError:
-            if not self.peek():
-                raise ShellError("syntax error: missing '/' in ${}") from None
-            raise
-        try:
-            replacement, _ = self.stop_on("}", True)
-        except ShellError:
-            if not self.peek():
-                raise ShellError("syntax error: missing '}'") from None
-            raise
+        pattern = self._until("/", True, "missing '/' in ${}")
+        replacement = self._until("}", True, "missing '}'")
         value, found = self.getenv(name)
         if self.lex.skip_unset_env and not found:
             return "${" + name + "/" + pattern + "/" + replacement + "}"
