@@ -47,8 +47,8 @@ class RunOptions:
     pull: str = "missing"                       # docker run --pull: missing | always | never
 
     # docker-py's names for some of the fields above
-    ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap", "nano_cpus": None,
-               "network_mode": "network", "cap_add": "cap_add", "remove": "auto_remove",
+    ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
+               "network_mode": "network", "remove": "auto_remove",
                "stdin": "stdin_open", "workdir": "working_dir", "env": "environment"}
 
     @classmethod
@@ -59,7 +59,7 @@ class RunOptions:
         for key, value in kwargs.items():
             if key == "nano_cpus":
                 key, value = "cpus", value and value / 1e9
-            key = cls.ALIASES.get(key, key) or key
+            key = cls.ALIASES.get(key, key)
             if key not in known:
                 raise InvalidArgument(f"unknown container option: {key}")
             values[key] = _normalize(key, value)
