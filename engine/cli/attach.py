@@ -10,12 +10,12 @@ import threading
 from .render import binary
 
 
-def run_attached(engine, container, *, remove=False, stdin=False, tty=False) -> int:
+def run_attached(engine, container, *, remove=False, stdin=False) -> int:
     """Start, stream until exit, return the exit code (and remove with --rm)."""
     try:
         engine.containers.start(container)
         if stdin:
-            _pump_stdin(container, tty)
+            _pump_stdin(container)
         return follow_until_exit(container)
     except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
         container.stop(timeout=3)
@@ -34,7 +34,7 @@ def follow_until_exit(container) -> int:
     return process.wait(container.bundle).exit_code
 
 
-def _pump_stdin(container, tty):
+def _pump_stdin(container):
     """Copy our stdin into the container's stdin until EOF, in a daemon thread."""
     from ..runtime import process
 

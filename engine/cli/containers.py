@@ -136,7 +136,7 @@ def cmd_run(args) -> int:
         engine.containers.start(container)
         print(container.id)
         return 0
-    return run_attached(engine, container, remove=args.rm, stdin=args.interactive, tty=args.tty)
+    return run_attached(engine, container, remove=args.rm, stdin=args.interactive)
 
 
 def cmd_start(args) -> int:
