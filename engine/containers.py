@@ -149,8 +149,9 @@ class Containers:
         except FileNotFoundError:
             raise ContainerNotFound(f"No such container: {id_or_name}") from None
 
-    def list(self, all=False) -> list[Container]:
-        """Running containers (all=True: every one), newest first."""
+    def list(self, all=False, filters=None, limit=-1, since=None, before=None) -> list[Container]:
+        """Running containers (all=True: every one), newest first; `filters` (docker-py's dict
+        or `--filter` strings), `limit` (`ps -n`), `since` and `before` as Docker applies them."""
         found = []
         for path in self._ids():
             try:
@@ -159,6 +160,13 @@ class Containers:
             except FileNotFoundError:       # removed while we looked, or still being created
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
+        if filters or since or before or limit > 0:
+            from .filters import Filters, select_containers
+            wanted = Filters.of(filters)
+            for key, ref in (("since", since), ("before", before)):
+                if ref:
+                    wanted.values.setdefault(key, []).append(ref)
+            return select_containers(self.engine, found, wanted, all=all, limit=limit)
         return found if all else [c for c in found if c.status == "running"]
 
     def images_in_use(self) -> frozenset[str]:

@@ -85,9 +85,13 @@ class Networks:
         """The network with this name, id or unique id prefix; NetworkNotFound otherwise."""
         return Network.from_record(self._find(self.state.networks(), name_or_id))
 
-    def list(self) -> list[Network]:
-        """All networks, oldest first."""
-        return [Network.from_record(r) for r in self.state.networks()]
+    def list(self, filters=None) -> list[Network]:
+        """All networks, oldest first; `filters` as `docker network ls --filter` applies them."""
+        networks = [Network.from_record(r) for r in self.state.networks()]
+        if filters:
+            from ..filters import select_networks
+            return select_networks(networks, filters)
+        return networks
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         """The container's endpoints, in the order they were attached (eth0 first)."""
