@@ -110,7 +110,12 @@ class Container:
         return process.top(self.bundle)
 
     def stats(self, stream=False):
-        return process.stats(self.bundle)
+        """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
+        block_read, block_write, net_rx, net_tx (bytes; the counters only grow)."""
+        found = process.stats(self.bundle)
+        found["net_rx"], found["net_tx"] = (self.engine.networks.traffic(self.id)
+                                            if self.engine.has_networks(self) else (0, 0))
+        return found
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""

@@ -1,5 +1,4 @@
 """Shared by the CLI commands: Docker's tables, sizes, relative times, inspect output, KEY=VALUE."""
-import json
 import sys
 import time
 
@@ -43,19 +42,16 @@ def parse_time(rfc3339: str) -> float:
     return base + (float("0." + frac) if frac else 0.0)
 
 
-def dump_json(value) -> None:
-    json.dump(value, sys.stdout, indent=4)
-    sys.stdout.write("\n")
-
-
 def print_inspect(values: list, template: str | None = None) -> None:
-    """`inspect` output: a JSON array, or each value through `--format`."""
-    if template:
-        from .format import render_format
-        for value in values:
-            print(render_format(template, value))
-    else:
-        dump_json(values)
+    """`inspect` output: a JSON array, `--format json` compact, or each value through a
+    template; a template failing on some values prints the others, then raises."""
+    from ..errors import TemplateError
+    from .format import inspect_text
+    try:
+        sys.stdout.write(inspect_text(values, template))
+    except TemplateError as exc:
+        sys.stdout.write(getattr(exc, "text", ""))
+        raise
 
 
 def key_values(items: list[str], flag: str) -> dict:

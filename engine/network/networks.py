@@ -99,6 +99,19 @@ class Networks:
                  if container_id in r["endpoints"]]
         return sorted(found, key=lambda ep: int(ep.ifname[3:]))
 
+    def traffic(self, container_id: str) -> tuple[int, int]:
+        """Bytes the container received and sent on its networks: its veths' host ends count
+        the same bytes the other way round."""
+        received = sent = 0
+        for ep in self.endpoints(container_id):
+            counters = Path("/sys/class/net") / ep.host_ifname / "statistics"
+            try:
+                received += int((counters / "tx_bytes").read_text())
+                sent += int((counters / "rx_bytes").read_text())
+            except (OSError, ValueError):     # not plugged (a stopped container) or gone
+                continue
+        return received, sent
+
     def ports(self, container_id: str) -> list[PortBinding]:
         """The container's published ports."""
         return [PortBinding.from_json(b) for b in self.state.ports().get(container_id, [])]

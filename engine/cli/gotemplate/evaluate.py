@@ -8,10 +8,10 @@ import inspect
 
 from ...errors import TemplateError
 from .gofmt import value_text
-from .parser import (BranchNode, ChainNode, CommandNode, ConstantNode, DotNode, FieldNode,
+from .nodes import (BranchNode, ChainNode, CommandNode, ConstantNode, DotNode, FieldNode,
                      IdentifierNode, ListNode, LoopControlNode, NilNode, PipeNode, TemplateNode,
                      TextNode, ActionNode, VariableNode)
-from .values import GoNil, GoObject, Struct, go_method, sorted_items, truth, type_name
+from .values import GoNil, Struct, go_method, sorted_items, truth, type_name
 
 MAX_DEPTH = 100
 
@@ -115,7 +115,7 @@ class Execution:
             raise _Break() if node.keyword == "break" else _Continue()
         elif isinstance(node, TemplateNode):
             if node.name not in self.trees:
-                self.fail(f'no such template "{node.name}"')
+                self.fail(f'template "{node.name}" not defined')
             self.run(node.name, self.eval_pipeline(dot, node.pipe) if node.pipe else None)
 
     def walk_if_or_with(self, dot, node: BranchNode) -> None:
@@ -328,5 +328,3 @@ def _signature(method) -> Function:
               for p in inspect.signature(method).parameters.values()]
     return Function(method, params)
 
-
-__all__ = ["Execution", "ExecError", "FuncError", "Function", "NO_VALUE", "GoObject"]

@@ -221,12 +221,13 @@ def _float(x: float, verb: str, f: _Flags) -> str:
 
 
 def _shortest(x: float) -> str:
-    """Go's %v of a float64: shortest digits, an exponent below 1e-4 and from 1e+21."""
+    """Go's %v of a float64: the shortest digits that read back the same, with an exponent
+    below 1e-4 and from 1e+06 (1e+06, 123456, 1.5e-05)."""
     sign, digits, exponent = decimal.Decimal(repr(x)).normalize().as_tuple()
     digits = "".join(map(str, digits)).rstrip("0") or "0"
     point = len(digits) + exponent if digits != "0" else 1
     exp = point - 1
-    if exp < -4 or exp >= 21:
+    if exp < -4 or exp >= 6:
         mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
         return f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
     if point <= 0:

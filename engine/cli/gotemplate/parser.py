@@ -1,167 +1,17 @@
-"""Go text/template's parser: tokens -> a tree of nodes, with Go's checks and error texts
-(`function "x" not defined`, `undefined variable "$x"`, `unexpected {{end}}`...).
-
-Each node keeps its offset in the template (errors say line:column) and prints as Go prints
-it (`<.State.Health.Status>` in an execution error).
+"""Go text/template's parser: tokens -> a tree of nodes (nodes.py), with Go's checks and
+error texts (`function "x" not defined`, `undefined variable "$x"`, `unexpected {{end}}`...).
 """
 import re
-from dataclasses import dataclass, field
 
 from ...errors import TemplateError
 from .lexer import LexError, Token, lex
+from .nodes import (ActionNode, BranchNode, ChainNode, CommandNode, ConstantNode, DotNode,
+                    FieldNode, IdentifierNode, ListNode, LoopControlNode, NilNode, Node, PipeNode,
+                    TemplateNode, TextNode, VariableNode, ElseNode, EndNode)
 
 
 class ParseError(TemplateError):
     """A template that doesn't parse; the message is Go's: `template: :1: ...`."""
-
-
-@dataclass(eq=False)
-class Node:
-    pos: int
-
-
-@dataclass(eq=False)
-class ListNode(Node):
-    nodes: list = field(default_factory=list)
-
-    def __str__(self):
-        return "".join(map(str, self.nodes))
-
-
-@dataclass(eq=False)
-class TextNode(Node):
-    text: str = ""
-
-    def __str__(self):
-        return self.text
-
-
-@dataclass(eq=False)
-class FieldNode(Node):
-    ident: list = field(default_factory=list)       # .A.B -> ["A", "B"]
-
-    def __str__(self):
-        return "".join("." + i for i in self.ident)
-
-
-@dataclass(eq=False)
-class VariableNode(Node):
-    ident: list = field(default_factory=list)       # $x.A -> ["$x", "A"]
-
-    def __str__(self):
-        return ".".join(self.ident)
-
-
-@dataclass(eq=False)
-class ChainNode(Node):
-    node: Node = None                                # (pipeline).A.B
-    fields: list = field(default_factory=list)
-
-    def __str__(self):
-        inner = f"({self.node})" if isinstance(self.node, PipeNode) else str(self.node)
-        return inner + "".join("." + f for f in self.fields)
-
-
-@dataclass(eq=False)
-class IdentifierNode(Node):
-    name: str = ""
-
-    def __str__(self):
-        return self.name
-
-
-@dataclass(eq=False)
-class DotNode(Node):
-    def __str__(self):
-        return "."
-
-
-@dataclass(eq=False)
-class NilNode(Node):
-    def __str__(self):
-        return "nil"
-
-
-@dataclass(eq=False)
-class ConstantNode(Node):
-    """A bool, number, character or string literal: `value` is what it means."""
-    text: str = ""
-    value: object = None
-
-    def __str__(self):
-        return self.text
-
-
-@dataclass(eq=False)
-class CommandNode(Node):
-    args: list = field(default_factory=list)
-
-    def __str__(self):
-        return " ".join(f"({a})" if isinstance(a, PipeNode) else str(a) for a in self.args)
-
-
-@dataclass(eq=False)
-class PipeNode(Node):
-    decl: list = field(default_factory=list)          # variable names
-    is_assign: bool = False
-    cmds: list = field(default_factory=list)
-
-    def __str__(self):
-        text = " | ".join(map(str, self.cmds))
-        if self.decl:
-            text = ", ".join(self.decl) + (" = " if self.is_assign else " := ") + text
-        return text
-
-
-@dataclass(eq=False)
-class ActionNode(Node):
-    pipe: PipeNode = None
-
-    def __str__(self):
-        return "{{" + str(self.pipe) + "}}"
-
-
-@dataclass(eq=False)
-class BranchNode(Node):
-    """if, range or with: `pipe`, the list it runs, the list after {{else}}."""
-    keyword: str = ""
-    pipe: PipeNode = None
-    list: ListNode = None
-    else_list: ListNode | None = None
-
-    def __str__(self):
-        text = "{{" + self.keyword + " " + str(self.pipe) + "}}" + str(self.list)
-        if self.else_list is not None:
-            text += "{{else}}" + str(self.else_list)
-        return text + "{{end}}"
-
-
-@dataclass(eq=False)
-class LoopControlNode(Node):
-    keyword: str = ""                                 # break or continue
-
-    def __str__(self):
-        return "{{" + self.keyword + "}}"
-
-
-@dataclass(eq=False)
-class TemplateNode(Node):
-    name: str = ""
-    pipe: PipeNode | None = None
-
-    def __str__(self):
-        from .gofmt import quote
-        return "{{template " + quote(self.name) + (f" {self.pipe}" if self.pipe else "") + "}}"
-
-
-@dataclass(eq=False)
-class _End(Node):
-    pass
-
-
-@dataclass(eq=False)
-class _Else(Node):
-    pass
 
 
 def parse(text: str, functions) -> dict[str, ListNode]:
@@ -236,8 +86,8 @@ class _Parser:
                     continue
                 self.i = start
             node = self.text_or_action()
-            if isinstance(node, (_End, _Else)):
-                self.fail(f"unexpected {{{{{'end' if isinstance(node, _End) else 'else'}}}}}")
+            if isinstance(node, (EndNode, ElseNode)):
+                self.fail(f"unexpected {{{{{'end' if isinstance(node, EndNode) else 'else'}}}}}")
             root.nodes.append(node)
         self.templates[""] = root
         return self.templates
@@ -248,7 +98,7 @@ class _Parser:
         saved, self.vars = self.vars, ["$"]
         body, end = self.item_list()
         self.vars = saved
-        if not isinstance(end, _End):
+        if not isinstance(end, EndNode):
             self.fail("unexpected {{else}} in define clause")
         self.templates[name] = body
 
@@ -269,7 +119,7 @@ class _Parser:
         items = ListNode(self.peek_non_space().pos)
         while self.peek_non_space().kind != "EOF":
             node = self.text_or_action()
-            if isinstance(node, (_End, _Else)):
+            if isinstance(node, (EndNode, ElseNode)):
                 return items, node
             items.nodes.append(node)
         self.fail("unexpected EOF")
@@ -281,12 +131,12 @@ class _Parser:
             if word in ("if", "range", "with"):
                 return self.branch(word)
             if word == "end":
-                return _End(self.expect("RIGHT", "end").pos)
+                return EndNode(self.expect("RIGHT", "end").pos)
             if word == "else":
                 peek = self.peek_non_space()
                 if peek.kind == "KEYWORD" and peek.value in ("if", "with"):
-                    return _Else(peek.pos)
-                return _Else(self.expect("RIGHT", "else").pos)
+                    return ElseNode(peek.pos)
+                return ElseNode(self.expect("RIGHT", "else").pos)
             if word in ("break", "continue"):
                 after = self.next_non_space()
                 if after.kind != "RIGHT":
@@ -295,7 +145,7 @@ class _Parser:
                     self.fail(f"{{{{{word}}}}} outside {{{{range}}}}")
                 return LoopControlNode(token.pos, word)
             if word == "template":
-                return self.template_call(token)
+                return self.template_call()
             if word == "block":
                 return self.block(token)
             if word == "define":
@@ -311,7 +161,7 @@ class _Parser:
         body, end = self.item_list()
         self.range_depth -= keyword == "range"
         else_list = None
-        if isinstance(end, _Else):
+        if isinstance(end, ElseNode):
             peek = self.peek()
             if keyword in ("if", "with") and peek.kind == "KEYWORD" and peek.value == keyword:
                 # {{else if x}} is {{else}}{{if x}}...{{end}}: the inner branch eats the {{end}}.
@@ -319,13 +169,14 @@ class _Parser:
                 else_list = ListNode(end.pos, [self.branch(keyword)])
             else:
                 else_list, end = self.item_list()
-                if not isinstance(end, _End):
+                if not isinstance(end, EndNode):
                     self.fail("expected end; found {{else}}")
         del self.vars[mark:]
         return BranchNode(pipe.pos, keyword, pipe, body, else_list)
 
-    def template_call(self, token: Token) -> TemplateNode:
-        name = self.template_name(self.next_non_space(), "template clause")
+    def template_call(self) -> TemplateNode:
+        token = self.next_non_space()
+        name = self.template_name(token, "template clause")
         pipe = None
         if self.next_non_space().kind != "RIGHT":
             self.backup()
@@ -338,7 +189,7 @@ class _Parser:
         saved, self.vars = self.vars, ["$"]
         body, end = self.item_list()
         self.vars = saved
-        if not isinstance(end, _End):
+        if not isinstance(end, EndNode):
             self.fail("unexpected {{else}} in block clause")
         self.templates[name] = body
         return TemplateNode(token.pos, name, pipe)
