@@ -25,8 +25,8 @@ class Filters:
         if not spec:
             return cls()
         if isinstance(spec, dict):
-            return cls({k: [v] if isinstance(v, (str, bool, int)) else [str(x) for x in v]
-                        for k, v in spec.items()})
+            return cls({k: [_text(v)] if isinstance(v, (str, bool, int)) else
+                        [_text(x) for x in v] for k, v in spec.items()})
         values: dict[str, list[str]] = {}
         for item in spec:
             key, sep, value = item.partition("=")
@@ -85,6 +85,11 @@ class Filters:
         if any(v.lower() not in TRUE + FALSE for v in values):
             raise InvalidArgument(f"invalid filter '{key}={values[0]}'")
         return values[-1].lower() in TRUE
+
+
+def _text(value) -> str:
+    """A docker-py filter value as the API sends it: True -> "true"."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def path_match(pattern: str, name: str) -> bool:
