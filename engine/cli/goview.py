@@ -23,8 +23,24 @@ SLICES = {"Args", "Cmd", "Entrypoint", "Env", "OnBuild", "Shell", "Binds", "Link
           "ReadonlyPaths", "ExecIDs", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
           "RepoTags", "RepoDigests", "Layers", "Mounts", "ConsoleSize", "Log", "Test",
           ("IPAM", "Config")}
-# Pointers Docker leaves out of the JSON when nil (omitempty), by the object they belong to.
-OMITTED_POINTERS = {"State": ("Health",)}
+# Fields Docker's JSON leaves out when zero (omitempty), by the object they belong to, with
+# the zero value a template still sees.
+OMITTED = {
+    "State": {"Health": GoNil("ptr", "Health", omit=True)},
+    "Config": {"ExposedPorts": GoNil("map", "ExposedPorts", omit=True),
+               "Healthcheck": GoNil("ptr", "Healthcheck", omit=True), "ArgsEscaped": False,
+               "NetworkDisabled": False, "MacAddress": "", "StopSignal": "",
+               "StopTimeout": GoNil("ptr", "StopTimeout", omit=True),
+               "Shell": GoNil("slice", "Shell", omit=True)},
+    "HostConfig": {"Annotations": GoNil("map", "Annotations", omit=True),
+                   "StorageOpt": GoNil("map", "StorageOpt", omit=True),
+                   "Tmpfs": GoNil("map", "Tmpfs", omit=True),
+                   "Sysctls": GoNil("map", "Sysctls", omit=True), "Runtime": "",
+                   "Mounts": GoNil("slice", "Mounts", omit=True),
+                   "Init": GoNil("ptr", "Init", omit=True)},
+}
+# Go field names that differ from their JSON keys: `{{.ID}}` and `{{.Id}}` both work.
+ALIASES = {"ID": "Id"}
 
 
 def go_view(value, path: tuple = ()):
@@ -38,8 +54,10 @@ def go_view(value, path: tuple = ()):
             return GoMap({k: go_view(v, path + ("*",)) for k, v in value.items()},
                          zero=OTHER_MAPS[name])
         struct = Struct((k, go_view(v, path + (k,))) for k, v in value.items())
-        for field in OMITTED_POINTERS.get(name, ()):
-            struct.setdefault(field, GoNil("ptr", field, omit=True))
+        struct.aliases = ALIASES
+        absent = {k: v for k, v in OMITTED.get(name, {}).items() if k not in struct}
+        struct.update(absent)
+        struct.hidden = frozenset(absent)
         return struct
     if isinstance(value, list):
         return [go_view(v, path + ("*",)) for v in value]

@@ -172,8 +172,7 @@ class ImageRow(GoObject):
         return self.digest
 
     def CreatedSince(self):
-        created = self.i.get("Created", 0)
-        return human_duration(time.time() - created) + " ago" if created else ""
+        return human_duration(time.time() - self.i.get("Created", 0)) + " ago"
 
     def CreatedAt(self):
         return go_time(self.i.get("Created", 0))

@@ -128,3 +128,17 @@ def test_a_table_without_rows_still_has_its_header():
 ])
 def test_tabwriter_aligns_as_go(text, out):
     assert tabwrite(text) == out
+
+
+def test_go_field_names_work_beside_json_keys():
+    assert render_format("{{.ID}} {{.Id}}", {"Id": "abc"}) == "abc abc"
+    assert render_format("{{json .}}", {"Id": "abc"}) == '{"Id":"abc"}'
+
+
+def test_fields_docker_omits_from_json_are_still_fields():
+    container = {"State": {"Status": "running"}, "Config": {"Image": "busybox"},
+                 "HostConfig": {"Privileged": False}}
+    text = "{{.Config.ExposedPorts}} {{.Config.StopSignal}}|{{.HostConfig.Init}} {{.State.Health}}"
+    assert render_format(text, container) == "map[] |<nil> <nil>"
+    assert render_format("{{range $p, $_ := .Config.ExposedPorts}}{{$p}}{{end}}.", container) == "."
+    assert render_format("{{json .Config}}", container) == '{"Image":"busybox"}'

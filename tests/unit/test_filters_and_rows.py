@@ -176,3 +176,12 @@ def test_stats_row_shows_docker_columns():
     assert [row.ID(), row.Name(), row.CPUPerc(), row.MemUsage(), row.MemPerc(), row.NetIO(),
             row.BlockIO(), row.PIDs()] == ["c" * 12, "web", "12.35%", "264KiB / 64MiB", "0.40%",
                                            "1.5kB / 2.5MB", "0B / 4.1kB", "3"]
+
+
+def test_block_io_counters_of_both_cgroup_versions():
+    from dockyard.engine.runtime.cgroups import _blkio_v1, _io_v2
+    v1 = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:16 Read 100\nTotal 4708\n"
+    assert _blkio_v1(v1) == (4196, 512)
+    v2 = "8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n8:16 rbytes=100 wbytes=0\n"
+    assert _io_v2(v2) == (4196, 512)
+    assert _blkio_v1("") == _io_v2(None) == (0, 0)

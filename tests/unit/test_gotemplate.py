@@ -6,11 +6,13 @@ from dockyard.engine.cli.gotemplate import (ExecError, GoMap, GoNil, GoObject, P
                                             Struct, Template)
 from dockyard.engine.errors import InvalidArgument
 
+STATE = Struct(Status="running", Health=GoNil("ptr", "Health", omit=True))
+STATE.hidden = frozenset({"Health"})         # as Docker's JSON leaves out a nil State.Health
 DATA = Struct(
     Name="/web", Args=["-c", "echo hi"], Empty=[], Zero=0, Yes=True, No=False, Nil=None,
     Labels=GoMap({"b": "2", "a": "1", "com.x.y": "z"}, zero=""),
     Map={"k2": [1, 2], "k1": None}, Num=42, Float=1.5, Big=1e6, Text="héllo",
-    State=Struct(Status="running", Health=GoNil("ptr", "Health", omit=True)),
+    State=STATE,
     Ports=GoMap({"80/tcp": [Struct(HostIp="0.0.0.0", HostPort="8080")], "443/tcp": GoNil("slice")},
                 zero=GoNil("slice")),
     Nets={"bridge": Struct(IPAddress="172.17.0.2"), "app": Struct(IPAddress="10.0.0.5")},

@@ -231,6 +231,8 @@ class Execution:
             if name in receiver:
                 return receiver[name]
             if isinstance(receiver, Struct):
+                if receiver.aliases.get(name) in receiver:
+                    return receiver[receiver.aliases[name]]
                 self.fail(f'map has no entry for key "{name}"')
             return NO_VALUE
         self.fail(f"can't evaluate field {name} in type {type_name(receiver)}")

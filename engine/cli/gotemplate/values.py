@@ -15,9 +15,13 @@ import math
 
 
 class Struct(dict):
-    """A JSON object that stands for a Go struct: its keys are its fields, in order."""
+    """A JSON object that stands for a Go struct: its keys are its fields, in order; `aliases`
+    name fields whose Go name differs from their JSON key ({"ID": "Id"}); `hidden` ones are
+    left out of JSON (Go's omitempty on a zero value)."""
 
     go_type = "struct"
+    aliases: dict = {}
+    hidden: frozenset = frozenset()
 
 
 class GoMap(dict):
@@ -30,7 +34,8 @@ class GoMap(dict):
 
 class GoNil:
     """A typed nil: a nil slice prints `[]`, a nil map `map[]`, a nil pointer `<nil>`; `omit`
-    leaves it out of JSON (Go's omitempty), as Docker omits State.Health without a healthcheck."""
+    marks one the JSON leaves out, so a field of it is a missing key (as State.Health is
+    without a healthcheck)."""
 
     def __init__(self, kind: str, name: str = "", omit: bool = False):
         self.kind, self.name, self.omit = kind, name, omit
@@ -134,8 +139,7 @@ def _jsonable(value):
     if isinstance(value, GoObject):
         return {k: _jsonable(v) for k, v in value.json_fields().items()}
     if isinstance(value, Struct):
-        return {k: _jsonable(v) for k, v in value.items()
-                if not (isinstance(v, GoNil) and v.omit)}
+        return {k: _jsonable(v) for k, v in value.items() if k not in value.hidden}
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in sorted_items(value)}
     if isinstance(value, (list, tuple)):
