@@ -64,11 +64,11 @@ def cmd_create(args) -> int:
 def cmd_ls(args) -> int:
     import sys
     from .format import render_rows
-    from .rows import NetworkRow
+    from .rows import NetworkRow, natural_key
     source = args.format or "table"
     template = ("{{.ID}}" if args.quiet else NetworkRow.TABLE) if source == "table" else source
-    rows = [NetworkRow(n.inspect(), trunc=not args.no_trunc)
-            for n in _networks(args).list(filters=args.filter)]
+    networks = sorted(_networks(args).list(filters=args.filter), key=lambda n: natural_key(n.name))
+    rows = [NetworkRow(n.inspect(), trunc=not args.no_trunc) for n in networks]
     sys.stdout.write(render_rows(template, rows, NetworkRow.HEADERS))
     return 0
 

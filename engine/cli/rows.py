@@ -2,6 +2,7 @@
 field a template may name is a method, as in Docker's formatter contexts (`.ID`, `.Names`,
 `.Label "key"`...), with Docker's column headers and default table formats.
 """
+import re
 import time
 from datetime import datetime
 
@@ -9,6 +10,11 @@ from ..units import bytes_size, human_duration, human_size
 from .gotemplate import GoObject
 from .gotemplate.gofmt import quote
 from .tabwriter import display_width
+
+
+def natural_key(name: str) -> tuple:
+    """sortorder.NaturalLess as a sort key: digit runs compare as numbers (net2 < net10)."""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", name)))
 
 
 def truncate_id(full: str) -> str:

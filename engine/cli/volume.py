@@ -64,10 +64,11 @@ def cmd_create(args) -> int:
 
 def cmd_ls(args) -> int:
     from .format import render_rows
-    from .rows import VolumeRow
+    from .rows import VolumeRow, natural_key
     source = args.format or "table"
     template = ("{{.Name}}" if args.quiet else VolumeRow.TABLE) if source == "table" else source
-    rows = [VolumeRow(v.inspect()) for v in _volumes(args).list(filters=args.filter)]
+    volumes = sorted(_volumes(args).list(filters=args.filter), key=lambda v: natural_key(v.name))
+    rows = [VolumeRow(v.inspect()) for v in volumes]
     sys.stdout.write(render_rows(template, rows, VolumeRow.HEADERS))
     return 0
 

@@ -185,3 +185,9 @@ def test_block_io_counters_of_both_cgroup_versions():
     v2 = "8:0 rbytes=4096 wbytes=512 rios=1 wios=1 dbytes=0 dios=0\n8:16 rbytes=100 wbytes=0\n"
     assert _io_v2(v2) == (4196, 512)
     assert _blkio_v1("") == _io_v2(None) == (0, 0)
+
+
+def test_lists_sort_names_naturally():
+    from dockyard.engine.cli.rows import natural_key
+    assert sorted(["net10", "net2", "db", "net1a"], key=natural_key) == ["db", "net1a", "net2",
+                                                                         "net10"]
