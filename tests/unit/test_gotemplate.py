@@ -189,3 +189,8 @@ def test_error_positions_count_lines_and_columns():
 
 def test_partial_output_before_an_error():
     assert Template("a{{.Nope}}b").execute(DATA, partial=True) == "a"
+
+
+def test_nesting_too_deep_is_an_error_not_a_crash():
+    with pytest.raises(ParseError, match="max expression depth exceeded"):
+        Template("{{" + "(" * 5000 + "1" + ")" * 5000 + "}}")

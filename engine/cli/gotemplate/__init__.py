@@ -20,7 +20,10 @@ class Template:
 
     def __init__(self, text: str, functions: dict = DOCKER):
         self.text, self.functions = text, {**BUILTINS, **functions}
-        self.trees = parse(text, self.functions)
+        try:
+            self.trees = parse(text, self.functions)
+        except RecursionError:      # Go's parser has a limit too
+            raise ParseError("template: :1: max expression depth exceeded") from None
 
     def execute(self, data, functions: dict | None = None, partial: bool = False) -> str:
         """The text the template makes of `data`; `functions` replace some for this run;
@@ -28,7 +31,10 @@ class Template:
         out: list[str] = []
         run = Execution(self.text, self.trees, {**self.functions, **(functions or {})}, out)
         try:
-            run.run("", data)
+            try:
+                run.run("", data)
+            except RecursionError:
+                run.fail("max expression depth exceeded")
         except ExecError:
             if not partial:
                 raise
