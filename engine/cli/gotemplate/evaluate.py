@@ -4,8 +4,6 @@ Errors read as Go's: `template: :1:8: executing "" at <.State.Health.Status>: ma
 entry for key "Health"`. NO_VALUE is Go's invalid value (a missing map key; it prints
 `<no value>`); None is nil.
 """
-import inspect
-
 from ...errors import TemplateError
 from .gofmt import value_text
 from .nodes import (BranchNode, ChainNode, CommandNode, ConstantNode, DotNode, FieldNode,
@@ -326,7 +324,9 @@ class Execution:
 
 def _signature(method) -> Function:
     """A Go method's parameter types, from its Python annotations (str, int, else any)."""
-    params = [{str: "string", int: "int"}.get(p.annotation, "any")
-              for p in inspect.signature(method).parameters.values()]
-    return Function(method, params)
+    code = method.__code__
+    hints = method.__annotations__
+    types = {str: "string", int: "int", "str": "string", "int": "int"}
+    return Function(method, [types.get(hints.get(name), "any")
+                             for name in code.co_varnames[1:code.co_argcount]])   # after self
 

@@ -3,10 +3,6 @@ printf, println, html, js, urlquery, call, eq, ne, lt, le, gt, ge) and the ones 
 (json, join, split, title, lower, upper, pad, truncate), with the stand-ins Docker uses when it
 renders a table's header row.
 """
-import html as html_module
-import unicodedata
-from urllib.parse import quote_plus
-
 from .evaluate import FuncError, Function
 from .gofmt import sprint, sprintf, sprintln, value_text
 from .values import GoNil, GoObject, Struct, to_json, truth, type_name
@@ -147,8 +143,14 @@ def _js(*args) -> str:
 
 
 def _html(*args) -> str:
-    return html_module.escape(_text(args)).replace("&#x27;", "&#39;").replace("&quot;", "&#34;") \
+    import html
+    return html.escape(_text(args)).replace("&#x27;", "&#39;").replace("&quot;", "&#34;") \
         .replace("\0", "\ufffd")
+
+
+def _urlquery(text: str) -> str:
+    from urllib.parse import quote_plus
+    return quote_plus(text, safe="")
 
 
 def _title(text: str) -> str:
@@ -163,7 +165,7 @@ def _title(text: str) -> str:
 def _separator(c: str) -> bool:
     if c.isascii():
         return not (c.isalnum() or c == "_")
-    if c.isalpha() or unicodedata.category(c) == "Nd":
+    if c.isalpha() or c.isdecimal():
         return False
     return c.isspace()
 
@@ -197,7 +199,7 @@ BUILTINS = {
     "printf": Function(lambda f, *a: sprintf(f, list(a)), ("string",), "any"),
     "html": Function(_html, (), "any"),
     "js": Function(_js, (), "any"),
-    "urlquery": Function(lambda *a: quote_plus(_text(a), safe=""), (), "any"),
+    "urlquery": Function(lambda *a: _urlquery(_text(a)), (), "any"),
     "eq": Function(_eq, ("value",), "value"),
     "ne": Function(lambda a, b: not _eq(a, b), ("value", "value")),
     "lt": Function(_lt, ("value", "value")),

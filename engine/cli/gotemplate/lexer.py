@@ -4,7 +4,6 @@ markers, `{{/* comments */}}`, quoted, raw and character literals, numbers and f
     lex("a {{- .B | printf `%d` }}")  ->  TEXT 'a', LEFT, FIELD '.B', SPACE, PIPE, SPACE,
                                           IDENTIFIER 'printf', SPACE, RAW_STRING '`%d`', ...
 """
-from dataclasses import dataclass
 
 LEFT, RIGHT = "{{", "}}"
 SPACE_CHARS = " \t\r\n"
@@ -14,13 +13,14 @@ KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range"
 TERMINATORS = ".,|:()"
 
 
-@dataclass(frozen=True)
 class Token:
-    kind: str       # TEXT LEFT RIGHT SPACE FIELD VARIABLE DOT IDENTIFIER KEYWORD BOOL NIL NUMBER
-    #                 CHAR_CONSTANT STRING RAW_STRING LEFT_PAREN RIGHT_PAREN PIPE DECLARE ASSIGN
-    #                 CHAR EOF
-    value: str
-    pos: int        # offset in the template text
+    """kind: TEXT LEFT RIGHT SPACE FIELD VARIABLE DOT IDENTIFIER KEYWORD BOOL NIL NUMBER
+    CHAR_CONSTANT STRING RAW_STRING LEFT_PAREN RIGHT_PAREN PIPE DECLARE ASSIGN CHAR EOF;
+    pos: its offset in the template text."""
+    __slots__ = ("kind", "value", "pos")
+
+    def __init__(self, kind: str, value: str, pos: int):
+        self.kind, self.value, self.pos = kind, value, pos
 
     def describe(self) -> str:
         """The token as Go's parser names it in errors: EOF, <end>, "}" or "abcdefghij"..."""

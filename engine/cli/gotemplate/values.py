@@ -63,11 +63,10 @@ class GoObject:
         return getattr(self, name) if callable(method) else None
 
     def json_fields(self) -> dict:
-        import inspect
         fields = {}
         for name in sorted(dir(type(self))):
             method = self.go_method(name)
-            if method and not inspect.signature(method).parameters and name != "FullHeader":
+            if method and method.__code__.co_argcount == 1:        # just self
                 fields[name] = method()
         return fields
 
