@@ -91,10 +91,32 @@ def write(spec: ContainerSpec, **cgroup) -> None:
                 f.write(text)
             open(f"{d}/init/etc/{name}", "w").close()   # mount point, outside the writable layer
         with open(f"{d}/spec", "wb") as f:
-            f.write(b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs))
+            f.write(encode_pairs(pairs))
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
+
+
+def encode_pairs(pairs) -> bytes:
+    """key\0value\0 ..., as the shim reads them."""
+    return b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs)
+
+
+def pairs_memfd(pairs) -> int:
+    """A memfd holding `pairs` (for the shim's exec), at offset 0; the caller closes it."""
+    for key, value in pairs:
+        if "\0" in value:
+            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+    fd = os.memfd_create("dockyard-exec-spec", os.MFD_CLOEXEC)
+    try:
+        data = memoryview(encode_pairs(pairs))
+        while data:
+            data = data[os.write(fd, data):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_pairs(bundle: str) -> list[tuple[str, str]]:
