@@ -10,7 +10,7 @@ import os
 import shutil
 
 from ..errors import Conflict, InvalidArgument
-from . import cgroups
+from . import cgroups, devices, seccomp
 from .convert import RLIMITS
 from .spec import ContainerSpec
 
@@ -59,8 +59,14 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for name, soft, hard in spec.rlimits:
         pairs.append(("rlimit", f"{RLIMITS[name]} {soft} {hard}"))
     pairs += [("on_exit", a) for a in spec.on_exit]
+    if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
+        pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps)))
+    for d in spec.devices:
+        pairs.append(("device", "\n".join((d.path, d.type, str(d.major), str(d.minor),
+                                            f"{d.mode:o}", str(d.uid), str(d.gid)))))
     pairs += cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
-                          cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2)
+                          cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2,
+                          devices=devices.rules_for(spec.devices, privileged=spec.privileged))
     for key, value in pairs:
         if "\0" in value:
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")

@@ -102,9 +102,10 @@ void mount_overlay(const char *bundle, const char *merged) {
     const char **top = xrealloc(NULL, ntop * sizeof *top);
     int *inner = xrealloc(NULL, (nested + 1) * sizeof *inner);
     top[0] = xasprintf("/proc/self/fd/%d/init", dir);
-    for (size_t c = 0; c < nested; c++) {
-        size_t first = c * OVL_MAX_STACK, count = n - first < OVL_MAX_STACK ? n - first : OVL_MAX_STACK;
+    for (size_t c = 0, first = 0; c < nested; c++) {   /* even shares: a lower-only overlay needs 2 */
+        size_t count = n / nested + (c < n % nested);
         inner[c] = overlay(layers + first, count, NULL, NULL);
+        first += count;
         top[1 + c] = xasprintf("/proc/self/fd/%d", inner[c]);
     }
     for (size_t i = 0; !nested && i < n; i++) top[1 + i] = layers[i];

@@ -115,7 +115,7 @@ def test_cgroup_plan_v2_enables_controllers_top_down(tmp_path):
                    ("cg_set", "/dockyard/cgroup.subtree_control\n+memory +pids"),
                    ("cg_set", "/dockyard/id2/memory.max\n67108864"), ("cg_set", "/dockyard/id2/pids.max\n5"),
                    ("cg_join", "/dockyard/id2/cgroup.procs"), ("cg_oom", "/dockyard/id2/memory.events"),
-                   ("cg_rmdir", "/dockyard/id2")]
+                   ("cg_rmdir", "/dockyard/id2"), ("cgmount", "cgroup2\n\n")]
 
 
 def test_bundle_write_and_read_pairs(tmp_path):
