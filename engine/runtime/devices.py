@@ -55,16 +55,16 @@ def parse_device(value: str) -> Device:
         target, access = host, parts[1]
     if not access or set(access) - set("rwm") or len(set(access)) != len(access):
         raise InvalidArgument(f"invalid device mode: {access} (in --device {value})")
-    norm = os.path.normpath(target)
-    if not norm.startswith("/dev/") or ".." in norm.split("/"):
-        raise InvalidArgument(f"invalid device path in the container: {target}: must be under /dev")
     try:
         st = os.stat(host)
     except OSError as exc:
         raise InvalidArgument(f"error gathering device information while adding custom device "
                               f"{host!r}: {exc.strerror.lower()}") from None
     if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
-        raise InvalidArgument(f"{host} is not a device node (for --device)")
+        raise InvalidArgument(f"--device {value}: {host} is not a character or block device")
+    norm = os.path.normpath(target)
+    if not norm.startswith("/dev/") or ".." in norm.split("/"):
+        raise InvalidArgument(f"--device {value}: the path in the container must be under /dev")
     return Device(norm, "c" if stat.S_ISCHR(st.st_mode) else "b", os.major(st.st_rdev),
                   os.minor(st.st_rdev), "".join(c for c in "rwm" if c in access),
                   stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)

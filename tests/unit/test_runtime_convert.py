@@ -121,7 +121,8 @@ def test_cgroup_plan_v2_enables_controllers_top_down(tmp_path):
 def test_bundle_write_and_read_pairs(tmp_path):
     spec = convert.to_spec("e" * 64, str(tmp_path / "c"), IMAGE, lowerdirs=("l/A", "l/B"),
                            mounts=[Mount("tmpfs", "", "/t", data="size=1m")])
-    bundle.write(spec, cgroup_root=str(tmp_path / "nocg"), cgroup_v2=False)
+    (tmp_path / "cg" / "devices").mkdir(parents=True)      # a v1 host with only the devices controller
+    bundle.write(spec, cgroup_root=str(tmp_path / "cg"), cgroup_v2=False)
     pairs = bundle.read_pairs(spec.bundle)
     assert bundle.values(pairs, "lower") == ["l/A", "l/B"]
     assert bundle.values(pairs, "args") == ["/entry", "default"]
