@@ -60,7 +60,8 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
         pairs.append(("rlimit", f"{RLIMITS[name]} {soft} {hard}"))
     pairs += [("on_exit", a) for a in spec.on_exit]
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
-        pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps)))
+        cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
+        pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
     for d in spec.devices:
         pairs.append(("device", "\n".join((d.path, d.type, str(d.major), str(d.minor),
                                             f"{d.mode:o}", str(d.uid), str(d.gid)))))

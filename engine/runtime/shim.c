@@ -360,6 +360,8 @@ static void make_dev(const char *dev) {
         do_mount(subs[i].type, path, subs[i].type, subs[i].fl, subs[i].data);
     }
     for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        snprintf(path, sizeof path, "%s/../proc/kcore", dev);
+        if (!strcmp(links[i][0], "core") && access(path, F_OK) < 0) continue;   /* as runc */
         snprintf(path, sizeof path, "%s/%s", dev, links[i][0]);
         CHECK(symlink(links[i][1], path), "symlink %s: %s", path, strerror(errno));
     }
