@@ -769,11 +769,9 @@ static void container_main(const char *bundle, struct io *io, int *cg) {
             drop_bounding_set(caps);
             load_seccomp();
             set_caps(caps);
-            close(report_fd);
-            report_fd = -1;
-            cloexec_from(3);
+            cloexec_from(3);   /* the report socket too: EOF once both have exec'd */
             execve(INIT_PATH, (char **)argv, (char **)env);
-            _exit(125);   /* the child's set-up reports; the container ends with this PID 1 */
+            fail(125, "exec %s: %s", INIT_PATH, strerror(errno));
         }
         CHECK(setpgid(0, 0), "setpgid: %s", strerror(errno));
     }
