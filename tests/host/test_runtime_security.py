@@ -159,3 +159,9 @@ def test_sys_fs_cgroup_is_the_containers_own_and_read_only(rt):
     with open("/proc/self/mountinfo") as f:   # the host's cgroup mounts stay writable
         host = [line.split() for line in f if line.split()[4].startswith(f"{CG}/")]
     assert host and all(fields[5].startswith("rw") for fields in host)
+
+
+def test_info_says_seccomp_and_the_devices_cgroup_are_on(engine):
+    info = engine.info()
+    assert info["Features"]["seccomp"] == "yes" and info["Features"]["devices-cgroup"] == "yes"
+    assert "name=seccomp,profile=builtin" in info["Security Options"]
