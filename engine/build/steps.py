@@ -233,7 +233,6 @@ class Session:
     def _arg(self, state: State, ins) -> State:
         from ..dockerfile.shell import process_word
         args = dict(state.args)
-        shown = []
         for name, default in ins.pairs:
             name = process_word(name, state.env(), escape=self.dockerfile.escape)
             if name in self.buildargs:
@@ -245,9 +244,6 @@ class Session:
                 value = self.meta.get(name)
             if value is not None:
                 args[name] = value
-                shown.append(f"{name}={value}")
-            else:
-                shown.append(name)
         # The values are part of later keys through _describe; ARG itself adds no history
         # entry, as BuildKit.
         return replace(state, args=args)
