@@ -103,44 +103,47 @@ class _Directives:
         self.values[key] = value
 
 
-def parse_tree(text: str | bytes) -> ParseResult:
-    """Parse Dockerfile text into nodes; raise DockerfileError for what Docker's parser refuses."""
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", errors="replace")
-    lines = _split_lines(text)
-    if lines and lines[0].startswith(_UTF8_BOM):
-        lines[0] = lines[0][1:]
-    directives = _Directives()
-    children: list[Node] = []
-    warnings: list[str] = []
-    i, current = 0, 0
+class _Lines:
+    """The file's physical lines, read in order; ``number`` is the last one read (1-based)."""
 
-    def process(raw: str, strip_left: bool, number: int) -> str:
+    def __init__(self, text: str):
+        self.lines = _split_lines(text)
+        if self.lines and self.lines[0].startswith(_UTF8_BOM):
+            self.lines[0] = self.lines[0][1:]
+        self.number = 0
+        self.directives = _Directives()
+
+    def more(self) -> bool:
+        return self.number < len(self.lines)
+
+    def raw(self) -> str:
+        """The next line as it is, its newline kept."""
+        self.number += 1
+        raw = self.lines[self.number - 1]
         if len(raw) > MAX_LINE:
             raise DockerfileError(f"dockerfile line greater than max allowed size of {MAX_LINE - 1}",
-                                  number)
+                                  self.number)
+        return raw
+
+    def token(self, raw: str, strip_left: bool) -> str:
+        """A line's text for the instruction: "" for a comment; directives are noted."""
         token = _trim_newline(raw)
         if strip_left:
             token = _lstrip(token)
-        directives.see(token, number)
+        self.directives.see(token, self.number)
         return "" if token.startswith("#") else token
 
-    while i < len(lines):
-        raw = lines[i]
-        i += 1
-        token = process(raw, True, current + 1)
-        current += 1
-        start = current
-        regex = _CONTINUATION[directives.escape]
-        line, continued = _trim_continuation(token, regex)
+    def instruction(self) -> tuple[str | None, bool]:
+        """The next logical line (continuations joined; None for a blank or comment line) and
+        whether an empty continuation line was skipped in it."""
+        regex = _CONTINUATION[self.directives.escape]
+        line, continued = _trim_continuation(self.token(self.raw(), True), regex)
         if not continued and line == "":
-            continue
+            return None, False
         empty_continuation = False
-        while continued and i < len(lines):
-            raw = lines[i]
-            i += 1
-            token = process(raw, False, current + 1)
-            current += 1
+        while continued and self.more():
+            raw = self.raw()
+            token = self.token(raw, False)
             if _is_comment(raw):
                 continue
             if not _lstrip(token):
@@ -148,34 +151,49 @@ def parse_tree(text: str | bytes) -> ParseResult:
                 continue
             more, continued = _trim_continuation(token, regex)
             line += more
+        return line, empty_continuation
+
+    def heredoc_body(self, heredoc: Heredoc, node: Node) -> None:
+        """Read lines into ``heredoc`` up to its delimiter (tabs before it allowed for <<-)."""
+        while self.more():
+            raw = self.raw()
+            candidate = _trim_newline(raw)
+            if heredoc.chomp:
+                candidate = candidate.lstrip("\t")
+            if candidate == heredoc.name:
+                return
+            heredoc.content += raw
+        raise DockerfileError(f"{node.cmd.upper()}: unterminated heredoc <<{heredoc.name}",
+                              node.start_line, node.cmd.upper())
+
+
+def parse_tree(text: str | bytes) -> ParseResult:
+    """Parse Dockerfile text into nodes; raise DockerfileError for what Docker's parser refuses."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    lines = _Lines(text)
+    children: list[Node] = []
+    warnings: list[str] = []
+    while lines.more():
+        start = lines.number + 1
+        line, empty_continuation = lines.instruction()
+        if line is None:
+            continue
         if empty_continuation:
             warnings.append("[WARNING]: Empty continuation line found in:\n    " + line)
-        node = node_from_line(line, directives.escape, start, current)
+        node = node_from_line(line, lines.directives.escape, start, lines.number)
         if _can_contain_heredoc(node):
             for heredoc in heredocs_from_line(line, start):
-                terminated = False
-                while i < len(lines):
-                    raw = lines[i]
-                    i += 1
-                    current += 1
-                    candidate = _trim_newline(raw)
-                    if heredoc.chomp:
-                        candidate = candidate.lstrip("\t")
-                    if candidate == heredoc.name:
-                        terminated = True
-                        break
-                    heredoc.content += raw
-                if not terminated:
-                    raise DockerfileError(f"{node.cmd.upper()}: unterminated heredoc "
-                                          f"<<{heredoc.name}", start, node.cmd.upper())
+                lines.heredoc_body(heredoc, node)
                 node.heredocs.append(heredoc)
-        _set_lines(node, start, current)
+        _set_lines(node, start, lines.number)
         children.append(node)
     if warnings:
         warnings.append("[WARNING]: Empty continuation lines will become errors in a future release.")
     if not children:
-        raise DockerfileError("file with no instructions", current or None)
-    return ParseResult(children, directives.escape, dict(directives.values), warnings)
+        raise DockerfileError("file with no instructions", lines.number or None)
+    return ParseResult(children, lines.directives.escape, dict(lines.directives.values),
+                       warnings)
 
 
 def _set_lines(node: Node, start: int, end: int) -> None:
