@@ -44,7 +44,7 @@ class Images:
         return import_tarball(self.store, source, reference, changes=changes, message=message)
 
     def build(self, dockerfile=None, **kwargs):
-        from .builder.builder import build
+        from .builder.build import build
         return build(self.engine, dockerfile, **kwargs)
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,

@@ -7,7 +7,7 @@ import pytest
 from dockyard.engine.builder.cache import BuildCache, step_key
 from dockyard.engine.builder.context import Context, HashMemo
 from dockyard.engine.builder.ignore import IgnoreMatcher, parse_ignore, read_ignore_file
-from dockyard.engine.builder.runstep import created_by
+from dockyard.engine.builder.runplan import created_by
 from dockyard.engine.builder.stages import meta_arg_values, needed_stages
 from dockyard.engine.dockerfile import apply_changes, expand, parse
 from dockyard.engine.errors import BuildError, InvalidArgument

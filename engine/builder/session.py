@@ -2,7 +2,7 @@
 
 A stage's state is plain values: the container config, the layers (bottom first), the history,
 the ARGs in scope and the cache key that names everything so far. A step maps a state and an
-instruction to the next state; builder.build() drives it and writes the final image.
+instruction to the next state; build.build() drives it and writes the final image.
 """
 from __future__ import annotations
 
@@ -205,7 +205,7 @@ class Session:
         if ins.step == "config":
             return None, ""
         if ins.step == "run":
-            from .runstep import plan_run
+            from .runplan import plan_run
             return plan_run(self, state, ins, trail)
         if ins.step == "copy":
             return self._plan_copy(state, ins, trail)

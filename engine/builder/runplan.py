@@ -1,7 +1,7 @@
 """RUN planning: environment, user, mounts, cache inputs (the argv is the Run instruction's).
 
     action, inputs = plan_run(session, state, instruction, trail)
-    layer, created_by = action()        # runs the container (run.run_step)
+    layer, created_by = action()        # runs the container (runcontainer.run_step)
 
 `--mount`: cache (persistent per id under buildcache/mounts/), bind (from the context or a
 stage/image; read-only unless rw, and rw writes are thrown away, as BuildKit), tmpfs, secret
@@ -38,7 +38,7 @@ def created_by(argv: list[str], state) -> str:
 
 def plan_run(session, state, ins, trail):
     """(action, inputs digest) for an expanded RUN instruction."""
-    from .run import cache_mount, netns_for, run_step
+    from .runcontainer import cache_mount, netns_for, run_step
     netns_for(ins.network)                       # refuse a bad --network before any work
     if ins.security not in ("sandbox", ""):
         raise BuildError(f"RUN --security={ins.security} is not supported", ins.original)
