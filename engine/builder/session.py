@@ -103,7 +103,7 @@ class Session:
             state.config["OnBuild"] = None        # triggers run once, in the child build
             state = self._onbuild(stage, state, triggers, trail)
         for ins in stage.instructions:
-            state = self.run_step(stage, state, ins, trail)
+            state = self.build_step(stage, state, ins, trail)
         self.states[index] = state
         return state
 
@@ -142,7 +142,7 @@ class Session:
             parsed = parse("FROM scratch\n" + text)
             for ins in parsed.stages[0].instructions:
                 self.total += 1
-                state = self.run_step(stage, state, ins, trail)
+                state = self.build_step(stage, state, ins, trail)
         return state
 
     # -- steps -----------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class Session:
                    "digest": layer.digest if layer is not None else None,
                    "size": size, "seconds": time.monotonic() - started, "cached": cached})
 
-    def run_step(self, stage, state: State, ins, trail) -> State:
+    def build_step(self, stage, state: State, ins, trail) -> State:
         """Apply one instruction: from the cache when its key is known, else for real."""
         from ..dockerfile import expand
         number = self._start(stage, ins.original, ins.start_line)
