@@ -5,8 +5,8 @@
 Each instruction is one step. A step's cache key is its parent's key, the instruction after
 expansion (with the build args it sees) and the digest of its inputs (COPY/ADD file content
 and metadata); a hit reuses the recorded layer and config and costs no container. RUN runs in
-a real container (runplan.py, runcontainer.py), COPY/ADD fill a fresh tree (copy.py), the rest only change the
-config and add an `empty_layer` history entry. Events, in order, are dicts:
+a real container (runplan.py, runcontainer.py), COPY/ADD fill a fresh tree (copy.py), the
+rest only change the config and add an `empty_layer` history entry. Events, in order, are dicts:
 
     {"type": "step-start", "step", "total", "stage", "instruction", "line"}
     {"type": "cache-hit", "step"}
