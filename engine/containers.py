@@ -50,7 +50,7 @@ class Container:
 
     @property
     def attrs(self) -> dict:
-        from .inspect import container_inspect
+        from .container_inspect import container_inspect
         return container_inspect(self)
 
     def reload(self):

@@ -316,13 +316,13 @@ def cmd_commit(args) -> int:
 
 
 def cmd_cp(args) -> int:
-    from .copy import copy
+    from .cp import copy
     copy(_engine(args), args.source, args.dest)
     return 0
 
 
 def cmd_export(args) -> int:
-    from .copy import export
+    from .cp import export
     container = _engine(args).containers.get(args.container)
     if args.output:
         with open(args.output, "wb") as f:

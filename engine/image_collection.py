@@ -50,12 +50,12 @@ class Images:
         return import_tarball(self.store, source, reference, changes=changes, message=message)
 
     def build(self, dockerfile=None, **kwargs):
-        from .build.builder import build
+        from .builder.build import build
         return build(self.engine, dockerfile, **kwargs)
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .build.commit import commit
+        from .builder.commit import commit
         return commit(self.engine, container, repository, tag, message=message, author=author,
                       changes=changes, conf=conf)
 
