@@ -36,11 +36,19 @@ class Images:
     def prune(self, all=False) -> dict:
         return self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
 
-    def bootstrap(self, name="busybox", tag=None):
-        """An image made on this host without a registry; only `busybox` is known."""
-        if name.split(":")[0] != "busybox":
-            raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
-                                  "(from the host's static busybox binary)")
+    def bootstrap(self, name="busybox", tag=None, *, suite="bookworm", include=(),
+                  cache_dir=None, on_event=None):
+        """An image made on this host without a registry: busybox (from the host's static
+        busybox), debian or python (mmdebstrap from the host's apt sources)."""
+        kind = name.split(":")[0]
+        if kind in ("debian", "python"):
+            from .image.debian import bootstrap
+            return bootstrap(self.store, kind, suite=suite, include=include, tag=tag,
+                             cache_dir=cache_dir, on_event=on_event)
+        if kind != "busybox":
+            raise InvalidArgument(f"can't bootstrap {name!r}: known are busybox, debian, python")
+        if include:
+            raise InvalidArgument("--include is for debian and python, not busybox")
         from .image.bootstrap import bootstrap_busybox
         return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 

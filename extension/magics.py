@@ -184,10 +184,15 @@ class DockyardMagics(Magics):
     # -- %dockyard ------------------------------------------------------------------------------
     @line_magic
     def dockyard(self, line):
-        """`%dockyard info`: what the host gives the engine, and so which features are on."""
+        """`%dockyard info`: what the host gives the engine; `%dockyard use IMAGE|host`: where
+        the next cells run (extension/use.py)."""
         words = commandline.split(line)
+        if words[:1] == ["use"]:
+            from .use import use
+            return use(self, words[1:])
         if words != ["info"]:
-            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
+            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "
+                                  "(try: %dockyard info, %dockyard use IMAGE)")
         from .hostinfo import HostInfo
         return HostInfo(self.engine.info())
 
