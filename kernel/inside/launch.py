@@ -123,14 +123,16 @@ def new_session() -> tuple[str, dict]:
 
 
 def start(engine, image: str, *, cwd: str | None = None, volumes=(), environment=(),
-          network: str | None = None, name: str | None = None, purpose: str = "use"):
+          network: str | None = None, name: str | None = None, purpose: str = "use",
+          session: tuple[str, dict] | None = None):
     """Run `image`'s python3 with ipykernel in a new container; an InsideKernel once ready.
 
+    `session` is a (directory, connection info) pair from new_session(), else a new one.
     NoPython when there is no python3, NoIpykernel when it lacks ipykernel (the container is
     gone again in both cases), StartError/KernelDied when it fails otherwise.
     """
     cwd = os.path.abspath(cwd or os.getcwd())
-    session, info = new_session()
+    session, info = session or new_session()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     container = None
     try:
