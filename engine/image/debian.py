@@ -60,7 +60,10 @@ class Plan:
 
 
 def plan(kind: str, suite: str = DEFAULT_SUITE, include=(), variant: str = VARIANT) -> Plan:
-    """The Plan for `kind` (debian or python) on this host; InvalidArgument for bad names."""
+    """The Plan for `kind` (debian or python) on this host; InvalidArgument for bad names.
+
+    `variant` is mmdebstrap's (minbase; `extract` only unpacks the packages, for tests).
+    """
     if kind not in ("debian", "python"):
         raise InvalidArgument(f"can't bootstrap {kind!r}: known are busybox, debian, python")
     if not _SUITE.match(suite):
@@ -80,20 +83,26 @@ def host_targets(suite: str) -> list[dict]:
     try:
         out = subprocess.run(["apt-get", "indextargets", "Identifier: Packages"],
                              capture_output=True, text=True, check=True).stdout
+        arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
+                              text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError) as exc:
         raise HostError(f"can't read the host's apt sources (apt-get indextargets): {exc}") from exc
-    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True,
-                          text=True).stdout.strip()
+    targets = select_targets(out, suite, arch)
+    if not targets:
+        raise NotFound(f"the host's apt sources have no entry for {suite!r} "
+                       "(see apt-get indextargets); add one or choose another --suite")
+    return targets
+
+
+def select_targets(indextargets: str, suite: str, arch: str) -> list[dict]:
+    """The deb targets of `suite` (and `suite-*`: updates, security) for `arch`, as dicts."""
     targets = []
-    for block in out.split("\n\n"):
+    for block in indextargets.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
         release = fields.get("Release", "")
         if (fields.get("Target-Of") == "deb" and fields.get("Architecture") == arch
                 and (release == suite or release.startswith(suite + "-"))):
             targets.append(fields)
-    if not targets:
-        raise NotFound(f"the host's apt sources have no entry for {suite!r} "
-                       "(see apt-get indextargets); add one or choose another --suite")
     return targets
 
 
@@ -137,15 +146,33 @@ def _release_date(path: str) -> int:
     raise HostError(f"{path}: no Date field")
 
 
+# Docker Hub's slim images leave out documentation, manuals and translations; so do we
+# (copyright files stay). dpkg without fsync: a half-made root filesystem is thrown away anyway.
+DPKG_OPTIONS = ("force-unsafe-io", "path-exclude=/usr/share/doc/*",
+                "path-include=/usr/share/doc/*/copyright", "path-exclude=/usr/share/man/*",
+                "path-exclude=/usr/share/info/*", "path-exclude=/usr/share/locale/*",
+                "path-include=/usr/share/locale/locale.alias")
+
+
 def mmdebstrap_argv(p: Plan, packages_out: str) -> list[str]:
     """The mmdebstrap command writing the rootfs tar to stdout and `name=version` lines."""
-    query = (f'dpkg-query --admindir="$1/var/lib/dpkg" -W -f="\\${{Package}}=\\${{Version}}\\n"'
-             f" > {shlex.quote(packages_out)}")
+    out = shlex.quote(packages_out)
+    if p.variant == "extract":          # nothing is installed: list the extracted packages
+        listing = ('--extract-hook=for deb in "$1"/var/cache/apt/archives/*.deb; do '
+                   'dpkg-deb --show --showformat="\\${Package}=\\${Version}\\n" "$deb"; '
+                   f"done > {out}")
+    else:
+        listing = ('--customize-hook=dpkg-query --admindir="$1/var/lib/dpkg" -W '
+                   f'-f="\\${{Package}}=\\${{Version}}\\n" > {out}')
     argv = ["mmdebstrap", f"--variant={p.variant}", "--format=tar",
+            *(f"--dpkgopt={option}" for option in DPKG_OPTIONS),
             # Containers get resolv.conf and hostname from the runtime; the host's would
             # make the image depend on the machine that made it.
-            '--customize-hook=rm -f "$1/etc/resolv.conf" "$1/etc/hostname"',
-            f"--customize-hook={query}"]
+            '--customize-hook=rm -f "$1/etc/resolv.conf" "$1/etc/hostname"', listing]
+    if p.kind == "python":
+        # As in Docker Hub's python image, pip installs into the image's Python: the
+        # container is the environment, so Debian's PEP 668 marker is left out.
+        argv.append('--customize-hook=rm -f "$1"/usr/lib/python3*/EXTERNALLY-MANAGED')
     if p.include:
         argv.append("--include=" + ",".join(p.include))
     return argv + [p.suite, "-", *p.sources]
@@ -232,12 +259,12 @@ def default_tags(p: Plan, packages: list[str]) -> list[str]:
 
 
 def bootstrap(store, kind: str, *, suite: str = DEFAULT_SUITE, include=(), tag=None,
-              cache_dir=None, on_event=None):
+              cache_dir=None, on_event=None, variant: str = VARIANT):
     """Make (or find again) the base image `kind`; returns the Image.
 
     An image tagged as asked whose key label matches the plan is returned as it is.
     """
-    p = plan(kind, suite, include)
+    p = plan(kind, suite, include, variant)
     emit = on_event or (lambda event: None)
     emit({"type": "bootstrap-start", "kind": kind, "suite": suite, "packages": list(p.include),
           "key": p.key})
