@@ -104,3 +104,32 @@ def pytest_sessionfinish(session, exitstatus):
                 Networks(state.parent).teardown()
             except Exception as exc:        # report, but never hide the test results
                 print(f"teardown of {state.parent}: {exc}")
+
+
+# Made once per package set and kept between test runs (mmdebstrap takes minutes).
+TEST_CACHE = os.environ.get("DOCKYARD_TEST_CACHE") or os.path.expanduser("~/.cache/dockyard-tests")
+
+
+@pytest.fixture(scope="session")
+def python_image(tmp_path_factory):
+    """A data root holding `python:latest` (Debian's python3 with ipykernel) and busybox.
+
+    The root filesystem comes from the test cache ($DOCKYARD_TEST_CACHE/bootstrap, keyed by
+    the package set), so mmdebstrap runs once per package set; kernels the tests start find
+    the cache through $DOCKYARD_BOOTSTRAP_CACHE too.
+    """
+    from dockyard.engine import Engine
+    from dockyard.engine.image.debian import CACHE_ENV
+
+    problem = host_problem()
+    if problem:
+        pytest.skip(problem)
+    cache = os.path.join(TEST_CACHE, "bootstrap")
+    os.environ[CACHE_ENV] = cache
+    root = tmp_path_factory.mktemp("python-root")
+    engine = Engine(root)
+    image = engine.images.bootstrap("python", cache_dir=cache)
+    engine.images.bootstrap("busybox")
+    yield {"root": root, "image": "python:latest", "id": image.id}
+    for container in engine.containers.list(all=True):
+        container.remove(force=True)

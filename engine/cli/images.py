@@ -209,6 +209,7 @@ def cmd_bootstrap(args) -> int:
     image = _engine(args).images.bootstrap(args.name, args.tag, suite=args.suite, include=include,
                                            on_event=None if args.quiet else progress)
     if not args.quiet:
-        print(f"Tagged {', '.join(image.tags)}", file=sys.stderr)
+        from ..image.reference import familiar
+        print(f"Tagged {', '.join(familiar(t) for t in image.tags)}", file=sys.stderr)
     print(image.id)
     return 0

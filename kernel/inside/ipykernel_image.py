@@ -6,8 +6,8 @@ The host's pip (its configuration: index, find-links, proxy, certificates; and i
 downloads ipykernel's wheels for the image's Python into a build context; the builder then adds
 one layer: `RUN --mount=type=bind` of those wheels and pip (run from its own wheel, so the
 image needs no pip) installing into /opt/dockyard/ipykernel. The user's image and its
-site-packages stay as they are: the launcher puts that directory at the end of sys.path for
-the kernel process only. The layer is cached by the builder (the wheels' digests are its key),
+site-packages stay as they are: the launcher puts that directory first on sys.path of the
+kernel process only. The layer is cached by the builder (the wheels' digests are its key),
 and the image is tagged by the base image's id, so the next `%dockyard use` reuses it.
 """
 import glob

@@ -27,7 +27,7 @@ def find_ipykernel():
     if importlib.util.find_spec("ipykernel") is not None:
         return []
     if os.path.isdir(EXTRA_PATH):
-        sys.path.append(EXTRA_PATH)
+        sys.path.insert(0, EXTRA_PATH)
         importlib.invalidate_caches()
         if importlib.util.find_spec("ipykernel") is not None:
             return [EXTRA_PATH]
@@ -35,7 +35,9 @@ def find_ipykernel():
 
 
 def kernel_argv(extra, connection_file):
-    code = ("import sys; sys.path.extend(%r); "
+    # The kernel's own dependencies (jupyter_client, pyzmq, tornado...) come first: older
+    # copies in the image would not fit the ipykernel installed beside them.
+    code = ("import sys; sys.path[0:0] = %r; "
             "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()" % extra)
     return [sys.executable, "-c", code, "-f", connection_file]
 
