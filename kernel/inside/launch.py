@@ -97,8 +97,8 @@ class InsideKernel:
         try:
             self.container.reload()
             if self.container.status == "running":
-                self.container.wait(timeout=3)
-        except (ContainerNotFound, DockyardError):
+                self.container.wait(timeout=3)      # the launcher stops the kernel first
+        except (DockyardError, TimeoutError):
             pass
         try:
             self.container.remove(force=True)
