@@ -33,9 +33,12 @@ BASE = "dockyard"
 ROUNDS = {"run_none": 20, "run_bridge": 20, "sleepers": 50, "build_cold": 5, "build_cached": 10}
 QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_cached": 3}
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
-           ("bench_isolation.py", []))
+           ("bench_isolation.py", []), ("bench_use.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
-              "bench_network.py": ["--mib", "64", "--rounds", "3"]}
+              "bench_network.py": ["--mib", "64", "--rounds", "3"],
+              "bench_use.py": ["--rounds", "2", "--cells", "20"]}
+# bench_use.py bootstraps the python image (mmdebstrap: minutes, once per package set)
+TIMEOUTS = {"bench_use.py": 1200}
 
 # (benchmark key, title, the target for dockyard)
 TABLES = (
@@ -188,12 +191,13 @@ def engine_scripts(quick: bool, timeout: int = 240) -> list[tuple[str, str]]:
         log(f"details: {name} ...")
         argv = [sys.executable, str(path), *(QUICK_ARGS.get(name, []) if quick else args)]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(argv, capture_output=True, text=True,
+                                  timeout=TIMEOUTS.get(name, timeout))
             text = proc.stdout.strip()
             if proc.returncode:
                 text += f"\n(exited {proc.returncode}: {proc.stderr.strip()[-500:]})"
         except subprocess.TimeoutExpired:
-            text = f"(stopped after {timeout} s)"
+            text = f"(stopped after {TIMEOUTS.get(name, timeout)} s)"
         outputs.append((name, text))
     return outputs
 

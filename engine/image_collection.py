@@ -37,14 +37,14 @@ class Images:
         return self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
 
     def bootstrap(self, name="busybox", tag=None, *, suite="bookworm", include=(),
-                  cache_dir=None, on_event=None):
+                  cache_dir=None, on_event=None, epoch=None):
         """An image made on this host without a registry: busybox (from the host's static
         busybox), debian or python (mmdebstrap from the host's apt sources)."""
         kind = name.split(":")[0]
         if kind in ("debian", "python"):
             from .image.debian import bootstrap
             return bootstrap(self.store, kind, suite=suite, include=include, tag=tag,
-                             cache_dir=cache_dir, on_event=on_event)
+                             cache_dir=cache_dir, on_event=on_event, epoch=epoch)
         if kind != "busybox":
             raise InvalidArgument(f"can't bootstrap {name!r}: known are busybox, debian, python")
         if include:

@@ -179,7 +179,23 @@ class DockyardMagics(Magics):
         args = commandline.parse(argv, self.settings.data_root)
         if argv[1] in ("ls", "list") and not getattr(args, "quiet", False):
             return lister()
+        if argv[:2] == ["image", "bootstrap"] and args.name != "busybox" and not args.quiet:
+            return self._bootstrap(args)
         return self._cli(args, f"{group} {argv[1]}")
+
+    def _bootstrap(self, args):
+        """`%image bootstrap debian|python`: mmdebstrap's progress as a widget; the Image."""
+        from .bootstrap_widget import BootstrapProgress
+
+        progress = BootstrapProgress()
+        display(progress)
+        include = [name for value in args.include for name in value.split(",") if name]
+        try:
+            return self.engine.images.bootstrap(args.name, args.tag, suite=args.suite,
+                                                include=include, on_event=progress.on_event)
+        except Exception as exc:
+            progress.on_event({"type": "bootstrap-failed", "error": str(exc)})
+            raise
 
     # -- %dockyard ------------------------------------------------------------------------------
     @line_magic

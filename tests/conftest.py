@@ -108,6 +108,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 # Made once per package set and kept between test runs (mmdebstrap takes minutes).
 TEST_CACHE = os.environ.get("DOCKYARD_TEST_CACHE") or os.path.expanduser("~/.cache/dockyard-tests")
+# A fixed date keeps the cache key when the host's package lists are updated (apt-get update);
+# kernels that bootstrap the same image get it as SOURCE_DATE_EPOCH.
+TEST_EPOCH = 1717200000
 
 
 @pytest.fixture(scope="session")
@@ -128,8 +131,8 @@ def python_image(tmp_path_factory):
     os.environ[CACHE_ENV] = cache
     root = tmp_path_factory.mktemp("python-root")
     engine = Engine(root)
-    image = engine.images.bootstrap("python", cache_dir=cache)
+    image = engine.images.bootstrap("python", cache_dir=cache, epoch=TEST_EPOCH)
     engine.images.bootstrap("busybox")
-    yield {"root": root, "image": "python:latest", "id": image.id}
+    yield {"root": root, "image": "python:latest", "id": image.id, "epoch": TEST_EPOCH}
     for container in engine.containers.list(all=True):
         container.remove(force=True)

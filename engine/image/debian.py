@@ -59,10 +59,12 @@ class Plan:
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
-def plan(kind: str, suite: str = DEFAULT_SUITE, include=(), variant: str = VARIANT) -> Plan:
+def plan(kind: str, suite: str = DEFAULT_SUITE, include=(), variant: str = VARIANT,
+         epoch: int | None = None) -> Plan:
     """The Plan for `kind` (debian or python) on this host; InvalidArgument for bad names.
 
-    `variant` is mmdebstrap's (minbase; `extract` only unpacks the packages, for tests).
+    `variant` is mmdebstrap's (minbase; `extract` only unpacks the packages, for tests);
+    `epoch` overrides SOURCE_DATE_EPOCH and the package lists' date.
     """
     if kind not in ("debian", "python"):
         raise InvalidArgument(f"can't bootstrap {kind!r}: known are busybox, debian, python")
@@ -75,7 +77,7 @@ def plan(kind: str, suite: str = DEFAULT_SUITE, include=(), variant: str = VARIA
         packages.add(name)
     targets = host_targets(suite)
     return Plan(kind, suite, tuple(sorted(packages)), variant, sources_lines(targets),
-                epoch_for(targets))
+                epoch_for(targets) if epoch is None else int(epoch))
 
 
 def host_targets(suite: str) -> list[dict]:
@@ -259,12 +261,12 @@ def default_tags(p: Plan, packages: list[str]) -> list[str]:
 
 
 def bootstrap(store, kind: str, *, suite: str = DEFAULT_SUITE, include=(), tag=None,
-              cache_dir=None, on_event=None, variant: str = VARIANT):
+              cache_dir=None, on_event=None, variant: str = VARIANT, epoch: int | None = None):
     """Make (or find again) the base image `kind`; returns the Image.
 
     An image tagged as asked whose key label matches the plan is returned as it is.
     """
-    p = plan(kind, suite, include, variant)
+    p = plan(kind, suite, include, variant, epoch)
     emit = on_event or (lambda event: None)
     emit({"type": "bootstrap-start", "kind": kind, "suite": suite, "packages": list(p.include),
           "key": p.key})
