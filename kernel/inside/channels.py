@@ -14,7 +14,7 @@ import time
 import zmq
 from jupyter_client.session import Session
 
-from .launch import KernelDied
+from dockyard.engine.errors import KernelDied
 
 READY_TIMEOUT_S = 30.0
 

@@ -14,8 +14,9 @@ from collections import OrderedDict
 
 import zmq
 
+from dockyard.engine.errors import KernelDied
+
 from .channels import InnerClient
-from .launch import KernelDied
 
 HOST_MAGICS = re.compile(r"^\s*%{1,2}(dockyard|dockerfile|container|image|network|volume)\b")
 RELAYED = {"stream", "display_data", "update_display_data", "execute_result", "error",

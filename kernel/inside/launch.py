@@ -23,31 +23,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from dockyard.engine.errors import ContainerNotFound, DockyardError, HostError, StartError
+from dockyard.engine.errors import (ContainerNotFound, DockyardError, HostError, KernelDied,
+                                    NoIpykernel, NoPython, StartError)
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 HELLO_TIMEOUT_S = 60.0
 LABEL = "org.dockyard.kernel"
-
-
-class NoIpykernel(DockyardError):
-    """The image has Python 3.8+ but no ipykernel; .python is its version."""
-
-    def __init__(self, image: str, python: str):
-        super().__init__(f"image {image} has Python {python} but no ipykernel")
-        self.python = python
-
-
-class NoPython(DockyardError):
-    """The image has no python3 (or one older than 3.8)."""
-
-
-class KernelDied(DockyardError):
-    """The container ended; .exit_code is its PID 1's exit code when known."""
-
-    def __init__(self, message: str, exit_code: int | None = None):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass

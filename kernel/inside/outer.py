@@ -11,8 +11,10 @@ import functools
 import inspect
 import os
 
+from dockyard.engine.errors import KernelDied, NoIpykernel
+
 from .forward import Inside, runs_on_host
-from .launch import KernelDied, NoIpykernel, start
+from .launch import start
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
 
