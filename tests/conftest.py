@@ -32,6 +32,10 @@ def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
     problem = None
     for item in items:
+        if "python_image" in getattr(item, "fixturenames", ()):
+            # the first of them may make the python image (mmdebstrap: minutes, once per
+            # package set); pytest-timeout counts fixture set-up
+            item.add_marker(pytest.mark.timeout(1800))
         if os.path.join(here, "host") in str(item.fspath):
             item.add_marker(pytest.mark.host)
             problem = problem if problem is not None else (host_problem() or "")

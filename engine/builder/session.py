@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from ..dockerfile.imageconfig import env_dict
 from ..dockerfile.instructions import Cmd
-from ..errors import BuildError, ImageNotFound, InvalidArgument, NotFound
+from ..errors import BuildError, DockyardError, ImageNotFound, InvalidArgument, NotFound
 from .cache import step_key
 from .rootfs import MergedView, lookup_ids
 from .stages import stage_index
@@ -126,15 +126,27 @@ class Session:
             try:
                 image = self.store.get(base)
             except (ImageNotFound, NotFound, InvalidArgument) as exc:
-                raise BuildError(f"FROM {base}: {exc} (dockyard builds offline: make a base "
-                                 "with `dockyard image bootstrap busybox` or import one)",
-                                 f"FROM {base}") from None
+                image = self._pull_base(base, exc)
             state = State(copy.deepcopy(image.config.get("config") or {}), list(image.layers),
                           list(image.config.get("history") or []), "image:" + image.id,
                           author=image.config.get("author", ""), stage=name)
         # Nothing was built: the base comes as it is (BuildKit reports such a FROM as CACHED).
         self._done(number, None, 0, started, cached=True)
         return state
+
+    def _pull_base(self, base: str, missing: Exception):
+        """FROM an image that isn't here: pull it, as Docker does; one line if that fails too."""
+        hint = ("without a registry, make a base with `dockyard image bootstrap "
+                "busybox|debian|python` or import one")
+        if isinstance(missing, InvalidArgument):
+            raise BuildError(f"FROM {base}: {missing}", f"FROM {base}") from None
+        self.emit({"type": "output", "step": self.step, "stream": "stdout",
+                   "line": f"pulling {base}\n"})
+        try:
+            return self.engine.images.pull(base)
+        except DockyardError as exc:
+            raise BuildError(f"FROM {base}: {missing}; pulling it: {exc} ({hint})",
+                             f"FROM {base}") from None
 
     def _onbuild(self, stage, state, triggers, trail) -> State:
         from ..dockerfile import parse

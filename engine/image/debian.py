@@ -36,6 +36,7 @@ DEFAULT_SUITE = "bookworm"
 PYTHON_PACKAGES = ("python3", "python3-venv", "python3-pip", "python3-ipykernel")
 LABEL = "org.dockyard.bootstrap"     # labels: .kind .suite .include .packages .key
 CACHE_ENV = "DOCKYARD_BOOTSTRAP_CACHE"
+STOP_WAIT_S = 120        # mmdebstrap finishes its current apt/dpkg run before it cleans up
 _SUITE = re.compile(r"^[a-z][a-z0-9.-]*$")
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
@@ -196,18 +197,34 @@ def make_rootfs(p: Plan, out: str, on_event=None) -> list[str]:
                                     stdout=sink)
             strap.stdout.close()
             errors = []
-            for raw in strap.stderr:
-                line = raw.decode(errors="replace").rstrip()
-                if line.startswith("I: "):
-                    emit({"type": "bootstrap-step", "text": line[3:]})
-                elif line.startswith("E: ") or line.startswith("W: "):
-                    errors.append(line)
-            strap.wait()
-            filt.wait()
+            try:
+                for raw in strap.stderr:
+                    line = raw.decode(errors="replace").rstrip()
+                    if line.startswith("I: "):
+                        emit({"type": "bootstrap-step", "text": line[3:]})
+                    elif line.startswith("E: ") or line.startswith("W: "):
+                        errors.append(line)
+                strap.wait()
+                filt.wait()
+            except BaseException:
+                _stop(strap, filt)
+                raise
         if strap.returncode or filt.returncode:
             raise _failure(p, errors, strap.returncode or filt.returncode)
         with open(listing) as f:
             return sorted(line.strip() for line in f if line.strip())
+
+
+def _stop(*procs) -> None:
+    """Interrupted: end mmdebstrap, waiting for it to unmount what it mounted in its chroot."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _failure(p: Plan, errors: list[str], code: int):
