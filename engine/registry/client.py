@@ -8,14 +8,18 @@ Plain HTTP is used for `localhost`/`127.0.0.1`/`::1` registries and those listed
 $DOCKYARD_INSECURE_REGISTRIES, comma separated); an insecure registry is tried over HTTPS without
 certificate checks first, as Docker does. Everything else is HTTPS with verification.
 Every refusal becomes one line: Unauthorized (401/403) or RegistryError, with the registry's own
-message from its `{"errors": [...]}` body.
+message from its `{"errors": [...]}` body; a 429 adds Docker Hub's pull-rate headers.
+
+Pulls of Docker Hub names go to the first of its mirrors when there are any (as Docker's
+daemon.json "registry-mirrors": `<data_root>/registries.json` or $DOCKYARD_REGISTRY_MIRRORS,
+comma separated URLs).
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from ..errors import ImageNotFound, RegistryError, Unauthorized
 from . import auth
@@ -27,16 +31,37 @@ SETTINGS_FILE = "registries.json"
 CHUNK = 1 << 20
 
 
+def _settings(root) -> dict:
+    if root is None:
+        return {}
+    try:
+        return json.loads((Path(root) / SETTINGS_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def insecure_registries(root=None) -> set[str]:
     """Registries to reach without TLS verification: registries.json and the environment."""
     names = {n.strip() for n in os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "").split(",")}
-    if root is not None:
-        try:
-            data = json.loads((Path(root) / SETTINGS_FILE).read_text())
-        except (FileNotFoundError, ValueError):
-            data = {}
-        names.update(data.get("insecure-registries", []))
+    names.update(_settings(root).get("insecure-registries", []))
     return {n for n in names if n}
+
+
+def registry_mirrors(root=None) -> list[str]:
+    """Docker Hub mirror URLs: $DOCKYARD_REGISTRY_MIRRORS, then registries.json's."""
+    urls = [u.strip() for u in os.environ.get("DOCKYARD_REGISTRY_MIRRORS", "").split(",")]
+    urls += _settings(root).get("registry-mirrors", [])
+    return [u for u in urls if u]
+
+
+def rate_limit(response) -> str:
+    """Docker Hub's pull-rate headers in words: `0 of 100 pulls left per 6 h`, or ''."""
+    limit, left = response.header("ratelimit-limit"), response.header("ratelimit-remaining")
+    if not (limit or left):
+        return ""
+    count, _, window = (limit or "?").partition(";w=")
+    hours = f" per {int(window) / 3600:g} h" if window.isdigit() else ""
+    return f"{(left or '?').split(';')[0]} of {count} pulls left{hours}"
 
 
 def registry_message(data: bytes, fallback: str) -> str:
@@ -54,9 +79,15 @@ class RegistryClient:
     """Requests to one registry (by domain as in references: `docker.io`, `host:port`)."""
 
     def __init__(self, domain: str, *, root=None, credentials: tuple[str, str] | None = None,
-                 insecure: bool | None = None, transport: Transport | None = None):
+                 insecure: bool | None = None, transport: Transport | None = None,
+                 mirror: bool = False):
         self.domain = domain
         self.host = DOCKER_HUB_HOST if domain in auth.DOCKER_HUB_HOSTS else domain
+        mirrors = registry_mirrors(root) if mirror and self.host == DOCKER_HUB_HOST else []
+        if mirrors:                                # pulls only, as Docker's registry-mirrors
+            url = urlsplit(mirrors[0] if "://" in mirrors[0] else "https://" + mirrors[0])
+            self.host = url.netloc
+            insecure = insecure or url.scheme == "http"
         self.credentials = credentials or (auth.credentials(root, domain) if root else None)
         hostname = self.host.rsplit(":", 1)[0] if not self.host.startswith("[") else \
             self.host.split("]")[0] + "]"
@@ -187,6 +218,10 @@ class RegistryClient:
             raise Unauthorized(f"{where}: {message}")
         if response.status == 404 and what:
             raise ImageNotFound(f"{where} not found: {message}")
+        if response.status == 429:
+            left = rate_limit(response)
+            raise RegistryError(f"{where}: {message}" + (
+                f" (pull rate limit: {left}; `dockyard login` raises it)" if left else ""))
         raise RegistryError(f"{where}: {message}")
 
     # -- the distribution API --------------------------------------------------------------

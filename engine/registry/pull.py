@@ -40,7 +40,7 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     `platform` is `os/arch[/variant]` (default linux/<host arch>) for indexes.
     """
     ref = reference.parse(name)
-    client = client or RegistryClient(ref.domain, root=store.root)
+    client = client or RegistryClient(ref.domain, root=store.root, mirror=True)
     emit = on_event or (lambda event: None)
     repo_digest, manifest_bytes = _resolve(client, ref, platform)
     manifest = json.loads(manifest_bytes)
