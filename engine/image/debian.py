@@ -191,7 +191,11 @@ def make_rootfs(p: Plan, out: str, on_event=None) -> list[str]:
         listing = os.path.join(tmp, "packages")
         env = dict(os.environ, SOURCE_DATE_EPOCH=str(p.epoch))
         with open(out, "wb") as sink:
-            strap = subprocess.Popen(mmdebstrap_argv(p, listing), stdout=subprocess.PIPE,
+            # As root, mmdebstrap mounts /proc, /sys and /dev into its chroot; in a mount
+            # namespace of its own those mounts die with it, however it ends.
+            private = ["unshare", "--mount", "--propagation", "private"] if os.geteuid() == 0 \
+                else []
+            strap = subprocess.Popen(private + mmdebstrap_argv(p, listing), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, text=False)
             filt = subprocess.Popen(["mmtarfilter", "--path-exclude=/dev/*"], stdin=strap.stdout,
                                     stdout=sink)
