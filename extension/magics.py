@@ -97,10 +97,12 @@ class DockyardMagics(Magics):
 
     @contextlib.contextmanager
     def _interruptible(self):
-        """Mark a long magic, so that a kernel shutdown interrupts it (and so cleans it up)."""
+        """Mark a long magic, so that a kernel shutdown interrupts it (and so cleans it up);
+        only its first interrupt counts."""
         self.busy += 1
         try:
-            yield
+            with interrupts.interrupt_once():
+                yield
         finally:
             self.busy -= 1
 
