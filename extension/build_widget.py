@@ -17,7 +17,7 @@ from html import escape
 import ipywidgets as widgets
 from traitlets import Int, Unicode
 
-from .htmlkit import NOWRAP, clip, human_size, instruction_html
+from .htmlkit import NOWRAP, clip, human_size, instruction_html, live_or_stale
 from .layers import StepNote
 from .static import StaticSnapshot
 
@@ -202,9 +202,9 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
 
     # -- drawing ----------------------------------------------------------------------------
     def _render_table(self) -> None:
-        self.table.value = self._head_html() + self._steps_html()
+        self.table.value = self._head_html(live=True) + self._steps_html()
 
-    def _head_html(self) -> str:
+    def _head_html(self, live: bool = False) -> str:
         total = self.steps_total or "?"
         count = f"({self.steps_done}/{total} steps)"
         name = escape(", ".join(self.tags))
@@ -216,6 +216,9 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
                        if self.failed_step else "<b>Build failed</b>"),
             "interrupted": f"<b>{escape(self.error)}</b>",
         }[self.status]
+        if live and self.status in ("building", "stopping"):
+            text = live_or_stale(text, "<b>Build stopped</b>: the kernel went away (restarted or "
+                                       "shut down) before it finished; nothing was kept")
         return f"<div class='dy-build-head dy-build-{self.status}'>{text}</div>"
 
     def _steps_html(self) -> str:
@@ -231,11 +234,13 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
 
     def _step_row(self, step: Step, position: int) -> str:
         colour = STATUS_STYLE.get(step.status, "#9e9e9e")
+        status = step.status if step.status != "running" else live_or_stale(
+            "running", f"<span style='color:{STATUS_STYLE['stopped']}'>stopped</span>")
         seconds = "" if step.seconds is None else f"{step.seconds:.1f}s"
         size = human_size(step.size) if step.size else ""
         return (f"<tr class='dy-step dy-step-{step.status}' data-step='{step.number}'>"
                 f"<td style='{NOWRAP}'>{position}</td>"
-                f"<td style='color:{colour};font-weight:bold'>{step.status}</td>"
+                f"<td style='color:{colour};font-weight:bold'>{status}</td>"
                 f"<td style='text-align:left'>{instruction_html(step.instruction)}</td>"
                 f"<td style='{NOWRAP}'>{seconds}</td><td style='{NOWRAP}'>{size}</td></tr>")
 
@@ -248,7 +253,8 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
                 f"{escape(clip(self.steps[n].instruction, TITLE_CHARS))}</summary>"
                 f"{self._output_area(self.steps[n])}</details>"
                 for n in self._output_html)
-            return f"<div class='dy-build'>{self.table.value}{outputs}</div>"
+            table = self._head_html() + self._steps_html()
+            return f"<div class='dy-build'>{table}{outputs}</div>"
 
     def summary(self) -> str:
         count = f"{self.steps_done}/{self.steps_total or '?'} steps"

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 from traitlets import Bool, Float, Int, Unicode
 
 from . import container_info as info
-from .htmlkit import code, human_size, local_time, state_badge
+from .htmlkit import code, human_size, live_or_stale, local_time, state_badge
 from .static import StaticSnapshot
 
 THREAD_PREFIX = "dockyard-watch-"
@@ -192,7 +192,7 @@ class ContainerView(StaticSnapshot, widgets.VBox):
 
     # -- drawing ----------------------------------------------------------------------------
     def _draw(self) -> None:
-        self.header.value = self._header_html()
+        self.header.value = self._header_html(live=True)
         self.usage.value = self._usage_html()
         busy, gone = bool(self._acting), self.state == "removed"
         self.buttons["Stop"].disabled = busy or self.state != "running"
@@ -207,7 +207,7 @@ class ContainerView(StaticSnapshot, widgets.VBox):
             return f"{self.state} ({self.exit_code})"
         return self.state
 
-    def _header_html(self) -> str:
+    def _header_html(self, live: bool = False) -> str:
         attrs = self._attrs
         running = self.state == "running"
         ips = ", ".join(f"{escape(ip)} ({escape(net)})" for net, ip in info.ip_addresses(attrs).items())
@@ -219,9 +219,12 @@ class ContainerView(StaticSnapshot, widgets.VBox):
                  ("ports", ports), ("ended", escape(self._ended))]
         facts_html = " · ".join(f"{k}: <span class='dy-{k.lower()}'>{v}</span>" for k, v in facts if v)
         error = f"<div class='dy-error' style='color:#c62828'>{escape(self.message)}</div>" if self.message else ""
+        stale = live_or_stale("", "<div class='dy-stale' style='color:#616161'><i>Not live: the "
+                                  "kernel went away. This is the last state it saw; "
+                                  "<code>%container ps</code> shows the state now.</i></div>")
         return (f"<div class='dy-container-head'><b class='dy-name'>{escape(self.container_name)}</b> "
                 f"{code(self.container_id[:12])} {state_badge(self.state, self.badge_text())}</div>"
-                f"<div class='dy-facts'>{facts_html}</div>{error}")
+                f"<div class='dy-facts'>{facts_html}</div>{error}{stale if live else ''}")
 
     def _usage_html(self) -> str:
         if self.state != "running":
@@ -243,7 +246,7 @@ class ContainerView(StaticSnapshot, widgets.VBox):
     # -- the static copy --------------------------------------------------------------------
     def static_html(self) -> str:
         with self._lock:
-            return (f"<div class='dy-container'>{self.header.value}{self.usage.value}"
+            return (f"<div class='dy-container'>{self._header_html()}{self.usage.value}"
                     f"{self.logs.value}</div>")
 
     def summary(self) -> str:

@@ -72,3 +72,16 @@ def instruction_html(text: str) -> str:
 def local_time(moment: datetime | None) -> str:
     """'14:03:07' in the kernel's local time, or '' for no time."""
     return moment.astimezone().strftime("%H:%M:%S") if moment else ""
+
+
+# ipywidgets marks a view whose kernel went away (a restart, a shutdown) with this class. The
+# kernel can't say so itself: the front end drops its last messages once a restart began.
+STALE_STYLE = ("<style>.dy-if-stale{display:none}"
+               ".jupyter-widgets-disconnected .dy-if-stale{display:inline}"
+               ".jupyter-widgets-disconnected .dy-if-live{display:none}</style>")
+
+
+def live_or_stale(live_html: str, stale_html: str) -> str:
+    """`live_html`, replaced by `stale_html` in a view whose kernel is gone."""
+    return (f"{STALE_STYLE}<span class='dy-if-live'>{live_html}</span>"
+            f"<span class='dy-if-stale'>{stale_html}</span>")
