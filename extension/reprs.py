@@ -9,7 +9,7 @@ from html import escape
 
 from . import container_info as info
 from .htmlkit import code, human_size, local_time, short_digest, state_badge, table
-from .layers import Provenance, layer_rows, short_names, stack_html
+from .layers import Provenance, created_words, layer_rows, short_names, stack_html
 
 # (module, class name) -> kind; the engine's object classes as they are laid out today.
 CLASSES = {
@@ -75,7 +75,7 @@ def containers_html(containers) -> str:
 
 def images_html(images) -> str:
     rows = [[code(i.short_id), escape(", ".join(short_names(i.tags)) or "<none>"),
-             str(sum(1 for _ in i.layers)), human_size(i.size), escape(i.created[:19])]
+             str(sum(1 for _ in i.layers)), human_size(i.size), escape(created_words(i.created).removeprefix("created "))]
             for i in images]
     return table(["id", "tags", "layers", "size", "created"], rows, "dy-images")
 

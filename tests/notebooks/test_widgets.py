@@ -149,3 +149,15 @@ def _wait_for(condition, seconds=5.0):
     while not condition():
         assert time.time() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_image_and_container_tables_speak_plainly_and_say_when_they_were_taken():
+    image = fakes.image(tags=("docker.io/library/demo:1",))
+    image.created = "1970-01-01T00:00:00Z"
+    html = reprs.images_html([image])
+    assert "demo:1" in html and "docker.io" not in html
+    assert "with a fixed date, for reproducibility" in html and "1970" not in html
+    stopped = fakes.Container(status="exited")
+    table = reprs.containers_html(reprs.Snapshot([stopped]))
+    assert re.search(r"as of \d\d:\d\d:\d\d", table) and "href" not in table   # no dead link
+    assert re.search(r"as of \d\d:\d\d:\d\d", reprs.list_html(reprs.Snapshot([])))
