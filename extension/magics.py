@@ -8,6 +8,7 @@ An interrupted magic cleans up and ends with one line (`Interrupted: ...`), neve
 """
 import argparse
 import contextlib
+import functools
 import io
 import os
 import sys
@@ -47,6 +48,18 @@ def build_args(pairs: list[str]) -> dict:
             raise InvalidArgument(f"--build-arg {pair!r}: expected K=V")
         found[key] = value if eq else os.environ.get(key, "")
     return found
+
+
+def one_line_interrupts(magic):
+    """An interrupt that reaches the magic's own code (between its steps) ends it in one line
+    too; the steps that clean up after an interrupt say more precisely what they did."""
+    @functools.wraps(magic)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return magic(self, *args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted(f"%{magic.__name__} interrupted") from None
+    return wrapper
 
 
 def shown_once(exc: BuildError, progress: BuildProgress) -> BuildError:
@@ -122,14 +135,15 @@ class DockyardMagics(Magics):
 
     # -- %%dockerfile ---------------------------------------------------------------------
     @cell_magic
+    @one_line_interrupts
     def dockerfile(self, line, cell):
         """Build an image from the cell's Dockerfile; returns the Image (`img = _`)."""
         args = dockerfile_parser().parse_args(commandline.split(line))
         progress = BuildProgress(cell=self.cell_number(), cell_id=self.cell_id, quiet=args.quiet)
-        if not args.quiet:
-            progress.show()
         self.builds.add(progress)
         try:
+            if not args.quiet:
+                progress.show()
             with self._interruptible():
                 image = self.engine.images.build(
                     cell, context=args.context or os.getcwd(), tag=args.tag,
@@ -156,6 +170,7 @@ class DockyardMagics(Magics):
     # -- %container ---------------------------------------------------------------------------
     @line_cell_magic
     @no_var_expand          # Go templates such as {{.State.Status}} are not Python
+    @one_line_interrupts
     def container(self, line, cell=None):
         """`%container <verb> ...` as `dockyard <verb>`; `%%container run|exec` runs the cell."""
         words = commandline.split(line)
@@ -250,18 +265,21 @@ class DockyardMagics(Magics):
     # -- %image, %network, %volume ------------------------------------------------------------
     @line_magic
     @no_var_expand
+    @one_line_interrupts
     def image(self, line):
         """`%image ls|history|inspect|rm|tag|prune|bootstrap|...` as `dockyard image ...`."""
         return self._group("image", line, lambda: self.engine.images.list())
 
     @line_magic
     @no_var_expand
+    @one_line_interrupts
     def network(self, line):
         """`%network ls|create|rm|inspect|connect|...` as `dockyard network ...`."""
         return self._group("network", line, lambda: self.engine.networks.list())
 
     @line_magic
     @no_var_expand
+    @one_line_interrupts
     def volume(self, line):
         """`%volume ls|create|rm|inspect|prune` as `dockyard volume ...`."""
         return self._group("volume", line, lambda: self.engine.volumes.list())
