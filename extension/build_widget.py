@@ -67,6 +67,7 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
         self._dirty: set[int] = set()
         self._last_flush = 0.0
         self._timer: threading.Timer | None = None
+        self._interrupted = ""              # "Build interrupted at step 2/2", for the head
         self._lock = threading.RLock()      # events come from the build, flushes from a timer
         super().__init__(children=[self.table, self.outputs], **kw)
         self.add_class("dy-build")
@@ -124,8 +125,9 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
             if self.status not in FINAL:
                 number = self._running_step()
                 where = f" at step {number}/{self.steps_total}" if number else ""
+                self._interrupted = f"Build interrupted{where}{reason}"
                 self._finish("interrupted", step=number, step_status="stopped",
-                             error=f"Build interrupted{where}{reason}; nothing was kept")
+                             error=f"{self._interrupted}; nothing was kept")
             return self.error
 
     def stopping(self) -> None:
@@ -214,7 +216,8 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
             "done": f"<b>Built</b> {name} {count}",
             "failed": (f"<b>Build failed at step {self.failed_step}/{total}</b>"
                        if self.failed_step else "<b>Build failed</b>"),
-            "interrupted": f"<b>{escape(self.error)}</b>",
+            # the cell's error line says the rest ("; nothing was kept"), as for a failure
+            "interrupted": f"<b>{escape(self._interrupted)}</b>",
         }[self.status]
         if live and self.status in ("building", "stopping"):
             text = live_or_stale(text, "<b>Build stopped</b>: the kernel went away (restarted or "

@@ -180,7 +180,8 @@ def cell_link(row: LayerRow) -> str:
     if not row.cell_id:
         return f"In [{row.cell}]"
     return (f"<a class='dy-cell-link' href='#cell-id={escape(row.cell_id)}' "
-            f"title='the cell that built this layer'>In [{row.cell}]</a>")
+            f"style='color:#1565c0;text-decoration:underline' "
+            f"title='go to the cell that built this layer'>In [{row.cell}]</a>")
 
 
 def _colours(rows: list[LayerRow]) -> dict[int, str]:

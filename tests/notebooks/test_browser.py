@@ -54,6 +54,9 @@ CELLS = """() => Array.from(document.querySelectorAll('.jp-CodeCell')).map(cell 
   ((cell.querySelector('.jp-OutputArea') || {}).innerText || '').slice(0, 300))"""
 ALL_RAN = """() => window.jupyterapp.shell.currentWidget.content.widgets
   .every(cell => cell.model.type !== 'code' || cell.model.executionCount)"""
+CELL_IN_VIEW = """(index) => {
+  const top = window.jupyterapp.shell.currentWidget.content.widgets[index].node.getBoundingClientRect().top;
+  return top >= 0 && top < window.innerHeight / 2; }"""
 EXECUTION_COUNTS = """() => window.jupyterapp.shell.currentWidget.content.widgets
   .filter(cell => cell.model.type === 'code').map(cell => cell.model.executionCount)"""
 
@@ -224,6 +227,15 @@ def test_run_all_leaves_the_quickstart_panel_live_and_stop_says_how_it_ended(
         view.screenshot(path=str(shots / "quickstart-container-running.png"))
         page.screenshot(path=str(shots / "quickstart-after-run-all.png"))
 
+        # The cell column links to the cell that built the layer, by the cell's id.
+        cells = nbformat.read(lab["root"] / "quickstart.ipynb", as_version=4).cells
+        (built_in,) = [i for i, c in enumerate(cells) if "-t hello:1" in c.source]
+        link = page.locator(".dy-layer-stack").last.locator("a.dy-cell-link").last
+        assert link.get_attribute("href") == f"#cell-id={cells[built_in].id}"
+        assert not page.evaluate(CELL_IN_VIEW, built_in)
+        link.click()                                                    # Lab scrolls to it
+        page.wait_for_function(CELL_IN_VIEW, arg=built_in)
+
         view.locator("button.dy-stop").click()
         stopping = view.locator(".dy-state-stopping")
         stopping.wait_for()                  # at once, while the stop signal's grace runs
@@ -261,17 +273,17 @@ def test_the_stop_button_ends_a_run_or_a_build_with_one_line(host_ready, lab, en
         build = cell_output(page, 2)
         run_cell(page, 2)
         # The step's first line shows while it sleeps, though no later event flushes it.
-        build.locator(".dy-build-output").get_by_text("start").wait_for(timeout=10_000)
+        build.locator(".dy-build-output pre", has_text="start").wait_for(timeout=10_000)
         build.screenshot(path=str(shots / "build-live-output.png"))
         interrupt(page)
         line = "Build interrupted at step 2/2; nothing was kept"
-        assert build.locator(".dy-build-interrupted").inner_text() == line
+        assert build.locator(".dy-build-interrupted").inner_text() == "Build interrupted at step 2/2"
         build.get_by_text(f"Interrupted: {line}").wait_for()
         assert "Traceback" not in build.inner_text()
         build.screenshot(path=str(shots / "build-interrupted.png"))
 
         run_cell(page, 2)
-        build.locator(".dy-build-output").get_by_text("start").wait_for(timeout=10_000)
+        build.locator(".dy-build-output pre", has_text="start").wait_for(timeout=10_000)
         page.evaluate(RESTART)
         stale = build.locator(".dy-build-head .dy-if-stale")
         stale.wait_for()                     # shown once the front end marks the view dead
