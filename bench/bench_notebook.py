@@ -68,7 +68,7 @@ def main():
         try:
             kc.wait_for_ready(timeout=60)
             runs = [interrupt_seconds(km, kc, TICKER, "tick 1") for _ in range(rounds)]
-            builds = [interrupt_seconds(km, kc, BUILD, "start") for _ in range(rounds)]
+            builds = [interrupt_seconds(km, kc, BUILD, ">start") for _ in range(rounds)]
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)

@@ -12,6 +12,11 @@ TICKER = ("%container run --rm --name ticker --network none busybox "
 SLOW_BUILD = "%%dockerfile -t slow:1\nFROM busybox\nRUN echo start; sleep 30; echo end\n"
 
 
+def step_printed(k, line: str) -> bool:
+    """Whether a build step's output area shows `line` (its <pre> starts with it)."""
+    return any(f">{line}" in s.get("value", "") for s in k.widget_states().values())
+
+
 class Kernel:
     """A dockyard kernel on a private data root, and what it sent on IOPub so far."""
 
@@ -113,8 +118,7 @@ def test_interrupting_a_foreground_run_says_one_line_and_removes_the_container(k
 def test_interrupting_a_build_ends_the_widget_and_keeps_nothing(kernel):
     k, root = kernel
     msg_id = k.kc.execute(SLOW_BUILD)
-    k.wait_for(lambda: k.builds() and any(
-        "start" in s.get("value", "") for s in k.widget_states().values()))
+    k.wait_for(lambda: step_printed(k, "start"))
     k.km.interrupt_kernel()
     reply = k.reply_to(msg_id)
     line = "Build interrupted at step 2/2; nothing was kept"
@@ -132,8 +136,7 @@ def test_interrupting_a_build_ends_the_widget_and_keeps_nothing(kernel):
 def test_restarting_the_kernel_mid_build_ends_the_widget_and_cleans_up(kernel):
     k, root = kernel
     k.kc.execute(SLOW_BUILD)
-    k.wait_for(lambda: k.builds() and any(
-        "start" in s.get("value", "") for s in k.widget_states().values()))
+    k.wait_for(lambda: step_printed(k, "start"))
     assert any(name.startswith("build-") for name in leftovers(root))   # the RUN is running
     k.km.restart_kernel(now=False)          # asks the kernel to shut down, as Lab's restart does
     k.drain(1.0)
