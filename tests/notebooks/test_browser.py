@@ -153,8 +153,7 @@ def lab_page(lab, notebook: str, name: str, run_all: bool = True):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(WAIT_MS)
         try:
-            page.goto(f"{lab['url']}/lab/tree/{notebook}?reset&token={lab['token']}")
-            page.wait_for_function(KERNEL_READY, timeout=60_000)
+            open_notebook(page, f"{lab['url']}/lab/tree/{notebook}?reset&token={lab['token']}")
             if run_all:
                 page.evaluate(RUN_ALL)
             yield page
@@ -163,6 +162,24 @@ def lab_page(lab, notebook: str, name: str, run_all: bool = True):
             raise
         finally:
             browser.close()
+
+
+def open_notebook(page, url: str) -> None:
+    """Open the notebook and wait for its kernel; once more if Lab's page half loaded.
+
+    On a loaded machine Lab sometimes gives up on its theme's stylesheet ("Error Loading
+    Theme") and stays in a dialog; a person would reload the page, and so do we.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in (1, 2):
+        page.goto(url)
+        try:
+            page.wait_for_function(KERNEL_READY, timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2 or not page.get_by_text("Error Loading Theme").count():
+                raise
 
 
 def describe_failure(page, path: pathlib.Path) -> str:
