@@ -24,6 +24,8 @@ ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: it
 class Container:
     """One container, docker-py style: `attrs` is `docker inspect`'s JSON."""
 
+    warnings: list[str] = []    # what create accepted but warns about (Docker's Warnings)
+
     def __init__(self, engine, record: dict):
         self.engine, self.record = engine, record
 

@@ -15,7 +15,8 @@ def register(sub) -> None:
         add_run_flags(p, detach=verb == "run")
         p.add_argument("image")
         p.add_argument("command", nargs=argparse.REMAINDER)
-        p.set_defaults(func=cmd_run if verb == "run" else cmd_create)
+        # Docker: 125 when run/create fails (126/127: the command couldn't be run)
+        p.set_defaults(func=cmd_run if verb == "run" else cmd_create, failure_status=125)
 
     p = sub.add_parser("start", help="Start one or more stopped containers")
     p.add_argument("-a", "--attach", action="store_true")

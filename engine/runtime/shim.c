@@ -517,6 +517,20 @@ static void lookup_user(const char *spec, struct user *u) {
     if (fp) fclose(fp);
 }
 
+/* --group-add: more supplementary groups, names looked up in the container's /etc/group. */
+static void add_groups(struct user *u) {
+    char *list[64], line[4096], *f[4];
+    int n = all("group_add", list, 64);
+    for (int i = 0; i < n && u->ngroups < 64; i++) {
+        long gid = find_entry("/etc/group", list[i], line, sizeof line, f, 4) >= 3 ? atol(f[2])
+                                                                                 : parse_id(list[i]);
+        if (gid < 0) fail(125, "unable to find group %s: no matching entries in group file", list[i]);
+        int known = 0;
+        for (int k = 0; k < u->ngroups; k++) known |= u->groups[k] == (gid_t)gid;
+        if (!known) u->groups[u->ngroups++] = gid;
+    }
+}
+
 /* ---------------------------------------------------------------- exec the command */
 
 static void drop_bounding_set(unsigned long long caps) {
@@ -578,6 +592,7 @@ static void exec_command(char **args, char **env, const char *user, const char *
     unsigned long long caps = strtoull(get("caps") ? get("caps") : "a80425fb", NULL, 16);
     struct user u;
     lookup_user(user, &u);
+    add_groups(&u);
     static char *envp[MAXV + 2];
     int n = 0;
     for (; env[n] && n < MAXV; n++) envp[n] = env[n];
@@ -702,6 +717,21 @@ static void tiny_init(pid_t child) {
     }
 }
 
+/* --sysctl "net.ipv4.ip_forward=1": written to /proc/sys after unshare and before the rootfs,
+ * so each lands in the container's own network or IPC namespace (Python allows only those). */
+static void apply_sysctls(void) {
+    char *list[64], path[4096];
+    int n = all("sysctl", list, 64);
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(list[i], '=');
+        if (!eq) continue;
+        snprintf(path, sizeof path, "/proc/sys/%.*s", (int)(eq - list[i]), list[i]);
+        for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+        if (write_str(path, eq + 1) < 0)
+            fail(125, "sysctl %.*s: %s", (int)(eq - list[i]), list[i], strerror(errno));
+    }
+}
+
 /* ---------------------------------------------------------------- the container's PID 1 */
 
 struct io { int in, out, err; };   /* the container's ends of its stdio (-1: tty / /dev/null) */
@@ -723,6 +753,7 @@ static void container_main(const char *bundle, struct io *io, int *cg, int ncg) 
     if (flags & CLONE_NEWNET) link_up("lo");
     const char *host = get("hostname");
     if (host) CHECK(sethostname(host, strlen(host)), "sethostname: %s", strerror(errno));
+    apply_sysctls();
     umask(0);
     setup_rootfs(bundle);
     apply_rlimits();
