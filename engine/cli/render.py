@@ -83,6 +83,28 @@ def print_inspect(values: list, template: str | None = None) -> None:
         dump_json(values)
 
 
+def for_each(names, action) -> list[str]:
+    """Docker's multi-name verbs: `action(name)` for every name; each one that fails is an
+    `Error: ...` line on stderr and the rest go on. Returns the names that failed."""
+    from ..errors import DockyardError
+    from .main import describe
+    failed = []
+    for name in names:
+        try:
+            action(name)
+        except (DockyardError, OSError) as exc:
+            print(f"Error: {describe(exc)}", file=sys.stderr, flush=True)
+            failed.append(name)
+    return failed
+
+
+def confirm(warning: str) -> bool:
+    """Docker's prune prompt: the warning, then `Are you sure you want to continue? [y/N]`."""
+    sys.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def key_values(items: list[str], flag: str) -> dict:
     """["a=1", "b="] -> {"a": "1", "b": ""}; InvalidArgument naming the flag otherwise."""
     from ..errors import InvalidArgument

@@ -124,3 +124,33 @@ def _sysctls(items) -> dict:
                                   f"sysctl '{item}' is not allowed")
         out[key] = value
     return out
+
+
+def cidfile(path):
+    """--cidfile: refused if the file exists (Docker's words), the id written once created,
+    the file removed again if the create fails."""
+    import contextlib
+    import os
+    from ..errors import InvalidArgument
+
+    @contextlib.contextmanager
+    def writing():
+        if not path:
+            yield lambda cid: None
+            return
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise InvalidArgument("container ID file found, make sure the other container "
+                                  f"isn't running or delete {path}") from None
+        except OSError as exc:
+            raise InvalidArgument(f"failed to create the container ID file {path}: "
+                                  f"{exc.strerror}") from None
+        try:
+            yield lambda cid: os.write(fd, cid.encode())
+        except BaseException:
+            os.unlink(path)
+            raise
+        finally:
+            os.close(fd)
+    return writing()

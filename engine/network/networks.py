@@ -255,6 +255,14 @@ class Networks:
                 self._apply_firewall()
             return Endpoint.from_record(record, container_id)
 
+    def rename(self, container_id: str, name: str) -> None:
+        """docker rename: the container's endpoints answer to `name` from now on."""
+        with self.state.locked():
+            for record in self.state.networks():
+                if container_id in record["endpoints"]:
+                    record["endpoints"][container_id]["name"] = name
+                    self.state.save_network(record, durable=False)
+
     def _plug(self, container_id: str, record: dict, endpoint: dict, mtu: int, fresh_netns: bool) -> None:
         """Make the veth pair (and the netns file, on a first attach); undo both on failure."""
         path = self.netns_path(container_id)

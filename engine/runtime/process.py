@@ -212,10 +212,11 @@ def open_stdin(bundle: str):
     return open(os.path.join(bundle, "stdin"), "wb", buffering=0)
 
 
-def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
+def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+         until=None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
     state(bundle)   # NotFound for a missing container
-    return _logs.read(bundle, follow=follow, tail=tail, since=since,
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
                       running=lambda: state(bundle).status == "running",
                       pause=lambda seconds: wait(bundle, seconds))
 
@@ -250,6 +251,39 @@ def top(bundle: str) -> list[dict]:
             continue         # exited meanwhile
         out.append({"pid": pid, "user": uid, "cmd": cmd})
     return out
+
+
+def pids(bundle: str) -> list[int]:
+    """The host pids of the container's processes, from its cgroup."""
+    return cgroups.procs(_cgroup_dirs(bundle))
+
+
+def paused(bundle: str) -> bool:
+    """Whether the container's cgroup is frozen (docker pause)."""
+    return cgroups.is_frozen(_cgroup_dirs(bundle))
+
+
+def freeze(bundle: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes with the cgroup freezer."""
+    try:
+        cgroups.freeze(_cgroup_dirs(bundle), frozen)
+    except OSError as exc:
+        raise HostError(f"{'pause' if frozen else 'unpause'} {os.path.basename(bundle)}: "
+                        f"{exc.strerror}") from None
+
+
+def update_limits(bundle: str, cgroup_pairs: list[tuple[str, str]]) -> None:
+    """New cgroup limits: written to the live cgroup when running, and kept for later starts."""
+    if state(bundle).status == "running":
+        missing = [d for k, d in cgroup_pairs if k == "cg_mkdir" and not os.path.isdir(d)]
+        if missing:
+            raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
+                           "to update: stop it, update it and start it again")
+        try:
+            cgroups.apply(cgroup_pairs)
+        except OSError as exc:
+            raise HostError(exc.strerror) from None
+    _bundle.replace_cgroup_pairs(bundle, cgroup_pairs)
 
 
 def remove(bundle: str) -> None:
