@@ -18,7 +18,11 @@ class Engine:
     def __init__(self, data_root: str | os.PathLike | None = None):
         root = data_root or os.environ.get("DOCKYARD_DATA_ROOT") or DEFAULT_ROOT
         self.root = Path(root).absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from .errors import HostError
+            raise HostError(f"data root {self.root}: {exc.strerror}") from None
 
     def __repr__(self):
         return f"<Engine {self.root}>"
@@ -65,3 +69,13 @@ class Engine:
     def info(self) -> dict:
         from .hostinfo import host_info
         return host_info(self)
+
+    def df(self) -> dict:
+        """docker system df: the shape of Docker's GET /system/df."""
+        from .usage import df
+        return df(self)
+
+    def prune(self, *, all: bool = False, volumes: bool = False) -> dict:
+        """docker system prune: containers, networks, images (and volumes) nothing uses."""
+        from .usage import prune
+        return prune(self, all=all, volumes=volumes)

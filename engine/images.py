@@ -73,6 +73,11 @@ class Images:
         from .archive import load
         return load(self.store, source)
 
+    def search(self, term: str, limit: int = 25) -> list[dict]:
+        """docker search: results of the index's /v1/search (Docker Hub unless named)."""
+        from .registry.search import search
+        return search(term, limit=limit)
+
     def login(self, server, username, password):
         """docker login: check the credentials with the registry, then keep them in auth.json."""
         from .registry.auth import registry_domain, save_credentials

@@ -16,15 +16,16 @@ from ..errors import DockyardError, InvalidArgument
 # parse() builds only the module a command needs: building every subparser costs ~10 ms.
 COMMANDS = {
     "containers": ("run", "create", "start", "stop", "restart", "kill", "wait", "rm", "ps", "logs",
-                   "exec", "inspect", "top", "diff", "port", "stats", "commit", "cp", "export"),
+                   "exec", "inspect", "top", "diff", "port", "stats", "commit", "cp", "export",
+                   "pause", "unpause", "rename", "update", "attach", "container"),
     "images": ("images", "rmi", "tag", "history", "import", "image"),
     "build": ("build",),
     "dockerfile": ("dockerfile",),
     "network": ("network",),
     "volume": ("volume",),
-    "system": ("info", "version"),
+    "system": ("info", "version", "system"),
     "kernel": ("kernel",),
-    "registry": ("pull", "push", "save", "load", "login", "logout"),
+    "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--data-root",)
 

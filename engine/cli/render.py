@@ -98,6 +98,23 @@ def for_each(names, action) -> list[str]:
     return failed
 
 
+def inspect_each(names, get, template: str | None = None) -> int:
+    """Docker's inspect of several: the ones found (JSON or `template`), then an error line
+    for each that wasn't; 1 if any wasn't."""
+    from ..errors import DockyardError
+    from .main import describe
+    found, errors = [], []
+    for name in names:
+        try:
+            found.append(get(name))
+        except (DockyardError, OSError) as exc:
+            errors.append(describe(exc))
+    print_inspect(found, template)
+    for error in errors:
+        print(f"Error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def confirm(warning: str) -> bool:
     """Docker's prune prompt: the warning, then `Are you sure you want to continue? [y/N]`."""
     sys.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
