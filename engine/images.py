@@ -43,9 +43,32 @@ class Images:
         from .image.bootstrap import import_tarball
         return import_tarball(self.store, source, reference, changes=changes, message=message)
 
-    def build(self, dockerfile=None, **kwargs):
+    def build(self, dockerfile=None, *, context=None, **kwargs):
+        """docker build; `context` is a directory, or a binary file holding a tar of one (plain
+        or compressed: `docker build -`), unpacked for the build and removed after."""
         from .build.builder import build
-        return build(self.engine, dockerfile, **kwargs)
+        if context is None or not hasattr(context, "read"):
+            return build(self.engine, dockerfile, context=context, **kwargs)
+        import os
+        import shutil
+        import tempfile
+        from .errors import ContentError
+        from .image.layers import apply
+        base = self.engine.root / "buildcache" / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
+        try:
+            try:
+                apply(context, unpacked, overlay=False)
+            except ContentError as exc:
+                raise InvalidArgument(f"the build context is not a usable tar archive: "
+                                      f"{exc}") from None
+            name = kwargs.get("dockerfile_path") or "Dockerfile"
+            if dockerfile is None and not os.path.isfile(os.path.join(unpacked, name)):
+                raise InvalidArgument(f"the build context (a tar archive) has no {name}")
+            return build(self.engine, dockerfile, context=unpacked, **kwargs)
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
