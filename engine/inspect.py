@@ -4,13 +4,15 @@ from .containerfs import lowerdirs_abs
 
 def container_inspect(container) -> dict:
     record, state = container.record, container.state
+    paused = state.status == "running" and container.status == "paused"
     endpoints = record.get("Endpoints") or {}
     first = next(iter(endpoints.values()), {})
     return {
         "Id": record["Id"], "Created": record["Created"], "Name": record["Name"],
         "Path": record["Path"], "Args": record["Args"],
         "State": {
-            "Status": state.status, "Running": state.status == "running", "Paused": False,
+            "Status": "paused" if paused else state.status,
+            "Running": state.status == "running", "Paused": paused,
             "Restarting": False, "OOMKilled": bool(state.oom_killed), "Dead": state.status == "dead",
             "Pid": state.pid or 0 if state.status == "running" else 0,
             "ExitCode": state.exit_code or 0, "Error": state.error or "",
