@@ -60,6 +60,13 @@ class Container:
         from .inspect import container_inspect
         return container_inspect(self)
 
+    def emit(self, action: str, **attributes) -> dict:
+        """Record a container event (Docker's action names) in the data root's event log."""
+        from .events import record
+        return record(self.engine.root, "container", action, self.id,
+                      {**self.labels, "image": self.record["ImageRef"], "name": self.name,
+                       **attributes})
+
     def reload(self):
         self.record = self.engine.containers.get(self.id).record
 
@@ -74,7 +81,9 @@ class Container:
             timeout = self.record["Config"].get("StopTimeout") or 10
         if self.status == "paused":
             process.freeze(self.bundle, False)
-        return process.stop(self.bundle, timeout)
+        state = process.stop(self.bundle, timeout)
+        self.emit("stop")
+        return state
 
     def kill(self, signal="KILL"):
         """Send `signal`; a paused container is thawed after, so the signal arrives (Docker's order)."""
@@ -84,20 +93,19 @@ class Container:
         process.kill(self.bundle, signal)
         if status == "paused":
             process.freeze(self.bundle, False)
+        self.emit("kill", signal=process.signal_number(signal))
 
-    def pause(self):
+    def pause(self, frozen: bool = True):
         """docker pause: freeze every process of the container (cgroup freezer)."""
         status = self.status
-        if status == "paused":
-            raise Conflict(f"Container {self.id} is already paused")
-        if status != "running":
-            raise Conflict(f"Container {self.id} is not running")
-        process.freeze(self.bundle, True)
+        if frozen and status == "running" or not frozen and status == "paused":
+            process.freeze(self.bundle, frozen)
+            return self.emit("pause" if frozen else "unpause")
+        raise Conflict(f"Container {self.id} is " + (
+            "already paused" if status == "paused" else "not running" if frozen else "not paused"))
 
     def unpause(self):
-        if self.status != "paused":
-            raise Conflict(f"Container {self.id} is not paused")
-        process.freeze(self.bundle, False)
+        self.pause(frozen=False)
 
     def rename(self, name: str):
         self.engine.containers.rename(self, name)
@@ -111,6 +119,7 @@ class Container:
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
         self.start()
+        self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
         state = process.wait(self.bundle, timeout)
@@ -152,37 +161,24 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
     def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                     stdin=False, detach=False, stderr_apart=False):
-        """docker exec as a Popen whose return code is the command's (stdin/stdout pipes).
-
-        StartError(126) for a working directory that isn't there, as Docker's runtime says it.
-        """
-        status = self.status
-        if status == "paused":
-            raise Conflict(f"Container {self.id} is paused, unpause the container before exec")
-        if status != "running":
-            raise Conflict(f"container {self.id} is not running")
-        from .containerfs import kind_in
-        if workdir and not workdir.startswith("/"):
-            raise InvalidArgument(f"the working directory '{workdir}' is invalid, it needs to "
-                                  "be an absolute path")
-        if workdir and kind_in(f"/proc/{self.state.pid}/root", workdir) != "dir":
-            raise StartError("OCI runtime exec failed: exec failed: unable to start container "
-                             f'process: chdir to cwd ("{workdir}") set in config.json failed: '
-                             "no such file or directory: unknown", 126)
-        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return process.exec(self.bundle, args, env=_env_list(environment), user=user,
-                            cwd=workdir, tty=tty, stdin=stdin, detach=detach)
+                     stdin=False, detach=False):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py)."""
+        from .execs import exec_process
+        return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
+                            tty=tty, stdin=stdin, detach=detach)
 
     def top(self, ps_args: str | None = None) -> dict:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
         if self.status not in ALIVE:
             raise Conflict(f"container {self.id} is not running")
         from .runtime.ps import top
-        return top(process.pids(self.bundle), ps_args)
+        found = top(process.pids(self.bundle), ps_args)
+        self.emit("top")
+        return found
 
     def stats(self, stream=False):
         return process.stats(self.bundle)
@@ -290,6 +286,7 @@ class Containers:
         state = process.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
+        container.emit("start")
         return state
 
     def remove(self, container: Container, *, force=False, volumes=False):
@@ -311,6 +308,7 @@ class Containers:
             self.engine.networks.release(container.id)
             refresh_hosts(self.engine)
         self._unname(container)
+        container.emit("destroy")
         if volumes:
             self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
@@ -367,6 +365,7 @@ class Containers:
             from .endpoints import refresh_hosts
             self.engine.networks.rename(container.id, name)
             refresh_hosts(self.engine)
+        container.emit("rename", oldName="/" + old)
 
     def reserved_ids(self) -> set[str]:
         """Ids that names point to, but for abandoned ones: a create in another process joins
@@ -407,12 +406,3 @@ def _discard_log(path, keep_this_run: bool) -> None:
         path.touch()
     else:
         path.symlink_to(os.devnull)
-
-
-def _env_list(environment) -> list[str]:
-    if not environment:
-        return []
-    if isinstance(environment, dict):
-        return [f"{k}={v}" for k, v in environment.items()]
-    return list(environment)
-

@@ -97,6 +97,7 @@ def create_container(engine, options: RunOptions) -> Container:
             refresh_hosts(engine)
         container = Container(engine, record)
         container.warnings = _warnings(options)
+        container.emit("create")
         return container
     except BaseException:
         for step in reversed(undo):

@@ -70,6 +70,36 @@ class Engine:
         from .hostinfo import host_info
         return host_info(self)
 
+    def events(self, *, since: float | None = None, until: float | None = None,
+               filters: dict | None = None, follow: bool = False):
+        """docker events: event dicts in Docker's shape, oldest first (follow: then live,
+        until `until`). `filters` maps a key (container, image, event, type, label, network,
+        volume) to the values allowed. A monitor's die/oom event gets the container's name and
+        image from what was recorded before it, or from the container itself."""
+        from .events import matches, read
+        known: dict[str, dict] = {}
+        for event in read(self.root, since=since, until=until, follow=follow):
+            actor = event.setdefault("Actor", {})
+            attrs = actor.setdefault("Attributes", {})
+            if event.get("Type") == "container" and actor.get("ID"):
+                if "name" in attrs:
+                    known[actor["ID"]] = {k: v for k, v in attrs.items() if k != "exitCode"}
+                else:
+                    attrs.update({**self._container_attributes(actor["ID"], known), **attrs})
+            if not filters or matches(event, filters):
+                yield event
+
+    def _container_attributes(self, cid: str, known: dict) -> dict:
+        if cid not in known:
+            from .errors import NotFound
+            try:
+                container = self.containers.get(cid)
+                known[cid] = {**container.labels, "image": container.record["ImageRef"],
+                              "name": container.name}
+            except (NotFound, OSError):
+                known[cid] = {}
+        return known[cid]
+
     def df(self) -> dict:
         """docker system df: the shape of Docker's GET /system/df."""
         from .usage import df

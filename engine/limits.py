@@ -75,4 +75,5 @@ def update(container, **limits) -> list[str]:
                 NanoCpus=int(new["cpus"] * 1e9), CpuShares=new["cpu_shares"],
                 CpusetCpus=new["cpuset_cpus"], PidsLimit=new["pids"])
     container.engine.containers.save(container)
+    container.emit("update")
     return []

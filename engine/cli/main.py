@@ -23,7 +23,7 @@ COMMANDS = {
     "dockerfile": ("dockerfile",),
     "network": ("network",),
     "volume": ("volume",),
-    "system": ("info", "version", "system"),
+    "system": ("info", "version", "system", "events"),
     "kernel": ("kernel",),
     "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }

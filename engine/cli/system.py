@@ -1,4 +1,4 @@
-"""System verbs: info, version, and the `system` group (info, df, prune)."""
+"""System verbs: info, version, events, and the `system` group (info, df, prune, events)."""
 
 
 def register(sub) -> None:
@@ -6,6 +6,8 @@ def register(sub) -> None:
     p = sub.add_parser("version", help="Show the dockyard version information")
     p.add_argument("-f", "--format", help="Go template, e.g. {{.Server.Version}}")
     p.set_defaults(func=cmd_version)
+    from .events import add_events
+    add_events(sub.add_parser("events", help="Get real time events from the engine"))
     group = sub.add_parser("system", help="Manage dockyard")
     group.set_defaults(func=lambda args: group.print_help() or 0)   # `docker system`: the verbs
     verbs = group.add_subparsers(dest="system_command", metavar="COMMAND",
@@ -21,6 +23,7 @@ def register(sub) -> None:
     p.add_argument("--volumes", action="store_true", help="prune anonymous volumes too")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.set_defaults(func=cmd_prune)
+    add_events(verbs.add_parser("events", help="Get real time events from the engine"))
 
 
 def _info(p):

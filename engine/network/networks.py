@@ -140,6 +140,7 @@ class Networks:
                 self.links.delete_link(record["bridge"])
                 self.state.delete_network(network_id)
                 raise
+            self._event("create", record)
             return Network.from_record(record)
 
     def _choose_subnet(self, records: list[dict], subnet: str | None) -> ipaddress.IPv4Network:
@@ -202,6 +203,12 @@ class Networks:
             raise _host_error(f"delete bridge {record['bridge']}", exc) from exc
         self.state.delete_network(record["id"])
         self._apply_firewall()
+        self._event("destroy", record)
+
+    def _event(self, action: str, record: dict, **attributes) -> None:
+        from ..events import record as record_event
+        record_event(self.root, "network", action, record["id"],
+                     {"name": record["name"], "type": "bridge", **attributes})
 
     def prune(self) -> list[str]:
         """Remove every user-defined network without endpoints; return their names."""
@@ -253,6 +260,7 @@ class Networks:
                 raise
             if container_id in self.state.ports():
                 self._apply_firewall()
+            self._event("connect", record, container=container_id)
             return Endpoint.from_record(record, container_id)
 
     def rename(self, container_id: str, name: str) -> None:
@@ -304,6 +312,7 @@ class Networks:
                 raise _host_error(f"delete veth {endpoint['host_ifname']}", exc) from exc
         del record["endpoints"][container_id]
         self.state.save_network(record, durable=False)
+        self._event("disconnect", record, container=container_id)
 
     def release(self, container_id: str) -> None:
         """Detach the container from everything, drop its port rules, remove its netns file."""

@@ -131,6 +131,11 @@ def wait(bundle: str, timeout: float | None = None) -> State:
     return s
 
 
+def signal_number(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15."""
+    return _signum(sig)
+
+
 def _signum(sig) -> int:
     if isinstance(sig, int):
         return sig

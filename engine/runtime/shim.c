@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -837,6 +838,35 @@ static void write_state(const char *bundle, struct state *st) {
     close(fd);
 }
 
+/* ---------------------------------------------------------------- events */
+
+/* The data root's event log (engine/events.py): only the monitor sees the exit, so it appends
+ * Docker's "oom" and "die" events itself, one line per write, under the log's flock. */
+static void log_exit_events(const char *bundle, int oom, int code) {
+    char path[4096], line[512];
+    const char *id = get("id") ? get("id") : "";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(path, sizeof path, "%s/../../events.lock", bundle);
+    int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0) return;
+    flock(lock, LOCK_EX);
+    snprintf(path, sizeof path, "%s/../../events.jsonl", bundle);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    for (int i = oom ? 0 : 1; fd >= 0 && i < 2; i++) {
+        char attrs[64] = "";
+        if (i) snprintf(attrs, sizeof attrs, "\"exitCode\":\"%d\"", code);
+        int n = snprintf(line, sizeof line,
+            "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
+            ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
+            "\"id\":\"%s\"}\n", i ? "die" : "oom", id, attrs, (long long)ts.tv_sec,
+            (long long)ts.tv_sec, ts.tv_nsec, i ? "die" : "oom", id);
+        if (write(fd, line, n) < 0) { /* a full disk loses the event, never the container */ }
+    }
+    if (fd >= 0) close(fd);
+    close(lock);
+}
+
 /* ---------------------------------------------------------------- the monitor */
 
 static void monitor(const char *bundle, int ready) {
@@ -965,6 +995,7 @@ failed:
     if (!st.started[0]) now_rfc3339(st.started);
     now_rfc3339(st.finished);
     cgroup_remove();
+    if (st.pid) log_exit_events(bundle, st.oom, st.exit_code);   /* before anyone sees "exited" */
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         char line[64];

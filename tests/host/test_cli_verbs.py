@@ -245,3 +245,28 @@ def test_system_df_prune_info_version_and_groups(engine):
     assert cli(engine, "container", "ls", "-q").stdout == cli(engine, "ps", "-q").stdout
     assert cli(engine, "image", "ls", "-q").stdout == cli(engine, "images", "-q").stdout
     assert cli(engine, "container", "inspect", "-f", "{{.Name}}", "box").stdout == "/box\n"
+
+
+def test_events_of_a_cli_run_show_live_in_another_process(engine):
+    import threading
+    seen, start = [], time.time()
+
+    def watch():
+        for event in engine.events(since=start, until=start + 30, follow=True,
+                                   filters={"container": ["evt"]}):
+            seen.append((event["Action"], event["Actor"]["Attributes"].get("exitCode")))
+            if event["Action"] == "destroy":
+                return
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    cli(engine, "run", "--rm", "--network", "none", "--name", "evt", "busybox", "sh", "-c",
+        "exit 3", check=False)
+    watcher.join(30)
+    assert seen == [("create", None), ("start", None), ("die", "3"), ("destroy", None)]
+    lines = cli(engine, "events", "--since", str(start), "--until", "0s", "--filter",
+                "event=die", "--filter", "container=evt").stdout.splitlines()
+    assert len(lines) == 1 and " container die " in lines[0]
+    assert lines[0].endswith("(exitCode=3, image=busybox, name=evt)")
+    formatted = cli(engine, "system", "events", "--since", str(start), "--until", "0s",
+                    "--filter", "type=container", "--format", "{{.Action}}").stdout
+    assert formatted.split()[:4] == ["create", "start", "die", "destroy"]
