@@ -76,6 +76,7 @@ def cmd_attach(args) -> int:
     if status != "running":
         raise Conflict("You cannot attach to a stopped container, start it first")
     since = time.time()
+    container.emit("attach")
     if not args.no_stdin and container.record["Config"].get("OpenStdin"):
         pump_stdin(container)
     while True:

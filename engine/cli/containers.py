@@ -304,14 +304,14 @@ def _ports_text(container) -> str:
 def cmd_logs(args) -> int:
     import sys
     from ..errors import InvalidArgument
-    from ..timestamps import parse_timestamp
+    from ..timestamps import parse_ns, rfc3339_ns
     container = _engine(args).containers.get(args.container)
     try:
         tail = None if args.tail == "all" else int(args.tail)
     except ValueError:
         raise InvalidArgument(f'invalid value for "--tail": {args.tail!r}') from None
-    since = parse_timestamp(args.since, flag="--since") if args.since else None
-    until = parse_timestamp(args.until, flag="--until") if args.until else None
+    since = rfc3339_ns(parse_ns(args.since, flag="--since")) if args.since else None
+    until = rfc3339_ns(parse_ns(args.until, flag="--until")) if args.until else None
     for entry in container.log_entries(follow=args.follow, tail=tail if tail is None or tail >= 0
                                        else None, since=since, until=until):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)

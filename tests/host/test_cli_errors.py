@@ -99,7 +99,7 @@ BAD_INPUT = [
     (["rename", "up", "down"], 1, 'the container name "/down" is already in use'),
     (["update", "up"], 1, "you must provide one or more flags"),
     (["update", "--restart", "always", "up"], 1, "restart policies are not supported"),
-    (["search", "nginx"], 1, "cannot reach the search index index.docker.io"),
+    (["search", "localhost:1/nginx"], 1, "cannot reach the search index localhost:1 (offline?)"),
     (["--data-root", "/proc/nope", "ps"], 1, "data root /proc/nope: No such file or directory"),
 ]
 

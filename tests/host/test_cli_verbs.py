@@ -193,13 +193,14 @@ def test_pause_rename_top_port_and_logs_since(engine, box):
     assert top[0].split() == ["PID", "COMMAND"] and top[1].split() == [str(box.state.pid), "sleep"]
     assert cli(engine, "top", "box").stdout.split()[:8] == \
         ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    c = engine.containers.run("busybox", ["sh", "-c", "echo early; sleep 1.2; echo late"],
+    c = engine.containers.run("busybox", ["sh", "-c", "echo early; sleep 0.1; echo late"],
                               detach=True, network="none")
     c.wait()
-    assert cli(engine, "logs", "--since", "1s", c.id).stdout == "late\n"
-    assert cli(engine, "logs", "--until", "1s", c.id).stdout == "early\n"
-    started = c.attrs["State"]["StartedAt"]
-    assert cli(engine, "logs", "--since", started, c.id).stdout == "early\nlate\n"
+    early, late = (entry.time for entry in c.log_entries())
+    assert cli(engine, "logs", "--since", late, c.id).stdout == "late\n"
+    assert cli(engine, "logs", "--until", early, c.id).stdout == "early\n"
+    assert cli(engine, "logs", "--since", "1h", c.id).stdout == "early\nlate\n"
+    assert cli(engine, "logs", "--until", "1h", c.id).stdout == ""
     c.remove()
 
 
@@ -215,11 +216,18 @@ def test_port_of_one_published_port(engine):
 
 
 def test_attach_streams_output_and_exits_with_the_code(engine):
-    c = engine.containers.run("busybox", ["sh", "-c", "echo before; sleep 1; echo after; exit 3"],
+    c = engine.containers.run("busybox", ["sh", "-c", "echo before; until [ -e /tmp/go ]; do "
+                                                      "sleep 0.05; done; echo after; exit 3"],
                               detach=True, network="none")
-    time.sleep(0.3)
-    proc = cli(engine, "attach", c.id, check=False)
-    assert (proc.returncode, proc.stdout) == (3, "after\n")
+    start = time.time()
+    attach = subprocess.Popen([*DOCKYARD, "--data-root", str(engine.root), "attach", c.id],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for event in engine.events(since=start, until=start + 30, follow=True,
+                               filters={"event": ["attach"]}):
+        break                                   # the client follows the output from now on
+    assert c.exec_run(["touch", "/tmp/go"])[0] == 0
+    out, err = attach.communicate(timeout=30)
+    assert (attach.returncode, out) == (3, "after\n"), err
     c.remove()
 
 

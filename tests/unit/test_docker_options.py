@@ -11,7 +11,7 @@ from dockyard.engine.cli.build import is_archive
 from dockyard.engine.cli.runflags import run_options
 from dockyard.engine.errors import InvalidArgument
 from dockyard.engine.runtime import bundle, cgroups, convert
-from dockyard.engine.timestamps import parse_timestamp
+from dockyard.engine.timestamps import parse_ns, parse_timestamp, rfc3339_ns
 
 
 @pytest.mark.parametrize("argv, field, value", [
@@ -107,6 +107,8 @@ def test_timestamps_as_docker_reads_them():
     assert parse_timestamp("1714564800.5") == 1714564800.5
     assert parse_timestamp("2024-05-01T12:00:00Z") == 1714564800.0
     assert parse_timestamp("2024-05-01T14:00:00+02:00") == 1714564800.0
+    stamp = "2024-05-01T12:00:00.123456789Z"          # a log entry's own time, exactly
+    assert parse_ns(stamp) == 1714564800123456789 and rfc3339_ns(parse_ns(stamp)) == stamp
     with pytest.raises(InvalidArgument, match='"--until"'):
         parse_timestamp("soon", flag="--until")
 
