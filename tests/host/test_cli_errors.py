@@ -60,6 +60,8 @@ BAD_INPUT = [
     (["ps", "--nope"], 125, "unrecognized arguments: --nope"),
     (["run", "--pids-limit", "many", "busybox"], 125, "invalid int value: 'many'"),
     (["run", "--pull", "never", "nosuchimage:1"], 125, "No such image"),
+    (["run", "--platform", "linux/s390x", "--pull", "never", "busybox"], 125,
+     "does not match the specified platform: wanted linux/s390x"),
     (["run", "-m", "64m", "--memory-swap", "32m", "busybox", "true"], 125,
      "Minimum memoryswap limit should be larger than memory limit, see usage"),
     (["run", "--memory-swap", "1g", "busybox", "true"], 125,

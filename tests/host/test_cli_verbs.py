@@ -108,7 +108,8 @@ def test_run_flags_reach_the_container(engine, tmp_path):
     out = run(engine, "--add-host", "db:10.1.2.3", "--dns", "10.0.0.53", "--dns-search",
               "example.test", "--dns-option", "ndots:2", "--sysctl", "net.ipv4.ip_forward=1",
               "--sysctl", "kernel.shmmax=123456", "--group-add", "4321", "--shm-size", "8m",
-              "--ulimit", "nofile=512:1024", "--cpuset-cpus", "0", "busybox", "sh", "-c",
+              "--ulimit", "nofile=512:1024", "--cpuset-cpus", "0", "--pids-limit", "-1",
+              "busybox", "sh", "-c",
               "grep db /etc/hosts; cat /etc/resolv.conf; cat /proc/sys/net/ipv4/ip_forward "
               "/proc/sys/kernel/shmmax; id -G; df -k /dev/shm | tail -1; ulimit -n; "
               "grep Cpus_allowed_list /proc/self/status")
@@ -185,6 +186,11 @@ def test_pause_rename_top_port_and_logs_since(engine, box):
     assert proc.returncode == 1 and "is paused, unpause the container before exec" in proc.stderr
     cli(engine, "unpause", "box")
     assert box.exec_run(["true"])[0] == 0
+    frozen = engine.containers.run("busybox", ["sleep", "300"], detach=True, network="none")
+    frozen.pause()
+    cli(engine, "stop", "-t", "1", frozen.id)                  # a paused container stops too
+    assert frozen.status == "exited"
+    frozen.remove()
     cli(engine, "rename", "box", "crate")
     assert engine.containers.get("crate").id == box.id
     assert cli(engine, "inspect", "box", check=False).returncode == 1

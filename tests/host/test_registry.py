@@ -326,3 +326,15 @@ def test_run_pulls_a_missing_image_as_docker_does(engine, registry, fresh):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 125 and proc.stderr.startswith("Error: No such image")
     assert fresh.containers.run(ref, ["echo", "api"], remove=True, network="none") == b"api\n"
+
+
+def test_cli_pull_says_up_to_date_only_when_the_name_already_meant_the_image(engine, registry):
+    ref = f"{registry.address}/cli/uptodate:1"
+    engine.images.tag("busybox", ref)
+    engine.images.push(ref)
+    engine.images.remove(ref)                 # the image stays (busybox), the name is gone
+    first = cli(engine.root, "pull", ref)
+    assert first.returncode == 0, first.stderr
+    assert f"Status: Downloaded newer image for {ref}" in first.stdout
+    again = cli(engine.root, "pull", ref)
+    assert f"Status: Image is up to date for {ref}" in again.stdout
