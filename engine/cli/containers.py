@@ -70,7 +70,6 @@ def _register_verbs(sub, group=False) -> None:
     p.add_argument("--since", help="only entries since a time (2013-01-02T13:23:37Z) or a "
                                    "duration before now (42m)")
     p.add_argument("--until", help="only entries before a time or a duration before now")
-    p.add_argument("--details", action="store_true", help="accepted; no extra details are logged")
     p.add_argument("container")
     p.set_defaults(func=cmd_logs)
     p = sub.add_parser("exec", help="Execute a command in a running container")
@@ -114,7 +113,7 @@ def _register_verbs(sub, group=False) -> None:
     p = sub.add_parser("cp", help="Copy files between a container and the local filesystem")
     p.add_argument("-a", "--archive", action="store_true", help="keep uid/gid of the source")
     p.add_argument("-L", "--follow-link", action="store_true", help="follow a symlink SRC")
-    p.add_argument("-q", "--quiet", action="store_true", help="accepted; nothing is printed")
+    p.add_argument("-q", "--quiet", action="store_true", help="no 'Successfully copied' line")
     p.add_argument("source", metavar="SRC_PATH|-")
     p.add_argument("dest", metavar="DEST_PATH|-")
     p.set_defaults(func=cmd_cp)
@@ -375,9 +374,13 @@ def cmd_commit(args) -> int:
 
 
 def cmd_cp(args) -> int:
+    import sys
     from .copy import copy
-    copy(_engine(args), args.source, args.dest, archive=args.archive,
-         follow_link=args.follow_link)
+    from .render import size
+    copied = copy(_engine(args), args.source, args.dest, archive=args.archive,
+                  follow_link=args.follow_link)
+    if not args.quiet and "-" not in (args.source, args.dest):
+        print(f"Successfully copied {size(copied)} to {args.dest}", file=sys.stderr)
     return 0
 
 

@@ -29,16 +29,16 @@ def _contents_only(path: str) -> bool:
 
 
 def copy(engine, source: str, dest: str, *, archive: bool = False,
-         follow_link: bool = False) -> None:
+         follow_link: bool = False) -> int:
+    """Copy as `docker cp` does; the bytes of the tar stream that carried it."""
     src_ctr, src_path = _split(source)
     dst_ctr, dst_path = _split(dest)
     if bool(src_ctr) == bool(dst_ctr):
         raise InvalidArgument("copying between containers or between local paths is not "
                               "supported: one side must be CONTAINER:PATH")
     if src_ctr:
-        _copy_out(engine.containers.get(src_ctr), src_path, dst_path, archive)
-    else:
-        _copy_in(engine.containers.get(dst_ctr), src_path, dst_path, archive, follow_link)
+        return _copy_out(engine.containers.get(src_ctr), src_path, dst_path, archive)
+    return _copy_in(engine.containers.get(dst_ctr), src_path, dst_path, archive, follow_link)
 
 
 def _copy_out(container, path, dest, archive):
@@ -49,7 +49,7 @@ def _copy_out(container, path, dest, archive):
         out = binary_stdout("cp")
         out.write(data)
         out.flush()
-        return
+        return len(data)
     parent = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(parent):
         raise NotFound(f"destination directory {parent} does not exist: no such directory")
@@ -70,6 +70,7 @@ def _copy_out(container, path, dest, archive):
         if os.path.isdir(dest) and not (is_dir and _contents_only(path)):
             dest = os.path.join(dest, os.path.basename(path.rstrip("/")) or name)
         _move(got, dest)
+    return len(data)
 
 
 def _top_mode(data: bytes) -> int:
@@ -98,8 +99,9 @@ def _copy_in(container, local, dest, archive, follow_link):
     if local == "-":                # a tar on stdin, extracted into a directory
         if kind != "dir":
             raise InvalidArgument(f'destination "{container.name}:{dest}" must be a directory')
-        write_tar(container, dest, sys.stdin.buffer.read())
-        return
+        data = sys.stdin.buffer.read()
+        write_tar(container, dest, data)
+        return len(data)
     if not os.path.lexists(local):
         raise NotFound(f"no such file or directory: {local}")
     if follow_link:
@@ -119,7 +121,9 @@ def _copy_in(container, local, dest, archive, follow_link):
         if path_kind(container, into) != "dir":
             raise NotFound(f"no such directory: {into} in container {container.name} (cp "
                            "does not create missing parent directories)")
-    write_tar(container, into, _tar_of(local, arcname, archive))
+    data = _tar_of(local, arcname, archive)
+    write_tar(container, into, data)
+    return len(data)
 
 
 def _tar_of(local: str, arcname: str, archive: bool) -> bytes:

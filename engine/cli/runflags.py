@@ -3,6 +3,7 @@
 The CLI and the magics parse with the same parser, then call `run_options(args)`, so
 `%container run -d -p 8080:80 web` means exactly what `dockyard run -d -p 8080:80 web` does.
 """
+import contextlib
 
 
 def add_run_flags(p, detach=True) -> None:
@@ -126,31 +127,27 @@ def _sysctls(items) -> dict:
     return out
 
 
+@contextlib.contextmanager
 def cidfile(path):
-    """--cidfile: refused if the file exists (Docker's words), the id written once created,
-    the file removed again if the create fails."""
-    import contextlib
+    """--cidfile: refused if the file exists (Docker's words); yields a function that writes
+    the id once created; the file is removed again if the create fails."""
     import os
     from ..errors import InvalidArgument
-
-    @contextlib.contextmanager
-    def writing():
-        if not path:
-            yield lambda cid: None
-            return
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            raise InvalidArgument("container ID file found, make sure the other container "
-                                  f"isn't running or delete {path}") from None
-        except OSError as exc:
-            raise InvalidArgument(f"failed to create the container ID file {path}: "
-                                  f"{exc.strerror}") from None
-        try:
-            yield lambda cid: os.write(fd, cid.encode())
-        except BaseException:
-            os.unlink(path)
-            raise
-        finally:
-            os.close(fd)
-    return writing()
+    if not path:
+        yield lambda cid: None
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise InvalidArgument("container ID file found, make sure the other container isn't "
+                              f"running or delete {path}") from None
+    except OSError as exc:
+        raise InvalidArgument(f"failed to create the container ID file {path}: "
+                              f"{exc.strerror}") from None
+    try:
+        yield lambda cid: os.write(fd, cid.encode())
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)

@@ -63,8 +63,8 @@ def test_cp_follows_dockers_rules(engine, box, tmp_path):
     assert box.exec_run(["cat", "/tmp/in.txt"]) == (0, b"from stdin\n")
     (tmp_path / "h.txt").write_text("hi\n")
     os.chown(tmp_path / "h.txt", 4321, 4321)
-    cli(engine, "cp", "h.txt", "box:/tmp/renamed")
-    cli(engine, "cp", "-a", "h.txt", "box:/tmp/")
+    assert cli(engine, "cp", "h.txt", "box:/tmp/renamed").stderr.startswith("Successfully copied ")
+    assert cli(engine, "cp", "-q", "-a", "h.txt", "box:/tmp/").stderr == ""
     assert box.exec_run(["stat", "-c", "%u %n", "/tmp/renamed", "/tmp/h.txt"]) == \
         (0, b"0 /tmp/renamed\n4321 /tmp/h.txt\n")                # copied in: root's unless -a
 
