@@ -109,7 +109,8 @@ def path_kind(container, path: str) -> str | None:
     proc = _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.communicate()
     if proc.returncode:
-        raise HostError(f"look at {path} in {container.name}: {err.decode(errors='replace').strip()}")
+        raise HostError(f"look at {path} in {container.name}: "
+                        f"{err.decode(errors='replace').strip()}")
     return out.decode().strip() or None
 
 

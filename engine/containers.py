@@ -86,7 +86,7 @@ class Container:
         return state
 
     def kill(self, signal="KILL"):
-        """Send `signal`; a paused container is thawed after, so the signal arrives (Docker's order)."""
+        """Send `signal`; a paused container is thawed after it, so the signal arrives."""
         status = self.status
         if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")

@@ -46,8 +46,8 @@ def create_container(engine, options: RunOptions) -> Container:
             cwd=options.working_dir or image_config.get("WorkingDir") or "/",
             user=options.user if options.user is not None else image_config.get("User") or "",
             hostname=hostname, privileged=options.privileged, readonly_rootfs=options.read_only,
-            netns=netns, mounts=tuple(mounts + _shm(options.shm_size)), tty=options.tty, stdin=options.stdin_open,
-            init=options.init, **limits, **host,
+            netns=netns, mounts=tuple(mounts + _shm(options.shm_size)), tty=options.tty,
+            stdin=options.stdin_open, init=options.init, **limits, **host,
             stop_signal=stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
         )
@@ -115,13 +115,6 @@ def resolve_image(engine, ref: str, pull: str = "missing", on_event=None, platfo
         return engine.images.pull(ref, platform=platform, on_event=on_event)
     try:
         image = engine.images.get(ref)
-        if platform and _platform_of(image) != _normal_platform(platform):
-            if pull == "never" or _looks_like_an_id(ref):
-                raise ImageNotFound(
-                    f"image with reference {ref} was found but does not match the specified "
-                    f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
-            return engine.images.pull(ref, platform=platform, on_event=on_event)
-        return image
     except ImageNotFound as missing:
         if pull == "never" or _looks_like_an_id(ref):
             raise
@@ -129,6 +122,13 @@ def resolve_image(engine, ref: str, pull: str = "missing", on_event=None, platfo
             return engine.images.pull(ref, platform=platform, on_event=on_event)
         except DockyardError as exc:
             raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+    if platform and _platform_of(image) != _normal_platform(platform):
+        if pull == "never" or _looks_like_an_id(ref):
+            raise ImageNotFound(
+                f"image with reference {ref} was found but does not match the specified "
+                f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
+        return engine.images.pull(ref, platform=platform, on_event=on_event)
+    return image
 
 
 def _platform_of(image) -> str:

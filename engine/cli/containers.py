@@ -240,8 +240,8 @@ def cmd_rm(args) -> int:
 def cmd_wait(args) -> int:
     from .render import for_each
     engine = _engine(args)
-    failed = for_each(args.containers,
-                      lambda ref: print(engine.containers.get(ref).wait()["StatusCode"], flush=True))
+    failed = for_each(args.containers, lambda ref: print(
+        engine.containers.get(ref).wait()["StatusCode"], flush=True))
     return 1 if failed else 0
 
 
