@@ -93,7 +93,7 @@ class Container:
         process.kill(self.bundle, signal)
         if status == "paused":
             process.freeze(self.bundle, False)
-        self.emit("kill", signal=process.signal_number(signal))
+        self.emit("kill", signal=int(process.signal_number(signal)))
 
     def pause(self, frozen: bool = True):
         """docker pause: freeze every process of the container (cgroup freezer)."""

@@ -132,11 +132,7 @@ def wait(bundle: str, timeout: float | None = None) -> State:
 
 
 def signal_number(sig) -> int:
-    """"TERM", "SIGTERM", "15" or 15 -> 15."""
-    return _signum(sig)
-
-
-def _signum(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15; InvalidArgument for anything else."""
     if isinstance(sig, int):
         return sig
     name = str(sig).upper()
@@ -150,7 +146,7 @@ def _signum(sig) -> int:
 
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
-    signum = _signum(sig)
+    signum = signal_number(sig)
     s = state(bundle)
     if s.status != "running":
         raise Conflict(f"container {os.path.basename(bundle)} is not running")
