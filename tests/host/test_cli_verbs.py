@@ -284,3 +284,18 @@ def test_events_of_a_cli_run_show_live_in_another_process(engine):
     formatted = cli(engine, "system", "events", "--since", str(start), "--until", "0s",
                     "--filter", "type=container", "--format", "{{.Action}}").stdout
     assert formatted.split()[:4] == ["create", "start", "die", "destroy"]
+
+
+def test_add_host_lines_survive_network_changes_and_host_gateway(engine):
+    engine.networks.create("hostsnet")
+    first = cli(engine, "run", "-d", "--network", "hostsnet", "--name", "h1", "--add-host",
+                "db:10.1.1.1", "--add-host", "gw:host-gateway", "busybox", "sleep", "300")
+    try:
+        cli(engine, "run", "-d", "--network", "hostsnet", "--name", "h2", "busybox", "sleep", "300")
+        hosts = engine.containers.get("h1").exec_run(["cat", "/etc/hosts"])[1].decode()
+        gateway = engine.networks.get("hostsnet").inspect()["IPAM"]["Config"][0]["Gateway"]
+        assert "10.1.1.1\tdb\n" in hosts and f"{gateway}\tgw\n" in hosts and "\th2 " in hosts
+    finally:
+        cli(engine, "rm", "-f", "h1", "h2", check=False)
+        engine.networks.remove("hostsnet")
+    assert first.stdout.strip()
