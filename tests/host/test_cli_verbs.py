@@ -47,8 +47,8 @@ def box(engine):
     return c
 
 
-def test_cp_follows_dockers_rules(engine, box, tmp_path):
-    os.chdir(tmp_path)
+def test_cp_follows_dockers_rules(engine, box, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     cli(engine, "cp", "box:/data/.", "dotcopy")                 # contents of /data, new dir
     assert sorted(os.listdir("dotcopy")) == ["a", "sub"]
     assert os.stat("dotcopy/a").st_uid == os.getuid()           # copied out: the caller's
