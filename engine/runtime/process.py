@@ -260,8 +260,11 @@ def pids(bundle: str) -> list[int]:
 
 
 def paused(bundle: str) -> bool:
-    """Whether the container's cgroup is frozen (docker pause)."""
-    return cgroups.is_frozen(_cgroup_dirs(bundle))
+    """Whether the container's cgroup is frozen (docker pause); False once it is removed."""
+    try:
+        return cgroups.is_frozen(_cgroup_dirs(bundle))
+    except FileNotFoundError:       # removed while we looked
+        return False
 
 
 def freeze(bundle: str, frozen: bool) -> None:
