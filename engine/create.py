@@ -8,7 +8,7 @@ import os
 from .containers import Container
 from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
 from .options import RunOptions
-from .runtime import cgroups, convert, process
+from .runtime import cgroups, convert, devices, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
@@ -87,6 +87,10 @@ def create_container(engine, options: RunOptions) -> Container:
                 "Sysctls": dict(spec.sysctls), "GroupAdd": list(spec.group_add) or None,
                 "OomKillDisable": spec.oom_kill_disable, "CpuShares": spec.cpu_shares,
                 "CpusetCpus": spec.cpuset_cpus, "MemoryReservation": spec.memory_reservation,
+                "Devices": [{"PathOnHost": host, "PathInContainer": d.path,
+                             "CgroupPermissions": d.access}
+                            for host, d in zip((o.split(":")[0] for o in options.devices),
+                                               spec.devices)],
             },
             "Mounts": [_mount_record(engine, m) for m in mounts],
             "Endpoints": endpoints, "Ports": ports,
@@ -173,9 +177,9 @@ def _limits(options) -> dict:
     if memory and reservation > memory:
         raise InvalidArgument("Minimum memory limit can not be less than memory reservation "
                               "limit, see usage")
-    return dict(
+    limits = dict(
         caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
-        no_new_privs=_no_new_privs(options.security_opt), memory=memory,
+        devices=tuple(devices.parse_device(d) for d in options.devices), memory=memory,
         memory_swap=_memory_swap(options.memory_swap, memory),
         cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
         # Docker: 0 or any negative value means unlimited
@@ -183,6 +187,8 @@ def _limits(options) -> dict:
         cpu_shares=convert.parse_cpu_shares(options.cpu_shares),
         cpuset_cpus=convert.parse_cpuset(options.cpuset_cpus), memory_reservation=reservation,
         oom_kill_disable=bool(options.oom_kill_disable) and not cgroups.is_v2())
+    limits["no_new_privs"], limits["seccomp"] = convert.parse_security_opt(options.security_opt)
+    return limits
 
 
 def _warnings(options) -> list[str]:
@@ -240,16 +246,6 @@ def _memory_swap(value, memory: int) -> int:
         raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                               "see usage")
     return swap
-
-
-def _no_new_privs(security_opt) -> bool:
-    for opt in security_opt:
-        key, _, value = opt.replace(":", "=", 1).partition("=")
-        if key == "no-new-privileges":
-            return value in ("", "true")
-        if key not in ("seccomp", "apparmor", "label"):
-            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
-    return False
 
 
 def _on_exit(engine, cid) -> tuple[str, ...]:

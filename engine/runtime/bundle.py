@@ -10,7 +10,7 @@ import os
 import shutil
 
 from ..errors import Conflict, InvalidArgument
-from . import cgroups
+from . import cgroups, devices, seccomp
 from .convert import RLIMITS
 from .spec import ContainerSpec
 
@@ -74,6 +74,12 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     pairs += [("sysctl", f"{key}={value}") for key, value in spec.sysctls]
     pairs += [("group_add", g) for g in spec.group_add]
     pairs += [("on_exit", a) for a in spec.on_exit]
+    if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
+        cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
+        pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
+    for d in spec.devices:
+        pairs.append(("device", "\n".join((d.path, d.type, str(d.major), str(d.minor),
+                                            f"{d.mode:o}", str(d.uid), str(d.gid)))))
     pairs += cgroup_plan(spec, root=cgroup_root, v2=cgroup_v2)
     for key, value in pairs:
         if "\0" in value:
@@ -86,7 +92,22 @@ def cgroup_plan(spec: ContainerSpec, **where) -> list[tuple[str, str]]:
     return cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
                         cpus=spec.cpus, pids=spec.pids_limit, cpu_shares=spec.cpu_shares,
                         cpuset_cpus=spec.cpuset_cpus, memory_reservation=spec.memory_reservation,
-                        oom_kill_disable=spec.oom_kill_disable, **where)
+                        oom_kill_disable=spec.oom_kill_disable,
+                        devices=devices.rules_for(spec.devices, privileged=spec.privileged),
+                        **where)
+
+
+def device_rules(pairs, accesses=()) -> tuple | None:
+    """The device rules a bundle's spec was made with (None: privileged, every device);
+    `accesses` are the --device permissions ("rwm"), in order, which the spec doesn't keep."""
+    if values(pairs, "privileged") == ["1"]:
+        return None
+    found, accesses = [], list(accesses)
+    for n, entry in enumerate(values(pairs, "device")):
+        path, kind, major, minor = entry.split("\n")[:4]
+        access = accesses[n] if n < len(accesses) else "rwm"
+        found.append(devices.Device(path, kind, int(major), int(minor), access))
+    return devices.rules_for(found)
 
 
 def _b(value: bool) -> str:
@@ -119,11 +140,33 @@ def write(spec: ContainerSpec, **cgroup) -> None:
         raise
 
 
+def encode_pairs(pairs) -> bytes:
+    """key\0value\0 ..., as the shim reads them."""
+    return b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs)
+
+
+def pairs_memfd(pairs) -> int:
+    """A memfd holding `pairs` (for the shim's exec), at offset 0; the caller closes it."""
+    for key, value in pairs:
+        if "\0" in value:
+            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+    fd = os.memfd_create("dockyard-exec-spec", os.MFD_CLOEXEC)
+    try:
+        data = memoryview(encode_pairs(pairs))
+        while data:
+            data = data[os.write(fd, data):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def _write_pairs(bundle: str, pairs) -> None:
     # Renamed into place: a start reading the spec sees the old pairs or the new ones.
     tmp = os.path.join(bundle, ".spec.tmp")
     with open(tmp, "wb") as f:
-        f.write(b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs))
+        f.write(encode_pairs(pairs))
     os.replace(tmp, os.path.join(bundle, "spec"))
 
 

@@ -181,28 +181,55 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
     stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
+    The shim joins the container through a pidfd and reads the exec's pairs from a memfd, so
+    neither a recycled pid nor the size of argv and env can change what runs where.
     """
-    s = state(bundle)
-    if s.status != "running":
-        raise Conflict(f"container {os.path.basename(bundle)} is not running")
     if not args:
         raise InvalidArgument("no command specified")
     pairs = _bundle.read_pairs(bundle)
     merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
     for e in env:
         merged[e.split("=", 1)[0]] = e
-    argv = [shim_path(_data_root(bundle)), "exec", bundle, str(s.pid)]
-    for key, value in [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
-                       ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
-                       *((("user", user),) if user is not None else ()),
-                       *((("cwd", cwd),) if cwd is not None else ())]:
-        if "\0" in value:
-            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
-        argv += [key, value]
-    out = subprocess.DEVNULL if detach else subprocess.PIPE
-    return subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=out, stderr=subprocess.STDOUT if tty and not detach else out,
-                            start_new_session=detach)
+    spec = [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
+            ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
+            *((("user", user),) if user is not None else ()),
+            *((("cwd", cwd),) if cwd is not None else ())]
+    specfd = _bundle.pairs_memfd(spec)
+    try:
+        pidfd = _container_pidfd(bundle)
+        try:
+            out = subprocess.DEVNULL if detach else subprocess.PIPE
+            return subprocess.Popen(
+                [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)],
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT if tty and not detach else out,
+                start_new_session=detach, pass_fds=(pidfd, specfd))
+        finally:
+            os.close(pidfd)
+    finally:
+        os.close(specfd)
+
+
+def _container_pidfd(bundle: str) -> int:
+    """A pidfd of the running container's PID 1; Conflict when it isn't running.
+
+    The pid in state.json is only the container's while its monitor hasn't reaped it, so the
+    process behind the pidfd must be the monitor's child and PID 1 of its own namespace.
+    """
+    s = state(bundle)
+    fd = _pidfd(s.pid) if s.status == "running" else None
+    if fd is None:
+        raise Conflict(f"container {os.path.basename(bundle)} is not running")
+    try:
+        with open(f"/proc/{s.pid}/status") as f:
+            status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        signal.pidfd_send_signal(fd, 0)      # the file read above was this process's
+        if status.get("PPid") != str(s.monitor) or status.get("NSpid", "").split()[-1:] != ["1"]:
+            raise ProcessLookupError
+    except (OSError, ProcessLookupError):
+        os.close(fd)
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from None
+    return fd
 
 
 def open_stdin(bundle: str):
