@@ -7,7 +7,7 @@ The limits are checked with Docker's messages against what the container has now
 its cgroup (when running), to its spec (what the next start applies) and to its record.
 """
 from .errors import Conflict, InvalidArgument
-from .runtime import cgroups, convert, process
+from .runtime import convert, process
 
 # docker-py's keyword -> ours
 _ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -70,7 +70,8 @@ def update(container, **limits) -> list[str]:
         oom_kill_disable=host.get("OomKillDisable", False))
     if container.status not in ("created", "running", "paused", "exited"):
         raise Conflict(f"Cannot update container {container.id}: it is {container.status}")
-    process.update_limits(container.bundle, cgroups.plan(container.id, **new))
+    accesses = [d.get("CgroupPermissions", "rwm") for d in host.get("Devices") or ()]
+    process.update_limits(container.bundle, new, accesses)
     host.update(Memory=memory, MemorySwap=swap, MemoryReservation=reservation,
                 NanoCpus=int(new["cpus"] * 1e9), CpuShares=new["cpu_shares"],
                 CpusetCpus=new["cpuset_cpus"], PidsLimit=new["pids"])

@@ -170,9 +170,14 @@ def _write_pairs(bundle: str, pairs) -> None:
     os.replace(tmp, os.path.join(bundle, "spec"))
 
 
+# What cgroups.plan makes: the part of a spec that docker update replaces.
+CGROUP_KEYS = ("cg_mkdir", "cg_set", "cg_try", "cg_devices", "cg_join", "cg_oom", "cgmount",
+               "cg_rmdir")
+
+
 def replace_cgroup_pairs(bundle: str, cgroup_pairs) -> None:
     """Swap the cgroup part of a bundle's spec (docker update): the next start uses it."""
-    kept = [(k, v) for k, v in read_pairs(bundle) if not k.startswith("cg_")]
+    kept = [(k, v) for k, v in read_pairs(bundle) if k not in CGROUP_KEYS]
     _write_pairs(bundle, kept + list(cgroup_pairs))
 
 

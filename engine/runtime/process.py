@@ -303,18 +303,22 @@ def freeze(bundle: str, frozen: bool) -> None:
                         f"{exc.strerror}") from None
 
 
-def update_limits(bundle: str, cgroup_pairs: list[tuple[str, str]]) -> None:
-    """New cgroup limits: written to the live cgroup when running, and kept for later starts."""
+def update_limits(bundle: str, limits: dict, device_accesses=()) -> None:
+    """New cgroup limits (cgroups.plan's keywords): written to the live cgroup when running,
+    and to the spec for later starts, keeping the device rules the container was made with."""
+    pairs = _bundle.read_pairs(bundle)
+    cid = _bundle.values(pairs, "id")[0]
+    plan = cgroups.plan(cid, **limits, devices=_bundle.device_rules(pairs, device_accesses))
     if state(bundle).status == "running":
-        missing = [d for k, d in cgroup_pairs if k == "cg_mkdir" and not os.path.isdir(d)]
+        missing = [d for k, d in plan if k == "cg_mkdir" and not os.path.isdir(d)]
         if missing:
             raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
                            "to update: stop it, update it and start it again")
         try:
-            cgroups.apply(cgroup_pairs)
+            cgroups.apply(plan)
         except OSError as exc:
             raise HostError(exc.strerror) from None
-    _bundle.replace_cgroup_pairs(bundle, cgroup_pairs)
+    _bundle.replace_cgroup_pairs(bundle, plan)
 
 
 def remove(bundle: str) -> None:

@@ -175,6 +175,8 @@ def test_cgroup_flags(engine):
     c.start()
     pid = c.state.pid
     assert read("pids", "pids.max") == "50"
+    code, out = c.exec_run(["sh", "-c", "mknod /tmp/loop b 7 0 && head -c1 /tmp/loop 2>&1"])
+    assert code != 0 and b"not permitted" in out      # the device rules outlived the update
     cli(engine, "rm", "-f", cid)
 
 
