@@ -24,7 +24,7 @@ def df(engine) -> dict:
             layer_users[layer.chain_id] = layer_users.get(layer.chain_id, 0) + 1
     sizes = {layer.chain_id: layer.size for image in images for layer in image.layers}
     in_use_volumes = engine.volumes.in_use()
-    from .build.cache import BuildCache
+    from .builder.cache import BuildCache
     cache = BuildCache(engine.root)
     steps = sorted(os.listdir(cache.steps)) if cache.steps.is_dir() else []
     return {
@@ -71,7 +71,7 @@ def summary(report: dict) -> list[tuple[str, int, int, int, int]]:
 def prune(engine, *, all: bool = False, volumes: bool = False) -> dict:
     """docker system prune: stopped containers, unused networks, dangling (all=True: unused)
     images, the build cache's step records, and with volumes=True unused anonymous volumes."""
-    from .build.cache import BuildCache
+    from .builder.cache import BuildCache
     report = {"ContainersDeleted": engine.containers.prune()["ContainersDeleted"],
               "NetworksDeleted": engine.networks.prune()}
     volume_report = engine.volumes.prune(in_use=engine.volumes.in_use()) if volumes else {}

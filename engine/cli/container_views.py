@@ -18,7 +18,7 @@ def cmd_inspect(args) -> int:
     for ref in args.objects:
         for kind in ([args.type] if args.type else ["container", "image", "network", "volume"]):
             try:
-                found.append(_inspect_one(engine, kind, ref))
+                found.append(_inspect_one(engine, kind, ref, size=args.size))
                 break
             except NotFound:
                 continue
@@ -30,9 +30,10 @@ def cmd_inspect(args) -> int:
     return 1 if missing else 0
 
 
-def _inspect_one(engine, kind, ref) -> dict:
+def _inspect_one(engine, kind, ref, size=False) -> dict:
     if kind == "container":
-        return engine.containers.get(ref).attrs
+        from ..container_inspect import container_inspect
+        return container_inspect(engine.containers.get(ref), size=size)
     if kind == "image":
         return engine.images.inspect(ref)
     if kind == "network":

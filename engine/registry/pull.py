@@ -15,7 +15,7 @@ import hashlib
 import json
 import zlib
 
-from ..errors import ContentError, RegistryError
+from ..errors import ContentError, ImageNotFound, RegistryError
 from ..image import reference
 from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
@@ -113,10 +113,13 @@ def _json(data: bytes, what: str) -> dict:
 
 
 def _image_named(store, name: str) -> str | None:
-    """The id of the image `name` (a tag or name@digest) resolves to here, if any."""
+    """The id of the image `name` (a tag or name@digest) resolves to here, or None when there
+    is none yet. Only "no such image" means that: a corrupt blob or an unreadable store is an
+    error the caller must see, not a reason to pull over it.
+    """
     try:
         return store.get(name).id
-    except Exception:            # any lookup failure just means "not here yet"
+    except ImageNotFound:
         return None
 
 

@@ -12,8 +12,14 @@ class Images:
     def get(self, ref: str):
         return self.store.get(ref)
 
-    def list(self, all=False):
-        return self.store.list()
+    def list(self, name=None, all=False, filters=None):
+        """Images, newest first; `name` (REPOSITORY[:TAG], globs allowed) and `filters`
+        (docker-py's dict or `--filter` strings) as `docker images` applies them."""
+        images = self.store.list()
+        if name or filters:
+            from .filters import select_images
+            return select_images(self.engine, images, filters, name)
+        return images
 
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
@@ -67,7 +73,7 @@ class Images:
     def build(self, dockerfile=None, *, context=None, **kwargs):
         """docker build; `context` is a directory, or a binary file holding a tar of one (plain
         or compressed: `docker build -`), unpacked for the build and removed after."""
-        from .build.builder import build
+        from .builder.build import build
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
         import os
@@ -99,7 +105,7 @@ class Images:
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .build.commit import commit
+        from .builder.commit import commit
         image = commit(self.engine, container, repository, tag, message=message, author=author,
                        changes=changes, conf=conf)
         container.emit("commit", comment=message or "", imageID=image.id)
