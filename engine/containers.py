@@ -299,8 +299,7 @@ class Containers:
         state = process.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
-        container.emit("start")
-        return state
+        return state        # the monitor recorded the start event
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first)."""

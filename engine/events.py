@@ -5,8 +5,9 @@
         print(event["Type"], event["Action"], event["Actor"]["ID"])
 
 Every process that changes something appends to `<root>/events.jsonl`: the CLI, a notebook's
-kernel, and a container's monitor (the shim writes `die` and `oom`, which only it sees), so a
-container started by the CLI shows live in a notebook. An append is one write() of one line,
+kernel, and a container's monitor (the shim writes `start`, `oom` and `die`: only it sees the
+command start and end, so the three keep their order), so a container started by the CLI
+shows live in a notebook. An append is one write() of one line,
 made under an flock of `<root>/events.lock`; past MAX_BYTES the log is renamed to
 `events.jsonl.1` under the same lock (one older generation is kept), so the log stays small.
 Recording never fails the operation it describes: a read-only or full disk loses the event.

@@ -866,9 +866,10 @@ static void write_state(const char *bundle, struct state *st) {
 
 /* ---------------------------------------------------------------- events */
 
-/* The data root's event log (engine/events.py): only the monitor sees the exit, so it appends
- * Docker's "oom" and "die" events itself, one line per write, under the log's flock. */
-static void log_exit_events(const char *bundle, int oom, int code) {
+/* The data root's event log (engine/events.py): only the monitor sees the command start and
+ * exit, so it appends Docker's "start", "oom" and "die" events itself (in the order they
+ * happen), one line per write, under the log's flock. `attrs` is JSON members or "". */
+static void log_event(const char *bundle, const char *action, const char *attrs) {
     const char *id = get("id") ? get("id") : "";
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -877,19 +878,15 @@ static void log_exit_events(const char *bundle, int oom, int code) {
     int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     int fd = lock < 0 || flock(lock, LOCK_EX) < 0 ? -1
              : open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    for (int die = !oom; fd >= 0 && die < 2; die++) {
-        char *attrs = die ? xasprintf("\"exitCode\":\"%d\"", code) : xasprintf("%s", "");
-        char *line = xasprintf(
-            "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
-            ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
-            "\"id\":\"%s\"}\n", die ? "die" : "oom", id, attrs, (long long)ts.tv_sec,
-            (long long)ts.tv_sec, ts.tv_nsec, die ? "die" : "oom", id);
-        if (write(fd, line, strlen(line)) < 0) { /* a full disk loses the event, not the container */ }
-        free(line);
-        free(attrs);
-    }
+    char *line = xasprintf(
+        "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
+        ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
+        "\"id\":\"%s\"}\n", action, id, attrs, (long long)ts.tv_sec, (long long)ts.tv_sec,
+        ts.tv_nsec, action, id);
+    if (fd >= 0 && write(fd, line, strlen(line)) < 0) { /* a full disk loses the event only */ }
     if (fd >= 0) close(fd);
     if (lock >= 0) close(lock);
+    free(line);
     free(lock_path);
     free(log_path);
 }
@@ -951,6 +948,7 @@ static void monitor(const char *bundle, int ready) {
     if (code) st.exit_code = code;
     else write_state(bundle, &st);
     if (!code) {  /* tell the engine: the command is running (started as JSON state) */
+        log_event(bundle, "start", "");
         char line[200];
         int n = snprintf(line, sizeof line, "{\"status\":\"running\",\"pid\":%d,\"monitor\":%d}\n",
                          child, st.monitor);
@@ -1022,7 +1020,12 @@ failed:
     if (!st.started[0]) now_rfc3339(st.started);
     now_rfc3339(st.finished);
     cgroup_remove();
-    if (st.pid) log_exit_events(bundle, st.oom, st.exit_code);   /* before anyone sees "exited" */
+    if (st.pid) {   /* before anyone sees "exited" */
+        if (st.oom) log_event(bundle, "oom", "");
+        char *attrs = xasprintf("\"exitCode\":\"%d\"", st.exit_code);
+        log_event(bundle, "die", attrs);
+        free(attrs);
+    }
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         static const char line[] = "{\"status\":\"exited\"}\n";
