@@ -337,6 +337,7 @@ def cmd_exec(args) -> int:
     out, err = proc.communicate(data)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
+    container.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
     return proc.returncode
 
 

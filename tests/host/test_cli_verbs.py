@@ -263,7 +263,7 @@ def test_system_df_prune_info_version_and_groups(engine):
     assert cli(engine, "container", "inspect", "-f", "{{.Name}}", "box").stdout == "/box\n"
 
 
-def test_events_of_a_cli_run_show_live_in_another_process(engine):
+def test_events_of_a_cli_run_show_live_in_another_process(engine, box):
     import threading
     seen, start = [], time.time()
 
@@ -286,6 +286,11 @@ def test_events_of_a_cli_run_show_live_in_another_process(engine):
     formatted = cli(engine, "system", "events", "--since", str(start), "--until", "0s",
                     "--filter", "type=container", "--format", "{{.Action}}").stdout
     assert formatted.split()[:4] == ["create", "start", "die", "destroy"]
+    mark = time.time()
+    cli(engine, "exec", "box", "sh", "-c", "exit 4", check=False)
+    execs = cli(engine, "events", "--since", str(mark), "--until", "0s", "--filter",
+                "container=box", "--format", "{{.Action}}").stdout.splitlines()
+    assert execs == ["exec_create: sh -c exit 4", "exec_start: sh -c exit 4", "exec_die"]
 
 
 def test_add_host_lines_survive_network_changes_and_host_gateway(engine):
