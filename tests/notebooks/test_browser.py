@@ -167,8 +167,8 @@ def lab_page(lab, notebook: str, name: str, run_all: bool = True):
 def open_notebook(page, url: str) -> None:
     """Open the notebook and wait for its kernel; once more if Lab's page half loaded.
 
-    On a loaded machine Lab sometimes gives up on its theme's stylesheet ("Error Loading
-    Theme") and stays in a dialog; a person would reload the page, and so do we.
+    On a loaded machine Lab sometimes gives up on a request ("Error Loading Theme", "File Load
+    Error ... Failed to fetch") and stays in a dialog; a person would reload, and so do we.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -178,7 +178,7 @@ def open_notebook(page, url: str) -> None:
             page.wait_for_function(KERNEL_READY, timeout=60_000)
             return
         except PlaywrightTimeout:
-            if attempt == 2 or not page.get_by_text("Error Loading Theme").count():
+            if attempt == 2 or not page.locator(".jp-Dialog").count():
                 raise
 
 
