@@ -89,7 +89,8 @@ class BuildProgress(StaticSnapshot, widgets.VBox):
                 self._step_done(kind, number, event)
             elif kind == "output" and number is not None:
                 self._add_output(number, event.get("line", ""))
-                return self._maybe_flush()
+                self._maybe_flush()         # coalesced: a timer flushes what waits
+                return
             elif kind == "build-done":
                 self.tags = list(event.get("tags") or [])
                 self._finish("done", image_id=str(event.get("image") or ""))
