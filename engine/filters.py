@@ -227,7 +227,7 @@ def _ports(f: Filters, key: str) -> set[str]:
 
 
 def _published(container) -> set[str]:
-    from .inspect import port_bindings
+    from .container_inspect import port_bindings
     bindings = (container.record.get("HostConfig") or {}).get("PortBindings") or {}
     return set(bindings if isinstance(bindings, dict) else port_bindings(bindings))
 

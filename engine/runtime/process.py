@@ -131,7 +131,8 @@ def wait(bundle: str, timeout: float | None = None) -> State:
     return s
 
 
-def _signum(sig) -> int:
+def signal_number(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15; InvalidArgument for anything else."""
     if isinstance(sig, int):
         return sig
     name = str(sig).upper()
@@ -145,7 +146,7 @@ def _signum(sig) -> int:
 
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
-    signum = _signum(sig)
+    signum = signal_number(sig)
     s = state(bundle)
     if s.status != "running":
         raise Conflict(f"container {os.path.basename(bundle)} is not running")
@@ -239,10 +240,11 @@ def open_stdin(bundle: str):
     return open(os.path.join(bundle, "stdin"), "wb", buffering=0)
 
 
-def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
+def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+         until=None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
     state(bundle)   # NotFound for a missing container
-    return _logs.read(bundle, follow=follow, tail=tail, since=since,
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
                       running=lambda: state(bundle).status == "running",
                       pause=lambda seconds: wait(bundle, seconds))
 
@@ -296,6 +298,46 @@ def top(bundle: str) -> list[dict]:
             continue         # exited meanwhile
         out.append({"pid": pid, "user": uid, "cmd": cmd})
     return out
+
+
+def pids(bundle: str) -> list[int]:
+    """The host pids of the container's processes, from its cgroup."""
+    return cgroups.procs(_cgroup_dirs(bundle))
+
+
+def paused(bundle: str) -> bool:
+    """Whether the container's cgroup is frozen (docker pause); False once it is removed."""
+    try:
+        return cgroups.is_frozen(_cgroup_dirs(bundle))
+    except FileNotFoundError:       # removed while we looked
+        return False
+
+
+def freeze(bundle: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes with the cgroup freezer."""
+    try:
+        cgroups.freeze(_cgroup_dirs(bundle), frozen)
+    except OSError as exc:
+        raise HostError(f"{'pause' if frozen else 'unpause'} {os.path.basename(bundle)}: "
+                        f"{exc.strerror}") from None
+
+
+def update_limits(bundle: str, limits: dict, device_accesses=()) -> None:
+    """New cgroup limits (cgroups.plan's keywords): written to the live cgroup when running,
+    and to the spec for later starts, keeping the device rules the container was made with."""
+    pairs = _bundle.read_pairs(bundle)
+    cid = _bundle.values(pairs, "id")[0]
+    plan = cgroups.plan(cid, **limits, devices=_bundle.device_rules(pairs, device_accesses))
+    if state(bundle).status == "running":
+        missing = [d for k, d in plan if k == "cg_mkdir" and not os.path.isdir(d)]
+        if missing:
+            raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
+                           "to update: stop it, update it and start it again")
+        try:
+            cgroups.apply(plan)
+        except OSError as exc:
+            raise HostError(exc.strerror) from None
+    _bundle.replace_cgroup_pairs(bundle, plan)
 
 
 def remove(bundle: str) -> None:

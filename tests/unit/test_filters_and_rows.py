@@ -5,7 +5,7 @@ import pytest
 from dockyard.engine.cli.rows import ContainerRow, StatsRow, displayable_ports, ellipsis
 from dockyard.engine.errors import InvalidArgument
 from dockyard.engine.filters import Filters, path_match, select_networks, until
-from dockyard.engine.inspect import command_text, host_config, port_bindings, status_text
+from dockyard.engine.container_inspect import command_text, host_config, port_bindings, status_text
 from dockyard.engine.network.model import Network
 from dockyard.engine.runtime.process import State
 from dockyard.engine.units import bytes_size, human_duration, human_size
