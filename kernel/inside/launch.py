@@ -159,12 +159,17 @@ def _hello(listener: socket.socket, container) -> tuple[socket.socket, str]:
             conn, _ = listener.accept()
             break
         except socket.timeout:
-            container.reload()
-            if container.status != "running":
-                logs = container.logs(stdout=False).decode(errors="replace").strip()
-                raise KernelDied(f"the kernel container ended before it was ready "
-                                 f"(exit code {container.state.exit_code}): {logs[-300:]}",
-                                 container.state.exit_code)
+            try:
+                container.reload()
+                running = container.status == "running"
+                logs = "" if running else container.logs(stdout=False).decode(errors="replace")
+            except ContainerNotFound:           # ended, and the reaper was quick
+                running, logs = False, ""
+            if not running:
+                code = container.state.exit_code if logs else None
+                raise KernelDied("the kernel container ended before it was ready"
+                                 + (f" (exit code {code}): {logs.strip()[-300:]}" if logs else ""),
+                                 code)
             if time.monotonic() > deadline:
                 raise HostError(f"the kernel container did not start in {HELLO_TIMEOUT_S:.0f} s")
     conn.settimeout(HELLO_TIMEOUT_S)
