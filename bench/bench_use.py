@@ -5,14 +5,15 @@
 On a temporary data root holding the bootstrapped `python` image (its root filesystem from the
 bootstrap cache, $DOCKYARD_BOOTSTRAP_CACHE or ~/.cache/dockyard-bench/bootstrap):
 
-- first result: a dockyard kernel runs `%dockyard use python:latest` and then the cell `1`;
-  the time from sending the first to the result of the second.
+- first result: a dockyard kernel runs `%dockyard use python:latest --network none` and then
+  the cell `1`; the time from sending the first to the result of the second.
 - per cell: the trivial cell `1`, sent by a Jupyter client, inside (forwarded) and on the host.
 
 The peer, in the same run: Debian's dockerd (bench/peers.py) with the same root filesystem
-imported; `docker run` of python3 -m ipykernel_launcher on unix sockets in a bind-mounted
-directory (the transport dockyard uses), timed from `docker run` to the first cell's result,
-and its cells sent straight to that kernel.
+imported; `docker run --network none` of python3 -m ipykernel_launcher on unix sockets in a
+bind-mounted directory (the transport dockyard uses), timed from `docker run` to the first
+cell's result, and its cells sent straight to that kernel. Both sides use no network, so the
+figures compare starting a kernel, not making a bridge.
 """
 import argparse
 import json
@@ -56,7 +57,7 @@ def measure_dockyard(root: Path, rounds: int, cells: int) -> dict:
         first = []
         for _ in range(rounds):
             t = time.perf_counter()
-            cell(kc, "%dockyard use python:latest")
+            cell(kc, "%dockyard use python:latest --network none")
             cell(kc, "1")
             first.append(time.perf_counter() - t)
             inside = [cell(kc, "1") for _ in range(cells)]
@@ -87,7 +88,8 @@ def measure_docker(work: Path, rootfs_tar: str, rounds: int, cells: int) -> dict
             kc = BlockingKernelClient()
             kc.load_connection_info(info)
             t = time.perf_counter()
-            name = docker.docker("run", "-d", "--rm", "-v", f"{session}:{session}",
+            name = docker.docker("run", "-d", "--rm", "--network", "none",
+                                 "-v", f"{session}:{session}",
                                  "python:latest", "python3", "-m", "ipykernel_launcher", "-f",
                                  str(session / "connection.json")).strip()
             kc.start_channels()
@@ -130,7 +132,8 @@ def main(argv=None) -> int:
     docker_cell = (Figure.missing(theirs["missing"]) if "missing" in theirs
                    else Figure.timed(theirs["inside"]))
     inside, host = Figure.timed(ours["inside"]), Figure.timed(ours["host"])
-    print(markdown_table("`%dockyard use python:latest`, then the cell `1`: time to its result "
+    print(markdown_table("`%dockyard use python:latest --network none`, then the cell `1`: "
+                         "time to its result "
                          "(target: within 1.5 s, ahead of the Docker-launched kernel)",
                          {"dockyard": Figure.timed(ours["first"], "s"),
                           "docker run + ipykernel": docker_first}))
