@@ -197,8 +197,11 @@ def make_rootfs(p: Plan, out: str, on_event=None) -> list[str]:
                 else []
             strap = subprocess.Popen(private + mmdebstrap_argv(p, listing), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, text=False)
+            # mmtarfilter's own complaint (a traceback when mmdebstrap sent nothing) would
+            # bury mmdebstrap's one line: it is kept aside and used only if it alone failed.
+            filt_err = tempfile.TemporaryFile(dir=tmp)
             filt = subprocess.Popen(["mmtarfilter", "--path-exclude=/dev/*"], stdin=strap.stdout,
-                                    stdout=sink)
+                                    stdout=sink, stderr=filt_err)
             strap.stdout.close()
             errors = []
             try:
@@ -213,8 +216,12 @@ def make_rootfs(p: Plan, out: str, on_event=None) -> list[str]:
             except BaseException:
                 _stop(strap, filt)
                 raise
-        if strap.returncode or filt.returncode:
-            raise _failure(p, errors, strap.returncode or filt.returncode)
+        if strap.returncode:
+            raise _failure(p, errors, strap.returncode)
+        if filt.returncode:
+            filt_err.seek(0)
+            last = (filt_err.read().decode(errors="replace").strip().splitlines() or ["?"])[-1]
+            raise HostError(f"mmtarfilter failed: {last}")
         with open(listing) as f:
             return sorted(line.strip() for line in f if line.strip())
 
