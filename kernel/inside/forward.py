@@ -88,9 +88,12 @@ class Inside:
             self.client.session.send(self.client.shell, request)
             reply = self._wait(msg_id, allow_stdin)
             # Outputs travel on IOPub; the kernel says idle after the last one of this cell.
-            while not idle.wait(0.5):
-                if not self.kernel.alive():
-                    break
+            while True:
+                try:
+                    if idle.wait(0.5) or not self.kernel.alive():
+                        break
+                except KeyboardInterrupt:        # the cell is over; its output still comes
+                    continue
         finally:
             self.idle.pop(msg_id, None)
         return reply
