@@ -50,7 +50,7 @@ def test_a_kernelspec_for_an_image_runs_notebooks_inside_it(python_image, tmp_pa
     assert not spec_dir.exists()
     done = cli(root, "kernel", "remove", "dockyard-python-latest")
     assert (done.returncode, done.stderr.strip()) == (
-        125, "Error: no dockyard kernelspec named 'dockyard-python-latest' (see dockyard "
+        1, "Error: no dockyard kernelspec named 'dockyard-python-latest' (see dockyard "
              "kernel list)")
     done = cli(root, "kernel", "install", "--image", "nosuch:1", "--prefix", str(prefix))
     assert done.stderr.strip().startswith("Error: ") and "nosuch" in done.stderr
