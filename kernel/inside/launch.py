@@ -12,8 +12,9 @@ ZMQ speaks over unix sockets there, so no port is opened on any interface and th
 may have any network (or none). The notebook's directory is mounted at its own path and is the
 working directory. The launcher holds a lifeline connection to this process: when it closes
 (stop(), or this process dies however it dies) the kernel is stopped and the container, created
-with auto-remove, goes away.
+with auto-remove, goes away; the next session made on the host sweeps the directory.
 """
+import glob
 import json
 import os
 import secrets
@@ -28,6 +29,8 @@ from dockyard.engine.errors import (ContainerNotFound, DockyardError, HostError,
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 HELLO_TIMEOUT_S = 60.0
+SESSION_PREFIX = "dyk-"
+STALE_AFTER_S = 60.0
 LABEL = "org.dockyard.kernel"
 
 
@@ -88,10 +91,33 @@ class InsideKernel:
         shutil.rmtree(self.session, ignore_errors=True)
 
 
+def sweep_sessions(older_than: float = STALE_AFTER_S) -> None:
+    """Remove session directories whose host side is gone (a killed kernel leaves its own).
+
+    A session is live while something listens on its lifeline; a younger directory may be
+    one another process is setting up, so it is left alone.
+    """
+    now = time.time()
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), SESSION_PREFIX + "*")):
+        try:
+            if os.stat(path).st_uid != os.getuid() or now - os.stat(path).st_mtime < older_than:
+                continue
+        except OSError:
+            continue
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(os.path.join(path, "lifeline"))
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)
+        finally:
+            probe.close()
+
+
 def new_session() -> tuple[str, dict]:
     """A fresh session directory with its connection file; (path, connection info)."""
+    sweep_sessions()
     # Short path: unix socket names must stay under 108 bytes.
-    session = tempfile.mkdtemp(prefix="dyk-")
+    session = tempfile.mkdtemp(prefix=SESSION_PREFIX)
     os.chmod(session, 0o700)
     info = {"transport": "ipc", "ip": os.path.join(session, "k"), "shell_port": 1,
             "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5,

@@ -71,3 +71,27 @@ def test_docker_hub_rate_limit_words_and_mirrors(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKYARD_REGISTRY_MIRRORS", "http://127.0.0.1:5001, ")
     (tmp_path / "registries.json").write_text('{"registry-mirrors": ["https://mirror.example"]}')
     assert registry_mirrors(tmp_path) == ["http://127.0.0.1:5001", "https://mirror.example"]
+
+
+def test_sessions_whose_host_side_is_gone_are_swept(tmp_path, monkeypatch):
+    import os
+    import socket
+    import tempfile
+    import time
+
+    from dockyard.kernel.inside import launch
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead, live, young = (tmp_path / f"dyk-{n}" for n in ("dead", "live", "young"))
+    for path in (dead, live, young):
+        path.mkdir()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(live / "lifeline"))
+    listener.listen(1)
+    old = time.time() - 3600
+    for path in (dead, live):
+        os.utime(path, (old, old))
+    try:
+        launch.sweep_sessions()
+    finally:
+        listener.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dyk-live", "dyk-young"]
