@@ -92,25 +92,37 @@ class InsideKernel:
 
 
 def sweep_sessions(older_than: float = STALE_AFTER_S) -> None:
-    """Remove session directories whose host side is gone (a killed kernel leaves its own).
+    """Remove session directories whose host process is gone (a killed kernel leaves its own).
 
-    A session is live while something listens on its lifeline; a younger directory may be
-    one another process is setting up, so it is left alone.
+    Each session names its owner (pid and start time, so a recycled pid doesn't count); a
+    directory without one that is younger than `older_than` is being set up, so it stays.
     """
-    now = time.time()
     for path in glob.glob(os.path.join(tempfile.gettempdir(), SESSION_PREFIX + "*")):
         try:
-            if os.stat(path).st_uid != os.getuid() or now - os.stat(path).st_mtime < older_than:
+            if os.stat(path).st_uid != os.getuid():
                 continue
-        except OSError:
-            continue
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(os.path.join(path, "lifeline"))
-        except OSError:
-            shutil.rmtree(path, ignore_errors=True)
-        finally:
-            probe.close()
+            with open(os.path.join(path, "owner")) as f:
+                pid, started = (int(word) for word in f.read().split())
+            if _start_time(pid) == started:
+                continue
+        except FileNotFoundError:
+            try:
+                if time.time() - os.stat(path).st_mtime < older_than:
+                    continue
+            except OSError:
+                continue
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def new_session() -> tuple[str, dict]:
@@ -119,6 +131,8 @@ def new_session() -> tuple[str, dict]:
     # Short path: unix socket names must stay under 108 bytes.
     session = tempfile.mkdtemp(prefix=SESSION_PREFIX)
     os.chmod(session, 0o700)
+    with open(os.path.join(session, "owner"), "w") as f:
+        f.write(f"{os.getpid()} {_start_time(os.getpid())}\n")
     info = {"transport": "ipc", "ip": os.path.join(session, "k"), "shell_port": 1,
             "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5,
             "key": secrets.token_hex(16), "signature_scheme": "hmac-sha256",

@@ -73,25 +73,24 @@ def test_docker_hub_rate_limit_words_and_mirrors(tmp_path, monkeypatch):
     assert registry_mirrors(tmp_path) == ["http://127.0.0.1:5001", "https://mirror.example"]
 
 
-def test_sessions_whose_host_side_is_gone_are_swept(tmp_path, monkeypatch):
+def test_sessions_whose_host_process_is_gone_are_swept(tmp_path, monkeypatch):
     import os
-    import socket
     import tempfile
     import time
 
     from dockyard.kernel.inside import launch
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    dead, live, young = (tmp_path / f"dyk-{n}" for n in ("dead", "live", "young"))
-    for path in (dead, live, young):
-        path.mkdir()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(live / "lifeline"))
-    listener.listen(1)
-    old = time.time() - 3600
-    for path in (dead, live):
-        os.utime(path, (old, old))
-    try:
-        launch.sweep_sessions()
-    finally:
-        listener.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dyk-live", "dyk-young"]
+    live, _ = launch.new_session()                  # owned by this process
+    gone = tmp_path / "dyk-gone"
+    gone.mkdir()
+    (gone / "owner").write_text(f"{os.getpid() + 10**6} 1\n")   # no such process
+    recycled = tmp_path / "dyk-recycled"
+    recycled.mkdir()
+    (recycled / "owner").write_text(f"{os.getpid()} 1\n")       # this pid, another start
+    young, old = tmp_path / "dyk-young", tmp_path / "dyk-old"
+    young.mkdir()
+    old.mkdir()
+    os.utime(old, (time.time() - 3600,) * 2)
+    launch.sweep_sessions()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([os.path.basename(live),
+                                                                 "dyk-young"])
