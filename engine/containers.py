@@ -93,6 +93,46 @@ class Container:
                   for e in entries if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
 
+    def log_entries(self, *, follow=False, tail=None, since=None, stop=lambda: False):
+        """LogEntry(stream, time, data) items; follow ends at the exit, or once `stop()`."""
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, stop=stop)
+
+    def open_stdin(self):
+        """The running container's stdin (run -i) as a binary file; closing it sends EOF."""
+        return process.open_stdin(self.bundle)
+
+    def resize(self, height: int, width: int) -> None:
+        """The window size of the container's TTY (docker run -t)."""
+        process.resize(self.bundle, height, width)
+
+    def update(self, *, memory=None, memory_swap=None, cpus=None, pids_limit=None):
+        """docker update: new limits (None: unchanged), applied now and at later starts."""
+        from .runtime import convert
+        host = self.record["HostConfig"]
+        if memory is not None:
+            host["Memory"] = convert.parse_memory(memory)
+        if memory_swap is not None:
+            host["MemorySwap"] = -1 if str(memory_swap) == "-1" else \
+                convert.parse_memory(memory_swap, minimum=0)
+        if cpus is not None:
+            host["NanoCpus"] = int(float(cpus) * 1e9)
+        if pids_limit is not None:
+            host["PidsLimit"] = int(pids_limit)
+        process.update(self.bundle, memory=host.get("Memory") or 0,
+                       memory_swap=host.get("MemorySwap") or 0,
+                       cpus=(host.get("NanoCpus") or 0) / 1e9, pids=host.get("PidsLimit") or 0)
+        self.engine.containers.save(self)
+
+    def exec_start(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
+                   stdin=False, detach=False):
+        """Start `cmd` in the running container; the Popen (stdout, and stderr unless tty,
+        are pipes; stdin a pipe when asked; detach: none). exec_run is this plus waiting."""
+        if self.status != "running":
+            raise Conflict(f"container {self.name} is not running")
+        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        return process.exec(self.bundle, args, env=_env_list(environment), user=user,
+                            cwd=workdir, tty=tty, stdin=stdin, detach=detach)
+
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
         """(exit_code, output bytes) of `cmd` run inside the running container; stdin may be bytes."""
@@ -287,6 +327,25 @@ class Containers:
 
     def _unname(self, container: Container):
         link = self.names_dir / container.name
+        if link.is_symlink() and os.readlink(link) == container.id:
+            link.unlink()
+
+    def rename(self, container: Container, new_name: str) -> None:
+        """docker rename: take the new name, then give up the old one."""
+        new = names.check(new_name.lstrip("/"))
+        old = container.name
+        if new == old:
+            raise InvalidArgument(f"renaming a container with the same name as its current "
+                                  f"name: {new}")
+        self.reserve_name(new, container.id)
+        container.record["Name"] = "/" + new
+        try:
+            self.save(container)
+        except BaseException:
+            os.unlink(self.names_dir / new)
+            container.record["Name"] = "/" + old
+            raise
+        link = self.names_dir / old
         if link.is_symlink() and os.readlink(link) == container.id:
             link.unlink()
 

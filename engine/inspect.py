@@ -25,7 +25,7 @@ def container_inspect(container) -> dict:
         "Driver": "overlay2",
         "Platform": "linux",
         "Config": record["Config"],
-        "HostConfig": record["HostConfig"],
+        "HostConfig": host_config(record["HostConfig"]),
         "GraphDriver": {"Name": "overlay2", "Data": {
             "LowerDir": ":".join(lowerdirs_abs(container)),
             "UpperDir": str(container.bundle / "upper"),
@@ -39,3 +39,19 @@ def container_inspect(container) -> dict:
             "Networks": endpoints,
         },
     }
+
+
+def host_config(stored: dict) -> dict:
+    """Docker's HostConfig types: PortBindings and Tmpfs are maps, LogConfig and RestartPolicy
+    are filled in as the daemon does (docker-py reads LogConfig.Type; Go clients refuse lists
+    where maps belong)."""
+    from .network.ports import parse_publish
+    bindings = {}
+    for spec in stored.get("PortBindings") or ():
+        for b in parse_publish(spec):
+            bindings.setdefault(f"{b.container_port}/{b.protocol}", []).append(
+                {"HostIp": b.host_ip, "HostPort": str(b.host_port or "")})
+    tmpfs = dict(spec.partition(":")[::2] for spec in stored.get("Tmpfs") or ())
+    return {"LogConfig": {"Type": "json-file", "Config": {}},
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            **stored, "PortBindings": bindings, "Tmpfs": tmpfs}

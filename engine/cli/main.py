@@ -24,6 +24,7 @@ COMMANDS = {
     "volume": ("volume",),
     "system": ("info", "version"),
     "kernel": ("kernel",),
+    "daemon": ("daemon",),
     "registry": ("pull", "push", "save", "load", "login", "logout"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--data-root",)

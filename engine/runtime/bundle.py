@@ -104,5 +104,13 @@ def read_pairs(bundle: str) -> list[tuple[str, str]]:
     return [(parts[i].decode(), os.fsdecode(parts[i + 1])) for i in range(0, len(parts) - 1, 2)]
 
 
+def rewrite_pairs(bundle: str, pairs) -> None:
+    """Replace the spec (docker update): a temp file renamed over it, so a start reads old or new."""
+    tmp = os.path.join(bundle, f"spec.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs))
+    os.replace(tmp, os.path.join(bundle, "spec"))
+
+
 def values(pairs, key: str) -> list[str]:
     return [v for k, v in pairs if k == key]

@@ -204,6 +204,54 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
                             start_new_session=detach)
 
 
+def resize(bundle: str, rows: int, cols: int) -> None:
+    """Set the window size of a running container's TTY (the monitor reads the `resize` FIFO)."""
+    try:
+        fd = os.open(os.path.join(bundle, "resize"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise Conflict(f"container {os.path.basename(bundle)} has no TTY") from None
+    except OSError as exc:          # ENXIO: no monitor holds the FIFO open
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from exc
+    try:
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    finally:
+        os.close(fd)
+
+
+CGROUP_KEYS = ("cg_mkdir", "cg_set", "cg_try", "cg_join", "cg_oom", "cg_rmdir")
+
+
+def update(bundle: str, *, memory: int = 0, memory_swap: int = 0, cpus: float = 0.0,
+           pids: int = 0) -> None:
+    """docker update: the container's cgroup limits, for its next starts and (running) now."""
+    cid = os.path.basename(bundle)
+    plan = cgroups.plan(cid, memory=memory, memory_swap=memory_swap, cpus=cpus, pids=pids)
+    pairs = [p for p in _bundle.read_pairs(bundle) if p[0] not in CGROUP_KEYS] + plan
+    _bundle.rewrite_pairs(bundle, pairs)
+    if state(bundle).status != "running":
+        return
+    writes = [tuple(v.split("\n", 1)) for k, v in plan if k in ("cg_set", "cg_try")]
+    for attempt in range(2):     # v1 refuses memory above memsw (and memsw below memory) once
+        failed = []
+        for path, value in writes:
+            try:
+                with open(path, "w") as f:
+                    f.write(value)
+            except FileNotFoundError:
+                if attempt:
+                    raise HostError(f"update {cid[:12]}: {path} is missing (on cgroup v2 a "
+                                    "controller can only be limited if it was at create)") from None
+                failed.append((path, value))
+            except OSError as exc:
+                if attempt:
+                    raise HostError(f"update {cid[:12]}: write {value} to {path}: "
+                                    f"{exc.strerror}") from exc
+                failed.append((path, value))
+        writes = failed
+        if not writes:
+            return
+
+
 def open_stdin(bundle: str):
     """The container's stdin (run -i), as a binary file to write to; closing it sends EOF.
 
@@ -212,11 +260,13 @@ def open_stdin(bundle: str):
     return open(os.path.join(bundle, "stdin"), "wb", buffering=0)
 
 
-def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
-    """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
+def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+         stop=lambda: False) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log; follow reads on while it runs
+    (and `stop()` is false: a reader whose client left ends at the next poll)."""
     state(bundle)   # NotFound for a missing container
     return _logs.read(bundle, follow=follow, tail=tail, since=since,
-                      running=lambda: state(bundle).status == "running",
+                      running=lambda: not stop() and state(bundle).status == "running",
                       pause=lambda seconds: wait(bundle, seconds))
 
 

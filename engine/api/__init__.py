@@ -1,0 +1,1 @@
+"""dockyard's Docker Engine API server (`dockyard daemon`): routes over the Engine."""

@@ -1,0 +1,109 @@
+"""Container life as the daemon sees it: starts, exits and removals that requests wait for.
+
+`docker run` opens attach and wait before it calls start, so those requests wait for a start
+or a removal that this daemon (or another process on the data root) is about to do. A change
+made here wakes the waiters at once; one made by another process is seen within POLL_S.
+
+Each container this daemon starts gets a watcher thread that waits for its exit, records the
+`die` event and, for `--rm` (AutoRemove), removes it at once: the monitor's own reaper would
+do it too, a little later, and whichever comes second finds it gone.
+"""
+import threading
+
+from ..errors import NotFound
+
+POLL_S = 0.1
+
+
+class Lifecycle:
+    def __init__(self, engine, events):
+        self.engine, self.events = engine, events
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._watched: set[str] = set()
+        self.exit_codes: dict[str, int] = {}
+
+    def changed(self) -> None:
+        """Wake every waiter: something about some container changed."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait_until(self, predicate, *, timeout: float | None = None, gone=lambda: False) -> bool:
+        """True once `predicate()` holds; False after `timeout` s or once `gone()` (the client
+        left). The predicate runs outside the lock: it reads container state from disk."""
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        polls = 0
+        while True:
+            with self._changed:
+                generation = self._generation
+            if predicate():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            polls += 1
+            if polls % 10 == 0 and gone():
+                return False
+            with self._changed:
+                if self._generation == generation:
+                    wait = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
+                    self._changed.wait(max(0.0, wait))
+
+    # -- what routes tell us --------------------------------------------------------------------
+    def started(self, container) -> None:
+        self.events.publish("container", "start", container.id, _attributes(container))
+        self.changed()
+        self.watch(container)
+
+    def removed(self, container) -> None:
+        self.events.publish("container", "destroy", container.id, _attributes(container))
+        self.changed()
+
+    # -- exit watchers --------------------------------------------------------------------------
+    def watch(self, container) -> None:
+        """Watch a running container for its exit, once."""
+        with self._changed:
+            if container.id in self._watched:
+                return
+            self._watched.add(container.id)
+        threading.Thread(target=self._watch, args=(container,), daemon=True,
+                         name=f"dockyard-watch-{container.short_id}").start()
+
+    def watch_running(self) -> None:
+        """Watch the containers already running when the daemon starts."""
+        for container in self.engine.containers.list():
+            self.watch(container)
+
+    def _watch(self, container) -> None:
+        try:
+            result = container.wait()
+            code = result["StatusCode"]
+            self.exit_codes[container.id] = code
+            self.events.publish("container", "die", container.id,
+                                {**_attributes(container), "exitCode": code})
+            self.changed()
+            if container.record["HostConfig"].get("AutoRemove"):
+                try:
+                    self.engine.containers.remove(container, force=True)
+                except NotFound:            # the monitor's reaper was first
+                    pass
+                self.removed(container)
+        except NotFound:
+            self.changed()
+        finally:
+            with self._changed:
+                self._watched.discard(container.id)
+
+    # -- questions waiters ask ------------------------------------------------------------------
+    def exists(self, cid: str) -> bool:
+        try:
+            self.engine.containers.get(cid)
+            return True
+        except NotFound:
+            return False
+
+
+def _attributes(container) -> dict:
+    return {**container.labels, "image": container.record["Config"].get("Image") or "",
+            "name": container.name}

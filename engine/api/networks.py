@@ -1,0 +1,154 @@
+"""Network routes: create, list, inspect, connect, disconnect, remove, prune."""
+from ..errors import Conflict, InvalidArgument, NotFound
+from .filters import label_matches, parse as parse_filters
+from .http import Reply, json_reply
+
+ROUTES = [
+    ("GET", "/networks", "list_networks"),
+    ("GET", "/networks/json", "list_networks"),
+    ("POST", "/networks/create", "create"),
+    ("POST", "/networks/prune", "prune"),
+    ("GET", "/networks/{id}", "inspect"),
+    ("POST", "/networks/{id}/connect", "connect"),
+    ("POST", "/networks/{id}/disconnect", "disconnect"),
+    ("DELETE", "/networks/{id}", "remove"),
+]
+
+LIST_FILTERS = ("name", "id", "label", "driver", "type", "scope", "dangling")
+BUILTIN = ("bridge", "host", "none")
+
+
+def builtin_views() -> list[dict]:
+    """`host` and `none` exist in Docker as networks; here they are modes with no record."""
+    return [{"Name": name, "Id": name, "Created": "0001-01-01T00:00:00Z", "Scope": "local",
+             "Driver": "host" if name == "host" else "null", "EnableIPv6": False,
+             "IPAM": {"Driver": "default", "Options": None, "Config": []}, "Internal": False,
+             "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
+             "ConfigOnly": False, "Containers": {}, "Options": {}, "Labels": {}}
+            for name in ("host", "none")]
+
+
+def _view(network) -> dict:
+    view = network.inspect()
+    view.setdefault("ConfigFrom", {"Network": ""})
+    view.setdefault("ConfigOnly", False)
+    return view
+
+
+def _all(api) -> list[dict]:
+    api.engine.networks.ensure_default()
+    return [_view(n) for n in api.engine.networks.list()] + builtin_views()
+
+
+def list_networks(api, request):
+    filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
+
+    def matches(view) -> bool:
+        builtin = view["Name"] in BUILTIN
+        checks = {
+            "name": lambda v: any(x in view["Name"] for x in v),
+            "id": lambda v: any(view["Id"].startswith(x) for x in v),
+            "label": lambda v: label_matches(view["Labels"], v),
+            "driver": lambda v: view["Driver"] in v,
+            "type": lambda v: ("builtin" if builtin else "custom") in v,
+            "scope": lambda v: "local" in v,
+            "dangling": lambda v: (not view["Containers"] and not builtin) == (v[0] in ("1", "true")),
+        }
+        return all(checks[k](v) for k, v in filters.items())
+    return [v for v in _all(api) if matches(v)]
+
+
+def _find(api, ref: str) -> dict:
+    for view in _all(api):
+        if ref in (view["Name"], view["Id"]):
+            return view
+    found = [v for v in _all(api) if v["Id"].startswith(ref)]
+    if len(found) == 1:
+        return found[0]
+    raise NotFound(f"network {ref} not found")
+
+
+def inspect(api, request):
+    return _find(api, request.params["id"])
+
+
+def create(api, request):
+    body = request.json()
+    name = body.get("Name")
+    if not name:
+        raise InvalidArgument("a network needs a Name")
+    if name in BUILTIN:
+        raise Conflict(f"network with name {name} already exists")
+    if body.get("EnableIPv6"):
+        raise InvalidArgument("EnableIPv6 is not supported by dockyard")
+    for key in ("Options", "IPAM.Options"):
+        if _dig(body, key):
+            raise InvalidArgument(f"network {key} are not supported by dockyard")
+    configs = (body.get("IPAM") or {}).get("Config") or []
+    if len(configs) > 1:
+        raise InvalidArgument("one IPAM config (subnet) per network is supported")
+    config = configs[0] if configs else {}
+    network = api.engine.networks.create(
+        name, subnet=config.get("Subnet") or None, gateway=config.get("Gateway") or None,
+        internal=bool(body.get("Internal")), labels=body.get("Labels") or {},
+        driver=body.get("Driver") or "bridge")
+    api.events.publish("network", "create", network.id, {"name": name, "type": network.driver})
+    return json_reply({"Id": network.id, "Warning": ""}, 201)
+
+
+def _dig(body: dict, dotted: str):
+    for part in dotted.split("."):
+        body = (body or {}).get(part) if isinstance(body, dict) else None
+    return body
+
+
+def connect(api, request):
+    from ..endpoints import connect as connect_container
+    body = request.json()
+    view = _find(api, request.params["id"])
+    endpoint = body.get("EndpointConfig") or {}
+    ip = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None
+    connect_container(api.engine, view["Name"], body.get("Container") or "",
+                      aliases=tuple(endpoint.get("Aliases") or ()), ip=ip)
+    container = api.engine.containers.get(body["Container"])
+    api.events.publish("network", "connect", view["Id"],
+                       {"name": view["Name"], "type": view["Driver"], "container": container.id})
+    return Reply(200)
+
+
+def disconnect(api, request):
+    from ..endpoints import disconnect as disconnect_container
+    body = request.json()
+    view = _find(api, request.params["id"])
+    container = api.engine.containers.get(body.get("Container") or "")
+    disconnect_container(api.engine, view["Name"], container.id)
+    api.events.publish("network", "disconnect", view["Id"],
+                       {"name": view["Name"], "type": view["Driver"], "container": container.id})
+    return Reply(200)
+
+
+def remove(api, request):
+    view = _find(api, request.params["id"])
+    if view["Name"] in BUILTIN:
+        raise Conflict(f"{view['Name']} is a pre-defined network and cannot be removed")
+    api.engine.networks.remove(view["Id"])
+    api.events.publish("network", "destroy", view["Id"], {"name": view["Name"],
+                                                          "type": view["Driver"]})
+    return Reply(204)
+
+
+def prune(api, request):
+    filters = parse_filters(request.json_arg("filters", {}), ("label", "until"))
+    if filters:
+        removed = []
+        for network in api.engine.networks.list():
+            if network.default or network.endpoints or not label_matches(
+                    network.labels, filters.get("label", [])):
+                continue
+            api.engine.networks.remove(network.id)
+            removed.append(network.name)
+    else:
+        removed = api.engine.networks.prune()
+    for name in removed:
+        api.events.publish("network", "destroy", name, {"name": name, "type": "bridge"})
+    return {"NetworksDeleted": removed}
