@@ -76,6 +76,34 @@ def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
                               f"{err.decode(errors='replace').strip()}")
 
 
+def stat(container, path: str) -> dict:
+    """{"name", "mode" (st_mode), "size", "mtime" (unix), "link"} of `path` (not followed), as
+    the container sees it: a running one is asked (its mounts count), a stopped one is read from
+    its upper dir and layers, symlinks resolved inside the view. NotFound when absent."""
+    import os
+    path = "/" + path.strip("/")
+    missing = NotFound(f"Could not find the file {path} in container {container.name}")
+    if container.status == "running":
+        code, out = container.exec_run(["stat", "-c", "%f %s %Y", path])
+        if code:
+            raise missing
+        mode, size, mtime = out.split()
+        link = ""
+        if int(mode, 16) & 0o170000 == 0o120000:
+            link = container.exec_run(["readlink", path])[1].decode().rstrip("\n")
+        return {"name": os.path.basename(path) or "/", "mode": int(mode, 16), "size": int(size),
+                "mtime": int(mtime), "link": link}
+    from .image.merged import MergedView
+    view = MergedView([str(container.bundle / "upper"), *lowerdirs_abs(container)])
+    host = view.resolve(path, follow_last=False)
+    if host is None:
+        raise missing
+    st = os.lstat(host)
+    link = os.readlink(host) if os.path.islink(host) else ""
+    return {"name": os.path.basename(path) or "/", "mode": st.st_mode, "size": st.st_size,
+            "mtime": int(st.st_mtime), "link": link}
+
+
 def lowerdirs_abs(container) -> list[str]:
     """The image's snapshot dirs, topmost first, as absolute paths."""
     store = container.engine.store

@@ -157,6 +157,26 @@ class Container:
         from .containerfs import changes
         return changes(self)
 
+    def get_archive(self, path: str) -> tuple[bytes, dict]:
+        """docker cp out: (a tar of `path`, its stat as containerfs.stat gives it)."""
+        from .containerfs import read_tar, stat
+        info = stat(self, path)
+        return read_tar(self, path), info
+
+    def put_archive(self, path: str, data: bytes) -> None:
+        """docker cp in: extract the tar `data` into the directory `path`."""
+        from .containerfs import write_tar
+        write_tar(self, path, data)
+
+    def stat_path(self, path: str) -> dict:
+        from .containerfs import stat
+        return stat(self, path)
+
+    def export(self, out) -> None:
+        """docker export: the whole filesystem as a tar, written to the binary file `out`."""
+        from .containerfs import export
+        export(self, out)
+
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,
                                          changes=changes, conf=conf)

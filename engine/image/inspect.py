@@ -30,7 +30,7 @@ def inspect(image: Image) -> dict:
         "VirtualSize": image.size,
         "GraphDriver": graph,
         "RootFS": {"Type": "layers", "Layers": [layer.diff_id for layer in image.layers]},
-        "Metadata": {"LastTagTime": ""},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
         "Descriptor": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
                        "digest": image.manifest_digest},
     }

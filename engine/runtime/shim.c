@@ -895,7 +895,13 @@ static void monitor(const char *bundle, int ready) {
             if (s->fd < 0 || !p[k].revents) continue;
             char buf[65536];
             ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0) { log_feed(s, buf, n); continue; }
+            if (n > 0) {
+                log_feed(s, buf, n);
+                /* A TTY's reader waits on prompts without a newline ("/ # "): each read is
+                 * logged at once, as Docker logs TTY output. */
+                if (tty) log_flush(s);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             log_flush(s);   /* EOF, or EIO on a pty master once the last slave closed */
             if (s->fd != in_w) close(s->fd);
