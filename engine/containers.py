@@ -93,9 +93,16 @@ class Container:
                   for e in entries if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
 
-    def log_entries(self, *, follow=False, tail=None, since=None, stop=lambda: False):
-        """LogEntry(stream, time, data) items; follow ends at the exit, or once `stop()`."""
-        return process.logs(self.bundle, follow=follow, tail=tail, since=since, stop=stop)
+    def log_entries(self, *, follow=False, tail=None, since=None, stop=lambda: False,
+                    file=None):
+        """LogEntry(stream, time, data) items; follow ends at the exit, or once `stop()`.
+        `file` is the log as open_log() gave it: reading goes on from where it stands."""
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, stop=stop,
+                            file=file)
+
+    def open_log(self, *, at_end=True):
+        """The log, held open (at its end: what comes next) for a reader that attaches now."""
+        return process.open_log(self.bundle, at_end=at_end)
 
     def open_stdin(self):
         """The running container's stdin (run -i) as a binary file; closing it sends EOF."""

@@ -44,7 +44,10 @@ def attach(api, request):
     tty = bool(container.record["Config"].get("Tty"))
     wanted = {s for s in ("stdout", "stderr") if request.flag(s)}
     replay, follow = request.flag("logs"), request.flag("stream")
-    since = now_rfc3339()          # output from here on belongs to this attach
+    since = now_rfc3339()
+    # Held open from here: what the container writes from now on stays readable even if it
+    # is removed before this thread reads it (docker run --rm: start, exit, removal are quick).
+    log = container.open_log(at_end=not replay)
     raw = request.hijack(RAW if tty else MULTIPLEXED)
     pause_for_docker_py(request)
 
@@ -60,14 +63,14 @@ def attach(api, request):
         if request.flag("stdin") and container.record["Config"].get("OpenStdin"):
             threading.Thread(target=_pump_stdin, args=(container, raw), daemon=True,
                              name="dockyard-attach-stdin").start()
-        entries = container.log_entries(follow=follow, since=None if replay else since,
-                                        stop=raw.gone)
+        entries = container.log_entries(follow=follow, stop=raw.gone, file=log)
         for entry in entries:
             if entry.stream in wanted:
                 raw.write(entry.data if tty else frame(entry.stream, entry.data))
     except (ClientGone, NotFound):
         pass
     finally:
+        log.close()
         raw.close()
 
 

@@ -261,13 +261,32 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         stop=lambda: False) -> Iterator[_logs.LogEntry]:
-    """LogEntry(stream, time, data) from the container's log; follow reads on while it runs
-    (and `stop()` is false: a reader whose client left ends at the next poll)."""
-    state(bundle)   # NotFound for a missing container
-    return _logs.read(bundle, follow=follow, tail=tail, since=since,
-                      running=lambda: not stop() and state(bundle).status == "running",
-                      pause=lambda seconds: wait(bundle, seconds))
+         stop=lambda: False, file=None) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log (or `file`, opened earlier by
+    open_log); follow reads on while it runs (and `stop()` is false: a reader whose client
+    left ends at the next poll). A container removed meanwhile has stopped running."""
+    if file is None:
+        state(bundle)   # NotFound for a missing container
+
+    def running() -> bool:
+        try:
+            return not stop() and state(bundle).status == "running"
+        except ContainerNotFound:
+            return False
+
+    def pause(seconds):
+        try:
+            wait(bundle, seconds)
+        except ContainerNotFound:
+            pass
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, running=running,
+                      pause=pause, file=file)
+
+
+def open_log(bundle: str, *, at_end: bool = True):
+    """The container's log file, held open from now on (see logs.open_log)."""
+    state(bundle)
+    return _logs.open_log(bundle, at_end=at_end)
 
 
 def _cgroup_dirs(bundle: str) -> list[str]:
