@@ -60,7 +60,10 @@ class Engine:
         return "bridge"
 
     def has_networks(self, container) -> bool:
-        return bool(container.record.get("Endpoints"))
+        """Whether the container has a network namespace of its own (it keeps it while
+        disconnected from every network, until it is removed)."""
+        mode = container.record["HostConfig"].get("NetworkMode") or "default"
+        return mode not in ("none", "host") and not mode.startswith("container:")
 
     def info(self) -> dict:
         from .hostinfo import host_info

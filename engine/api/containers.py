@@ -207,6 +207,7 @@ def pause(api, request):
 def remove(api, request):
     container = get(api, request)
     container.remove(force=request.flag("force"), v=request.flag("v"))
+    api.console_sizes.pop(container.id, None)
     api.lifecycle.removed(container)
     return Reply(204)
 

@@ -87,7 +87,7 @@ def create_plan(body: dict, name: str | None = None) -> CreatePlan:
     connect = [(net, tuple(cfg.get("Aliases") or ()),
                 ((cfg or {}).get("IPAMConfig") or {}).get("IPv4Address") or None)
                for net, cfg in endpoints.items() if net not in ("default", network)]
-    volumes = [*(host.get("Binds") or ()), *sorted((body.get("Volumes") or {}).keys())]
+    volumes = [*(host.get("Binds") or ()), *_anonymous(body, host)]
     options = RunOptions.from_kwargs(
         image=body["Image"], command=_command(body.get("Cmd")),
         entrypoint=_entrypoint(body.get("Entrypoint")), name=name or None,
@@ -112,6 +112,15 @@ def create_plan(body: dict, name: str | None = None) -> CreatePlan:
     size = host.get("ConsoleSize") or [0, 0]
     console = (int(size[0]), int(size[1])) if body.get("Tty") and all(size) else None
     return CreatePlan(options, connect, console)
+
+
+def _anonymous(body: dict, host: dict) -> list[str]:
+    """Config.Volumes paths no bind or mount covers: anonymous volumes (docker-py names a
+    bind's target in both places)."""
+    taken = {(b.split(":")[1] if ":" in b else b) for b in host.get("Binds") or ()}
+    taken |= {m.get("Target") for m in host.get("Mounts") or ()}
+    taken |= set((host.get("Tmpfs") or {}).keys())
+    return sorted(path for path in (body.get("Volumes") or {}) if path not in taken)
 
 
 def _check_healthcheck(check) -> None:

@@ -9,10 +9,12 @@ Each container this daemon starts gets a watcher thread that waits for its exit,
 do it too, a little later, and whichever comes second finds it gone.
 """
 import threading
+from collections import OrderedDict
 
 from ..errors import NotFound
 
 POLL_S = 0.1
+KEEP_EXIT_CODES = 1000     # of containers removed since: wait?condition=removed asks for them
 
 
 class Lifecycle:
@@ -21,7 +23,7 @@ class Lifecycle:
         self._changed = threading.Condition()
         self._generation = 0
         self._watched: set[str] = set()
-        self.exit_codes: dict[str, int] = {}
+        self.exit_codes: OrderedDict[str, int] = OrderedDict()
 
     def changed(self) -> None:
         """Wake every waiter: something about some container changed."""
@@ -80,6 +82,8 @@ class Lifecycle:
             result = container.wait()
             code = result["StatusCode"]
             self.exit_codes[container.id] = code
+            while len(self.exit_codes) > KEEP_EXIT_CODES:
+                self.exit_codes.popitem(last=False)
             self.events.publish("container", "die", container.id,
                                 {**_attributes(container), "exitCode": code})
             self.changed()

@@ -230,3 +230,31 @@ def test_sigterm_leaves_containers_running(tmp_path):
         assert d.engine.containers.get("survivor").status == "running"
         d.start()                               # a new daemon finds it
         assert d.ok("ps", "--format", "{{.Names}}") == "survivor\n"
+
+
+def test_push_pull_and_login_through_a_local_registry(daemon, tmp_path):
+    from test_registry import REGISTRY, Registry
+    if not os.path.exists(REGISTRY):
+        pytest.skip("needs docker-registry (apt-get install docker-registry)")
+    registry = Registry(tmp_path / "registry", users={"alice": "s3cret"})
+    try:
+        name = f"{registry.address}/api/busybox:1"
+        daemon.ok("tag", "busybox", name)
+        denied = daemon.docker("push", name)
+        assert denied.returncode == 1 and "unauthorized" in denied.stderr.lower(), denied
+        wrong = daemon.docker("login", "-u", "alice", "--password-stdin", registry.address,
+                              input="wrong\n")
+        assert wrong.returncode == 1
+        assert "Login Succeeded" in daemon.ok("login", "-u", "alice", "--password-stdin",
+                                              registry.address, input="s3cret\n")
+        pushed = daemon.ok("push", name)
+        assert f"The push refers to repository [{registry.address}/api/busybox]" in pushed
+        assert re.search(r"1: digest: sha256:[0-9a-f]{64} size: \d+", pushed)
+        daemon.ok("rmi", name)
+        pulled = daemon.ok("pull", name)
+        assert "Digest: sha256:" in pulled and f"{name}" in pulled
+        assert daemon.ok("run", "--rm", name, "echo", "pulled") == "pulled\n"
+        missing = daemon.docker("pull", f"{registry.address}/api/nothing:1")
+        assert missing.returncode == 1 and "Error response from daemon" in missing.stderr
+    finally:
+        registry.stop()
