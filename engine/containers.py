@@ -226,7 +226,7 @@ class Containers:
             except FileNotFoundError:       # removed while we looked, or still being created
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
-        return found if all else [c for c in found if c.status == "running"]
+        return found if all else [c for c in found if _running(c)]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -378,6 +378,13 @@ class Containers:
 
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
+
+
+def _running(container) -> bool:
+    try:
+        return container.status == "running"
+    except ContainerNotFound:       # removed while we looked
+        return False
 
 
 def _env_list(environment) -> list[str]:

@@ -79,11 +79,17 @@ def _tree_size(path) -> int:
 def list_containers(api, request):
     filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
     everything = request.flag("all") or bool({"status", "exited"} & set(filters))
-    found = [c for c in api.engine.containers.list(all=everything) if _matches(api, c, filters)]
+    entries = []
     limit = request.number("limit", -1)
-    if limit and limit > 0:
-        found = found[:limit]
-    return [summary(c, size=request.flag("size")) for c in found]
+    for container in api.engine.containers.list(all=everything):
+        try:
+            if _matches(api, container, filters):
+                entries.append(summary(container, size=request.flag("size")))
+        except NotFound:            # removed while we looked
+            continue
+        if limit and 0 < limit <= len(entries):
+            break
+    return entries
 
 
 def _matches(api, container, filters: dict) -> bool:

@@ -48,11 +48,22 @@ class Daemon:
         self.log = open(self.directory / "daemon.log", "wb")
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
-        while not self.ping():
+        while not self.ready():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dockyard daemon did not start:\n{self.log_text()}")
             time.sleep(0.05)
         return self
+
+    def ready(self) -> bool:
+        """The first host answers: /_ping on a unix socket, a TCP connect otherwise."""
+        if self.hosts[0].startswith("tcp://"):
+            address, _, port = self.hosts[0][len("tcp://"):].rpartition(":")
+            try:
+                socket.create_connection((address, int(port)), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        return self.ping()
 
     def ping(self) -> bool:
         if self.sock.exists():
