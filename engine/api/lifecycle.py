@@ -5,8 +5,9 @@ or a removal that this daemon (or another process on the data root) is about to 
 made here wakes the waiters at once; one made by another process is seen within POLL_S.
 
 Each container this daemon starts gets a watcher thread that waits for its exit, records the
-`die` event and, for `--rm` (AutoRemove), removes it at once: the monitor's own reaper would
-do it too, a little later, and whichever comes second finds it gone.
+`die` event and, for `--rm` (AutoRemove), removes it, as dockerd does: containers created
+through the API have no reaper of their own, and a daemon that starts removes those that
+exited while none was running.
 """
 import threading
 from collections import OrderedDict
@@ -73,9 +74,20 @@ class Lifecycle:
                          name=f"dockyard-watch-{container.short_id}").start()
 
     def watch_running(self) -> None:
-        """Watch the containers already running when the daemon starts."""
-        for container in self.engine.containers.list():
-            self.watch(container)
+        """Watch the containers running when the daemon starts, and remove the `--rm` ones
+        that exited while no daemon was watching."""
+        for container in self.engine.containers.list(all=True):
+            try:
+                status = container.status
+            except NotFound:
+                continue
+            if status == "running":
+                self.watch(container)
+            elif status in ("exited", "dead") and container.record["HostConfig"].get("AutoRemove"):
+                try:
+                    self.engine.containers.remove(container, force=True, volumes=True)
+                except NotFound:
+                    pass
 
     def _watch(self, container) -> None:
         try:
@@ -88,9 +100,9 @@ class Lifecycle:
                                 {**_attributes(container), "exitCode": code})
             self.changed()
             if container.record["HostConfig"].get("AutoRemove"):
-                try:
-                    self.engine.containers.remove(container, force=True)
-                except NotFound:            # the monitor's reaper was first
+                try:       # --rm takes the anonymous volumes along, as in Docker
+                    self.engine.containers.remove(container, force=True, volumes=True)
+                except NotFound:            # someone removed it first
                     pass
                 self.removed(container)
         except NotFound:

@@ -182,7 +182,9 @@ class Server:
         Connection(sock, self._handle, self.api.common_headers).serve()
 
     def _handle(self, request):
-        long_wait = request.path.endswith(("/wait", "/attach", "/events", "/logs", "/stats"))
+        path = request.raw_path
+        long_wait = path.endswith(("/wait", "/attach", "/events", "/logs", "/stats")) or (
+            "/exec/" in path and path.endswith("/start"))
         if long_wait:
             return self.api(request)
         with self.busy_lock:

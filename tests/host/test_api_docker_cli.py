@@ -224,12 +224,14 @@ def test_errors_are_one_line_with_docker_statuses(daemon):
 def test_sigterm_leaves_containers_running(tmp_path):
     with Daemon(tmp_path) as d:
         d.ok("run", "-d", "--name", "survivor", "busybox", "sleep", "1000")
+        d.ok("run", "-d", "--rm", "--name", "short-lived", "busybox", "sleep", "0.5")
         d.process.send_signal(signal.SIGTERM)
         assert d.process.wait(20) == 0
         assert not d.sock.exists()
         assert d.engine.containers.get("survivor").status == "running"
-        d.start()                               # a new daemon finds it
-        assert d.ok("ps", "--format", "{{.Names}}") == "survivor\n"
+        assert d.engine.containers.get("short-lived").wait(10)["StatusCode"] == 0
+        d.start()       # a new daemon finds the survivor and removes what --rm left behind
+        assert d.ok("ps", "-a", "--format", "{{.Names}}") == "survivor\n"
 
 
 def test_push_pull_and_login_through_a_local_registry(daemon, tmp_path):
