@@ -2,7 +2,7 @@
 Debian's dockerd, with the same docker CLI; then the API under load (50 keep-alive clients
 listing and inspecting while containers start and stop: requests/s, fds and RSS before/after).
 
-    .venv/bin/python bench/bench_api.py [--rounds 20] [--requests 50000] [--no-docker]
+    .venv/bin/python bench/bench_api.py [--rounds 20] [--requests 20000] [--no-docker]
 
 Needs root and the docker CLI on PATH; dockerd comes from `bench/peers.py install` (docker.io).
 """
@@ -168,7 +168,7 @@ def load(daemon: DockyardDaemon, requests: int, clients: int = 50) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=50_000)
+    parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--no-docker", action="store_true", help="skip dockerd")
     args = parser.parse_args(argv)
     if CLI is None:

@@ -260,3 +260,27 @@ def test_push_pull_and_login_through_a_local_registry(daemon, tmp_path):
         assert missing.returncode == 1 and "Error response from daemon" in missing.stderr
     finally:
         registry.stop()
+
+
+DEBIAN_DOCKER = "/usr/bin/docker"
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_DOCKER),
+                    reason="needs Debian's docker.io client (bench/peers.py install)")
+def test_debian_docker_20_10_client(daemon, tmp_path):
+    """The older client speaks API 1.41 and attaches and builds the classic way."""
+    def old(*args, env=None, **kwargs):
+        return subprocess.run([DEBIAN_DOCKER, *args], capture_output=True, text=True,
+                              timeout=60, env={**daemon.env, **(env or {})}, **kwargs)
+    version = old("version", "--format", "{{.Client.Version}} {{.Server.APIVersion}}")
+    assert version.returncode == 0 and version.stdout.startswith("20.10"), version.stderr
+    r = old("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 6")
+    assert (r.returncode, r.stdout, r.stderr) == (6, "out\n", "err\n")
+    cid = old("run", "-d", "busybox", "sleep", "1000").stdout.strip()
+    assert old("exec", "-i", cid, "cat", input="old client\n").stdout == "old client\n"
+    assert old("ps", "-q").stdout.split()[0] == cid[:12]
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo from-20.10 > /f\n")
+    built = old("build", "-t", "old-client", str(tmp_path), env={"DOCKER_BUILDKIT": "0"})
+    assert built.returncode == 0 and "Successfully tagged old-client:latest" in built.stdout
+    assert old("run", "--rm", "old-client", "cat", "/f").stdout == "from-20.10\n"
+    assert old("rm", "-f", cid).returncode == 0
