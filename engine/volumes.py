@@ -80,7 +80,7 @@ def _write_json(path: Path, value: dict) -> None:
     os.rename(tmp, path)
 
 
-def _tree_size(path: Path) -> int:
+def tree_size(path: Path) -> int:
     """Bytes of regular files under `path`, each hard-linked file once (as Docker counts)."""
     seen, total = set(), 0
     for top, dirs, files in os.walk(path):
@@ -223,7 +223,7 @@ class Volumes:
             for volume in self.list():
                 if volume.name in in_use or not (all or volume.anonymous):
                     continue
-                reclaimed += _tree_size(volume.mountpoint)
+                reclaimed += tree_size(volume.mountpoint)
                 self._delete(volume.name)
                 deleted.append(volume.name)
             for leftover in self.dir.glob(".trash-*"):   # from a crashed remove

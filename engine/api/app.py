@@ -4,8 +4,9 @@ the error table; a request in, a reply (or a stream the route wrote itself) out.
     api = Api(Engine(root))
     Connection(sock, api, api.common_headers).serve()     # see http.py and server.py
 
-A module's ROUTES table names its handlers; a handler is `handler(api, request)`; `{name}` in a pattern matches one path segment, `{name*}`
-the rest of the path (image names have slashes: `localhost:5000/app/web`).
+A module's ROUTES table names its handlers; a handler is `handler(api, request)`. `{name}` in
+a pattern matches one path segment, `{name*}` the rest of the path (image names have
+slashes: `localhost:5000/app/web`).
 """
 import re
 import sys

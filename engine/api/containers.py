@@ -56,7 +56,8 @@ def summary(container, size: bool = False) -> dict:
         "Mounts": record.get("Mounts") or [],
     }
     if size:
-        entry["SizeRw"] = _tree_size(container.bundle / "upper")
+        from ..volumes import tree_size
+        entry["SizeRw"] = tree_size(container.bundle / "upper")
         entry["SizeRootFs"] = entry["SizeRw"] + container.image.size
     return entry
 
@@ -69,11 +70,6 @@ def _ports(record) -> list[dict]:
             ports.append({"IP": b.get("HostIp") or "0.0.0.0", "PrivatePort": int(port),
                           "PublicPort": int(b["HostPort"]), "Type": proto or "tcp"})
     return ports
-
-
-def _tree_size(path) -> int:
-    from .system import _tree_size as tree_size
-    return tree_size(path)
 
 
 def list_containers(api, request):
@@ -225,12 +221,11 @@ def remove(api, request):
 
 
 def prune(api, request):
-    from .filters import parse
-    filters = parse(request.json_arg("filters", {}), ("label", "until"))
+    filters = parse_filters(request.json_arg("filters", {}), ("label", "until"))
     deleted = []
     for container in api.engine.containers.list(all=True):
-        if container.status in ("running",) or not label_matches(container.labels,
-                                                                 filters.get("label", [])):
+        if container.status == "running" or not label_matches(container.labels,
+                                                               filters.get("label", [])):
             continue
         if filters.get("until") and not _older_than(container, filters["until"]):
             continue

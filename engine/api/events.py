@@ -55,7 +55,8 @@ class EventLog:
                     yield event
             while until is None or time.time() < until:
                 with self._changed:
-                    timeout = poll_s if until is None else max(0.0, min(poll_s, until - time.time()))
+                    timeout = poll_s if until is None else \
+                        max(0.0, min(poll_s, until - time.time()))
                     self._changed.wait_for(lambda: self._seq > last, timeout)
                     fresh = [(s, e) for s, e in self._events if s > last]
                 for seq, event in fresh:

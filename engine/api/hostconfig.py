@@ -151,7 +151,8 @@ def _port_specs(bindings) -> list[str]:
             host_ip = (binding or {}).get("HostIp") or ""
             host_port = (binding or {}).get("HostPort") or ""
             if host_ip:
-                specs.append(f"{'[' + host_ip + ']' if ':' in host_ip else host_ip}:{host_port}:{port}")
+                address = f"[{host_ip}]" if ":" in host_ip else host_ip
+                specs.append(f"{address}:{host_port}:{port}")
             elif host_port:
                 specs.append(f"{host_port}:{port}")
             else:

@@ -6,7 +6,7 @@ import json
 
 from ..errors import DockyardError, InvalidArgument, Unsupported
 from .filters import label_matches, parse as parse_filters
-from .http import JSON, json_line, json_reply
+from .http import JSON, Reply, json_line, json_reply
 from .progress import pull_messages, push_messages
 
 ROUTES = [
@@ -78,7 +78,6 @@ def history(api, request):
 
 
 def tag(api, request):
-    from .http import Reply
     repo = request.arg("repo")
     if not repo:
         raise InvalidArgument("tag needs a repository (?repo=)")

@@ -1,6 +1,6 @@
 """Network routes: create, list, inspect, connect, disconnect, remove, prune."""
 from ..errors import Conflict, InvalidArgument, NotFound
-from .filters import label_matches, parse as parse_filters
+from .filters import label_matches, parse as parse_filters, truthy
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -52,7 +52,7 @@ def list_networks(api, request):
             "driver": lambda v: view["Driver"] in v,
             "type": lambda v: ("builtin" if builtin else "custom") in v,
             "scope": lambda v: "local" in v,
-            "dangling": lambda v: (not view["Containers"] and not builtin) == (v[0] in ("1", "true")),
+            "dangling": lambda v: (not view["Containers"] and not builtin) == truthy(v[0]),
         }
         return all(checks[k](v) for k, v in filters.items())
     return [v for v in _all(api) if matches(v)]

@@ -80,7 +80,8 @@ def info(api, request):
                            "Mirrors": []},
         "NCPU": host["CPUs"], "MemTotal": meminfo, "DockerRootDir": host["Docker Root Dir"],
         "Name": os.uname().nodename, "Labels": [], "ExperimentalBuild": False,
-        "ServerVersion": dockyard_version(), "Runtimes": {"dockyard-shim": {"path": "dockyard-shim"}},
+        "ServerVersion": dockyard_version(),
+        "Runtimes": {"dockyard-shim": {"path": "dockyard-shim"}},
         "DefaultRuntime": "dockyard-shim", "Swarm": {"LocalNodeState": "inactive",
                                                       "ControlAvailable": False, "NodeID": "",
                                                       "NodeAddr": "", "Error": "",
@@ -142,6 +143,7 @@ def _time_arg(value: str | None) -> float | None:
 
 def disk_usage(api, request):
     """`docker system df`: images, containers, volumes and their sizes."""
+    from ..volumes import tree_size
     from .containers import summary as container_summary
     from .images import summary as image_summary
     engine = api.engine
@@ -159,23 +161,12 @@ def disk_usage(api, request):
     volumes = []
     for volume in engine.volumes.list():
         view = volume.inspect()
-        view["UsageData"] = {"Size": _tree_size(volume.mountpoint),
+        view["UsageData"] = {"Size": tree_size(volume.mountpoint),
                              "RefCount": mounted.get(volume.name, 0)}
         volumes.append(view)
     return {"LayersSize": sum(layers.values()), "Images": images,
             "Containers": [container_summary(c, size=True) for c in containers],
             "Volumes": volumes, "BuildCache": []}
-
-
-def _tree_size(path) -> int:
-    total = 0
-    for top, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(top, name)).st_size
-            except OSError:
-                pass
-    return total
 
 
 def auth(api, request):

@@ -1,5 +1,5 @@
 """Volume routes: create, list, inspect, remove, prune."""
-from .filters import label_matches, parse as parse_filters
+from .filters import label_matches, parse as parse_filters, truthy
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -23,7 +23,7 @@ def list_volumes(api, request):
             "name": lambda v: any(x in volume.name for x in v),
             "label": lambda v: label_matches(volume.labels, v),
             "driver": lambda v: volume.driver in v,
-            "dangling": lambda v: (volume.name not in in_use) == (v[0] in ("1", "true")),
+            "dangling": lambda v: (volume.name not in in_use) == truthy(v[0]),
         }
         return all(checks[k](v) for k, v in filters.items())
     return {"Volumes": [v.inspect() for v in volumes.list() if matches(v)], "Warnings": []}
@@ -53,7 +53,7 @@ def remove(api, request):
 def prune(api, request):
     filters = parse_filters(request.json_arg("filters", {}), ("label", "all"))
     volumes = api.engine.volumes
-    everything = any(v in ("1", "true") for v in filters.get("all", []))
+    everything = any(truthy(v) for v in filters.get("all", []))
     if filters.get("label"):
         in_use = set(volumes.in_use())
         deleted = []

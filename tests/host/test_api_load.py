@@ -6,8 +6,6 @@ import os
 import threading
 import time
 
-import pytest
-
 from api_daemon import Daemon
 
 CLIENTS = 50
