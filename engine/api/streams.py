@@ -102,9 +102,7 @@ def logs(api, request):
         except ValueError:
             raise InvalidArgument(f"invalid tail: {tail!r}") from None
         tail = None if tail < 0 else tail
-    since = request.number("since", 0) or None
-    until = request.number("until", 0) or None
-    until_text = _rfc3339(until) if until else None
+    since, until_text = _timestamp(request.arg("since")), _timestamp(request.arg("until"))
     timestamps, follow = request.flag("timestamps"), request.flag("follow")
     tty = bool(container.record["Config"].get("Tty"))
     entries = container.log_entries(follow=follow, tail=tail, since=since, stop=request.gone)
@@ -130,10 +128,16 @@ def logs(api, request):
     out.close()
 
 
-def _rfc3339(unix: float) -> str:
-    whole = int(unix)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + \
-        f".{round((unix - whole) * 1e9):09d}Z"
+def _timestamp(value: str | None) -> str | None:
+    """The log's RFC 3339 form of a `seconds[.nanoseconds]` parameter, digit for digit (a float
+    would round away the nanoseconds the CLI sends back from `logs -t`); None for 0 or none."""
+    if not value or value in ("0", "0.000000000"):
+        return None
+    whole, _, fraction = value.partition(".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+        raise InvalidArgument(f"invalid time: {value!r} (want Unix seconds)")
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(whole))) + \
+        f".{(fraction + '0' * 9)[:9]}Z"
 
 
 # -- wait ----------------------------------------------------------------------------------------

@@ -117,6 +117,9 @@ def test_logs_follow_ends_with_the_container(daemon):
     assert time.monotonic() - started < 10
     stamped = daemon.ok("logs", "-t", "--tail", "1", "talker")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT[0-9:.]+Z line3\n", stamped)
+    last = stamped.split()[0]
+    assert daemon.ok("logs", "--since", last, "talker") == "line3\n"
+    assert daemon.ok("logs", "--until", last, "talker") == "line1\nline2\nline3\n"
     daemon.ok("rm", "talker")
 
 
@@ -208,6 +211,34 @@ def test_events_stream_what_happens(daemon):
                      "container=evented", "--filter", "event=die", "--format", "{{.Action}}")
     assert past == "die\n"
 
+
+def test_update_rename_diff_export_stdin_and_prunes(daemon, tmp_path):
+    assert daemon.ok("run", "-i", "--rm", "busybox", "cat", input="through stdin\n") == \
+        "through stdin\n"
+    daemon.ok("run", "-d", "--name", "changing", "busybox", "sh", "-c",
+              "echo x > /made && rm /etc/shadow 2>/dev/null; rm -f /etc/group; sleep 1000")
+    daemon.ok("update", "--memory", "64m", "--memory-swap", "128m", "changing")
+    assert daemon.ok("inspect", "-f", "{{.HostConfig.Memory}}", "changing") == "67108864\n"
+    assert daemon.ok("stats", "--no-stream", "--format", "{{.MemUsage}}", "changing") \
+        .strip().endswith("/ 64MiB")
+    daemon.ok("rename", "changing", "changed")
+    assert daemon.ok("ps", "--filter", "name=changed", "--format", "{{.Names}}") == "changed\n"
+    diff = daemon.ok("diff", "changed").splitlines()
+    assert "A /made" in diff and "D /etc/group" in diff
+    daemon.ok("stop", "-t", "0", "changed")
+    daemon.ok("export", "-o", str(tmp_path / "fs.tar"), "changed")
+    import tarfile
+    with tarfile.open(tmp_path / "fs.tar") as tar:
+        names = tar.getnames()
+    assert "./made" in names and "./etc/group" not in names and "./bin/busybox" in names
+    assert daemon.ok("container", "prune", "-f").startswith("Deleted Containers:")
+    daemon.ok("network", "create", "unused-net")
+    daemon.ok("volume", "create", "unused-vol")
+    assert "unused-net" in daemon.ok("network", "prune", "-f")
+    assert "unused-vol" in daemon.ok("volume", "prune", "-a", "-f")
+    assert "Total reclaimed space" in daemon.ok("image", "prune", "-f")
+    r = daemon.docker("pause", "no-such-container")
+    assert r.returncode == 1
 
 def test_errors_are_one_line_with_docker_statuses(daemon):
     r = daemon.docker("rm", "no-such-container")
