@@ -131,14 +131,22 @@ class Container:
         self.engine.containers.save(self)
 
     def exec_start(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                   stdin=False, detach=False):
+                   stdin=False, detach=False, winsize=None):
         """Start `cmd` in the running container; the Popen (stdout, and stderr unless tty,
-        are pipes; stdin a pipe when asked; detach: none). exec_run is this plus waiting."""
+        are pipes; stdin a pipe when asked; detach: none). exec_run is this plus waiting.
+        A TTY starts `winsize` (rows, cols) big; call exec_done(proc) once it has ended."""
         if self.status != "running":
             raise Conflict(f"container {self.name} is not running")
         args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         return process.exec(self.bundle, args, env=_env_list(environment), user=user,
-                            cwd=workdir, tty=tty, stdin=stdin, detach=detach)
+                            cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+
+    def exec_resize(self, proc, height: int, width: int) -> None:
+        """The window size of a running exec_start(tty=True) process's TTY."""
+        process.resize_exec(proc, height, width)
+
+    def exec_done(self, proc) -> None:
+        process.exec_done(proc)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
@@ -151,6 +159,7 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        process.exec_done(proc)
         return proc.returncode, out
 
     def top(self):

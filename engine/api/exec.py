@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
+from ..errors import Conflict, InvalidArgument, NotFound
 from .containers import get as get_container
 from .http import ClientGone, Reply, json_reply
 from .streams import MULTIPLEXED, RAW, frame, pause_for_docker_py
@@ -35,6 +35,7 @@ class ExecInstance:
     exit_code: int | None = None
     pid: int = 0
     started: bool = False
+    process: object = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -94,12 +95,13 @@ def start(api, request):
     proc = container.exec_start(config["Cmd"], user=config.get("User") or None,
                                 workdir=config.get("WorkingDir") or None,
                                 environment=config.get("Env") or None, tty=tty, stdin=stdin,
-                                detach=detach)
-    instance.running, instance.pid = True, proc.pid
+                                detach=detach, winsize=options.get("ConsoleSize")
+                                or config.get("ConsoleSize"))
+    instance.running, instance.pid, instance.process = True, proc.pid, proc
     api.events.publish("container", f"exec_start: {' '.join(config['Cmd'])}", container.id,
                        {"name": container.name, "execID": instance.id})
     if detach:
-        threading.Thread(target=_reap, args=(instance, proc), daemon=True).start()
+        threading.Thread(target=_reap, args=(instance, container), daemon=True).start()
         return Reply(200)
     raw = request.hijack(RAW if tty else MULTIPLEXED)
     pause_for_docker_py(request)
@@ -111,7 +113,7 @@ def start(api, request):
     except ClientGone:
         pass
     finally:
-        _reap(instance, proc)
+        _reap(instance, container)
         api.events.publish("container", "exec_die", container.id,
                            {"name": container.name, "execID": instance.id,
                             "exitCode": instance.exit_code})
@@ -154,8 +156,9 @@ def _pump_stdin(raw, sink) -> None:
             pass
 
 
-def _reap(instance: ExecInstance, proc) -> None:
-    instance.exit_code = proc.wait()
+def _reap(instance: ExecInstance, container) -> None:
+    instance.exit_code = instance.process.wait()
+    container.exec_done(instance.process)
     instance.running = False
 
 
@@ -177,6 +180,8 @@ def inspect(api, request):
 
 def resize(api, request):
     instance = api.execs.get(request.params["id"])
-    if not instance.config.get("Tty"):
-        raise Conflict(f"exec {instance.id} has no TTY")
-    raise Unsupported("resizing an exec's TTY is not supported by dockyard yet")
+    if instance.process is None or not instance.running:
+        raise Conflict(f"exec {instance.id} is not running")
+    container = api.engine.containers.get(instance.container_id)
+    container.exec_resize(instance.process, request.number("h", 0), request.number("w", 0))
+    return Reply(200)

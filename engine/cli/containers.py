@@ -246,6 +246,7 @@ def cmd_exec(args) -> int:
     import sys
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
+    process.exec_done(proc)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
     return proc.returncode

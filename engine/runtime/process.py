@@ -175,11 +175,12 @@ def stop(bundle: str, timeout: float = 10) -> State:
 
 
 def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=False,
-         detach=False) -> subprocess.Popen:
+         detach=False, winsize: tuple[int, int] | None = None) -> subprocess.Popen:
     """docker exec: `args` in the running container (its namespaces, cgroup, user, env).
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
-    stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
+    stderr when it can't be run). tty: stdout carries the pty, sized `winsize` (rows, cols)
+    from the start and resized by resize_exec(); stdin: write to proc.stdin.
     """
     s = state(bundle)
     if s.status != "running":
@@ -191,6 +192,13 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
     for e in env:
         merged[e.split("=", 1)[0]] = e
     argv = [shim_path(_data_root(bundle)), "exec", bundle, str(s.pid)]
+    resize = None
+    if tty and not detach:
+        resize = os.path.join(bundle, f"exec-{os.urandom(8).hex()}.resize")
+        os.mkfifo(resize, 0o600)
+        argv += ["resize", resize]
+    if tty and winsize and all(winsize):
+        argv += ["winsize", f"{int(winsize[0])} {int(winsize[1])}"]
     for key, value in [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
                        ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
                        *((("user", user),) if user is not None else ()),
@@ -199,9 +207,36 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")
         argv += [key, value]
     out = subprocess.DEVNULL if detach else subprocess.PIPE
-    return subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                             stdout=out, stderr=subprocess.STDOUT if tty and not detach else out,
                             start_new_session=detach)
+    proc.resize_path = resize       # the shim holds it open; exec_done() removes it
+    return proc
+
+
+def resize_exec(proc: subprocess.Popen, rows: int, cols: int) -> None:
+    """Set the window size of an exec's TTY (exec(..., tty=True))."""
+    path = getattr(proc, "resize_path", None)
+    if path is None:
+        raise Conflict("this exec has no TTY")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:          # the exec has ended (no reader, or already cleaned up)
+        raise Conflict("the exec is not running") from exc
+    try:
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def exec_done(proc: subprocess.Popen) -> None:
+    """Remove what exec() made for `proc` once it has ended (its resize FIFO)."""
+    path = getattr(proc, "resize_path", None)
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def resize(bundle: str, rows: int, cols: int) -> None:

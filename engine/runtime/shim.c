@@ -655,6 +655,9 @@ static void open_container_tty(int stdin_too) {
     int slave = open(name, O_RDWR | O_NOCTTY);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
+    struct winsize ws = {0};   /* exec -t: the client's size before the command starts */
+    if (get("winsize") && sscanf(get("winsize"), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2)
+        ioctl(slave, TIOCSWINSZ, &ws);
     if (stdin_too) dup2(slave, 0);
     dup2(slave, 1);
     dup2(slave, 2);
@@ -959,12 +962,19 @@ failed:
 
 /* ---------------------------------------------------------------- exec */
 
-static void pump_tty(int master, pid_t child, int sfd) {
+static void pump_tty(int master, pid_t child, int sfd, int resize) {
     int in_open = 1, out_open = 1, status;
     while (out_open) {
-        struct pollfd p[3] = {{master, POLLIN}, {in_open ? 0 : -1, POLLIN}, {sfd, POLLIN}};
-        if (poll(p, 3, -1) < 0) continue;
+        struct pollfd p[4] = {{master, POLLIN}, {in_open ? 0 : -1, POLLIN}, {sfd, POLLIN},
+                              {resize, POLLIN}};
+        if (poll(p, 4, -1) < 0) continue;
         char buf[65536];
+        if (p[3].revents) {   /* "ROWS COLS\n" from the engine (exec resize) */
+            ssize_t n = read(resize, buf, 63);
+            struct winsize ws = {0};
+            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2))
+                ioctl(master, TIOCSWINSZ, &ws);
+        }
         if (p[0].revents) {
             ssize_t n = read(master, buf, sizeof buf);
             if (n <= 0) out_open = 0;
@@ -1004,6 +1014,8 @@ static int exec_main(const char *bundle, pid_t target, int argc, char **argv) {
         CHECK(ns[i] = open(path, O_RDONLY | O_CLOEXEC), "open %s: %s", path, strerror(errno));
     }
     int ncg = open_cgroup_procs(cg, 64);
+    /* The resize FIFO lives in the bundle, which setns(mnt) hides: opened now (RDWR: no HUP). */
+    int resize = get("resize") ? open(get("resize"), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
     join_cgroups(cg, ncg);   /* before setns(cgroup): the move must be visible from our namespace */
     for (int i = 0; i < 6; i++) {
         CHECK(setns(ns[i], 0), "setns %s: %s", names[i], strerror(errno));
@@ -1031,7 +1043,7 @@ static int exec_main(const char *bundle, pid_t target, int argc, char **argv) {
     char msg[1200];
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
-    if (master >= 0 && !code) pump_tty(master, child, sfd);
+    if (master >= 0 && !code) pump_tty(master, child, sfd, resize);
     for (;;) {   /* forward signals until the child exits */
         struct pollfd p = {sfd, POLLIN};
         poll(&p, 1, -1);

@@ -104,8 +104,10 @@ def test_run_and_exec_interactive_through_a_pty(daemon):
     assert b"33 101" in out                          # the terminal's size reached the container
     daemon.ok("run", "-d", "--name", "shell-target", "busybox", "sleep", "1000")
     code, out = run_in_pty(daemon, [DOCKER, "exec", "-it", "shell-target", "sh"],
-                           [b"echo in-$((40+2))\r", b"exit 4\r"])
-    assert code == 4 and b"in-42" in out, out
+                           [b"echo in-$((40+2))\r", b"stty size\r", b"exit 4\r"], rows=21,
+                           cols=77)
+    assert code == 4 and b"in-42" in out and b"21 77" in out, out
+    assert b"failed to resize" not in out
     daemon.ok("rm", "-f", "shell-target")
 
 
