@@ -254,6 +254,16 @@ def test_errors_are_one_line_with_docker_statuses(daemon):
     assert r.returncode == 1 and "offline" in r.stderr
 
 
+def test_socket_mode_and_group(daemon):
+    import grp
+    st = os.stat(daemon.sock)
+    assert oct(st.st_mode & 0o777) == oct(0o660)
+    try:
+        assert st.st_gid == grp.getgrnam("docker").gr_gid
+    except KeyError:                # no docker group on this host: root's
+        assert st.st_gid == 0
+
+
 def test_sigterm_leaves_containers_running(tmp_path):
     with Daemon(tmp_path) as d:
         d.ok("run", "-d", "--name", "survivor", "busybox", "sleep", "1000")
