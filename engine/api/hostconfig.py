@@ -79,8 +79,10 @@ def create_plan(body: dict, name: str | None = None) -> CreatePlan:
     if not body.get("Image"):
         raise InvalidArgument("Config.Image is required")
     network = host.get("NetworkMode") or None
-    if network == "default" or (network is None and body.get("NetworkDisabled")):
-        network = "none" if body.get("NetworkDisabled") else None
+    if body.get("NetworkDisabled"):
+        network = "none"
+    elif network == "default":
+        network = None
     endpoints = dict((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
     first = endpoints.pop(network or "default", None) or endpoints.pop("bridge", None) or {}
     ip = ((first.get("IPAMConfig") or {}).get("IPv4Address")) or None
@@ -90,7 +92,7 @@ def create_plan(body: dict, name: str | None = None) -> CreatePlan:
     volumes = [*(host.get("Binds") or ()), *_anonymous(body, host)]
     options = RunOptions.from_kwargs(
         image=body["Image"], command=_command(body.get("Cmd")),
-        entrypoint=_entrypoint(body.get("Entrypoint")), name=name or None,
+        entrypoint=_entrypoint(body.get("Entrypoint")), name=(name or "").lstrip("/") or None,
         environment=tuple(body.get("Env") or ()), working_dir=body.get("WorkingDir") or None,
         user=body.get("User") or None, hostname=body.get("Hostname") or None,
         labels=dict(body.get("Labels") or {}), tty=bool(body.get("Tty")),
