@@ -41,7 +41,7 @@ def read_tar(container, path: str) -> bytes:
         if code == 0:
             return data
     else:
-        script = (f'cd "$ROOT"{shlex.quote(parent or "/")} && '
+        script = (f'cd "$ROOT"{shlex.quote(_inside(container, parent or "/"))} && '
                   f"exec tar --numeric-owner -cf - {shlex.quote(name)}")
         proc = _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         data, _ = proc.communicate()
@@ -68,7 +68,8 @@ def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
             raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
                                   f"{out.decode(errors='replace').strip()}")
         return
-    script = f'cd "$ROOT"{shlex.quote(dest_dir)} && exec tar --numeric-owner -xf -'
+    script = (f'cd "$ROOT"{shlex.quote(_inside(container, dest_dir))} && '
+              "exec tar --numeric-owner -xf -")
     proc = _in_view(container, True, script, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = proc.communicate(tar_bytes)
     if proc.returncode:
@@ -93,15 +94,28 @@ def stat(container, path: str) -> dict:
             link = container.exec_run(["readlink", path])[1].decode().rstrip("\n")
         return {"name": os.path.basename(path) or "/", "mode": int(mode, 16), "size": int(size),
                 "mtime": int(mtime), "link": link}
-    from .image.merged import MergedView
-    view = MergedView([str(container.bundle / "upper"), *lowerdirs_abs(container)])
-    host = view.resolve(path, follow_last=False)
+    host = _view(container).resolve(path, follow_last=False)
     if host is None:
         raise missing
     st = os.lstat(host)
     link = os.readlink(host) if os.path.islink(host) else ""
     return {"name": os.path.basename(path) or "/", "mode": st.st_mode, "size": st.st_size,
             "mtime": int(st.st_mtime), "link": link}
+
+
+def _view(container):
+    from .image.merged import MergedView
+    return MergedView([str(container.bundle / "upper"), *lowerdirs_abs(container)])
+
+
+def _inside(container, path: str) -> str:
+    """`path` of a stopped container with its symlinks resolved inside the container's view,
+    so that `cd "$ROOT"/...` on the host never follows one out of it (a link to /etc would
+    otherwise lead a copy to or from the host's /etc). NotFound when it isn't there."""
+    parts = _view(container).resolve_parts(path)
+    if parts is None:
+        raise NotFound(f"Could not find the file {path} in container {container.name}")
+    return "/" + "/".join(parts)
 
 
 def lowerdirs_abs(container) -> list[str]:

@@ -7,6 +7,7 @@ import select
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import time
 
@@ -193,6 +194,26 @@ def test_cp_both_ways(daemon, tmp_path):
     r = daemon.docker("cp", "files:/no/such", str(tmp_path / "x"))
     assert r.returncode == 1 and "Could not find the file /no/such" in r.stderr
     daemon.ok("rm", "files")
+
+
+def test_cp_with_a_stopped_container_never_follows_a_link_onto_the_host(daemon, tmp_path):
+    host_dir = tmp_path / "host-only"
+    host_dir.mkdir()
+    (host_dir / "secret").write_text("host secret\n")
+    daemon.ok("run", "--name", "linker", "busybox", "ln", "-s", str(host_dir), "/escape")
+    r = daemon.docker("cp", "linker:/escape/secret", str(tmp_path / "leaked"))
+    assert r.returncode == 1 and not (tmp_path / "leaked").exists()
+    (tmp_path / "payload").write_text("planted\n")
+    r = daemon.docker("cp", str(tmp_path / "payload"), "linker:/escape/")
+    assert r.returncode == 1 and not (host_dir / "payload").exists()
+    dockyard = [sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(daemon.root)]
+    r = subprocess.run([*dockyard, "cp", "linker:/escape/secret", str(tmp_path / "leaked")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and not (tmp_path / "leaked").exists()
+    r = subprocess.run([*dockyard, "cp", str(tmp_path / "payload"), "linker:/escape/"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and not (host_dir / "payload").exists()
+    daemon.ok("rm", "linker")
 
 
 def test_events_stream_what_happens(daemon):
