@@ -136,8 +136,11 @@ def test_build_tag_save_load(daemon, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Step 3/4 : RUN" in r.stdout and "Successfully tagged greeter:latest" in r.stdout
     assert daemon.ok("run", "--rm", "greeter") == "built for docker\n"
-    quiet = daemon.ok("build", "-q", str(tmp_path), env={"DOCKER_BUILDKIT": "0"})
+    quiet = daemon.ok("build", "-q", "--no-cache", "--label", "built-by=api", str(tmp_path),
+                      env={"DOCKER_BUILDKIT": "0"})
     assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", quiet)
+    assert daemon.ok("image", "inspect", "-f", "{{.Config.Labels}}", quiet.strip()) == \
+        "map[built-by:api]\n"
     daemon.ok("tag", "greeter", "greeter:v2")
     images = daemon.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
     assert "greeter:latest" in images and "greeter:v2" in images
@@ -260,6 +263,16 @@ def test_update_rename_diff_export_stdin_and_prunes(daemon, tmp_path):
     assert "unused-net" in daemon.ok("network", "prune", "-f")
     assert "unused-vol" in daemon.ok("volume", "prune", "-a", "-f")
     assert "Total reclaimed space" in daemon.ok("image", "prune", "-f")
+    daemon.ok("run", "-d", "--name", "anon-vol", "-v", "/scratch", "busybox", "sleep", "100")
+    volume = daemon.ok("inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "anon-vol").strip()
+    assert volume in daemon.ok("volume", "ls", "-q").split()
+    daemon.ok("rm", "-f", "-v", "anon-vol")
+    assert volume not in daemon.ok("volume", "ls", "-q").split()
+    df = daemon.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}}")
+    assert df.splitlines()[0].startswith("Images ")
+    for version in ("1.24", "1.41", "1.47"):     # versioned and unversioned paths
+        assert daemon.request("GET", f"/v{version}/containers/json")[0] == 200
+    assert daemon.request("GET", "/containers/json")[0] == 200
     r = daemon.docker("pause", "no-such-container")
     assert r.returncode == 1
 

@@ -57,6 +57,10 @@ def test_detached_container_list_get_exec_logs(client):
         assert "sleep 1000" in " ".join(p[-1] for p in c.top()["Processes"])
         stats = c.stats(stream=False)
         assert stats["memory_stats"]["usage"] > 0 and stats["pids_stats"]["current"] >= 1
+        stream = c.stats(stream=True, decode=True)
+        first, second = next(stream), next(stream)
+        assert second["precpu_stats"] == first["cpu_stats"]
+        stream.close()
         c.stop(timeout=1)
         c.reload()
         assert c.status == "exited"
