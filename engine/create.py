@@ -6,9 +6,9 @@ bundle. Nothing runs yet; `Containers.start` starts the monitor.
 import os
 
 from .containers import Container
-from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
+from .errors import Conflict, DockyardError, ImageNotFound
 from .options import RunOptions
-from .runtime import cgroups, convert, process
+from .runtime import cgroups, convert, devices, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
@@ -18,11 +18,12 @@ def create_container(engine, options: RunOptions) -> Container:
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
     limits = dict(
         caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
-        no_new_privs=_no_new_privs(options.security_opt),
+        devices=tuple(devices.parse_device(d) for d in options.devices),
         memory=convert.parse_memory(options.memory) if options.memory else 0,
         memory_swap=_memory_swap(options.memory_swap),
         cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
         pids_limit=options.pids_limit or 0, rlimits=convert.parse_rlimits(options.ulimits))
+    limits["no_new_privs"], limits["seccomp"] = convert.parse_security_opt(options.security_opt)
     image = resolve_image(engine, options.image, options.pull)
     cid = os.urandom(32).hex()
     undo = []
@@ -79,6 +80,10 @@ def create_container(engine, options: RunOptions) -> Container:
                 "Binds": list(options.volumes), "Tmpfs": list(options.tmpfs),
                 "PortBindings": list(options.ports), "PublishAllPorts": options.publish_all,
                 "VolumesFrom": list(options.volumes_from),
+                "Devices": [{"PathOnHost": host, "PathInContainer": d.path,
+                             "CgroupPermissions": d.access}
+                            for host, d in zip((o.split(":")[0] for o in options.devices),
+                                               spec.devices)],
             },
             "Mounts": [_mount_record(engine, m) for m in mounts],
             "Endpoints": endpoints, "Ports": ports,
@@ -140,16 +145,6 @@ def _memory_swap(value) -> int:
     if value in (None, ""):
         return 0
     return -1 if str(value) == "-1" else convert.parse_memory(value, minimum=0)
-
-
-def _no_new_privs(security_opt) -> bool:
-    for opt in security_opt:
-        key, _, value = opt.replace(":", "=", 1).partition("=")
-        if key == "no-new-privileges":
-            return value in ("", "true")
-        if key not in ("seccomp", "apparmor", "label"):
-            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
-    return False
 
 
 def _on_exit(engine, cid) -> tuple[str, ...]:

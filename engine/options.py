@@ -39,6 +39,7 @@ class RunOptions:
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
     security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()               # --device HOST[:CONTAINER[:rwm]]
     read_only: bool = False
     init: bool = False
     stop_signal: str | None = None
@@ -95,5 +96,5 @@ def _port_item(container, host) -> str:
 
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
-           "cap_add", "cap_drop", "security_opt", "ulimits"}
+           "cap_add", "cap_drop", "security_opt", "ulimits", "devices"}
 _DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}}

@@ -38,7 +38,9 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--cap-add", action="append", default=[])
     p.add_argument("--cap-drop", action="append", default=[])
     p.add_argument("--privileged", action="store_true")
-    p.add_argument("--security-opt", action="append", default=[])
+    p.add_argument("--security-opt", action="append", default=[],
+                   help="seccomp=unconfined|PROFILE.json, no-new-privileges")
+    p.add_argument("--device", action="append", default=[], help="HOST[:CONTAINER[:rwm]]")
     p.add_argument("--read-only", action="store_true")
     p.add_argument("--init", action="store_true")
     p.add_argument("--stop-signal")
@@ -70,7 +72,7 @@ def run_options(args):
         tmpfs=tuple(args.tmpfs), volumes_from=tuple(args.volumes_from), memory=args.memory,
         memory_swap=args.memory_swap, cpus=args.cpus, pids_limit=args.pids_limit,
         cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
-        security_opt=tuple(args.security_opt), read_only=args.read_only, init=args.init,
+        security_opt=tuple(args.security_opt), devices=tuple(args.device), read_only=args.read_only, init=args.init,
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
         pull=args.pull)
 

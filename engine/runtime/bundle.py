@@ -10,7 +10,7 @@ import os
 import shutil
 
 from ..errors import Conflict, InvalidArgument
-from . import cgroups
+from . import cgroups, devices, seccomp
 from .convert import RLIMITS
 from .spec import ContainerSpec
 
@@ -59,8 +59,15 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for name, soft, hard in spec.rlimits:
         pairs.append(("rlimit", f"{RLIMITS[name]} {soft} {hard}"))
     pairs += [("on_exit", a) for a in spec.on_exit]
+    if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
+        cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
+        pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
+    for d in spec.devices:
+        pairs.append(("device", "\n".join((d.path, d.type, str(d.major), str(d.minor),
+                                            f"{d.mode:o}", str(d.uid), str(d.gid)))))
     pairs += cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
-                          cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2)
+                          cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2,
+                          devices=devices.rules_for(spec.devices, privileged=spec.privileged))
     for key, value in pairs:
         if "\0" in value:
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")
@@ -91,10 +98,32 @@ def write(spec: ContainerSpec, **cgroup) -> None:
                 f.write(text)
             open(f"{d}/init/etc/{name}", "w").close()   # mount point, outside the writable layer
         with open(f"{d}/spec", "wb") as f:
-            f.write(b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs))
+            f.write(encode_pairs(pairs))
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
+
+
+def encode_pairs(pairs) -> bytes:
+    """key\0value\0 ..., as the shim reads them."""
+    return b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs)
+
+
+def pairs_memfd(pairs) -> int:
+    """A memfd holding `pairs` (for the shim's exec), at offset 0; the caller closes it."""
+    for key, value in pairs:
+        if "\0" in value:
+            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+    fd = os.memfd_create("dockyard-exec-spec", os.MFD_CLOEXEC)
+    try:
+        data = memoryview(encode_pairs(pairs))
+        while data:
+            data = data[os.write(fd, data):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_pairs(bundle: str) -> list[tuple[str, str]]:
@@ -108,7 +137,7 @@ def rewrite_pairs(bundle: str, pairs) -> None:
     """Replace the spec (docker update): a temp file renamed over it, so a start reads old or new."""
     tmp = os.path.join(bundle, f"spec.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        f.write(b"".join(k.encode() + b"\0" + os.fsencode(v) + b"\0" for k, v in pairs))
+        f.write(encode_pairs(pairs))
     os.replace(tmp, os.path.join(bundle, "spec"))
 
 

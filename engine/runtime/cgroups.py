@@ -3,10 +3,19 @@
     pairs = plan("3f2a...", memory=64 << 20, cpus=0.5, pids=100)   # spec pairs for the shim
     stats(dict_of_the_spec)                                        # usage read back, v1 or v2
 
-The shim only mkdirs (cg_mkdir), writes (cg_set "FILE\\nVALUE"; cg_try: a missing file is fine), joins (cg_join), reads the OOM
-count (cg_oom) and rmdirs (cg_rmdir); which files, and v1 or v2, is decided here.
+The shim only mkdirs (cg_mkdir), writes (cg_set "FILE\\nVALUE"; cg_try: a missing file is fine),
+attaches a device program (cg_devices "DIR\\nHEX"), joins (cg_join), reads the OOM count
+(cg_oom), mounts the container's /sys/fs/cgroup (cgmount) and rmdirs (cg_rmdir); which files,
+and v1 or v2, is decided here.
+
+Device rules (devices.py) go to a cgroup v2 hierarchy as an eBPF program when there is one
+(the unified hierarchy itself, or a hybrid host's /sys/fs/cgroup/unified), else to the v1
+devices controller; with neither, a container that asks for rules is refused.
 """
 import os
+
+from ..errors import Unsupported
+from . import devices as _devices
 
 ROOT = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
@@ -43,12 +52,58 @@ def is_v2(root: str = ROOT) -> bool:
     return os.path.exists(f"{root}/cgroup.controllers")
 
 
-def plan(cid: str, *, memory=0, memory_swap=0, cpus=0.0, pids=0, root: str = ROOT,
-         v2: bool | None = None) -> list[tuple[str, str]]:
-    """Spec pairs that create, limit, join and remove `dockyard/<cid>` at the hierarchy roots."""
+def plan(cid: str, *, memory=0, memory_swap=0, cpus=0.0, pids=0, devices=None,
+         root: str = ROOT, v2: bool | None = None) -> list[tuple[str, str]]:
+    """Spec pairs that create, limit, join and remove `dockyard/<cid>` at the hierarchy roots.
+
+    devices: device rules to enforce (devices.rules_for), None for every device.
+    """
     if v2 if v2 is not None else is_v2(root):
-        return _plan_v2(cid, memory, memory_swap, cpus, pids, root)
-    return _plan_v1(cid, memory, memory_swap, cpus, pids, root)
+        pairs = _plan_v2(cid, memory, memory_swap, cpus, pids, root)
+        leaf = f"{root}/dockyard/{cid}"
+        if devices is not None:
+            pairs.insert(1, ("cg_devices", f"{leaf}\n{_devices.program(devices).hex()}"))
+        return pairs + [("cgmount", "cgroup2\n\n")]
+    pairs = _plan_v1(cid, memory, memory_swap, cpus, pids, root)
+    if devices is not None:
+        pairs = _v1_devices(cid, devices, root) + pairs
+    return pairs
+
+
+def _v1_devices(cid, rules, root):
+    """Devices on a v1 host: eBPF on the hybrid's cgroup2 (v2 first), else devices.allow/deny."""
+    unified = f"{root}/unified"
+    if os.path.exists(f"{unified}/cgroup.controllers"):
+        leaf = f"{unified}/dockyard/{cid}"
+        return [("cg_mkdir", leaf), ("cg_devices", f"{leaf}\n{_devices.program(rules).hex()}"),
+                ("cg_join", f"{leaf}/cgroup.procs"), *_cgmount(unified, "unified"),
+                ("cg_rmdir", leaf)]
+    base = os.path.realpath(f"{root}/devices")
+    if os.path.isdir(base):
+        leaf = f"{base}/dockyard/{cid}"
+        return [("cg_mkdir", leaf), *(("cg_set", f"{leaf}/{name}\n{value}")
+                                      for name, value in _devices.v1_writes(rules)),
+                ("cg_join", f"{leaf}/cgroup.procs"), *_cgmount(base, os.path.basename(base)),
+                ("cg_rmdir", leaf)]
+    raise Unsupported("no devices cgroup on this host (neither cgroup v2 nor the v1 devices "
+                      "controller) to keep the container off host devices; use --privileged")
+
+
+def _cgmount(path: str, name: str) -> list[tuple[str, str]]:
+    """The container's mount of the hierarchy at `path` (as /sys/fs/cgroup/NAME), if mounted."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                if left.split()[4] != path:
+                    continue
+                fstype, _, options = right.split()[:3]
+                # v1 needs the same controllers (and name=) to reach the same hierarchy
+                keep = [o for o in options.split(",") if fstype == "cgroup" and o not in ("rw", "ro")]
+                return [("cgmount", f"{fstype}\n{','.join(keep)}\n{name}")]
+    except OSError:
+        pass
+    return []
 
 
 def _plan_v1(cid, memory, memory_swap, cpus, pids, root):
@@ -72,6 +127,8 @@ def _plan_v1(cid, memory, memory_swap, cpus, pids, root):
     pairs += [("cg_join", f"{d}/cgroup.procs") for d in dirs.values()]
     if mem:
         pairs.append(("cg_oom", f"{mem}/memory.oom_control"))
+    for base in dirs:
+        pairs += _cgmount(base, os.path.basename(base))
     return pairs + [("cg_rmdir", d) for d in dirs.values()]
 
 

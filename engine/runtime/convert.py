@@ -8,6 +8,7 @@ import os
 import re
 
 from ..errors import InvalidArgument
+from .devices import parse_device
 from .spec import DEFAULT_CAPS, ContainerSpec, Mount
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -164,6 +165,40 @@ def parse_mount(value) -> Mount:
     return mount
 
 
+def parse_security_opt(security_opt) -> tuple[bool, str]:
+    """--security-opt values -> (no_new_privs, seccomp setting for ContainerSpec.seccomp).
+
+    seccomp=unconfined | seccomp=PROFILE.json (read and checked here: a bad profile names its
+    field) | no-new-privileges[:true|false]; apparmor= and label= are accepted and have no
+    effect (this host has neither). "key:value" works as "key=value", as in Docker.
+    """
+    no_new_privs, seccomp = False, "default"
+    for opt in security_opt:
+        key, _, value = opt.replace(":", "=", 1).partition("=")
+        if key == "no-new-privileges":
+            if value not in ("", "true", "false"):
+                raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+            no_new_privs = value in ("", "true")
+        elif key == "seccomp" and value:
+            seccomp = value if value == "unconfined" else _read_profile(value)
+        elif key not in ("apparmor", "label") or not value:
+            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+    return no_new_privs, seccomp
+
+
+def _read_profile(path: str) -> str:
+    from .seccomp import load_profile
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as exc:
+        raise InvalidArgument(f"opening seccomp profile ({path}) failed: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"seccomp profile {path}: not UTF-8 text") from None
+    load_profile(text)
+    return text
+
+
 def netns_for(network: str | None) -> str:
     """--network: none/bridge (a new, empty namespace for now) | host | a namespace file path."""
     if not network or network in ("none", "bridge", "default"):
@@ -178,7 +213,7 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
             user=None, hostname=None, cap_add=(), cap_drop=(), privileged=False,
             security_opt=(), read_only=False, mem_limit=None, memswap_limit=None, cpus=None,
             pids_limit=None, network=None, mounts=(), tty=False, stdin_open=False,
-            init=False, ulimits=None, stop_signal=None, on_exit=()) -> ContainerSpec:
+            init=False, ulimits=None, stop_signal=None, on_exit=(), devices=()) -> ContainerSpec:
     """docker run's options (docker-py names) plus the image config -> a ContainerSpec."""
     cfg = _config(image_config)
     memory = parse_memory(mem_limit) if mem_limit else 0
@@ -189,10 +224,7 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
             raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit")
         if swap != -1 and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit")
-    unknown = [o for o in security_opt if o not in ("no-new-privileges", "no-new-privileges:true",
-                                                   "no-new-privileges:false")]
-    if unknown:
-        raise InvalidArgument(f"unsupported security option: {unknown[0]!r}")
+    no_new_privs, seccomp = parse_security_opt(security_opt)
     if pids_limit is not None and int(pids_limit) < -1:
         raise InvalidArgument(f"invalid pids limit: {pids_limit}")
     if hostname and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", hostname):
@@ -203,7 +235,7 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
         env=merge_env(cfg.get("Env"), environment), cwd=working_dir or cfg.get("WorkingDir") or "/",
         user=user if user is not None else cfg.get("User") or "", hostname=hostname or id[:12],
         caps=ALL_CAPS if privileged else caps(cap_add, cap_drop),
-        no_new_privs="no-new-privileges" in security_opt or "no-new-privileges:true" in security_opt,
+        no_new_privs=no_new_privs, seccomp=seccomp, devices=tuple(parse_device(d) for d in devices),
         privileged=privileged, readonly_rootfs=read_only, memory=memory, memory_swap=swap,
         cpus=parse_cpus(cpus) if cpus else 0.0,
         pids_limit=max(int(pids_limit or 0), 0), netns=netns_for(network),

@@ -180,38 +180,72 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
     stderr when it can't be run). tty: stdout carries the pty, sized `winsize` (rows, cols)
-    from the start and resized by resize_exec(); stdin: write to proc.stdin.
+    from the start and resized by resize_exec(); stdin: write to proc.stdin. The shim joins
+    the container through a pidfd and reads the exec's pairs from a memfd, so neither a
+    recycled pid nor the size of argv and env can change what runs where.
     """
-    s = state(bundle)
-    if s.status != "running":
-        raise Conflict(f"container {os.path.basename(bundle)} is not running")
     if not args:
         raise InvalidArgument("no command specified")
     pairs = _bundle.read_pairs(bundle)
     merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
     for e in env:
         merged[e.split("=", 1)[0]] = e
-    argv = [shim_path(_data_root(bundle)), "exec", bundle, str(s.pid)]
     resize = None
-    if tty and not detach:
+    if tty and not detach:      # later window sizes, read by the shim (resize_exec)
         resize = os.path.join(bundle, f"exec-{os.urandom(8).hex()}.resize")
         os.mkfifo(resize, 0o600)
-        argv += ["resize", resize]
-    if tty and winsize and all(winsize):
-        argv += ["winsize", f"{int(winsize[0])} {int(winsize[1])}"]
-    for key, value in [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
-                       ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
-                       *((("user", user),) if user is not None else ()),
-                       *((("cwd", cwd),) if cwd is not None else ())]:
-        if "\0" in value:
-            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
-        argv += [key, value]
-    out = subprocess.DEVNULL if detach else subprocess.PIPE
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=out, stderr=subprocess.STDOUT if tty and not detach else out,
-                            start_new_session=detach)
-    proc.resize_path = resize       # the shim holds it open; exec_done() removes it
-    return proc
+    spec = [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
+            ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
+            *((("user", user),) if user is not None else ()),
+            *((("cwd", cwd),) if cwd is not None else ()),
+            *((("resize", resize),) if resize else ()),
+            *((("winsize", f"{int(winsize[0])} {int(winsize[1])}"),)
+              if tty and winsize and all(winsize) else ())]
+    try:
+        specfd = _bundle.pairs_memfd(spec)
+    except BaseException:
+        _unlink(resize)
+        raise
+    try:
+        pidfd = _container_pidfd(bundle)
+        try:
+            out = subprocess.DEVNULL if detach else subprocess.PIPE
+            proc = subprocess.Popen(
+                [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)],
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT if tty and not detach else out,
+                start_new_session=detach, pass_fds=(pidfd, specfd))
+            proc.resize_path = resize       # the shim holds it open; exec_done() removes it
+            return proc
+        finally:
+            os.close(pidfd)
+    except BaseException:
+        _unlink(resize)
+        raise
+    finally:
+        os.close(specfd)
+
+
+def _container_pidfd(bundle: str) -> int:
+    """A pidfd of the running container's PID 1; Conflict when it isn't running.
+
+    The pid in state.json is only the container's while its monitor hasn't reaped it, so the
+    process behind the pidfd must be the monitor's child and PID 1 of its own namespace.
+    """
+    s = state(bundle)
+    fd = _pidfd(s.pid) if s.status == "running" else None
+    if fd is None:
+        raise Conflict(f"container {os.path.basename(bundle)} is not running")
+    try:
+        with open(f"/proc/{s.pid}/status") as f:
+            status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        signal.pidfd_send_signal(fd, 0)      # the file read above was this process's
+        if status.get("PPid") != str(s.monitor) or status.get("NSpid", "").split()[-1:] != ["1"]:
+            raise ProcessLookupError
+    except (OSError, ProcessLookupError):
+        os.close(fd)
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from None
+    return fd
 
 
 def resize_exec(proc: subprocess.Popen, rows: int, cols: int) -> None:
@@ -231,7 +265,10 @@ def resize_exec(proc: subprocess.Popen, rows: int, cols: int) -> None:
 
 def exec_done(proc: subprocess.Popen) -> None:
     """Remove what exec() made for `proc` once it has ended (its resize FIFO)."""
-    path = getattr(proc, "resize_path", None)
+    _unlink(getattr(proc, "resize_path", None))
+
+
+def _unlink(path: str | None) -> None:
     if path:
         try:
             os.unlink(path)
@@ -253,19 +290,30 @@ def resize(bundle: str, rows: int, cols: int) -> None:
         os.close(fd)
 
 
-CGROUP_KEYS = ("cg_mkdir", "cg_set", "cg_try", "cg_join", "cg_oom", "cg_rmdir")
+# The files that hold the limits docker update changes (v1 and v2); everything else in the
+# spec's cgroup plan (directories, joins, device rules, mounts) stays as create made it.
+LIMIT_FILES = frozenset({"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max",
+                         "cpu.cfs_period_us", "cpu.cfs_quota_us", "memory.max",
+                         "memory.swap.max", "cpu.max", "cgroup.subtree_control"})
+
+
+def _limit_write(key: str, value: str) -> bool:
+    return key in ("cg_set", "cg_try") and \
+        os.path.basename(value.split("\n", 1)[0]) in LIMIT_FILES
 
 
 def update(bundle: str, *, memory: int = 0, memory_swap: int = 0, cpus: float = 0.0,
            pids: int = 0) -> None:
     """docker update: the container's cgroup limits, for its next starts and (running) now."""
     cid = os.path.basename(bundle)
-    plan = cgroups.plan(cid, memory=memory, memory_swap=memory_swap, cpus=cpus, pids=pids)
-    pairs = [p for p in _bundle.read_pairs(bundle) if p[0] not in CGROUP_KEYS] + plan
-    _bundle.rewrite_pairs(bundle, pairs)
+    limits = [p for p in cgroups.plan(cid, memory=memory, memory_swap=memory_swap, cpus=cpus,
+                                      pids=pids) if _limit_write(*p)]
+    kept = [p for p in _bundle.read_pairs(bundle) if not _limit_write(*p)]
+    first_join = next((i for i, (k, _) in enumerate(kept) if k == "cg_join"), len(kept))
+    _bundle.rewrite_pairs(bundle, kept[:first_join] + limits + kept[first_join:])
     if state(bundle).status != "running":
         return
-    writes = [tuple(v.split("\n", 1)) for k, v in plan if k in ("cg_set", "cg_try")]
+    writes = [tuple(v.split("\n", 1)) for _, v in limits]
     for attempt in range(2):     # v1 refuses memory above memsw (and memsw below memory) once
         failed = []
         for path, value in writes:

@@ -6,6 +6,8 @@
 """
 from dataclasses import dataclass
 
+from .devices import Device
+
 DEFAULT_CAPS = 0xA80425FB   # Docker's 14 default capabilities
 
 
@@ -49,3 +51,5 @@ class ContainerSpec:
     rlimits: tuple[tuple[str, int, int], ...] = ()   # ("nofile", soft, hard); -1 = unlimited
     stop_signal: str = "SIGTERM"
     on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit (run -d --rm)
+    seccomp: str = "default"              # "default" | "unconfined" | a profile's JSON text
+    devices: tuple[Device, ...] = ()      # --device nodes, allowed beside Docker's defaults
