@@ -7,6 +7,7 @@ the newest MAX_KEPT of them.
 import os
 import secrets
 import selectors
+import signal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -50,7 +51,8 @@ class ExecTable:
         with self._lock:
             self._items[instance.id] = instance
             while len(self._items) > MAX_KEPT:
-                oldest = next((i for i in self._items.values() if not i.running), None)
+                oldest = next((i for i in self._items.values()
+                               if not i.running and i is not instance), None)
                 if oldest is None:
                     break
                 del self._items[oldest.id]
@@ -110,8 +112,11 @@ def start(api, request):
     try:
         _copy_output(raw, proc, tty, wanted={s for s in ("stdout", "stderr")
                                              if config.get("Attach" + s.title(), True)})
-    except ClientGone:
-        pass
+    except ClientGone:          # the client hung up: so does the exec's terminal
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.send_signal(signal.SIGHUP)
     finally:
         _reap(instance, container)
         api.events.publish("container", "exec_die", container.id,
