@@ -38,7 +38,7 @@ def build(api, request):
     options = dict(tag=request.args("t"), buildargs=_json_param(request, "buildargs"),
                    target=request.arg("target") or None, nocache=request.flag("nocache"),
                    labels=_json_param(request, "labels"),
-                   dockerfile_path=request.arg("dockerfile") or "Dockerfile")
+                   dockerfile_path=_inside_context(request.arg("dockerfile") or "Dockerfile"))
     quiet = request.flag("q")
     context = tempfile.mkdtemp(prefix=".build-context-", dir=api.engine.root)
     out = request.stream(JSON)
@@ -58,15 +58,22 @@ def build(api, request):
     out.close()
 
 
+def _inside_context(name: str, what: str = "the Dockerfile") -> str:
+    """`name` as a path inside the context; one outside it (absolute, `..`) is refused."""
+    clean = posixpath.normpath(name)
+    if clean.startswith(("/", "../")) or clean == "..":
+        raise InvalidArgument(f"{what} must be inside the build context: {name!r}")
+    return clean
+
+
 def unpack_context(source, directory: str) -> None:
     """Extract the context tar (plain or compressed) into `directory`: regular files,
-    directories and symlinks only; names with `..` or a leading `/` are refused."""
+    directories, symlinks and hard links (to files already extracted); names with `..` or a
+    leading `/` are refused."""
     try:
         with tarfile.open(fileobj=source, mode="r|*") as tar:
             for member in tar:
-                name = posixpath.normpath(member.name.lstrip("./") or ".")
-                if name.startswith(("/", "../")) or name == "..":
-                    raise InvalidArgument(f"build context: unsafe path {member.name!r}")
+                name = _inside_context(member.name, "every file")
                 path = os.path.join(directory, name)
                 if member.isdir():
                     os.makedirs(path, exist_ok=True)
@@ -77,8 +84,13 @@ def unpack_context(source, directory: str) -> None:
                 elif member.issym():
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     os.symlink(member.linkname, path)
+                elif member.islnk():    # Go's tar writes a file's second name this way
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    target = _inside_context(member.linkname, "a hard link's target")
+                    os.link(os.path.join(directory, target), path, follow_symlinks=False)
+                    continue
                 else:
-                    continue            # devices, FIFOs, hard links: not build input
+                    continue            # devices and FIFOs are not build input
                 if not member.issym():
                     os.chmod(path, member.mode & 0o7777)
                     os.utime(path, (member.mtime, member.mtime))

@@ -183,6 +183,45 @@ def test_entrypoint(entrypoint, expected):
     assert hostconfig.create_plan(body).options.entrypoint == expected
 
 
+# -- the build context -------------------------------------------------------------------------
+def _tar(members) -> "io.BytesIO":
+    import io
+    import tarfile
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for info, content in members:
+            tar.addfile(info, io.BytesIO(content) if content is not None else None)
+    data.seek(0)
+    return data
+
+
+def _member(name, content=b"", kind=None, link=""):
+    import tarfile
+    info = tarfile.TarInfo(name)
+    info.size = len(content) if kind is None else 0
+    if kind:
+        info.type, info.linkname = kind, link
+    return info, content if kind is None else None
+
+
+def test_context_unpacks_files_links_and_refuses_escapes(tmp_path):
+    import os
+    import tarfile
+    from dockyard.engine.api.build import unpack_context
+    unpack_context(_tar([_member("./Dockerfile", b"FROM busybox\n"),
+                         _member("dir/a", b"a"), _member("dir/b", kind=tarfile.LNKTYPE,
+                                                          link="dir/a"),
+                         _member("up", kind=tarfile.SYMTYPE, link="/etc/shadow"),
+                         _member("up-hard", kind=tarfile.LNKTYPE, link="up")]), str(tmp_path))
+    assert (tmp_path / "Dockerfile").read_bytes() == b"FROM busybox\n"
+    assert (tmp_path / "dir" / "b").read_bytes() == b"a"
+    assert os.readlink(tmp_path / "up-hard") == "/etc/shadow"     # the link, not its target
+    for bad in (_member("../evil", b"x"), _member("/abs", b"x"),
+                _member("x", kind=tarfile.LNKTYPE, link="../../etc/shadow")):
+        with pytest.raises(errors.InvalidArgument, match="inside the build context"):
+            unpack_context(_tar([bad]), str(tmp_path / "other"))
+
+
 # -- filters, events, progress, modes ----------------------------------------------------------
 def test_filters():
     assert parse({"label": {"a=b": True, "c": False}}, ("label",)) == {"label": ["a=b"]}
