@@ -4,7 +4,6 @@ import time
 from dataclasses import fields
 
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
-from .filters import label_matches, parse as parse_filters
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -26,101 +25,29 @@ ROUTES = [
     ("DELETE", "/containers/{id}", "remove"),
 ]
 
-LIST_FILTERS = ("id", "name", "label", "status", "ancestor", "network", "volume", "exited",
-                "before", "since", "is-task", "health", "publish", "expose")
-
-
 def get(api, request):
     return api.engine.containers.get(request.params["id"])
 
 
 # -- list, inspect -------------------------------------------------------------------------------
-def summary(container, size: bool = False) -> dict:
-    """One entry of `GET /containers/json` (docker ps)."""
-    from ..cli.render import ago, duration, parse_time
-    record, state = container.record, container.state
-    if state.status == "running":
-        status = "Up " + duration(time.time() - parse_time(state.started_at))
-    elif state.status == "exited":
-        status = f"Exited ({state.exit_code}) {ago(state.finished_at)}"
-    else:
-        status = state.status.title()
-    entry = {
-        "Id": container.id, "Names": [record["Name"]],
-        "Image": record["Config"].get("Image") or record["Image"], "ImageID": record["Image"],
-        "Command": " ".join([record["Path"], *record["Args"]]),
-        "Created": int(parse_time(record["Created"])), "Ports": _ports(record),
-        "Labels": container.labels, "State": state.status, "Status": status,
-        "HostConfig": {"NetworkMode": record["HostConfig"].get("NetworkMode") or "default"},
-        "NetworkSettings": {"Networks": record.get("Endpoints") or {}},
-        "Mounts": record.get("Mounts") or [],
-    }
-    if size:
-        from ..volumes import tree_size
-        entry["SizeRw"] = tree_size(container.bundle / "upper")
-        entry["SizeRootFs"] = entry["SizeRw"] + container.image.size
-    return entry
-
-
-def _ports(record) -> list[dict]:
-    ports = []
-    for key, bindings in (record.get("Ports") or {}).items():
-        port, _, proto = key.partition("/")
-        for b in bindings or []:
-            ports.append({"IP": b.get("HostIp") or "0.0.0.0", "PrivatePort": int(port),
-                          "PublicPort": int(b["HostPort"]), "Type": proto or "tcp"})
-    return ports
+def filters_of(request, accepted=None):
+    """The `filters` parameter as the engine's Filters (old clients' {"k": {"v": true}} too)."""
+    from ..filters import Filters
+    found = Filters.of(request.json_arg("filters", {}))
+    return found.validate(accepted) if accepted is not None else found
 
 
 def list_containers(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
-    everything = request.flag("all") or bool({"status", "exited"} & set(filters))
+    from ..container_inspect import container_summary
+    limit = request.number("limit", -1) or -1
     entries = []
-    limit = request.number("limit", -1)
-    for container in api.engine.containers.list(all=everything):
+    for container in api.engine.containers.list(all=request.flag("all"),
+                                                filters=filters_of(request), limit=limit):
         try:
-            if _matches(api, container, filters):
-                entries.append(summary(container, size=request.flag("size")))
+            entries.append(container_summary(container, size=request.flag("size")))
         except NotFound:            # removed while we looked
             continue
-        if limit and 0 < limit <= len(entries):
-            break
     return entries
-
-
-def _matches(api, container, filters: dict) -> bool:
-    import re
-    record = container.record
-    checks = {
-        "id": lambda v: any(container.id.startswith(x) for x in v),
-        "name": lambda v: any(re.search(x, container.name) for x in v),
-        "label": lambda v: label_matches(container.labels, v),
-        "status": lambda v: container.status in v,
-        "ancestor": lambda v: any(_is_image(api, record, x) for x in v),
-        "network": lambda v: any(n in (record.get("Endpoints") or {}) or any(
-            ep.get("NetworkID") == n for ep in (record.get("Endpoints") or {}).values())
-            for n in v),
-        "volume": lambda v: any(m.get("Name") in v or m.get("Destination") in v
-                                for m in record.get("Mounts") or ()),
-        "exited": lambda v: container.status == "exited" and str(container.state.exit_code) in v,
-        "before": lambda v: all(record["Created"] < _created(api, x) for x in v),
-        "since": lambda v: all(record["Created"] > _created(api, x) for x in v),
-        "is-task": lambda v: "false" in [x.lower() for x in v],
-    }
-    return all(checks.get(key, lambda v: True)(values) for key, values in filters.items())
-
-
-def _is_image(api, record, ref: str) -> bool:
-    if record["Config"].get("Image") == ref:
-        return True
-    try:
-        return api.engine.images.get(ref).id == record["Image"]
-    except NotFound:
-        return False
-
-
-def _created(api, ref: str) -> str:
-    return api.engine.containers.get(ref).record["Created"]
 
 
 def inspect(api, request):
@@ -221,15 +148,19 @@ def remove(api, request):
 
 
 def prune(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), ("label", "until"))
+    import time
+
+    from ..filters import until
+    wanted = filters_of(request, ("label", "until"))
+    limits = [until(v, time.time()) for v in wanted.get("until")]
     deleted = []
     for container in api.engine.containers.list(all=True):
-        if container.status == "running" or not label_matches(container.labels,
-                                                               filters.get("label", [])):
-            continue
-        if filters.get("until") and not _older_than(container, filters["until"]):
-            continue
         try:
+            if container.status == "running" or not wanted.match_labels("label",
+                                                                       container.labels):
+                continue
+            if any(_created(container) >= limit for limit in limits):
+                continue
             container.remove()
         except (NotFound, Conflict):        # removed or started meanwhile
             continue
@@ -238,11 +169,9 @@ def prune(api, request):
     return {"ContainersDeleted": deleted, "SpaceReclaimed": 0}
 
 
-def _older_than(container, untils) -> bool:
-    from ..cli.render import parse_time
-    from .system import _time_arg
-    created = parse_time(container.record["Created"])
-    return all(created < _time_arg(u) for u in untils)
+def _created(container) -> float:
+    from ..image.model import parse_time
+    return parse_time(container.record["Created"])
 
 
 def _attrs(container) -> dict:

@@ -14,6 +14,8 @@ import threading
 import time
 
 KEEP = 4096             # events kept for `since` queries
+FILTERS = ("type", "event", "container", "image", "label", "network", "volume", "scope",
+           "daemon", "plugin", "node", "service", "secret", "config")
 
 
 class EventLog:
@@ -68,3 +70,32 @@ class EventLog:
         finally:
             with self._changed:
                 self.listeners -= 1
+
+
+def event_matcher(raw):
+    """A predicate for events as `docker events --filter` asks (the engine's Filters rules:
+    values of a key are alternatives, keys must all match)."""
+    from ..filters import Filters
+    wanted = Filters.of(raw).validate(FILTERS)
+
+    def named(kind: str, event: dict) -> bool:
+        actor = event["Actor"]
+        return event["Type"] == kind and any(actor["ID"].startswith(x) or
+                                             actor["Attributes"].get("name") == x
+                                             for x in wanted.get(kind))
+
+    def matches(event: dict) -> bool:
+        attrs = event["Actor"]["Attributes"]
+        checks = {
+            "type": lambda: event["Type"] in wanted.get("type"),
+            "event": lambda: event["Action"].split(":")[0] in wanted.get("event")
+            or event["Action"] in wanted.get("event"),
+            "container": lambda: named("container", event),
+            "network": lambda: named("network", event),
+            "volume": lambda: named("volume", event),
+            "image": lambda: attrs.get("image") in wanted.get("image") or named("image", event),
+            "label": lambda: wanted.match_labels("label", attrs),
+            "scope": lambda: "local" in wanted.get("scope"),
+        }
+        return all(checks.get(key, lambda: False)() for key in wanted.values)
+    return matches

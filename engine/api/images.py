@@ -5,7 +5,6 @@ import binascii
 import json
 
 from ..errors import DockyardError, InvalidArgument, Unsupported
-from .filters import label_matches, parse as parse_filters
 from .http import JSON, Reply, json_line, json_reply
 from .progress import pull_messages, push_messages
 
@@ -25,48 +24,13 @@ ROUTES = [
     ("DELETE", "/images/{name*}", "remove"),
 ]
 
-LIST_FILTERS = ("dangling", "label", "before", "since", "reference", "until")
-
-
-def summary(image, containers: int = -1) -> dict:
-    """One entry of `GET /images/json` (docker images)."""
-    from ..image.model import parse_time
-    from ..image.reference import familiar
-    labels = (image.config.get("config") or {}).get("Labels") or {}
-    return {"Id": image.id, "ParentId": "", "RepoTags": [familiar(t) for t in image.tags],
-            "RepoDigests": [familiar(d) for d in image.repo_digests],
-            "Created": int(parse_time(image.created)) if image.created else 0,
-            "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
-            "Labels": labels, "Containers": containers}
-
-
 def list_images(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
-    if request.arg("filter"):                     # API < 1.41: a reference pattern
-        filters.setdefault("reference", []).append(request.arg("filter"))
-    images = api.engine.images.list()
-    return [summary(im) for im in images if _matches(api, im, filters)]
-
-
-def _matches(api, image, filters) -> bool:
-    import fnmatch
-
-    from ..image.model import parse_time
-    from ..image.reference import familiar
-    labels = (image.config.get("config") or {}).get("Labels") or {}
-    names = [familiar(t) for t in image.tags]
-    checks = {
-        "dangling": lambda v: (not image.tags) == (v[0].lower() in ("1", "true")),
-        "label": lambda v: label_matches(labels, v),
-        "reference": lambda v: any(fnmatch.fnmatch(n, pattern) or fnmatch.fnmatch(
-            n.rsplit(":", 1)[0], pattern) for n in names for pattern in v),
-        "before": lambda v: all(parse_time(image.created) < parse_time(
-            api.engine.images.get(x).created) for x in v),
-        "since": lambda v: all(parse_time(image.created) > parse_time(
-            api.engine.images.get(x).created) for x in v),
-        "until": lambda v: True,
-    }
-    return all(checks[key](values) for key, values in filters.items())
+    from ..image.inspect import summary
+    from .containers import filters_of
+    # API < 1.41 sent a reference pattern as `filter`
+    images = api.engine.images.list(name=request.arg("filter") or None,
+                                    filters=filters_of(request))
+    return [summary(image) for image in images]
 
 
 def inspect(api, request):
@@ -99,11 +63,11 @@ def remove(api, request):
 
 
 def prune(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), ("dangling", "label", "until"))
-    everything = any(v.lower() in ("0", "false") for v in filters.get("dangling", []))
-    if filters.get("label") or filters.get("until"):
+    from .containers import filters_of
+    wanted = filters_of(request, ("dangling", "label", "until"))
+    if wanted.get("label") or wanted.get("until"):
         raise InvalidArgument("image prune filters other than dangling are not supported")
-    return api.engine.images.prune(all=everything)
+    return api.engine.images.prune(all=wanted.boolean("dangling") is False)
 
 
 def search(api, request):

@@ -1,6 +1,6 @@
 """Network routes: create, list, inspect, connect, disconnect, remove, prune."""
 from ..errors import Conflict, InvalidArgument, NotFound
-from .filters import label_matches, parse as parse_filters, truthy
+from .containers import filters_of
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -14,7 +14,6 @@ ROUTES = [
     ("DELETE", "/networks/{id}", "remove"),
 ]
 
-LIST_FILTERS = ("name", "id", "label", "driver", "type", "scope", "dangling")
 BUILTIN = ("bridge", "host", "none")
 
 
@@ -24,38 +23,27 @@ def builtin_views() -> list[dict]:
              "Driver": "host" if name == "host" else "null", "EnableIPv6": False,
              "IPAM": {"Driver": "default", "Options": None, "Config": []}, "Internal": False,
              "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
-             "ConfigOnly": False, "Containers": {}, "Options": {}, "Labels": {}}
+            "ConfigOnly": False, "Containers": {}, "Options": {}, "Labels": {}}
             for name in ("host", "none")]
-
-
-def _view(network) -> dict:
-    view = network.inspect()
-    view.setdefault("ConfigFrom", {"Network": ""})
-    view.setdefault("ConfigOnly", False)
-    return view
 
 
 def _all(api) -> list[dict]:
     api.engine.networks.ensure_default()
-    return [_view(n) for n in api.engine.networks.list()] + builtin_views()
+    return [n.inspect() for n in api.engine.networks.list()] + builtin_views()
 
 
 def list_networks(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
-
-    def matches(view) -> bool:
-        builtin = view["Name"] in BUILTIN
-        checks = {
-            "name": lambda v: any(x in view["Name"] for x in v),
-            "id": lambda v: any(view["Id"].startswith(x) for x in v),
-            "label": lambda v: label_matches(view["Labels"], v),
-            "driver": lambda v: view["Driver"] in v,
-            "type": lambda v: ("builtin" if builtin else "custom") in v,
-            "scope": lambda v: "local" in v,
-            "dangling": lambda v: (not view["Containers"] and not builtin) == truthy(v[0]),
-        }
-        return all(checks[k](v) for k, v in filters.items())
-    return [v for v in _all(api) if matches(v)]
+    from ..filters import NETWORK_FILTERS
+    wanted = filters_of(request, NETWORK_FILTERS)
+    api.engine.networks.ensure_default()
+    views = [n.inspect() for n in api.engine.networks.list(filters=wanted)]
+    # host and none: builtin, driverless, label-less, never dangling
+    for view in builtin_views():
+        if wanted.match("name", view["Name"]) and wanted.match("id", view["Id"]) \
+                and wanted.exact("driver", view["Driver"]) and wanted.exact("type", "builtin") \
+                and not wanted.get("label") and wanted.boolean("dangling") is not True:
+            views.append(view)
+    return views
 
 
 def _find(api, ref: str) -> dict:
@@ -138,12 +126,12 @@ def remove(api, request):
 
 
 def prune(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), ("label", "until"))
-    if filters:
+    wanted = filters_of(request, ("label", "until"))
+    if wanted.get("label"):
         removed = []
         for network in api.engine.networks.list():
-            if network.default or network.endpoints or not label_matches(
-                    network.labels, filters.get("label", [])):
+            if network.default or network.endpoints or not wanted.match_labels("label",
+                                                                               network.labels):
                 continue
             api.engine.networks.remove(network.id)
             removed.append(network.name)

@@ -115,7 +115,7 @@ def _os_name() -> str:
 def events(api, request):
     """A JSON stream of Docker events, past ones from `since` on, until `until` or the client
     goes; filters as `docker events --filter` sends them."""
-    from .filters import event_matcher
+    from .events import event_matcher
     since, until = _time_arg(request.arg("since")), _time_arg(request.arg("until"))
     matches = event_matcher(request.json_arg("filters", {}))
     out = request.stream(JSON)
@@ -143,15 +143,16 @@ def _time_arg(value: str | None) -> float | None:
 
 def disk_usage(api, request):
     """`docker system df`: images, containers, volumes and their sizes."""
+    from ..container_inspect import container_summary
+    from ..image.inspect import summary as image_summary
     from ..volumes import tree_size
-    from .containers import summary as container_summary
-    from .images import summary as image_summary
     engine = api.engine
     containers = engine.containers.list(all=True)
     used = {}
     for c in containers:
         used[c.record["Image"]] = used.get(c.record["Image"], 0) + 1
-    images = [image_summary(im, containers=used.get(im.id, 0)) for im in engine.images.list()]
+    images = [{**image_summary(im), "Containers": used.get(im.id, 0)}
+              for im in engine.images.list()]
     layers = {layer.chain_id: layer.size for im in engine.images.list() for layer in im.layers}
     mounted = {}
     for c in containers:

@@ -1,5 +1,5 @@
 """Volume routes: create, list, inspect, remove, prune."""
-from .filters import label_matches, parse as parse_filters, truthy
+from .containers import filters_of
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -10,23 +10,10 @@ ROUTES = [
     ("DELETE", "/volumes/{name}", "remove"),
 ]
 
-LIST_FILTERS = ("name", "label", "driver", "dangling")
-
-
 def list_volumes(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), LIST_FILTERS)
-    volumes = api.engine.volumes
-    in_use = volumes.in_use() if "dangling" in filters else frozenset()
-
-    def matches(volume) -> bool:
-        checks = {
-            "name": lambda v: any(x in volume.name for x in v),
-            "label": lambda v: label_matches(volume.labels, v),
-            "driver": lambda v: volume.driver in v,
-            "dangling": lambda v: (volume.name not in in_use) == truthy(v[0]),
-        }
-        return all(checks[k](v) for k, v in filters.items())
-    return {"Volumes": [v.inspect() for v in volumes.list() if matches(v)], "Warnings": []}
+    from ..filters import VOLUME_FILTERS
+    volumes = api.engine.volumes.list(filters=filters_of(request, VOLUME_FILTERS))
+    return {"Volumes": [v.inspect() for v in volumes], "Warnings": []}
 
 
 def create(api, request):
@@ -51,15 +38,15 @@ def remove(api, request):
 
 
 def prune(api, request):
-    filters = parse_filters(request.json_arg("filters", {}), ("label", "all"))
+    wanted = filters_of(request, ("label", "all"))
     volumes = api.engine.volumes
-    everything = any(truthy(v) for v in filters.get("all", []))
-    if filters.get("label"):
+    everything = wanted.boolean("all") is True
+    if wanted.get("label"):
         in_use = set(volumes.in_use())
         deleted = []
         for volume in volumes.list():
             if volume.name in in_use or not (everything or volume.anonymous) or \
-                    not label_matches(volume.labels, filters["label"]):
+                    not wanted.match_labels("label", volume.labels):
                 continue
             volumes.remove(volume.name)
             deleted.append(volume.name)

@@ -12,8 +12,7 @@ import pytest
 from dockyard.engine import errors
 from dockyard.engine.api import hostconfig
 from dockyard.engine.api.app import Api
-from dockyard.engine.api.events import EventLog
-from dockyard.engine.api.filters import event_matcher, label_matches, parse
+from dockyard.engine.api.events import EventLog, event_matcher
 from dockyard.engine.api.http import Connection, Reply
 from dockyard.engine.api.progress import pull_messages, push_messages
 from dockyard.engine.api.status import status_of
@@ -223,14 +222,6 @@ def test_context_unpacks_files_links_and_refuses_escapes(tmp_path):
 
 
 # -- filters, events, progress, modes ----------------------------------------------------------
-def test_filters():
-    assert parse({"label": {"a=b": True, "c": False}}, ("label",)) == {"label": ["a=b"]}
-    with pytest.raises(errors.InvalidArgument, match="invalid filter 'colour'"):
-        parse({"colour": ["red"]}, ("label",))
-    assert label_matches({"a": "b", "c": ""}, ["a=b", "c"])
-    assert not label_matches({"a": "b"}, ["a=x"])
-
-
 def test_event_log_replays_since_and_follows():
     log = EventLog()
     log.publish("container", "create", "c1", {"name": "one", "image": "busybox"})
@@ -243,6 +234,10 @@ def test_event_log_replays_since_and_follows():
     assert past[0]["from"] == "busybox" and "from" not in past[1]
     matches = event_matcher({"container": ["one"], "event": ["start"]})
     assert [e["Action"] for e in past if matches(e)] == ["start"]
+    assert [e["Type"] for e in past if event_matcher({"type": {"network": True}})(e)] == \
+        ["network"]
+    with pytest.raises(errors.InvalidArgument, match="invalid filter 'colour'"):
+        event_matcher({"colour": ["red"]})
     deadline = time.monotonic() + 5
     follower = log.follow(stop=lambda: time.monotonic() > deadline, poll_s=0.01)
     threading.Timer(0.05, log.publish, ("volume", "create", "v1")).start()
