@@ -14,7 +14,7 @@ def _short(digest: str) -> str:
 
 def bar(current: int, total: int) -> str:
     """Docker's `[=====>      ]  1.2MB/4.5MB`."""
-    from ..cli.render import size
+    from ..units import human_size as size
     if total <= 0:
         return ""
     filled = min(50, int(50 * current / total))
