@@ -36,13 +36,15 @@ HOST_CONFIG_FIELDS = (
 def container_inspect(container, size: bool = False) -> dict:
     """`docker inspect` of a container; `size` adds SizeRw and SizeRootFs (`inspect --size`)."""
     record, state = container.record, container.state
+    paused = state.status == "running" and container.status == "paused"
     bundle = container.bundle
     networks = network_settings(container)
     inspect = {
         "Id": record["Id"], "Created": record["Created"], "Path": record["Path"],
         "Args": record["Args"],
         "State": {
-            "Status": state.status, "Running": state.status == "running", "Paused": False,
+            "Status": "paused" if paused else state.status,
+            "Running": state.status == "running", "Paused": paused,
             "Restarting": False, "OOMKilled": bool(state.oom_killed), "Dead": state.status == "dead",
             "Pid": state.pid or 0 if state.status == "running" else 0,
             "ExitCode": state.exit_code or 0, "Error": state.error or "",
@@ -185,6 +187,7 @@ def sizes(container) -> tuple[int, int]:
 def container_summary(container, network_ids: dict | None = None, size: bool = False) -> dict:
     """The container as `GET /containers/json` lists it: Names, Command, Ports, State, Status."""
     record, state = container.record, container.state
+    paused = state.status == "running" and container.status == "paused"
     settings = network_settings(container, network_ids)
     summary = {
         "Id": record["Id"], "Names": [record["Name"]], "Image": record.get("ImageRef") or
@@ -196,7 +199,8 @@ def container_summary(container, network_ids: dict | None = None, size: bool = F
         summary["SizeRw"], summary["SizeRootFs"] = sizes(container)
     summary.update({
         "Labels": (record.get("Config") or {}).get("Labels") or {},
-        "State": state.status, "Status": status_text(state),
+        "State": "paused" if paused else state.status,
+        "Status": status_text(state) + (" (Paused)" if paused else ""),
         "HostConfig": {"NetworkMode": host_config(record.get("HostConfig") or {})["NetworkMode"]},
         "NetworkSettings": {"Networks": settings["Networks"]},
         "Mounts": [mount_point(m) for m in record.get("Mounts") or ()],

@@ -18,11 +18,14 @@ from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
+ALIVE = ("running", "paused")
 ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
     """One container, docker-py style: `attrs` is `docker inspect`'s JSON."""
+
+    warnings: list[str] = []    # what create accepted but warns about (Docker's Warnings)
 
     def __init__(self, engine, record: dict):
         self.engine, self.record = engine, record
@@ -32,6 +35,8 @@ class Container:
     name = property(lambda self: self.record["Name"].lstrip("/"))
     bundle = property(lambda self: self.engine.root / "containers" / self.id)
     labels = property(lambda self: self.record["Config"].get("Labels") or {})
+    log_driver = property(lambda self: (self.record["HostConfig"].get("LogConfig") or {})
+                          .get("Type") or "json-file")
 
     def __repr__(self):
         return f"<Container: {self.short_id} {self.name}>"
@@ -46,12 +51,21 @@ class Container:
 
     @property
     def status(self) -> str:
-        return self.state.status
+        """Docker's State.Status: created, running, paused, exited or dead."""
+        status = self.state.status
+        return "paused" if status == "running" and process.paused(self.bundle) else status
 
     @property
     def attrs(self) -> dict:
         from .container_inspect import container_inspect
         return container_inspect(self)
+
+    def emit(self, action: str, **attributes) -> dict:
+        """Record a container event (Docker's action names) in the data root's event log."""
+        from .events import record
+        return record(self.engine.root, "container", action, self.id,
+                      {**self.labels, "image": self.record["ImageRef"], "name": self.name,
+                       **attributes})
 
     def reload(self):
         self.record = self.engine.containers.get(self.id).record
@@ -61,19 +75,51 @@ class Container:
         return self.engine.containers.start(self)
 
     def stop(self, timeout: float | None = None) -> process.State:
-        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
+        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
+        A paused container is thawed first, so it can act on the signal."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        return process.stop(self.bundle, timeout)
+        if self.status == "paused":
+            process.freeze(self.bundle, False)
+        state = process.stop(self.bundle, timeout)
+        self.emit("stop")
+        return state
 
     def kill(self, signal="KILL"):
-        if self.status != "running":
+        """Send `signal`; a paused container is thawed after it, so the signal arrives."""
+        status = self.status
+        if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
         process.kill(self.bundle, signal)
+        if status == "paused":
+            process.freeze(self.bundle, False)
+        self.emit("kill", signal=int(process.signal_number(signal)))
+
+    def pause(self, frozen: bool = True):
+        """docker pause: freeze every process of the container (cgroup freezer)."""
+        status = self.status
+        if frozen and status == "running" or not frozen and status == "paused":
+            process.freeze(self.bundle, frozen)
+            return self.emit("pause" if frozen else "unpause")
+        raise Conflict(f"Container {self.id} is " + (
+            "already paused" if status == "paused" else "not running" if frozen else "not paused"))
+
+    def unpause(self):
+        self.pause(frozen=False)
+
+    def rename(self, name: str):
+        self.engine.containers.rename(self, name)
+
+    def update(self, **limits) -> list[str]:
+        """docker update: new cgroup limits (docker-py names), live and for later starts;
+        returns Docker's warnings."""
+        from .limits import update
+        return update(self, **limits)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
         self.start()
+        self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
         state = process.wait(self.bundle, timeout)
@@ -85,85 +131,76 @@ class Container:
         self.engine.containers.remove(self, force=force, volumes=v)
 
     def logs(self, stdout=True, stderr=True, stream=False, follow=False, tail=None,
-             timestamps=False):
-        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going)."""
+             timestamps=False, since=None, until=None):
+        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going);
+        since/until: Unix times or datetimes bounding the entries."""
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        entries = process.logs(self.bundle, follow=follow, tail=tail)
         chunks = ((e.time + " " if timestamps else "").encode() + e.data
-                  for e in entries if e.stream in wanted)
+                  for e in self.log_entries(follow=follow, tail=tail, since=since, until=until)
+                  if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
 
-    def log_entries(self, *, follow=False, tail=None, since=None, stop=lambda: False,
-                    file=None):
-        """LogEntry(stream, time, data) items; follow ends at the exit, or once `stop()`.
-        `file` is the log as open_log() gave it: reading goes on from where it stands."""
-        return process.logs(self.bundle, follow=follow, tail=tail, since=since, stop=stop,
-                            file=file)
+    def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False,
+                    stop=lambda: False, file=None):
+        """LogEntry(stream, time, data) items of the log. `attached`: for a client attached
+        since its start, which reads the output even with the `none` log driver. Follow ends
+        at the exit or once `stop()`; `file` is the log as open_log() gave it, read on from
+        where it stands."""
+        if self.log_driver == "none" and not attached:
+            raise Conflict("configured logging driver does not support reading")
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
+                            stop=stop, file=file)
 
     def open_log(self, *, at_end=True):
         """The log, held open (at its end: what comes next) for a reader that attaches now."""
         return process.open_log(self.bundle, at_end=at_end)
 
-    def open_stdin(self):
-        """The running container's stdin (run -i) as a binary file; closing it sends EOF."""
-        return process.open_stdin(self.bundle)
-
     def resize(self, height: int, width: int) -> None:
         """The window size of the container's TTY (docker run -t)."""
         process.resize(self.bundle, height, width)
 
-    def update(self, *, memory=None, memory_swap=None, cpus=None, pids_limit=None):
-        """docker update: new limits (None: unchanged), applied now and at later starts."""
-        from .runtime import convert
-        host = self.record["HostConfig"]
-        if memory is not None:
-            host["Memory"] = convert.parse_memory(memory)
-        if memory_swap is not None:
-            host["MemorySwap"] = -1 if str(memory_swap) == "-1" else \
-                convert.parse_memory(memory_swap, minimum=0)
-        if cpus is not None:
-            host["NanoCpus"] = int(float(cpus) * 1e9)
-        if pids_limit is not None:
-            host["PidsLimit"] = int(pids_limit)
-        process.update(self.bundle, memory=host.get("Memory") or 0,
-                       memory_swap=host.get("MemorySwap") or 0,
-                       cpus=(host.get("NanoCpus") or 0) / 1e9, pids=host.get("PidsLimit") or 0)
-        self.engine.containers.save(self)
-
-    def exec_start(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                   stdin=False, detach=False, winsize=None):
-        """Start `cmd` in the running container; the Popen (stdout, and stderr unless tty,
-        are pipes; stdin a pipe when asked; detach: none). exec_run is this plus waiting.
-        A TTY starts `winsize` (rows, cols) big; call exec_done(proc) once it has ended."""
-        if self.status != "running":
-            raise Conflict(f"container {self.name} is not running")
-        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        return process.exec(self.bundle, args, env=_env_list(environment), user=user,
-                            cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize)
-
-    def exec_resize(self, proc, height: int, width: int) -> None:
-        """The window size of a running exec_start(tty=True) process's TTY."""
-        process.resize_exec(proc, height, width)
-
-    def exec_done(self, proc) -> None:
-        process.exec_done(proc)
+    def open_stdin(self):
+        """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
+        if not self.record["Config"].get("OpenStdin"):
+            raise Conflict(f"container {self.name} was not created with an open stdin (-i)")
+        return process.open_stdin(self.bundle)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
         """(exit_code, output bytes) of `cmd` run inside the running container; stdin may be bytes."""
-        if self.status != "running":
-            raise Conflict(f"container {self.name} is not running")
-        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
-                            tty=tty, stdin=bool(stdin), detach=detach)
+        proc = self.exec_process(cmd, user=user, workdir=workdir, environment=environment,
+                                 tty=tty, stdin=bool(stdin), detach=detach)
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
         process.exec_done(proc)
+        self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
-    def top(self):
-        return process.top(self.bundle)
+    def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
+                     stdin=False, detach=False, winsize=None):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py);
+        a TTY starts `winsize` (rows, cols) big. Call exec_done(proc) once it has ended."""
+        from .execs import exec_process
+        return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
+                            tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+
+    def exec_resize(self, proc, height: int, width: int) -> None:
+        """The window size of a running exec_process(tty=True) process's TTY."""
+        process.resize_exec(proc, height, width)
+
+    def exec_done(self, proc) -> None:
+        """Remove what the exec left (its resize FIFO) once `proc` has ended."""
+        process.exec_done(proc)
+
+    def top(self, ps_args: str | None = None) -> dict:
+        """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
+        if self.status not in ALIVE:
+            raise Conflict(f"container {self.id} is not running")
+        from .runtime.ps import top
+        found = top(process.pids(self.bundle), ps_args)
+        self.emit("top")
+        return found
 
     def stats(self, stream=False):
         """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
@@ -263,6 +300,11 @@ class Containers:
         from .create import create_container
         return create_container(self.engine, options)
 
+    def create_from(self, options: RunOptions) -> Container:
+        """docker create from RunOptions (what the CLI and the magics parse their flags into)."""
+        from .create import create_container
+        return create_container(self.engine, options)
+
     def run(self, image, command=None, *, detach=False, remove=False, stdout=True, stderr=False,
             **kwargs):
         """docker run: a Container when detached, else the output bytes (ContainerError if non-zero)."""
@@ -288,22 +330,27 @@ class Containers:
             if remove:
                 self.remove(container, force=True)
 
-    def start(self, container: Container) -> process.State:
-        if container.status == "running":
+    def start(self, container: Container, attach: bool = False) -> process.State:
+        """Start the container's process (a running one is left alone). `attach`: a client
+        follows the output from now on; with the `none` log driver only such a client gets
+        it (the log holds this run's output), else it is discarded."""
+        if container.state.status == "running":
             return container.state
+        if container.log_driver == "none":
+            _discard_log(container.bundle / "container.log", keep_this_run=attach)
         state = process.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
-        return state
+        return state        # the monitor recorded the start event
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first)."""
-        if container.status == "running":
+        if container.status in ALIVE:
             if not force:
                 raise Conflict(f"cannot remove container {container.name}: container is running: "
                                "stop the container before removing or force remove")
             try:
-                process.kill(container.bundle, signals.SIGKILL)
+                container.kill(signals.SIGKILL)
             except Conflict:            # it exited (or was killed by someone else) meanwhile
                 pass
             process.wait(container.bundle, 10)
@@ -315,6 +362,7 @@ class Containers:
             self.engine.networks.release(container.id)
             refresh_hosts(self.engine)
         self._unname(container)
+        container.emit("destroy")
         if volumes:
             self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
@@ -352,6 +400,27 @@ class Containers:
                 (self.names_dir / name).unlink(missing_ok=True)
         raise Conflict(f'the container name "/{name}" is being taken by another process')
 
+    def rename(self, container: Container, name: str) -> None:
+        """docker rename: the new name is taken atomically, then the old one let go."""
+        old = container.name
+        if names.check(name.lstrip("/")) == old:
+            raise Conflict("Renaming a container with the same name as its current name")
+        name = self.reserve_name(name.lstrip("/"), container.id)
+        container.record["Name"] = "/" + name
+        try:
+            self.save(container)
+        except BaseException:
+            (self.names_dir / name).unlink(missing_ok=True)
+            raise
+        link = self.names_dir / old
+        if link.is_symlink() and os.readlink(link) == container.id:
+            link.unlink()
+        if self.engine.has_networks(container):
+            from .endpoints import refresh_hosts
+            self.engine.networks.rename(container.id, name)
+            refresh_hosts(self.engine)
+        container.emit("rename", oldName="/" + old)
+
     def reserved_ids(self) -> set[str]:
         """Ids that names point to, but for abandoned ones: a create in another process joins
         its network after reserving its name and before its bundle exists."""
@@ -379,40 +448,22 @@ class Containers:
         if link.is_symlink() and os.readlink(link) == container.id:
             link.unlink()
 
-    def rename(self, container: Container, new_name: str) -> None:
-        """docker rename: take the new name, then give up the old one."""
-        new = names.check(new_name.lstrip("/"))
-        old = container.name
-        if new == old:
-            raise InvalidArgument(f"renaming a container with the same name as its current "
-                                  f"name: {new}")
-        self.reserve_name(new, container.id)
-        container.record["Name"] = "/" + new
-        try:
-            self.save(container)
-        except BaseException:
-            os.unlink(self.names_dir / new)
-            container.record["Name"] = "/" + old
-            raise
-        link = self.names_dir / old
-        if link.is_symlink() and os.readlink(link) == container.id:
-            link.unlink()
-
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
 
 
 def _running(container) -> bool:
     try:
-        return container.status == "running"
+        return container.state.status == "running"
     except ContainerNotFound:       # removed while we looked
         return False
 
 
-def _env_list(environment) -> list[str]:
-    if not environment:
-        return []
-    if isinstance(environment, dict):
-        return [f"{k}={v}" for k, v in environment.items()]
-    return list(environment)
-
+def _discard_log(path, keep_this_run: bool) -> None:
+    """The `none` log driver: the monitor's log is /dev/null, or an empty file that only the
+    attached client reads and the next start empties."""
+    path.unlink(missing_ok=True)
+    if keep_this_run:
+        path.touch()
+    else:
+        path.symlink_to(os.devnull)

@@ -80,7 +80,7 @@ def _write_json(path: Path, value: dict) -> None:
     os.rename(tmp, path)
 
 
-def tree_size(path: Path) -> int:
+def _tree_size(path: Path) -> int:
     """Bytes of regular files under `path`, each hard-linked file once (as Docker counts)."""
     seen, total = set(), 0
     for top, dirs, files in os.walk(path):
@@ -160,6 +160,8 @@ class Volumes:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
+        from .events import record
+        record(self.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def get(self, name: str) -> Volume:
@@ -216,6 +218,8 @@ class Volumes:
         except OSError as exc:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
+        from .events import record
+        record(self.root, "volume", "destroy", name, {"driver": "local"})
 
     def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
         """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;
@@ -226,7 +230,7 @@ class Volumes:
             for volume in self.list():
                 if volume.name in in_use or not (all or volume.anonymous):
                     continue
-                reclaimed += tree_size(volume.mountpoint)
+                reclaimed += _tree_size(volume.mountpoint)
                 self._delete(volume.name)
                 deleted.append(volume.name)
             for leftover in self.dir.glob(".trash-*"):   # from a crashed remove

@@ -11,6 +11,9 @@ slashes: `localhost:5000/app/web`).
 import re
 import sys
 import traceback
+import threading
+from collections import Counter
+from contextlib import contextmanager
 from functools import cached_property
 
 from ..errors import DockyardError
@@ -53,11 +56,8 @@ class Api:
         self.engine, self.log = engine, log
         self.routes = route_table()
         self.console_sizes: dict[str, tuple[int, int]] = {}     # TTY size, set before start
-
-    @cached_property
-    def events(self):
-        from .events import EventLog
-        return EventLog()
+        self._attaching = Counter()         # container id -> clients attached to it now
+        self._attaching_lock = threading.Lock()
 
     @cached_property
     def execs(self):
@@ -67,7 +67,25 @@ class Api:
     @cached_property
     def lifecycle(self):
         from .lifecycle import Lifecycle
-        return Lifecycle(self.engine, self.events)
+        return Lifecycle(self.engine)
+
+    @contextmanager
+    def attached(self, container_id: str):
+        """Count a client attached to the container while the block runs (start needs to
+        know: with the `none` log driver only attached clients get the output)."""
+        with self._attaching_lock:
+            self._attaching[container_id] += 1
+        try:
+            yield
+        finally:
+            with self._attaching_lock:
+                self._attaching[container_id] -= 1
+                if not self._attaching[container_id]:
+                    del self._attaching[container_id]
+
+    def is_attached(self, container_id: str) -> bool:
+        with self._attaching_lock:
+            return self._attaching[container_id] > 0
 
     def common_headers(self) -> dict:
         """Headers dockerd puts on every answer."""

@@ -48,8 +48,6 @@ def build(api, request):
         image = api.engine.images.build(None, context=context, on_event=render, quiet=quiet,
                                         **options)
         render.finish(image, options["tag"])
-        for tag in options["tag"]:
-            api.events.publish("image", "tag", image.id, {"name": tag})
     except DockyardError as exc:
         message = str(exc)
         out.write(json_line({"errorDetail": {"message": message}, "error": message}))

@@ -3,7 +3,7 @@ rename, update, resize, prune (attach, logs and wait are in streams.py, exec in 
 import time
 from dataclasses import fields
 
-from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
+from ..errors import Conflict, InvalidArgument, NotFound
 from .http import Reply, json_reply
 
 ROUTES = [
@@ -58,7 +58,7 @@ def inspect(api, request):
 def create(api, request):
     from ..endpoints import connect
     from .hostconfig import create_plan
-    plan = create_plan(request.json(), request.arg("name"))
+    plan = create_plan(request.json(), request.arg("name"), request.arg("platform"))
     options = plan.options
     kwargs = {f.name: getattr(options, f.name) for f in fields(options)}
     # --rm: the daemon removes the container when it sees the exit (lifecycle.py), as dockerd
@@ -76,8 +76,6 @@ def create(api, request):
         raise
     if plan.console_size:
         api.console_sizes[container.id] = plan.console_size
-    api.events.publish("container", "create", container.id,
-                       {**container.labels, "image": options.image, "name": container.name})
     return json_reply({"Id": container.id, "Warnings": []}, 201)
 
 
@@ -86,7 +84,8 @@ def start(api, request):
     container = get(api, request)
     if container.status == "running":
         return Reply(304)
-    api.engine.containers.start(container)
+    # A client attached now gets the output even with the `none` log driver.
+    api.engine.containers.start(container, attach=api.is_attached(container.id))
     size = api.console_sizes.pop(container.id, None)
     if size:
         try:
@@ -105,17 +104,13 @@ def stop(api, request):
     if timeout is None:
         timeout = request.number("timeout", None)
     container.stop(timeout=None if timeout is None or timeout < 0 else timeout)
-    api.events.publish("container", "stop", container.id, _attrs(container))
     api.lifecycle.changed()
     return Reply(204)
 
 
 def restart(api, request):
     container = get(api, request)
-    timeout = request.number("t", None)
-    container.stop(timeout=timeout)
-    api.engine.containers.start(container)
-    api.events.publish("container", "restart", container.id, _attrs(container))
+    container.restart(timeout=request.number("t", None))
     api.lifecycle.started(container)
     return Reply(204)
 
@@ -124,18 +119,15 @@ def kill(api, request):
     container = get(api, request)
     sig = request.arg("signal") or "KILL"
     container.kill(sig)
-    api.events.publish("container", "kill", container.id, {**_attrs(container), "signal": sig})
     return Reply(204)
 
 
 def pause(api, request):
     container = get(api, request)
-    action = request.path.rsplit("/", 1)[1]
-    method = getattr(container, action, None)
-    if method is None:
-        raise Unsupported(f"{action} is not supported by this engine (no freezer support yet)")
-    method()
-    api.events.publish("container", action, container.id, _attrs(container))
+    if request.path.endswith("/unpause"):
+        container.unpause()
+    else:
+        container.pause()
     return Reply(204)
 
 
@@ -174,25 +166,9 @@ def _created(container) -> float:
     return parse_time(container.record["Created"])
 
 
-def _attrs(container) -> dict:
-    return {**container.labels, "image": container.record["Config"].get("Image") or "",
-            "name": container.name}
-
-
 # -- views and small changes ---------------------------------------------------------------------
 def top(api, request):
-    import pwd
-    container = get(api, request)
-    if container.status != "running":
-        raise Conflict(f"container {container.name} is not running")
-    rows = []
-    for proc in container.top():
-        try:
-            user = pwd.getpwuid(int(proc["user"])).pw_name
-        except (KeyError, ValueError):
-            user = str(proc["user"])
-        rows.append([user, str(proc["pid"]), proc["cmd"]])
-    return {"Titles": ["UID", "PID", "CMD"], "Processes": rows}
+    return get(api, request).top(request.arg("ps_args") or None)
 
 
 def changes(api, request):
@@ -204,28 +180,26 @@ def rename(api, request):
     name = request.arg("name")
     if not name:
         raise InvalidArgument("rename needs a new name (?name=)")
-    old = container.name
-    api.engine.containers.rename(container, name)
-    api.events.publish("container", "rename", container.id,
-                       {**_attrs(container), "name": name.lstrip("/"), "oldName": "/" + old})
+    container.rename(name)
     return Reply(204)
+
+
+# docker update's body (Resources) -> the engine's update keywords
+UPDATE_FIELDS = {"Memory": "memory", "MemorySwap": "memory_swap",
+                 "MemoryReservation": "memory_reservation", "NanoCpus": "nano_cpus",
+                 "CpuShares": "cpu_shares", "CpusetCpus": "cpuset_cpus", "PidsLimit": "pids_limit"}
 
 
 def update(api, request):
     from .hostconfig import check_supported
     body = request.json()
     check_supported("HostConfig", body)
-    if (body.get("RestartPolicy") or {}).get("Name") not in (None, "", "no"):
-        raise InvalidArgument("HostConfig.RestartPolicy is not supported by dockyard")
-    container = get(api, request)
-    nano = body.get("NanoCpus") or 0
+    limits = {ours: body[theirs] for theirs, ours in UPDATE_FIELDS.items() if body.get(theirs)}
     quota, period = body.get("CpuQuota") or 0, body.get("CpuPeriod") or 100000
-    container.update(memory=body.get("Memory") or None,
-                     memory_swap=body.get("MemorySwap") or None,
-                     cpus=nano / 1e9 if nano else (quota / period if quota > 0 else None),
-                     pids_limit=body.get("PidsLimit") or None)
-    api.events.publish("container", "update", container.id, _attrs(container))
-    return {"Warnings": []}
+    if quota > 0 and "nano_cpus" not in limits:
+        limits["cpus"] = quota / period
+    warnings = get(api, request).update(**limits)
+    return {"Warnings": warnings or []}
 
 
 def resize(api, request):

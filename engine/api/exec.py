@@ -73,12 +73,13 @@ def create(api, request):
         raise InvalidArgument("no exec command specified")
     if body.get("Privileged"):
         raise InvalidArgument("Privileged exec is not supported by dockyard")
-    if container.status != "running":
+    status = container.status
+    if status == "paused":
+        raise Conflict(f"Container {container.id} is paused, unpause the container before exec")
+    if status != "running":
         raise Conflict(f"container {container.id} is not running")
     instance = ExecInstance(secrets.token_hex(32), container.id, body)
     api.execs.add(instance)
-    api.events.publish("container", f"exec_create: {' '.join(cmd)}", container.id,
-                       {"name": container.name, "execID": instance.id})
     return json_reply({"Id": instance.id}, 201)
 
 
@@ -94,14 +95,12 @@ def start(api, request):
     tty = bool(options.get("Tty", config.get("Tty")))
     detach = bool(options.get("Detach"))
     stdin = bool(config.get("AttachStdin")) and not detach
-    proc = container.exec_start(config["Cmd"], user=config.get("User") or None,
-                                workdir=config.get("WorkingDir") or None,
-                                environment=config.get("Env") or None, tty=tty, stdin=stdin,
-                                detach=detach, winsize=options.get("ConsoleSize")
-                                or config.get("ConsoleSize"))
+    proc = container.exec_process(config["Cmd"], user=config.get("User") or None,
+                                  workdir=config.get("WorkingDir") or None,
+                                  environment=config.get("Env") or None, tty=tty, stdin=stdin,
+                                  detach=detach, winsize=options.get("ConsoleSize")
+                                  or config.get("ConsoleSize"))
     instance.running, instance.pid, instance.process = True, proc.pid, proc
-    api.events.publish("container", f"exec_start: {' '.join(config['Cmd'])}", container.id,
-                       {"name": container.name, "execID": instance.id})
     if detach:
         threading.Thread(target=_reap, args=(instance, container), daemon=True).start()
         return Reply(200)
@@ -119,9 +118,6 @@ def start(api, request):
         proc.send_signal(signal.SIGHUP)
     finally:
         _reap(instance, container)
-        api.events.publish("container", "exec_die", container.id,
-                           {"name": container.name, "execID": instance.id,
-                            "exitCode": instance.exit_code})
         raw.close()
 
 
@@ -162,9 +158,11 @@ def _pump_stdin(raw, sink) -> None:
 
 
 def _reap(instance: ExecInstance, container) -> None:
-    instance.exit_code = instance.process.wait()
-    container.exec_done(instance.process)
+    proc = instance.process
+    instance.exit_code = proc.wait()
+    container.exec_done(proc)
     instance.running = False
+    container.emit("exec_die", execID=proc.exec_id, exitCode=instance.exit_code)
 
 
 def inspect(api, request):

@@ -22,20 +22,17 @@ NEUTRAL = {
         "Domainname": ("",), "MacAddress": ("",),
     },
     "HostConfig": {
-        "RestartPolicy.Name": ("", "no"), "LogConfig.Type": ("", "json-file"),
-        "VolumeDriver": ("", "local"), "CgroupnsMode": ("", "private"),
-        "IpcMode": ("", "private", "shareable"), "PidMode": ("",), "UTSMode": ("",),
-        "UsernsMode": ("",), "Cgroup": ("",), "CgroupParent": ("",), "Runtime": ("", "runc"),
-        "Isolation": ("", "default"), "MemorySwappiness": (-1,), "OomKillDisable": (False,),
-        "Dns": (), "DnsOptions": (), "DnsSearch": (), "ExtraHosts": (), "GroupAdd": (),
-        "Links": (), "OomScoreAdj": (), "ShmSize": (), "Sysctls": (), "CpuShares": (),
-        "CpusetCpus": (), "CpusetMems": (), "Devices": (), "DeviceCgroupRules": (),
-        "DeviceRequests": (), "BlkioWeight": (), "BlkioWeightDevice": (),
-        "BlkioDeviceReadBps": (), "BlkioDeviceWriteBps": (), "BlkioDeviceReadIOps": (),
-        "BlkioDeviceWriteIOps": (), "KernelMemory": (), "KernelMemoryTCP": (),
-        "MemoryReservation": (), "CpuRealtimePeriod": (), "CpuRealtimeRuntime": (),
+        "RestartPolicy.Name": ("", "no"), "VolumeDriver": ("", "local"),
+        "CgroupnsMode": ("", "private"), "IpcMode": ("", "private", "shareable"),
+        "PidMode": ("",), "UTSMode": ("",), "UsernsMode": ("",), "Cgroup": ("",),
+        "CgroupParent": ("",), "Runtime": ("", "runc"), "Isolation": ("", "default"),
+        "MemorySwappiness": (-1,), "Links": (), "OomScoreAdj": (), "CpusetMems": (),
+        "DeviceCgroupRules": (), "DeviceRequests": (), "BlkioWeight": (),
+        "BlkioWeightDevice": (), "BlkioDeviceReadBps": (), "BlkioDeviceWriteBps": (),
+        "BlkioDeviceReadIOps": (), "BlkioDeviceWriteIOps": (), "KernelMemory": (),
+        "KernelMemoryTCP": (), "CpuRealtimePeriod": (), "CpuRealtimeRuntime": (),
         "CpuCount": (), "CpuPercent": (), "IOMaximumIOps": (), "IOMaximumBandwidth": (),
-        "StorageOpt": (), "CpuRealtime": (),
+        "StorageOpt": (),
     },
 }
 
@@ -68,7 +65,7 @@ def check_supported(section: str, values: dict) -> None:
                                   f"(got {value!r})")
 
 
-def create_plan(body: dict, name: str | None = None) -> CreatePlan:
+def create_plan(body: dict, name: str | None = None, platform: str | None = None) -> CreatePlan:
     """The RunOptions (and what follows create) for a create body; InvalidArgument if bad."""
     if not isinstance(body, dict):
         raise InvalidArgument("the create body must be a JSON object")
@@ -110,6 +107,17 @@ def create_plan(body: dict, name: str | None = None) -> CreatePlan:
         read_only=bool(host.get("ReadonlyRootfs")), init=bool(host.get("Init")),
         stop_signal=body.get("StopSignal") or None, stop_timeout=body.get("StopTimeout"),
         ulimits=tuple(_ulimit(u) for u in host.get("Ulimits") or ()),
+        devices=tuple(_device(d) for d in host.get("Devices") or ()),
+        extra_hosts=tuple(host.get("ExtraHosts") or ()), dns=tuple(host.get("Dns") or ()),
+        dns_search=tuple(host.get("DnsSearch") or ()),
+        dns_opt=tuple(host.get("DnsOptions") or ()),
+        expose=tuple((body.get("ExposedPorts") or {}).keys()),
+        shm_size=host.get("ShmSize") or None, platform=platform or None,
+        log_driver=(host.get("LogConfig") or {}).get("Type") or "json-file",
+        sysctls=dict(host.get("Sysctls") or {}), group_add=tuple(host.get("GroupAdd") or ()),
+        oom_kill_disable=bool(host.get("OomKillDisable")),
+        cpu_shares=host.get("CpuShares") or None, cpuset_cpus=host.get("CpusetCpus") or None,
+        memory_reservation=host.get("MemoryReservation") or None,
         pull="never")
     size = host.get("ConsoleSize") or [0, 0]
     console = (int(size[0]), int(size[1])) if body.get("Tty") and all(size) else None
@@ -208,6 +216,14 @@ def _cpus(host: dict):
 
 def _positive(value):
     return value if isinstance(value, int) and value > 0 else None
+
+
+def _device(device: dict) -> str:
+    """A HostConfig.Devices entry as the --device syntax: HOST[:CONTAINER[:PERMISSIONS]]."""
+    if not isinstance(device, dict) or not device.get("PathOnHost"):
+        raise InvalidArgument(f"HostConfig.Devices: invalid entry {device!r}")
+    return ":".join([device["PathOnHost"], device.get("PathInContainer") or device["PathOnHost"],
+                     device.get("CgroupPermissions") or "rwm"])
 
 
 def _ulimit(limit: dict) -> str:

@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 
-from ..errors import DockyardError, InvalidArgument, Unsupported
+from ..errors import DockyardError, InvalidArgument
 from .http import JSON, Reply, json_line, json_reply
 from .progress import pull_messages, push_messages
 
@@ -48,18 +48,11 @@ def tag(api, request):
     new = f"{repo}:{request.arg('tag')}" if request.arg("tag") else repo
     image = api.engine.images.get(request.params["name"])
     api.engine.images.tag(request.params["name"], new)
-    api.events.publish("image", "tag", image.id, {"name": new})
     return Reply(201)
 
 
 def remove(api, request):
-    name = request.params["name"]
-    report = api.engine.images.remove(name, force=request.flag("force"))
-    for item in report:
-        for action, what in item.items():
-            api.events.publish("image", action.lower().replace("untagged", "untag").replace(
-                "deleted", "delete"), what, {"name": what})
-    return report
+    return api.engine.images.remove(request.params["name"], force=request.flag("force"))
 
 
 def prune(api, request):
@@ -71,8 +64,10 @@ def prune(api, request):
 
 
 def search(api, request):
-    raise Unsupported("image search needs Docker Hub's search service, which dockyard does not "
-                      "use (it runs offline); pull by name instead")
+    term = request.arg("term")
+    if not term:
+        raise InvalidArgument("search needs a term (?term=)")
+    return api.engine.images.search(term, limit=request.number("limit", 25) or 25)
 
 
 # -- pull, import, push --------------------------------------------------------------------------
@@ -138,7 +133,6 @@ def create(api, request):
     def work():
         image = api.engine.images.pull(name, platform=platform, credentials=credentials(request),
                                        on_event=lambda e: [out.send(m) for m in render(e)])
-        api.events.publish("image", "pull", name, {"name": name, "id": image.id})
     out.run(work)
 
 
@@ -150,7 +144,6 @@ def _import(api, request):
     image = api.engine.images.import_image(request.file(), ref or None,
                                            changes=request.args("changes") or None,
                                            message=request.arg("message"))
-    api.events.publish("image", "import", image.id, {"name": ref or ""})
     out = request.stream(JSON)
     out.write(json_line({"status": image.id}))
     out.close()
@@ -169,7 +162,6 @@ def push(api, request):
     def work():
         api.engine.images.push(name, credentials=credentials(request),
                                on_event=lambda e: [out.send(m) for m in render(e)])
-        api.events.publish("image", "push", name, {"name": name})
     out.run(work)
 
 
@@ -204,7 +196,6 @@ def load(api, request):
             what = "Loaded image" if entry.tags else "Loaded image ID"
             # quiet only drops progress bars; the CLI asks for it whenever it has no terminal
             out.write(json_line({"stream": f"{what}: {name}\n"}))
-            api.events.publish("image", "load", entry.image.id, {"name": name})
     out.close()
 
 
@@ -216,6 +207,5 @@ def commit(api, request):
                              message=request.arg("comment") or None,
                              author=request.arg("author") or None,
                              changes=changes or None, conf=config or None)
-    api.events.publish("container", "commit", container.id, {"name": container.name})
     return json_reply({"Id": image.id}, 201)
 

@@ -4,10 +4,10 @@
 or a removal that this daemon (or another process on the data root) is about to do. A change
 made here wakes the waiters at once; one made by another process is seen within POLL_S.
 
-Each container this daemon starts gets a watcher thread that waits for its exit, records the
-`die` event and, for `--rm` (AutoRemove), removes it, as dockerd does: containers created
+Each container this daemon starts gets a watcher thread that waits for its exit, keeps its
+exit code and, for `--rm` (AutoRemove), removes it, as dockerd does: containers created
 through the API have no reaper of their own, and a daemon that starts removes those that
-exited while none was running.
+exited while none was running. (Events are the engine's: the monitor records start and die.)
 """
 import threading
 from collections import OrderedDict
@@ -19,8 +19,8 @@ KEEP_EXIT_CODES = 1000     # of containers removed since: wait?condition=removed
 
 
 class Lifecycle:
-    def __init__(self, engine, events):
-        self.engine, self.events = engine, events
+    def __init__(self, engine):
+        self.engine = engine
         self._changed = threading.Condition()
         self._generation = 0
         self._watched: set[str] = set()
@@ -55,12 +55,10 @@ class Lifecycle:
 
     # -- what routes tell us --------------------------------------------------------------------
     def started(self, container) -> None:
-        self.events.publish("container", "start", container.id, _attributes(container))
         self.changed()
         self.watch(container)
 
     def removed(self, container) -> None:
-        self.events.publish("container", "destroy", container.id, _attributes(container))
         self.changed()
 
     # -- exit watchers --------------------------------------------------------------------------
@@ -96,8 +94,6 @@ class Lifecycle:
             self.exit_codes[container.id] = code
             while len(self.exit_codes) > KEEP_EXIT_CODES:
                 self.exit_codes.popitem(last=False)
-            self.events.publish("container", "die", container.id,
-                                {**_attributes(container), "exitCode": code})
             self.changed()
             if container.record["HostConfig"].get("AutoRemove"):
                 try:       # --rm takes the anonymous volumes along, as in Docker
@@ -110,16 +106,3 @@ class Lifecycle:
         finally:
             with self._changed:
                 self._watched.discard(container.id)
-
-    # -- questions waiters ask ------------------------------------------------------------------
-    def exists(self, cid: str) -> bool:
-        try:
-            self.engine.containers.get(cid)
-            return True
-        except NotFound:
-            return False
-
-
-def _attributes(container) -> dict:
-    return {**container.labels, "image": container.record["Config"].get("Image") or "",
-            "name": container.name}

@@ -80,7 +80,6 @@ def create(api, request):
         name, subnet=config.get("Subnet") or None, gateway=config.get("Gateway") or None,
         internal=bool(body.get("Internal")), labels=body.get("Labels") or {},
         driver=body.get("Driver") or "bridge")
-    api.events.publish("network", "create", network.id, {"name": name, "type": network.driver})
     return json_reply({"Id": network.id, "Warning": ""}, 201)
 
 
@@ -99,8 +98,6 @@ def connect(api, request):
     connect_container(api.engine, view["Name"], body.get("Container") or "",
                       aliases=tuple(endpoint.get("Aliases") or ()), ip=ip)
     container = api.engine.containers.get(body["Container"])
-    api.events.publish("network", "connect", view["Id"],
-                       {"name": view["Name"], "type": view["Driver"], "container": container.id})
     return Reply(200)
 
 
@@ -110,8 +107,6 @@ def disconnect(api, request):
     view = _find(api, request.params["id"])
     container = api.engine.containers.get(body.get("Container") or "")
     disconnect_container(api.engine, view["Name"], container.id)
-    api.events.publish("network", "disconnect", view["Id"],
-                       {"name": view["Name"], "type": view["Driver"], "container": container.id})
     return Reply(200)
 
 
@@ -120,8 +115,6 @@ def remove(api, request):
     if view["Name"] in BUILTIN:
         raise Conflict(f"{view['Name']} is a pre-defined network and cannot be removed")
     api.engine.networks.remove(view["Id"])
-    api.events.publish("network", "destroy", view["Id"], {"name": view["Name"],
-                                                          "type": view["Driver"]})
     return Reply(204)
 
 
@@ -137,6 +130,4 @@ def prune(api, request):
             removed.append(network.name)
     else:
         removed = api.engine.networks.prune()
-    for name in removed:
-        api.events.publish("network", "destroy", name, {"name": name, "type": "bridge"})
     return {"NetworksDeleted": removed}

@@ -47,10 +47,23 @@ def attach(api, request):
     since = now_rfc3339()
     # Held open from here: what the container writes from now on stays readable even if it
     # is removed before this thread reads it (docker run --rm: start, exit, removal are quick).
-    log = container.open_log(at_end=not replay)
-    raw = request.hijack(RAW if tty else MULTIPLEXED)
-    pause_for_docker_py(request)
+    # The `none` log driver starts each run on a fresh file: that one is opened after the start.
+    log = None if container.log_driver == "none" else container.open_log(at_end=not replay)
+    with api.attached(container.id):
+        try:
+            raw = request.hijack(RAW if tty else MULTIPLEXED)
+        except ClientGone:
+            if log is not None:
+                log.close()
+            raise
+        container.emit("attach")
+        pause_for_docker_py(request)
+        _follow(api, container, raw, log, since, tty, wanted, follow, stdin=request.flag("stdin"))
 
+
+def _follow(api, container, raw, log, since, tty, wanted, follow, stdin) -> None:
+    """Copy the container's output to the attached client (frames, or raw with a TTY) from
+    its start until its exit; its stdin from the client, when asked."""
     def running_or_ran() -> bool:
         try:
             state = container.state
@@ -60,17 +73,20 @@ def attach(api, request):
     try:
         if follow and not api.lifecycle.wait_until(running_or_ran, gone=raw.gone):
             return
-        if request.flag("stdin") and container.record["Config"].get("OpenStdin"):
+        if log is None:
+            log = container.open_log(at_end=False)
+        if stdin and container.record["Config"].get("OpenStdin"):
             threading.Thread(target=_pump_stdin, args=(container, raw), daemon=True,
                              name="dockyard-attach-stdin").start()
-        entries = container.log_entries(follow=follow, stop=raw.gone, file=log)
+        entries = container.log_entries(follow=follow, stop=raw.gone, file=log, attached=True)
         for entry in entries:
             if entry.stream in wanted:
                 raw.write(entry.data if tty else frame(entry.stream, entry.data))
     except (ClientGone, NotFound):
         pass
     finally:
-        log.close()
+        if log is not None:
+            log.close()
         raw.close()
 
 

@@ -73,7 +73,7 @@ def info(api, request):
         "NFd": len(os.listdir("/proc/self/fd")), "OomKillDisable": False,
         "NGoroutines": 0, "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": cgroup,
-        "NEventsListener": api.events.listeners, "KernelVersion": host["Kernel Version"],
+        "NEventsListener": 0, "KernelVersion": host["Kernel Version"],
         "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
         "Architecture": host["Architecture"], "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
@@ -112,16 +112,22 @@ def _os_name() -> str:
         return "Linux"
 
 
+EVENT_FILTERS = ("type", "event", "container", "image", "label", "network", "volume")
+
+
 def events(api, request):
-    """A JSON stream of Docker events, past ones from `since` on, until `until` or the client
-    goes; filters as `docker events --filter` sends them."""
-    from .events import event_matcher
+    """A JSON stream of the data root's events (engine/events.py): past ones from `since`
+    (without it only new ones, as Docker does), until `until` or until the client goes."""
+    import time
+
+    from ..filters import Filters
     since, until = _time_arg(request.arg("since")), _time_arg(request.arg("until"))
-    matches = event_matcher(request.json_arg("filters", {}))
+    wanted = Filters.of(request.json_arg("filters", {})).validate(EVENT_FILTERS)
     out = request.stream(JSON)
-    for event in api.events.follow(since=since, until=until, stop=request.gone):
-        if matches(event):
-            out.write(json_line(event))
+    for event in api.engine.events(since=time.time() if since is None else since, until=until,
+                                   filters=wanted.values, follow=until is None or
+                                   until > time.time(), stop=request.gone):
+        out.write(json_line(event))
     out.close()
 
 
@@ -142,32 +148,31 @@ def _time_arg(value: str | None) -> float | None:
 
 
 def disk_usage(api, request):
-    """`docker system df`: images, containers, volumes and their sizes."""
+    """`docker system df`: the engine's report, its lists in the Engine API's types (the Go
+    client wants numbers where the engine keeps RFC 3339 times)."""
     from ..container_inspect import container_summary
+    from ..errors import NotFound
     from ..image.inspect import summary as image_summary
-    from ..volumes import tree_size
     engine = api.engine
-    containers = engine.containers.list(all=True)
-    used = {}
-    for c in containers:
-        used[c.record["Image"]] = used.get(c.record["Image"], 0) + 1
-    images = [{**image_summary(im), "Containers": used.get(im.id, 0)}
-              for im in engine.images.list()]
-    layers = {layer.chain_id: layer.size for im in engine.images.list() for layer in im.layers}
-    mounted = {}
-    for c in containers:
-        for m in c.record.get("Mounts") or ():
-            if m.get("Name"):
-                mounted[m["Name"]] = mounted.get(m["Name"], 0) + 1
-    volumes = []
-    for volume in engine.volumes.list():
-        view = volume.inspect()
-        view["UsageData"] = {"Size": tree_size(volume.mountpoint),
-                             "RefCount": mounted.get(volume.name, 0)}
-        volumes.append(view)
-    return {"LayersSize": sum(layers.values()), "Images": images,
-            "Containers": [container_summary(c, size=True) for c in containers],
-            "Volumes": volumes, "BuildCache": []}
+    report = engine.df()
+    images = {i["Id"]: i for i in report["Images"]}
+    usage = {v["Name"]: v["UsageData"] for v in report["Volumes"]}
+    containers = []
+    for container in engine.containers.list(all=True):
+        try:
+            containers.append(container_summary(container, size=True))
+        except NotFound:            # removed while we looked
+            continue
+    return {
+        **report,
+        "Images": [{**image_summary(image), **{k: images.get(image.id, {}).get(k, 0)
+                                               for k in ("Containers", "SharedSize")}}
+                   for image in engine.images.list()],
+        "Containers": containers,
+        "Volumes": [{**volume.inspect(), "UsageData": usage.get(volume.name, {"Size": -1,
+                                                                              "RefCount": 0})}
+                    for volume in engine.volumes.list()],
+    }
 
 
 def auth(api, request):

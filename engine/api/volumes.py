@@ -22,7 +22,6 @@ def create(api, request):
                                        driver=body.get("Driver") or "local",
                                        labels=body.get("Labels") or {},
                                        options=body.get("DriverOpts") or None)
-    api.events.publish("volume", "create", volume.name, {"driver": volume.driver})
     return json_reply(volume.inspect(), 201)
 
 
@@ -33,7 +32,6 @@ def inspect(api, request):
 def remove(api, request):
     name = request.params["name"]
     api.engine.volumes.remove(name, force=request.flag("force"))
-    api.events.publish("volume", "destroy", name, {"driver": "local"})
     return Reply(204)
 
 
@@ -53,6 +51,4 @@ def prune(api, request):
         result = {"VolumesDeleted": deleted, "SpaceReclaimed": 0}
     else:
         result = volumes.prune(all=everything)
-    for name in result["VolumesDeleted"]:
-        api.events.publish("volume", "destroy", name, {"driver": "local"})
     return result

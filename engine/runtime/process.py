@@ -131,7 +131,8 @@ def wait(bundle: str, timeout: float | None = None) -> State:
     return s
 
 
-def _signum(sig) -> int:
+def signal_number(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15; InvalidArgument for anything else."""
     if isinstance(sig, int):
         return sig
     name = str(sig).upper()
@@ -145,7 +146,7 @@ def _signum(sig) -> int:
 
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
-    signum = _signum(sig)
+    signum = signal_number(sig)
     s = state(bundle)
     if s.status != "running":
         raise Conflict(f"container {os.path.basename(bundle)} is not running")
@@ -290,51 +291,6 @@ def resize(bundle: str, rows: int, cols: int) -> None:
         os.close(fd)
 
 
-# The files that hold the limits docker update changes (v1 and v2); everything else in the
-# spec's cgroup plan (directories, joins, device rules, mounts) stays as create made it.
-LIMIT_FILES = frozenset({"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max",
-                         "cpu.cfs_period_us", "cpu.cfs_quota_us", "memory.max",
-                         "memory.swap.max", "cpu.max", "cgroup.subtree_control"})
-
-
-def _limit_write(key: str, value: str) -> bool:
-    return key in ("cg_set", "cg_try") and \
-        os.path.basename(value.split("\n", 1)[0]) in LIMIT_FILES
-
-
-def update(bundle: str, *, memory: int = 0, memory_swap: int = 0, cpus: float = 0.0,
-           pids: int = 0) -> None:
-    """docker update: the container's cgroup limits, for its next starts and (running) now."""
-    cid = os.path.basename(bundle)
-    limits = [p for p in cgroups.plan(cid, memory=memory, memory_swap=memory_swap, cpus=cpus,
-                                      pids=pids) if _limit_write(*p)]
-    kept = [p for p in _bundle.read_pairs(bundle) if not _limit_write(*p)]
-    first_join = next((i for i, (k, _) in enumerate(kept) if k == "cg_join"), len(kept))
-    _bundle.rewrite_pairs(bundle, kept[:first_join] + limits + kept[first_join:])
-    if state(bundle).status != "running":
-        return
-    writes = [tuple(v.split("\n", 1)) for _, v in limits]
-    for attempt in range(2):     # v1 refuses memory above memsw (and memsw below memory) once
-        failed = []
-        for path, value in writes:
-            try:
-                with open(path, "w") as f:
-                    f.write(value)
-            except FileNotFoundError:
-                if attempt:
-                    raise HostError(f"update {cid[:12]}: {path} is missing (on cgroup v2 a "
-                                    "controller can only be limited if it was at create)") from None
-                failed.append((path, value))
-            except OSError as exc:
-                if attempt:
-                    raise HostError(f"update {cid[:12]}: write {value} to {path}: "
-                                    f"{exc.strerror}") from exc
-                failed.append((path, value))
-        writes = failed
-        if not writes:
-            return
-
-
 def open_stdin(bundle: str):
     """The container's stdin (run -i), as a binary file to write to; closing it sends EOF.
 
@@ -344,7 +300,7 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         stop=lambda: False, file=None) -> Iterator[_logs.LogEntry]:
+         until=None, stop=lambda: False, file=None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log (or `file`, opened earlier by
     open_log); follow reads on while it runs (and `stop()` is false: a reader whose client
     left ends at the next poll). A container removed meanwhile has stopped running."""
@@ -362,8 +318,8 @@ def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
             wait(bundle, seconds)
         except ContainerNotFound:
             pass
-    return _logs.read(bundle, follow=follow, tail=tail, since=since, running=running,
-                      pause=pause, file=file)
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
+                      running=running, pause=pause, file=file)
 
 
 def open_log(bundle: str, *, at_end: bool = True):
@@ -421,6 +377,46 @@ def top(bundle: str) -> list[dict]:
             continue         # exited meanwhile
         out.append({"pid": pid, "user": uid, "cmd": cmd})
     return out
+
+
+def pids(bundle: str) -> list[int]:
+    """The host pids of the container's processes, from its cgroup."""
+    return cgroups.procs(_cgroup_dirs(bundle))
+
+
+def paused(bundle: str) -> bool:
+    """Whether the container's cgroup is frozen (docker pause); False once it is removed."""
+    try:
+        return cgroups.is_frozen(_cgroup_dirs(bundle))
+    except FileNotFoundError:       # removed while we looked
+        return False
+
+
+def freeze(bundle: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes with the cgroup freezer."""
+    try:
+        cgroups.freeze(_cgroup_dirs(bundle), frozen)
+    except OSError as exc:
+        raise HostError(f"{'pause' if frozen else 'unpause'} {os.path.basename(bundle)}: "
+                        f"{exc.strerror}") from None
+
+
+def update_limits(bundle: str, limits: dict, device_accesses=()) -> None:
+    """New cgroup limits (cgroups.plan's keywords): written to the live cgroup when running,
+    and to the spec for later starts, keeping the device rules the container was made with."""
+    pairs = _bundle.read_pairs(bundle)
+    cid = _bundle.values(pairs, "id")[0]
+    plan = cgroups.plan(cid, **limits, devices=_bundle.device_rules(pairs, device_accesses))
+    if state(bundle).status == "running":
+        missing = [d for k, d in plan if k == "cg_mkdir" and not os.path.isdir(d)]
+        if missing:
+            raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
+                           "to update: stop it, update it and start it again")
+        try:
+            cgroups.apply(plan)
+        except OSError as exc:
+            raise HostError(exc.strerror) from None
+    _bundle.replace_cgroup_pairs(bundle, plan)
 
 
 def remove(bundle: str) -> None:

@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -511,6 +512,22 @@ static void lookup_user(const char *spec, struct user *u) {
     free(line);
 }
 
+/* --group-add: more supplementary groups, names looked up in the container's /etc/group. */
+static void add_groups(struct user *u) {
+    const char **names = values("group_add", NULL);
+    char *line = NULL, *f[4];
+    for (size_t i = 0; names[i]; i++) {
+        long gid = find_entry("/etc/group", names[i], &line, f, 4) >= 3 ? atol(f[2])
+                                                                        : parse_id(names[i]);
+        if (gid < 0) fail(125, "unable to find group %s: no matching entries in group file", names[i]);
+        int known = 0;
+        for (size_t k = 0; k < u->ngroups; k++) known |= u->groups[k] == (gid_t)gid;
+        if (!known) add_group(u, gid);
+    }
+    free(line);
+    free(names);
+}
+
 /* ---------------------------------------------------------------- exec the command */
 
 static unsigned long long container_caps(void) {
@@ -575,6 +592,7 @@ static void exec_command(const char **args, const char **env, const char *user, 
     unsigned long long caps = container_caps();
     struct user u;
     lookup_user(user, &u);
+    add_groups(&u);
     size_t n = 0;
     while (env[n]) n++;
     const char **envp = xrealloc(NULL, (n + 2) * sizeof *envp);
@@ -721,6 +739,22 @@ static int tiny_init(void) {
     }
 }
 
+/* --sysctl "net.ipv4.ip_forward=1": written to /proc/sys after unshare and before the rootfs,
+ * so each lands in the container's own network or IPC namespace (Python allows only those). */
+static void apply_sysctls(void) {
+    const char **list = values("sysctl", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        const char *eq = strchr(list[i], '=');
+        if (!eq) continue;
+        char *path = xasprintf("/proc/sys/%.*s", (int)(eq - list[i]), list[i]);
+        for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+        if (write_str(path, eq + 1) < 0)
+            fail(125, "sysctl %.*s: %s", (int)(eq - list[i]), list[i], strerror(errno));
+        free(path);
+    }
+    free(list);
+}
+
 /* ---------------------------------------------------------------- the container's PID 1 */
 
 struct io { int in, out, err; };   /* the container's ends of its stdio (-1: tty / /dev/null) */
@@ -742,6 +776,7 @@ static void container_main(const char *bundle, struct io *io, int *cg) {
     if (flags & CLONE_NEWNET) link_up("lo");
     const char *host = get("hostname");
     if (host) CHECK(sethostname(host, strlen(host)), "sethostname: %s", strerror(errno));
+    apply_sysctls();
     umask(0);
     setup_rootfs(bundle);
     apply_rlimits();
@@ -832,6 +867,33 @@ static void write_state(const char *bundle, struct state *st) {
     close(fd);
 }
 
+/* ---------------------------------------------------------------- events */
+
+/* The data root's event log (engine/events.py): only the monitor sees the command start and
+ * exit, so it appends Docker's "start", "oom" and "die" events itself (in the order they
+ * happen), one line per write, under the log's flock. `attrs` is JSON members or "". */
+static void log_event(const char *bundle, const char *action, const char *attrs) {
+    const char *id = get("id") ? get("id") : "";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *lock_path = xasprintf("%s/../../events.lock", bundle);
+    char *log_path = xasprintf("%s/../../events.jsonl", bundle);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = lock < 0 || flock(lock, LOCK_EX) < 0 ? -1
+             : open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    char *line = xasprintf(
+        "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
+        ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
+        "\"id\":\"%s\"}\n", action, id, attrs, (long long)ts.tv_sec, (long long)ts.tv_sec,
+        ts.tv_nsec, action, id);
+    if (fd >= 0 && write(fd, line, strlen(line)) < 0) { /* a full disk loses the event only */ }
+    if (fd >= 0) close(fd);
+    if (lock >= 0) close(lock);
+    free(line);
+    free(lock_path);
+    free(log_path);
+}
+
 /* ---------------------------------------------------------------- the monitor */
 
 #define ERR(...) do { snprintf(st.error, sizeof st.error, __VA_ARGS__); goto failed; } while (0)
@@ -889,6 +951,7 @@ static void monitor(const char *bundle, int ready) {
     if (code) st.exit_code = code;
     else write_state(bundle, &st);
     if (!code) {  /* tell the engine: the command is running (started as JSON state) */
+        log_event(bundle, "start", "");
         char line[200];
         int n = snprintf(line, sizeof line, "{\"status\":\"running\",\"pid\":%d,\"monitor\":%d}\n",
                          child, st.monitor);
@@ -966,6 +1029,12 @@ failed:
     if (!st.started[0]) now_rfc3339(st.started);
     now_rfc3339(st.finished);
     cgroup_remove();
+    if (st.pid) {   /* before anyone sees "exited" */
+        if (st.oom) log_event(bundle, "oom", "");
+        char *attrs = xasprintf("\"exitCode\":\"%d\"", st.exit_code);
+        log_event(bundle, "die", attrs);
+        free(attrs);
+    }
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         static const char line[] = "{\"status\":\"exited\"}\n";

@@ -12,7 +12,6 @@ import pytest
 from dockyard.engine import errors
 from dockyard.engine.api import hostconfig
 from dockyard.engine.api.app import Api
-from dockyard.engine.api.events import EventLog, event_matcher
 from dockyard.engine.api.http import Connection, Reply
 from dockyard.engine.api.progress import pull_messages, push_messages
 from dockyard.engine.api.status import status_of
@@ -148,12 +147,30 @@ def test_cli_create_body_becomes_run_options():
     assert o.ulimits == ("nofile=100:200",)
     assert o.mounts == ("type=tmpfs,target=/scratch,tmpfs-size=1048576",)
     assert plan.console_size == (30, 100) and plan.connect == []
+    assert o.expose == ("80/tcp",) and o.log_driver == "json-file" and o.dns == ()
+
+
+def test_host_config_fields_the_engine_took_on():
+    body = {"Image": "busybox", "HostConfig": {
+        "Dns": ["10.0.0.53"], "DnsSearch": ["corp"], "ExtraHosts": ["db:10.0.0.2"],
+        "ShmSize": 1 << 26, "Sysctls": {"net.ipv4.ip_forward": "1"}, "GroupAdd": ["audio"],
+        "CpuShares": 512, "CpusetCpus": "0", "MemoryReservation": 1 << 25,
+        "LogConfig": {"Type": "none"}, "OomKillDisable": True,
+        "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/x",
+                     "CgroupPermissions": "rw"}]}}
+    o = hostconfig.create_plan(body, platform="linux/amd64").options
+    assert (o.dns, o.dns_search, o.extra_hosts) == (("10.0.0.53",), ("corp",), ("db:10.0.0.2",))
+    assert (o.shm_size, o.cpu_shares, o.cpuset_cpus, o.memory_reservation) == \
+        (1 << 26, 512, "0", 1 << 25)
+    assert o.devices == ("/dev/null:/dev/x:rw",) and o.log_driver == "none"
+    assert o.sysctls == {"net.ipv4.ip_forward": "1"} and o.group_add == ("audio",)
+    assert o.oom_kill_disable and o.platform == "linux/amd64"
 
 
 @pytest.mark.parametrize("section, field, value", [
-    ("HostConfig", "Dns", ["1.1.1.1"]), ("HostConfig", "Devices", [{"PathOnHost": "/dev/x"}]),
-    ("HostConfig", "RestartPolicy", {"Name": "always"}), ("HostConfig", "ShmSize", 1 << 20),
-    ("HostConfig", "LogConfig", {"Type": "syslog"}), ("Config", "MacAddress", "02:42:ac:11:00:02"),
+    ("HostConfig", "RestartPolicy", {"Name": "always"}), ("HostConfig", "CgroupnsMode", "host"),
+    ("HostConfig", "Links", ["db:db"]), ("HostConfig", "PidMode", "host"),
+    ("HostConfig", "BlkioWeight", 300), ("Config", "MacAddress", "02:42:ac:11:00:02"),
 ])
 def test_unsupported_fields_are_named(section, field, value):
     body = json.loads(json.dumps(CLI_BODY))
@@ -222,28 +239,6 @@ def test_context_unpacks_files_links_and_refuses_escapes(tmp_path):
 
 
 # -- filters, events, progress, modes ----------------------------------------------------------
-def test_event_log_replays_since_and_follows():
-    log = EventLog()
-    log.publish("container", "create", "c1", {"name": "one", "image": "busybox"})
-    since = time.time()
-    log.publish("container", "start", "c1", {"name": "one", "image": "busybox"})
-    log.publish("network", "create", "n1", {"name": "net"})
-    past = list(log.follow(since=since, until=time.time()))
-    assert [(e["Type"], e["Action"]) for e in past] == [("container", "start"),
-                                                        ("network", "create")]
-    assert past[0]["from"] == "busybox" and "from" not in past[1]
-    matches = event_matcher({"container": ["one"], "event": ["start"]})
-    assert [e["Action"] for e in past if matches(e)] == ["start"]
-    assert [e["Type"] for e in past if event_matcher({"type": {"network": True}})(e)] == \
-        ["network"]
-    with pytest.raises(errors.InvalidArgument, match="invalid filter 'colour'"):
-        event_matcher({"colour": ["red"]})
-    deadline = time.monotonic() + 5
-    follower = log.follow(stop=lambda: time.monotonic() > deadline, poll_s=0.01)
-    threading.Timer(0.05, log.publish, ("volume", "create", "v1")).start()
-    assert next(follower)["Actor"]["ID"] == "v1"
-
-
 def test_pull_and_push_messages():
     pull = pull_messages("localhost:5000/app:1")
     first = pull({"type": "layer", "digest": "sha256:" + "ab" * 32, "status": "downloading",
