@@ -65,7 +65,10 @@ class StatsReader:
             "read": read, "preread": self.previous_read, "id": container.id,
             "name": "/" + container.name, "num_procs": 0, "storage_stats": {},
             "pids_stats": {"current": numbers.get("pids") or 0} if running else {},
-            "blkio_stats": {"io_service_bytes_recursive": None, "io_serviced_recursive": None,
+            "blkio_stats": {"io_service_bytes_recursive": [
+                                {"major": 0, "minor": 0, "op": op, "value": numbers.get(key) or 0}
+                                for op, key in (("read", "block_read"), ("write", "block_write"))
+                            ] if running else None, "io_serviced_recursive": None,
                             "io_queue_recursive": None, "io_service_time_recursive": None,
                             "io_wait_time_recursive": None, "io_merged_recursive": None,
                             "io_time_recursive": None, "sectors_recursive": None},
