@@ -186,14 +186,18 @@ class _CheckedReader:
 
 # -- load ----------------------------------------------------------------------------------
 
-def load(store, source) -> list[Loaded]:
-    """Load every image of a Docker or OCI archive (path or binary stream, plain or gzip)."""
+def load(store, source, on_event=None) -> list[Loaded]:
+    """Load every image of a Docker or OCI archive (path or binary stream, plain or gzip).
+
+    Device nodes in a layer are left out, each such layer named in a
+    `{"type": "note", "message": ...}` event.
+    """
     temp = tempfile.mkdtemp(prefix=".load-", dir=store.root)
     try:
         archive = _Unpacked(temp)
         archive.extract(source)
         plans = [_verify(store, archive, plan) for plan in _plans(archive)]
-        return [_store_image(store, archive, plan) for plan in plans]
+        return [_store_image(store, archive, plan, on_event) for plan in plans]
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -277,6 +281,15 @@ class _Plan:
 
 
 def _plans(archive: _Unpacked) -> list[_Plan]:
+    """The images the archive describes; ContentError when its manifest is malformed."""
+    try:
+        return _described(archive)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ContentError(f"the archive's manifest.json or index.json is malformed: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def _described(archive: _Unpacked) -> list[_Plan]:
     if archive.has("manifest.json"):
         return [_Plan(entry["Config"], list(entry.get("Layers") or []),
                       [reference.normalize(t) for t in entry.get("RepoTags") or []],
@@ -364,14 +377,19 @@ def _diff_digest(path: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _store_image(store, archive, plan: _Plan) -> Loaded:
+def _store_image(store, archive, plan: _Plan, on_event) -> Loaded:
+    from .image.layers import left_out_note
     parent, layers = None, []
     for name, diff_id in plan.layers:
         chain = chain_id(parent.chain_id if parent else None, diff_id)
         if store.snapshots.exists(chain) and store.blobs.exists(store.layer(chain).digest):
             parent = store.layer(chain)
         else:
-            parent = store.add_layer_from_tar(archive.path(name), parent)
+            left_out: list[str] = []
+            parent = store.add_layer_from_tar(archive.path(name), parent, left_out=left_out)
+            if left_out and on_event is not None:
+                on_event({"type": "note", "message": f"layer {name}: "
+                          + left_out_note(left_out)})
         layers.append(parent)
     manifest = canonical_json({
         "schemaVersion": 2, "mediaType": MANIFEST_TYPE,

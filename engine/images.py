@@ -38,10 +38,11 @@ class Images:
         from .image.bootstrap import bootstrap_busybox
         return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
-    def import_image(self, source, reference=None, changes=None, message=None):
+    def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
         from .image.bootstrap import import_tarball
-        return import_tarball(self.store, source, reference, changes=changes, message=message)
+        return import_tarball(self.store, source, reference, changes=changes, message=message,
+                              on_event=on_event)
 
     def build(self, dockerfile=None, **kwargs):
         from .build.builder import build
@@ -68,10 +69,10 @@ class Images:
         from .archive import save
         save(self.store, [refs] if isinstance(refs, str) else list(refs), out)
 
-    def load(self, source):
+    def load(self, source, on_event=None):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
         from .archive import load
-        return load(self.store, source)
+        return load(self.store, source, on_event)
 
     def login(self, server, username, password):
         """docker login: check the credentials with the registry, then keep them in auth.json."""

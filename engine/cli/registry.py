@@ -88,6 +88,9 @@ def cmd_pull(args) -> int:
     progress = PullProgress(sys.stdout)
 
     def on_event(event):
+        if event["type"] == "note":
+            print(f"note: {event['message']}", file=sys.stderr)
+            return
         events.append(event)
         if not quiet:
             progress(event)
@@ -136,7 +139,10 @@ def cmd_load(args) -> int:
     import sys
     engine = _engine(args)
     source = args.input or sys.stdin.buffer
-    for loaded in engine.images.load(source):
+
+    def note(event):
+        print(f"note: {event['message']}", file=sys.stderr)
+    for loaded in engine.images.load(source, note):
         if args.quiet:
             continue
         for tag in loaded.tags:

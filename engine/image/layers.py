@@ -5,8 +5,17 @@ xattr trusted.overlay.opaque=y; an OCI layer uses `.wh.<name>` and `.wh..wh..opq
 
 `diff()` writes a tree as a tar: entries sorted by name, numeric uid/gid without user names, and
 mtimes clamped to `epoch` when given, so the same tree always gives the same bytes. `apply()`
-extracts a tar, refusing absolute paths, `..`, symlinked parents, hard links out of the root and
-device nodes (a 0/0 char device too: tars carry whiteouts as `.wh.` files).
+extracts a tar. Every name it acts on stays inside the target: an entry's own name, the name a
+whiteout hides (`.wh..`, `.wh...` and a bare `.wh.` are refused), the directory an opaque
+marker empties and a hard link's target. Absolute paths, `..` that climbs out and paths through
+symlinks refuse the whole layer before anything outside is touched.
+
+Device nodes (character and block, a 0/0 one too: tars carry whiteouts as `.wh.` files) are
+left out and reported, never created: a container's /dev is a fresh tmpfs the runtime fills, so
+a node in an image's /dev is never seen there (Debian's rootfs tarballs carry /dev/console,
+/dev/null...), and a node elsewhere in an image would hand a container a host device whatever
+the devices cgroup allows. Docker, as root, creates them; leaving them out costs an image
+nothing it could use and never refuses it.
 """
 import hashlib
 import os
@@ -130,39 +139,61 @@ def open_tar(source):
         raise ContentError(f"not a tar archive: {exc}") from exc
 
 
-def apply(source, root, *, overlay: bool = True) -> None:
-    """Extract the layer tar `source` (path or file object) into the existing directory `root`.
+def apply(source, root, *, overlay: bool = True) -> list[str]:
+    """Extract the layer tar `source` (path or file object) into the existing directory `root`;
+    returns the names of the device nodes it left out.
 
-    Refuses (ContentError) absolute paths, `..`, paths through symlinks, hard links out of the
-    root and device nodes; the caller removes a half-extracted `root`. overlay=True keeps
-    `root` in overlay lower format (whiteouts as 0/0 char devices, the opaque xattr); with
-    overlay=False `root` is a flat rootfs: whiteouts delete and opaque markers empty the
-    directory of what lower layers put there.
+    Refuses (ContentError) absolute paths, `..`, whiteouts of `.`/`..`/nothing, paths through
+    symlinks and hard links out of the root, each before it touches anything; the caller
+    removes a half-extracted `root`. overlay=True keeps `root` in overlay lower format
+    (whiteouts as 0/0 char devices, the opaque xattr); with overlay=False `root` is a flat
+    rootfs: whiteouts delete and opaque markers empty the directory of what lower layers put
+    there.
     """
     import gzip
     import tarfile
-    root, extracted = os.path.realpath(root), set()
+    root, extracted, left_out = os.path.realpath(root), set(), []
     try:
         with open_tar(source) as tar:
             for member in tar:
-                _apply_member(tar, member, root, overlay, extracted)
+                _apply_member(tar, member, root, overlay, extracted, left_out)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ContentError(f"corrupt layer archive: {exc}") from exc
     except OSError as exc:
         raise HostError(f"extracting a layer into {root}: {exc}") from exc
+    return left_out
 
 
-def _apply_member(tar, member, root, overlay, extracted) -> None:
-    name = os.path.normpath(member.name)
-    if member.name.startswith("/") or name == ".." or name.startswith("../"):
+def left_out_note(names: list[str], shown: int = 3) -> str:
+    """One line naming the device nodes a layer left out."""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown
+                                         else "")
+    return (f"left out {len(names)} device node{'s' if len(names) > 1 else ''} ({listed}): "
+            "a container's /dev is made when it starts")
+
+
+def _relative(name: str) -> str | None:
+    """`name` normalized ("a/./b" -> "a/b"), or None when it is absolute or climbs out."""
+    clean = os.path.normpath(name) if name else "."
+    if name.startswith("/") or clean == ".." or clean.startswith("../"):
+        return None
+    return clean
+
+
+def _apply_member(tar, member, root, overlay, extracted, left_out) -> None:
+    name = _relative(member.name)
+    if name is None:
         raise ContentError(f"unsafe path in layer: {member.name!r}")
     if name == ".":
         return
     if member.ischr() or member.isblk():           # FIFOs are fine; isdev() counts them too
-        raise ContentError(f"device node in layer: {member.name!r}")
+        left_out.append(member.name)
+        return
     parent = os.path.realpath(os.path.join(root, os.path.dirname(name)))
     if not _inside(root, parent):
         raise ContentError(f"{member.name!r} leads out of the root through a symlink")
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        raise ContentError(f"{member.name!r} lies under a file that is not a directory")
     base = os.path.basename(name)
     target = os.path.join(parent, base)
     if base == OPAQUE:
@@ -176,18 +207,25 @@ def _apply_member(tar, member, root, overlay, extracted) -> None:
     elif base.startswith(META_PREFIX):
         return
     elif base.startswith(WHITEOUT):
-        victim = os.path.join(parent, base[len(WHITEOUT):])
+        hidden = base[len(WHITEOUT):]
+        if hidden in ("", ".", ".."):       # would delete the directory or its parent
+            raise ContentError(f"unsafe whiteout in layer: {member.name!r}")
+        victim = os.path.join(parent, hidden)
         _remove(victim)
         if overlay:
             os.makedirs(parent, exist_ok=True)
             os.mknod(victim, stat.S_IFCHR | 0o600, os.makedev(0, 0))
     else:
         if member.islnk():
-            link = os.path.normpath(member.linkname)
-            if (member.linkname.startswith("/") or link == ".." or link.startswith("../")
-                    or not _inside(root, os.path.realpath(os.path.join(root, link)))):
+            link = _relative(member.linkname)
+            if link in (None, ".") or not _inside(root, os.path.realpath(os.path.join(root, link))):
                 raise ContentError(f"hard link out of the root: {member.name!r} -> "
                                    f"{member.linkname!r}")
+            if not os.path.lexists(os.path.join(root, link)):
+                raise ContentError(f"hard link to a file the layer lacks: {member.name!r} -> "
+                                   f"{member.linkname!r}")
+            # link(2) resolves "a/.." through a symlinked `a`: hand tarfile the checked form.
+            member.linkname = link
         if not (member.isdir() and os.path.isdir(target) and not os.path.islink(target)):
             _remove(target)             # never write through an existing symlink
         member.name = name

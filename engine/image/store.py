@@ -186,16 +186,17 @@ class ImageStore:
                      self.snapshots.diff_dir(chain), link_name(chain))
 
     def add_layer_from_blob(self, digest: str, diff_id: str, size: int,
-                            parent: Layer | None) -> Layer:
+                            parent: Layer | None, *, left_out: list | None = None) -> Layer:
         """A layer from a blob already in the blob store and verified (a pull, a load).
 
         `diff_id` and `size` describe its uncompressed tar, which the caller has checked. The
         snapshot is unpacked once per chain id; an unsafe layer raises ContentError and leaves
-        no snapshot (the blob stays: deleting it is the caller's call).
+        no snapshot (the blob stays: deleting it is the caller's call). The names of device
+        nodes left out (see layers.py) are added to `left_out`.
         """
         if not self.blobs.exists(digest):
             raise BlobNotFound(f"layer blob {digest} is not in the store")
-        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
+        return self._finish(digest, diff_id, size, parent, self._extractor(digest, left_out))
 
     def _finish(self, digest: str, diff_id: str, size: int, parent: Layer | None,
                 fill) -> Layer:
@@ -218,10 +219,12 @@ class ImageStore:
                 self.snapshots.touch(chain)
         return self.layer(chain)
 
-    def _extractor(self, digest: str):
+    def _extractor(self, digest: str, left_out: list | None = None):
         def fill(diff: Path) -> None:
             diff.mkdir()
-            apply(self.blobs.path(digest), diff, overlay=True)
+            skipped = apply(self.blobs.path(digest), diff, overlay=True)
+            if left_out is not None:
+                left_out.extend(skipped)
         return fill
 
     def add_layer_from_upper(self, upper: Path, parent: Layer | None, *,
@@ -261,18 +264,19 @@ class ImageStore:
             diff_id, size = write_gzip_layer(tree, sink, epoch=epoch, overlay=overlay)
             return sink.commit(), diff_id, size
 
-    def add_layer_from_tar(self, source, parent: Layer | None) -> Layer:
+    def add_layer_from_tar(self, source, parent: Layer | None, *,
+                           left_out: list | None = None) -> Layer:
         """A layer from a tar (plain, gzip, bzip2 or xz; path or binary file object).
 
         A gzip tar is stored as it is (its digest stays the one a registry named); other
         formats are recompressed with gzip. A layer that is unsafe to extract raises
-        ContentError and leaves no snapshot behind.
+        ContentError and leaves no snapshot behind; device nodes left out go to `left_out`.
         """
         from .tarballs import store_tar
         digest, diff_id, size, created = store_tar(self.blobs, source)
         try:
-            return self.add_layer_from_blob(digest, diff_id, size, parent)
-        except ContentError:
+            return self.add_layer_from_blob(digest, diff_id, size, parent, left_out=left_out)
+        except BaseException:
             if created:                        # an unsafe layer leaves no blob behind either
                 self.blobs.delete(digest)
             raise

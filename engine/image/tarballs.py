@@ -7,7 +7,7 @@ import os
 import shutil
 import zlib
 
-from ..errors import ContentError
+from ..errors import ContentError, InvalidArgument
 from .blobs import BlobStore
 from .layers import GZIP_LEVEL, HashingSink
 
@@ -22,9 +22,21 @@ def store_tar(blobs: BlobStore, source) -> tuple[str, str, int, bool]:
     else is decompressed and gzipped deterministically (mtime 0, no file name).
     """
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
+        with open_source(source) as f:
             return _store(blobs, f)
     return _store(blobs, source)
+
+
+def open_source(path):
+    """`path` opened for reading; InvalidArgument in Docker's words when it can't be."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InvalidArgument(f"open {path}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"read {path}: is a directory") from None
+    except PermissionError:
+        raise InvalidArgument(f"open {path}: permission denied") from None
 
 
 def _store(blobs: BlobStore, f) -> tuple[str, str, int, bool]:

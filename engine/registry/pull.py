@@ -6,7 +6,8 @@ Layers stream from the registry into the blob store while both digests are check
 (against the manifest) and the uncompressed tar's (against the config's diff_ids). A mismatch
 raises ContentError and leaves no blob, snapshot or image behind; layers already stored are
 skipped. Events: `{"type": "layer", "digest", "status": "exists"|"downloading"|"done", "size"}`
-(downloading repeats with "current" bytes), then `{"type": "pulled", "ref", "digest", "image",
+(downloading repeats with "current" bytes), `{"type": "note", "digest", "message"}` for device
+nodes a layer left out, then `{"type": "pulled", "ref", "digest", "image",
 "status": "downloaded"|"up to date"}`.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import zlib
 
 from ..errors import ContentError, RegistryError
 from ..image import reference
+from ..image.layers import left_out_note
 from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
 from ..image.snapshots import chain_id
@@ -144,12 +146,15 @@ def _layer(store, client, repository, descriptor, diff_id, parent, emit):
     emit({"type": "layer", "digest": digest, "status": "downloading", "size": size,
           "current": 0})
     created, tar_size = _download(store, client, repository, digest, diff_id, size, emit)
+    left_out: list[str] = []
     try:
-        layer = store.add_layer_from_blob(digest, diff_id, tar_size, parent)
+        layer = store.add_layer_from_blob(digest, diff_id, tar_size, parent, left_out=left_out)
     except ContentError:
         if created:                      # an unsafe layer leaves no blob behind either
             store.blobs.delete(digest)
         raise
+    if left_out:
+        emit({"type": "note", "digest": digest, "message": left_out_note(left_out)})
     emit({"type": "layer", "digest": digest, "status": "done", "size": size})
     return layer
 
