@@ -59,10 +59,14 @@ class Images:
         from .registry.pull import pull
         return pull(self.store, name, platform=platform, on_event=on_event)
 
-    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
-        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+    def push(self, name, *, on_event=None, chunk_size=None, compression=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
+
+        `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push
-        return push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        return push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                    compression=compression)
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""

@@ -24,6 +24,8 @@ def register_image_verbs(sub) -> None:
     p.set_defaults(func=cmd_pull)
     p = sub.add_parser("push", help="Upload an image to a registry")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the digest line")
+    p.add_argument("--compression", choices=("gzip", "zstd"),
+                   help="how layers made here are compressed (default: gzip, or the setting)")
     p.add_argument("name", metavar="NAME[:TAG]")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
@@ -112,7 +114,7 @@ def cmd_push(args) -> int:
     ref = parse(args.name)
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
-    result = _engine(args).images.push(args.name,
+    result = _engine(args).images.push(args.name, compression=args.compression,
                                        on_event=None if args.quiet else PushProgress(sys.stdout))
     print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
     return 0

@@ -5,29 +5,35 @@
     image = store.create_image({"config": {"Cmd": ["sh"]}}, [base], tags=["me/app:1"])
     store.get("me/app:1").id == image.id          # sha256 of the config JSON
 
-Layout: `blobs/sha256/<hex>` (manifests, configs, gzip layers), `images/index.json` (image
-records and tags, see index.py), `snapshots/` (see snapshots.py), `lock`. Every mutation holds
+Layout: `blobs/sha256/<hex>` (manifests, configs, and compressed layers once pulled or
+pushed), `images/index.json` (image records and tags, see index.py), `snapshots/` (the unpacked
+layers, the truth: see snapshots.py and layerdata.py), `lock`. Every mutation holds
 the flock on `lock`; every file appears by an atomic rename, so readers need no lock and see old
 or new state. Images pulled or loaded keep their exact bytes: `add_layer_from_blob`, `add_image`.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
 from pathlib import Path
 
-from ..errors import BlobNotFound, ContentError, ImageNotFound, InvalidArgument
+from ..errors import ContentError, ImageNotFound, InvalidArgument
 from . import gc, reference
 from .blobs import BlobStore, sha256_digest
 from .index import (ImageIndex, dangling, keep_repo_digest, removal, resolve, set_manifest,
                     tags_of)
-from .layers import apply, write_gzip_layer
+from .compression import MEDIA_TYPES, kind_of
+from .layerdata import compressed, copy_tree, index, layer_tar, unpack
+from .layerdata import descriptor as describe_layer
 from .lock import root_lock
-from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
+from .model import (CONFIG_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
                     host_architecture, parse_time, rfc3339)
 from .snapshots import Snapshots, chain_id, link_name, read_merged
+from .tarballs import open_source
+from .tarsplit import INDEX
 
 GC_GRACE_S = 3600.0   # unreferenced layers younger than this may belong to a build in progress
 
@@ -185,101 +191,132 @@ class ImageStore:
         return Layer(meta["digest"], meta["diff_id"], meta["size"], chain,
                      self.snapshots.diff_dir(chain), link_name(chain))
 
-    def add_layer_from_blob(self, digest: str, diff_id: str, size: int,
-                            parent: Layer | None, *, left_out: list | None = None) -> Layer:
-        """A layer from a blob already in the blob store and verified (a pull, a load).
+    @contextlib.contextmanager
+    def layer_tree(self):
+        """A fresh empty directory to fill with a tree for add_layer_from_dir(), which takes
+        it over by a rename; removed if anything fails before that."""
+        temp = self.snapshots.new_temp()
+        (temp / "diff").mkdir()
+        try:
+            yield temp / "diff"
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
 
-        `diff_id` and `size` describe its uncompressed tar, which the caller has checked. The
-        snapshot is unpacked once per chain id; an unsafe layer raises ContentError and leaves
-        no snapshot (the blob stays: deleting it is the caller's call). The names of device
-        nodes left out (see layers.py) are added to `left_out`.
-        """
-        if not self.blobs.exists(digest):
-            raise BlobNotFound(f"layer blob {digest} is not in the store")
-        return self._finish(digest, diff_id, size, parent, self._extractor(digest, left_out))
-
-    def _finish(self, digest: str, diff_id: str, size: int, parent: Layer | None,
-                fill) -> Layer:
-        """Make the snapshot for a layer whose blob exists: `fill(diff_dir)` unpacks it."""
+    def commit_layer(self, temp: Path, diff_id: str, size: int, parent: Layer | None,
+                     **meta) -> Layer:
+        """Make the snapshot in `temp` (diff/ and its tar-split index) the layer `diff_id` on
+        top of `parent`. An existing snapshot of the same chain wins and `temp` goes; what
+        `meta["compressed"]` names (a pulled blob) is recorded either way."""
         parent_chain = parent.chain_id if parent else None
         chain = chain_id(parent_chain, diff_id)
-        meta = {"chain_id": chain, "parent": parent_chain, "digest": digest,
-                "diff_id": diff_id, "size": size}
-        if not self.snapshots.exists(chain):
-            temp = self.snapshots.new_temp()
-            try:
-                fill(temp / "diff")
-                with self.lock():
-                    self.snapshots.commit(temp, meta)
-            except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
-                raise
-        else:
-            with self.lock():
-                self.snapshots.touch(chain)
+        record = {"chain_id": chain, "parent": parent_chain, "diff_id": diff_id, "size": size,
+                  "digest": meta.pop("digest", None) or diff_id,
+                  "split": (temp / INDEX).exists(), **meta}
+        with self.lock():
+            if not self.snapshots.commit(temp, record):
+                for kind, known in (meta.get("compressed") or {}).items():
+                    self.snapshots.record_compressed(chain, kind, known)
         return self.layer(chain)
 
-    def _extractor(self, digest: str, left_out: list | None = None):
-        def fill(diff: Path) -> None:
-            diff.mkdir()
-            skipped = apply(self.blobs.path(digest), diff, overlay=True)
-            if left_out is not None:
-                left_out.extend(skipped)
-        return fill
+    def _made(self, parent: Layer | None, make) -> Layer:
+        """A layer from `make(temp)` -> (diff_id, size, meta) in a fresh temp snapshot."""
+        temp = self.snapshots.new_temp()
+        try:
+            diff_id, size, meta = make(temp)
+            return self.commit_layer(temp, diff_id, size, parent, **meta)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+
+    def add_layer_from_stream(self, stream, parent: Layer | None, *, diff_id: str | None = None,
+                              left_out: list | None = None, check=None, **meta) -> Layer:
+        """A layer from a tar stream (plain, gzip, zstd, bzip2 or xz), unpacked as it streams.
+
+        ContentError for an unsafe tar, or one that doesn't hash to `diff_id` when given, or
+        when `check()` (called once the stream is read, before the snapshot appears) raises:
+        no snapshot is left. Device nodes left out (layers.py says why) go to `left_out`;
+        `meta` (digest, compressed) goes to layer.json.
+        """
+        def make(temp):
+            result = unpack(temp, stream, left_out=left_out)
+            if diff_id is not None and result.digest != diff_id:
+                raise ContentError(f"layer content is {result.digest}, expected {diff_id}")
+            if check is not None:
+                check()
+            return result.digest, result.size, {**_moved(result), **meta}
+        return self._made(parent, make)
+
+    def add_layer_from_blob(self, digest: str, diff_id: str, parent: Layer | None, *,
+                            left_out: list | None = None) -> Layer:
+        """A layer from a gzip or zstd blob already in the blob store (verified by the caller),
+        which stays as the layer's compressed form; ContentError unless it holds `diff_id`."""
+        with self.blobs.open(digest) as f:
+            kind = kind_of(f.read(6))
+            f.seek(0)
+            known = {"digest": digest, "size": self.blobs.size(digest)}
+            return self.add_layer_from_stream(
+                f, parent, diff_id=diff_id, left_out=left_out, digest=digest,
+                compressed={kind: known} if kind in MEDIA_TYPES else {})
+
+    def add_layer_from_tar(self, source, parent: Layer | None, *,
+                           left_out: list | None = None) -> Layer:
+        """A layer from a tar file (path) or binary stream: add_layer_from_stream()."""
+        if not isinstance(source, (str, os.PathLike)):
+            return self.add_layer_from_stream(source, parent, left_out=left_out)
+        with open_source(source) as f:
+            return self.add_layer_from_stream(f, parent, left_out=left_out)
 
     def add_layer_from_upper(self, upper: Path, parent: Layer | None, *,
                              epoch: int | None = None, move: bool = True) -> Layer:
         """A layer from an overlay upper dir (RUN, commit); move=True consumes `upper`.
 
         With move=True the dir is renamed into the snapshot (it is already in overlay lower
-        format) when it is on the same filesystem, else extracted from the new blob; either
-        way `upper` is gone afterwards.
+        format) and indexed there; otherwise (or on another filesystem) its tar streams into a
+        new snapshot. Either way one pass over the bytes; `upper` is gone with move=True.
         """
         upper = Path(upper)
-        digest, diff_id, size = self._write_layer(upper, epoch=epoch, overlay=True)
+        if not upper.is_dir():
+            raise InvalidArgument(f"layer source {upper} is not a directory")
 
-        def fill(diff: Path) -> None:
+        def make(temp):
             if move:
                 try:
-                    os.rename(upper, diff)
-                    return
+                    os.rename(upper, temp / "diff")
+                    return (*index(temp, epoch=epoch, overlay=True), {})
                 except OSError:
                     pass                               # EXDEV: another filesystem
-            self._extractor(digest)(diff)
-        layer = self._finish(digest, diff_id, size, parent, fill)
+            result = copy_tree(upper, temp, epoch=epoch, overlay=True)
+            return result.digest, result.size, _moved(result)
+        layer = self._made(parent, make)
         if move and upper.exists():
             shutil.rmtree(upper, ignore_errors=True)
         return layer
 
     def add_layer_from_dir(self, tree: Path, parent: Layer | None, *,
                            epoch: int | None = None) -> Layer:
-        """A layer holding a plain tree (COPY/ADD): its files, no whiteouts. `tree` is kept."""
-        digest, diff_id, size = self._write_layer(Path(tree), epoch=epoch, overlay=False)
-        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
-
-    def _write_layer(self, tree: Path, *, epoch, overlay) -> tuple[str, str, int]:
+        """A layer holding a plain tree (COPY/ADD): its files, no whiteouts. A tree from
+        layer_tree() is taken over by a rename; any other is copied and kept."""
+        tree = Path(tree)
         if not tree.is_dir():
             raise InvalidArgument(f"layer source {tree} is not a directory")
-        with self.blobs.writer() as sink:
-            diff_id, size = write_gzip_layer(tree, sink, epoch=epoch, overlay=overlay)
-            return sink.commit(), diff_id, size
+        temp = tree.parent
+        if tree.name == "diff" and temp.parent == self.snapshots.root and \
+                temp.name.startswith(".tmp-"):
+            diff_id, size = index(temp, epoch=epoch, overlay=False)
+            return self.commit_layer(temp, diff_id, size, parent)
 
-    def add_layer_from_tar(self, source, parent: Layer | None, *,
-                           left_out: list | None = None) -> Layer:
-        """A layer from a tar (plain, gzip, bzip2 or xz; path or binary file object).
+        def make(temp):
+            result = copy_tree(tree, temp, epoch=epoch, overlay=False)
+            return result.digest, result.size, _moved(result)
+        return self._made(parent, make)
 
-        A gzip tar is stored as it is (its digest stays the one a registry named); other
-        formats are recompressed with gzip. A layer that is unsafe to extract raises
-        ContentError and leaves no snapshot behind; device nodes left out go to `left_out`.
-        """
-        from .tarballs import store_tar
-        digest, diff_id, size, created = store_tar(self.blobs, source)
-        try:
-            return self.add_layer_from_blob(digest, diff_id, size, parent, left_out=left_out)
-        except BaseException:
-            if created:                        # an unsafe layer leaves no blob behind either
-                self.blobs.delete(digest)
-            raise
+    def layer_tar(self, layer: Layer):
+        """The layer's exact uncompressed tar, in chunks, verified against its diff id."""
+        return layer_tar(self, layer)
+
+    def compressed_layer(self, layer: Layer, kind: str) -> dict:
+        """The layer as a gzip or zstd blob, made once and cached: {"digest", "size",
+        "mediaType"}."""
+        return compressed(self, layer, kind)
 
     # -- images ----------------------------------------------------------------------------
 
@@ -304,8 +341,7 @@ class ImageStore:
             "mediaType": MANIFEST_TYPE,
             "config": {"mediaType": CONFIG_TYPE, "digest": sha256_digest(config_bytes),
                        "size": len(config_bytes)},
-            "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
-                        "size": self.blobs.size(layer.digest)} for layer in layers],
+            "layers": [describe_layer(self, layer) for layer in layers],
         }
         return self.add_image(config_bytes, canonical_json(manifest), tags=tags)
 
@@ -395,3 +431,8 @@ class ImageStore:
 
     export_config = inspect
 
+
+
+def _moved(result) -> dict:
+    """The layer.json entry for files an extraction moved aside (tarsplit.py)."""
+    return {"moved": {str(k): v for k, v in result.moved.items()}} if result.moved else {}

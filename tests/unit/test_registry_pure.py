@@ -1,15 +1,12 @@
 """Pure parts of the registry client: challenges, credentials file, platform choice, messages."""
-import gzip
-import hashlib
 import json
-import os
 
 import pytest
 
 from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError, Unauthorized
 from dockyard.engine.registry import auth
 from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
-from dockyard.engine.registry.pull import _DiffHasher, choose_platform
+from dockyard.engine.registry.pull import choose_platform
 
 
 def test_parse_bearer_and_basic_challenges():
@@ -90,20 +87,3 @@ def test_basic_challenge_without_credentials_is_unauthorized():
     client._challenge = ("basic", {"realm": "r"})
     with pytest.raises(Unauthorized, match="dockyard login 127.0.0.1:9"):
         client._authorization("repository:x:pull")
-
-
-def test_diff_hasher_reads_gzip_members_and_plain_tars_in_any_chunking():
-    data = os.urandom(5000) + b"\0" * 30000
-    expected = "sha256:" + hashlib.sha256(data).hexdigest()
-    two_members = gzip.compress(data[:1000]) + gzip.compress(data[1000:])
-    for blob in (gzip.compress(data), two_members, data):
-        for size in (1, 7, 4096, len(blob)):
-            hasher = _DiffHasher()
-            for i in range(0, len(blob), size):
-                hasher.update(blob[i:i + size])
-            assert hasher.finish() == expected and hasher.size == len(data)
-    broken = bytearray(gzip.compress(data))
-    broken[20] ^= 0xFF
-    hasher = _DiffHasher()
-    hasher.update(bytes(broken))
-    assert hasher.finish() is None
