@@ -10,8 +10,9 @@ fill memory. The gzip writer is pigz's scheme: the input is cut into 1 MiB block
 deflate at once (zlib releases the GIL), each primed with the previous block's last 32 KiB and
 ended on a byte boundary, then joined in order into one gzip member that every client reads. A
 block that a sample shows to be incompressible (random bytes, already compressed data) is
-written as stored deflate blocks instead of being searched for matches: deflating random data
-costs ~20 MB/s a core, storing it costs a copy. Output depends only on the input and the level,
+written as stored deflate blocks instead of being searched for matches (a zstd probe at its
+fastest level judges each 64 KiB): deflating random data costs ~20 MB/s a core, storing it
+costs a copy. Output depends only on the input and the level,
 not on the number of threads. zstd comes from the `zstandard` package (multi-threaded, with
 the same property).
 """
@@ -22,6 +23,7 @@ import concurrent.futures
 import lzma
 import os
 import struct
+import threading
 import zlib
 
 from ..errors import ContentError, InvalidArgument
@@ -185,7 +187,8 @@ class ParallelGzip:
         self._threads = threads or workers()
         self._pool = concurrent.futures.ThreadPoolExecutor(self._threads) \
             if self._threads > 1 else None
-        self._buf = bytearray()
+        self._pieces: list = []             # input not yet cut into blocks, and its length
+        self._held = 0
         self._window = b""
         self._queue: list = []
         self._crc, self._size = 0, 0
@@ -193,11 +196,15 @@ class ParallelGzip:
         sink.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff")
 
     def write(self, data) -> int:
-        self._buf += data
-        while len(self._buf) >= BLOCK:
-            self._submit(bytes(self._buf[:BLOCK]))
-            del self._buf[:BLOCK]
-        return len(data)
+        size = len(data)
+        self._pieces.append(bytes(data))
+        self._held += size
+        while self._held >= BLOCK:
+            joined = b"".join(self._pieces)
+            self._submit(joined[:BLOCK])
+            rest = joined[BLOCK:]
+            self._pieces, self._held = ([rest] if rest else []), len(rest)
+        return size
 
     def _submit(self, block: bytes) -> None:
         window, self._window = self._window, block[-WINDOW:]
@@ -212,15 +219,16 @@ class ParallelGzip:
         block, future = self._queue.pop(0)
         self._emit(block, future.result())
 
-    def _emit(self, block: bytes, deflated: bytes) -> None:
+    def _emit(self, block: bytes, deflated: list) -> None:
         self._crc = zlib.crc32(block, self._crc)
         self._size += len(block)
-        self._sink.write(deflated)
+        for part in deflated:
+            self._sink.write(part)
 
     def close(self) -> None:
-        if self._buf:
-            self._submit(bytes(self._buf))
-            self._buf.clear()
+        if self._held:
+            self._submit(b"".join(self._pieces))
+            self._pieces, self._held = [], 0
         while self._queue:
             self._drain_one()
         if self._pool is not None:
@@ -238,32 +246,69 @@ class ParallelGzip:
             self._pool.shutdown(cancel_futures=True)
 
 
-def deflate_block(block: bytes, window: bytes, level: int) -> bytes:
-    """Raw deflate of `block` primed with `window`, ending byte-aligned and not final."""
-    if incompressible(block):
-        return stored_blocks(block)
-    zdict = {"zdict": window} if window else {}
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, 9, **zdict)
-    return deflate.compress(block) + deflate.flush(zlib.Z_SYNC_FLUSH)
+def deflate_block(block: bytes, window: bytes, level: int) -> list:
+    """Raw deflate of `block` after `window` (the 32 KiB before it), ending byte-aligned and
+    not final, as a list of pieces to write in order.
+
+    The block is judged in 64 KiB pieces: runs of compressible pieces are deflated (each run
+    primed with the 32 KiB before it, so matches reach back as in one stream), incompressible
+    ones are stored as they are.
+    """
+    out: list = []
+    history = window
+    start = 0
+    for run_start, run_end, packed in _runs(block):
+        if not packed:
+            out += stored_blocks(block[run_start:run_end])
+        else:
+            zdict = {"zdict": history} if history else {}
+            deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, 9, **zdict)
+            out += [deflate.compress(block[run_start:run_end]), deflate.flush(zlib.Z_SYNC_FLUSH)]
+        start = run_end
+        history = (history + block[max(0, start - WINDOW):start])[-WINDOW:]
+    return out
 
 
-def incompressible(block: bytes, samples: int = 4, size: int = 4096) -> bool:
-    """Whether deflate would gain under 3% on samples spread across `block`."""
-    if len(block) < samples * size * 2:
+def _runs(block: bytes, piece: int = 65536):
+    """(start, end, compressible) for runs of 64 KiB pieces judged alike."""
+    runs: list = []
+    for start in range(0, len(block), piece):
+        end = min(start + piece, len(block))
+        packed = not incompressible(block[start:end])
+        if runs and runs[-1][2] == packed:
+            runs[-1] = (runs[-1][0], end, packed)
+        else:
+            runs.append((start, end, packed))
+    return runs
+
+
+def incompressible(piece: bytes) -> bool:
+    """Whether deflate would gain under 3% on `piece`. zstd's fastest level answers that in
+    ~20 us for 64 KiB of random bytes (it gives up on them early); a deflate of samples costs
+    more than storing the whole piece."""
+    if len(piece) < 4096:
         return False
-    step = len(block) // samples
-    for i in range(samples):
-        sample = block[i * step:i * step + size]
-        if len(zlib.compress(sample, 1)) < size * 0.97:
-            return False
-    return True
+    return len(_probe().compress(piece)) >= len(piece) * 0.97
 
 
-def stored_blocks(data: bytes) -> bytes:
-    """`data` as non-final stored deflate blocks (at most 65535 bytes each)."""
-    parts = []
+_PROBES = threading.local()
+
+
+def _probe():
+    probe = getattr(_PROBES, "cctx", None)
+    if probe is None:
+        import zstandard
+        probe = _PROBES.cctx = zstandard.ZstdCompressor(level=1, write_checksum=False,
+                                                        write_content_size=False)
+    return probe
+
+
+def stored_blocks(data: bytes) -> list:
+    """`data` as non-final stored deflate blocks (at most 65535 bytes each): headers and
+    views of `data`, nothing copied."""
+    parts, view = [], memoryview(data)
     for start in range(0, len(data), 65535):
-        piece = data[start:start + 65535]
+        piece = view[start:start + 65535]
         parts.append(struct.pack("<BHH", 0, len(piece), len(piece) ^ 0xFFFF))
         parts.append(piece)
-    return b"".join(parts)
+    return parts

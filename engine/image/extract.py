@@ -18,6 +18,7 @@ still rebuild the exact tar.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import stat
@@ -30,6 +31,9 @@ META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is sk
 # xattrs a layer may set: file capabilities (ping, ...) and user data. Never trusted.* (that
 # is overlayfs's own namespace) or security labels of another host.
 KEPT_XATTRS = ("security.capability", "user.")
+WRITERS = 4                          # threads creating small files while the tar streams on
+SMALL = 1 << 20                      # files up to this size go to a writer thread
+WINDOW = 32 << 20                    # bytes of such files held at once
 
 
 class Extracted:
@@ -62,10 +66,15 @@ def extract(stream, root, *, overlay: bool = True, split=None) -> Extracted:
     job = _Job(os.path.realpath(root), overlay, split)
     reader = TarReader(stream)
     try:
-        for entry in reader:
-            job.entry(reader, entry)
-        if split is not None:
-            split.raw(reader.take_raw())
+        with concurrent.futures.ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
+            job.pool = pool
+            try:
+                for entry in reader:
+                    job.entry(reader, entry)
+                if split is not None:
+                    split.raw(reader.take_raw())
+            finally:
+                job.drain()
         job.finish()
     except OSError as exc:
         raise HostError(f"extracting a layer into {root}: {exc}") from exc
@@ -81,6 +90,41 @@ class _Job:
         self.left_out: list[str] = []
         self.dirs: list[tuple[str, object]] = []
         self.orphans = 0
+        # Parent directories already checked: their path as named -> as resolved inside the
+        # root. Anything removed later drops what it could have changed (see _forget).
+        self.parents: dict[str, str] = {root: root}
+        self.pool = None
+        self.pending: dict[str, concurrent.futures.Future] = {}
+        self.held = 0
+
+    def drain(self) -> None:
+        """Wait for every file a writer thread is still making (raising its OSError)."""
+        pending, self.pending, self.held = self.pending, {}, 0
+        for future in pending.values():
+            future.result()
+
+    def _parent(self, name: str, entry) -> str:
+        """The real directory `name`'s entry goes in, made if needed; ContentError if it
+        leads out of the root or lies under a non-directory."""
+        named = os.path.join(self.root, os.path.dirname(name)).rstrip("/")
+        found = self.parents.get(named)
+        if found is not None:
+            return found
+        parent = os.path.realpath(named)
+        if not _inside(self.root, parent):
+            raise ContentError(f"{entry.name!r} leads out of the root through a symlink")
+        if os.path.lexists(parent) and not os.path.isdir(parent):
+            raise ContentError(f"{entry.name!r} lies under a file that is not a directory")
+        os.makedirs(parent, 0o755, exist_ok=True)
+        self.parents[named] = parent
+        return parent
+
+    def _forget(self, path: str) -> None:
+        """`path` is going: drop cached parents named or resolved at or below it."""
+        below = path + "/"
+        self.parents = {k: v for k, v in self.parents.items()
+                        if not (k == path or k.startswith(below) or v == path
+                                or v.startswith(below))}
 
     def entry(self, reader: TarReader, entry) -> None:
         if self.split is not None:
@@ -101,18 +145,17 @@ class _Job:
         if entry.kind in ("char", "block"):
             self.left_out.append(entry.name)
             return False
-        parent = os.path.realpath(os.path.join(self.root, os.path.dirname(name)))
-        if not _inside(self.root, parent):
-            raise ContentError(f"{entry.name!r} leads out of the root through a symlink")
-        if os.path.lexists(parent) and not os.path.isdir(parent):
-            raise ContentError(f"{entry.name!r} lies under a file that is not a directory")
         base = os.path.basename(name)
+        if base.startswith(WHITEOUT) and base != OPAQUE and not base.startswith(META_PREFIX) \
+                and base[len(WHITEOUT):] in ("", ".", ".."):   # the directory or its parent
+            raise ContentError(f"unsafe whiteout in layer: {entry.name!r}")
+        parent = self._parent(name, entry)
         target = os.path.join(parent, base)
         if base == OPAQUE:
-            os.makedirs(parent, 0o755, exist_ok=True)
             if self.overlay:
                 os.setxattr(parent, OPAQUE_XATTR, b"y")
             else:
+                self.drain()
                 for item in os.scandir(parent):
                     if item.path not in self.extracted:
                         self._remove(item.path)
@@ -120,24 +163,20 @@ class _Job:
         if base.startswith(META_PREFIX):
             return False
         if base.startswith(WHITEOUT):
-            hidden = base[len(WHITEOUT):]
-            if hidden in ("", ".", ".."):       # would delete the directory or its parent
-                raise ContentError(f"unsafe whiteout in layer: {entry.name!r}")
-            victim = os.path.join(parent, hidden)
+            victim = os.path.join(parent, base[len(WHITEOUT):])
             self._remove(victim)
             if self.overlay:
-                os.makedirs(parent, 0o755, exist_ok=True)
                 os.mknod(victim, stat.S_IFCHR | 0o600, os.makedev(0, 0))
             return False
         link = self._link_source(entry) if entry.kind == "hardlink" else None
         if not (entry.kind == "dir" and os.path.isdir(target) and not os.path.islink(target)):
             self._remove(target)                 # never write through an existing symlink
-        os.makedirs(parent, 0o755, exist_ok=True)
         kept = self._make(reader, entry, target, link)
         self.extracted.add(target)
         return kept
 
     def _link_source(self, entry) -> str:
+        self.drain()                             # the file it names may still be in writing
         link = relative(entry.linkname)
         source = os.path.join(self.root, link) if link not in (None, ".") else None
         if source is None or not _inside(self.root, os.path.realpath(os.path.dirname(source))):
@@ -165,45 +204,38 @@ class _Job:
             os.mkfifo(target, 0o600)
         else:
             self._write(reader, entry, target)
+            return True
         self._attributes(target, entry)
-        return kind == "file"
+        return False
 
     def _write(self, reader, entry, target: str) -> None:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        try:
-            for chunk in reader.content():
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
         if self.split is not None:
-            rel = os.path.relpath(target, self.root)
+            rel = target[len(self.root) + 1:]
             self.records[target] = self.split.file("diff/" + rel, entry.size)
+        if entry.size <= SMALL:                  # a writer thread makes it; we read on
+            data = reader.skip()
+            self.pending[target] = self.pool.submit(_create, target, [data], entry)
+            self.held += len(data)
+            if self.held > WINDOW:
+                self.drain()
+        else:
+            _create(target, reader.content(), entry)
 
     def _attributes(self, path: str, entry) -> None:
-        try:
-            os.chown(path, entry.uid, entry.gid, follow_symlinks=False)
-        except PermissionError:
-            pass                                 # not root: keep our own ids, as tarfile does
-        if entry.kind != "symlink":
-            os.chmod(path, entry.mode & 0o7777)  # after chown, which clears setuid bits
-            for key, value in entry.xattrs.items():
-                if key.startswith(KEPT_XATTRS):
-                    try:
-                        os.setxattr(path, key, value, follow_symlinks=False)
-                    except OSError:
-                        pass                     # a filesystem without xattrs: not fatal
-        os.utime(path, (entry.mtime, entry.mtime), follow_symlinks=False)
+        _attributes(path, entry)
 
     def _remove(self, path: str) -> None:
         """Remove what is at `path`, moving aside files the index still names."""
+        if self.pending and (path in self.pending or os.path.lexists(path)):
+            self.drain()
         if not os.path.lexists(path):
             return
+        self._forget(path)
         is_dir = os.path.isdir(path) and not os.path.islink(path)
-        named = [p for p in self.records if p == path or (is_dir and p.startswith(path + "/"))] \
-            if self.records else []
+        if is_dir:
+            named = [p for p in self.records if p.startswith(path + "/")]
+        else:
+            named = [path] if path in self.records else []
         if named:
             self.orphans += 1
             aside = os.path.join(os.path.dirname(self.root), "orphans", str(self.orphans))
@@ -219,7 +251,40 @@ class _Job:
         self.extracted.discard(path)
 
     def finish(self) -> None:
+        self.drain()
         """Directory owners, modes and times last: writing into them changed their mtimes."""
         for path, entry in reversed(self.dirs):
             if os.path.isdir(path) and not os.path.islink(path):
                 self._attributes(path, entry)
+
+
+def _create(path: str, chunks, entry) -> None:
+    """A new regular file at `path` (never through a symlink) with `chunks` and the entry's
+    owner, mode, xattrs and mtime."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+        _attributes(fd, entry)
+    finally:
+        os.close(fd)
+
+
+def _attributes(where, entry) -> None:
+    """Owner, mode, kept xattrs and mtime of `where` (a path, not followed, or an open fd)."""
+    by_path = {"follow_symlinks": False} if isinstance(where, str) else {}
+    try:
+        os.chown(where, entry.uid, entry.gid, **by_path)
+    except PermissionError:
+        pass                                     # not root: keep our own ids, as tarfile does
+    if entry.kind != "symlink":
+        os.chmod(where, entry.mode & 0o7777)     # not a symlink; after chown (setuid bits)
+        for key, value in entry.xattrs.items():
+            if key.startswith(KEPT_XATTRS):
+                try:
+                    os.setxattr(where, key, value, **by_path)
+                except OSError:
+                    pass                         # a filesystem without xattrs: not fatal
+    os.utime(where, (entry.mtime, entry.mtime), **by_path)

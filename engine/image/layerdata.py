@@ -22,8 +22,9 @@ from pathlib import Path
 from ..errors import ContentError
 from .compression import MEDIA_TYPES, TAR_TYPE, Decompressed, compressor
 from .extract import extract
-from .layers import HashingSink, diff
+from .layers import diff
 from .tarsplit import INDEX, SplitWriter, reassemble
+from .tarstream import BackgroundHash
 
 
 def unpack(temp: Path, stream, *, left_out: list | None = None):
@@ -38,10 +39,22 @@ def unpack(temp: Path, stream, *, left_out: list | None = None):
 
 def index(temp: Path, *, epoch: int | None = None, overlay: bool = True) -> tuple[str, int]:
     """(diff id, tar size) of the tree in `temp/diff`, recording its tar-split index."""
-    sink = HashingSink()
+    sink = _Hashed()
     with SplitWriter(temp / INDEX) as split:
         diff(temp / "diff", sink, epoch=epoch, overlay=overlay, split=split)
-    return sink.digest, sink.size
+    return sink.hash.digest(), sink.size
+
+
+class _Hashed:
+    """A sink that only hashes (on a second thread) and counts."""
+
+    def __init__(self):
+        self.hash, self.size = BackgroundHash(), 0
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return len(data)
 
 
 def copy_tree(source: Path, temp: Path, *, epoch: int | None = None, overlay: bool = True):
@@ -77,12 +90,13 @@ def layer_tar(store, layer, meta: dict | None = None):
         chunks = reassemble(store.snapshots.directory(layer.chain_id), meta.get("moved"))
     else:
         chunks = _from_blob(store, layer, meta)
-    check = HashingSink()
+    check = BackgroundHash()
     for chunk in chunks:
-        check.write(chunk)
+        check.update(chunk)
         yield chunk
-    if check.digest != layer.diff_id:
-        raise ContentError(f"layer {layer.diff_id} is corrupt: its content is {check.digest}")
+    digest = check.digest()
+    if digest != layer.diff_id:
+        raise ContentError(f"layer {layer.diff_id} is corrupt: its content is {digest}")
 
 
 def _from_blob(store, layer, meta: dict):

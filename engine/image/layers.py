@@ -24,6 +24,7 @@ import os
 import stat
 
 from .extract import META_PREFIX, OPAQUE, OPAQUE_XATTR, WHITEOUT, extract  # noqa: F401
+from .readahead import read_ahead
 
 RECORD = 10240                       # tarfile's record size: the end of a tar is padded to it
 
@@ -68,7 +69,12 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
     links: dict = {}
     written = 0
 
+    entries: list = []                   # (TarInfo, the file holding its content or None)
+
     def emit(info: tarfile.TarInfo, path: str | None = None) -> None:
+        entries.append((info, path if info.size else None))
+
+    def write(info: tarfile.TarInfo, path: str | None, data: bytes | None) -> None:
         nonlocal written
         info.mtime = int(info.mtime)
         if epoch is not None and info.mtime > epoch:
@@ -77,9 +83,12 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
         sink.write(header)
         split_raw(header)
         written += len(header)
-        if path is None or not info.size:
+        if path is None:
             return
-        _copy_content(path, info.size, sink)
+        if data is not None:
+            sink.write(data)
+        else:
+            _copy_content(path, info.size, sink)
         if split is not None:
             split.file(prefix + info.name, info.size)
         padding = -info.size % tarfile.BLOCKSIZE
@@ -128,6 +137,8 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
             elif stat.S_ISFIFO(mode):
                 emit(entry(name, st, tarfile.FIFOTYPE))
     walk("")
+    for (info, path), data in read_ahead(entries, lambda e: (e[1], e[0].size) if e[1] else None):
+        write(info, path, data)
     # The end: two zero blocks, then zeros up to a whole record, as tarfile writes it.
     end = bytes(2 * tarfile.BLOCKSIZE + (-(written + 2 * tarfile.BLOCKSIZE) % RECORD))
     sink.write(end)

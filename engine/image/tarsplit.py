@@ -20,6 +20,7 @@ import struct
 import zlib
 
 from ..errors import ContentError
+from .readahead import read_ahead
 
 INDEX = "tar-split"
 CHUNK = 1 << 20
@@ -103,19 +104,36 @@ def reassemble(snapshot, moved: dict | None = None):
     except FileNotFoundError:
         raise ContentError(f"snapshot {snapshot} has no tar-split index") from None
     with f:
-        records, number = _Records(f), 0
-        while records.more():
-            kind = records.take(1)
-            if kind == _RAW:
-                yield records.take(_U32.unpack(records.take(4))[0])
-            elif kind == _FILE:
-                size = _U64.unpack(records.take(8))[0]
-                path = records.take(_U32.unpack(records.take(4))[0]).decode(
-                    "utf-8", "surrogateescape")
-                yield from _content(os.path.join(snapshot, moved.get(number, path)), size)
-                number += 1
-            else:
-                raise ContentError(f"tar-split index of {snapshot} is corrupt")
+        items = _items(_Records(f), snapshot, moved)
+        try:
+            for (raw, path, size), data in read_ahead(items, lambda i: (i[1], i[2]) if i[1]
+                                                      else None):
+                if raw is not None:
+                    yield raw
+                elif data is not None:
+                    yield data
+                else:
+                    yield from _content(path, size)
+        except OSError as exc:
+            raise ContentError(f"a file of snapshot {snapshot} is missing or short: "
+                               f"{exc}") from None
+
+
+def _items(records: "_Records", snapshot, moved: dict):
+    """(raw bytes, None, 0) and (None, file path, size) in the index's order."""
+    number = 0
+    while records.more():
+        kind = records.take(1)
+        if kind == _RAW:
+            yield records.take(_U32.unpack(records.take(4))[0]), None, 0
+        elif kind == _FILE:
+            size = _U64.unpack(records.take(8))[0]
+            path = records.take(_U32.unpack(records.take(4))[0]).decode(
+                "utf-8", "surrogateescape")
+            yield None, os.path.join(snapshot, moved.get(number, path)), size
+            number += 1
+        else:
+            raise ContentError(f"tar-split index of {snapshot} is corrupt")
 
 
 def _content(path: str, size: int):

@@ -211,3 +211,18 @@ def test_hard_link_to_a_symlink_links_the_symlink_not_what_it_names(tmp_path):
           root, overlay=False)
     assert os.readlink(root / "h") == str(outside) and os.lstat(root / "h").st_nlink == 2
     assert os.stat(outside).st_nlink == 1
+
+
+def test_a_directory_swapped_for_a_symlink_mid_layer_is_seen(tmp_path):
+    """Parents are checked once and remembered; replacing one (here `x`, reached through the
+    symlink `a`) must make the next entry under it be checked again."""
+    outside = tmp_path / "outside"
+    (outside / "b").mkdir(parents=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    with pytest.raises(ContentError, match="out of the root"):
+        apply(build_tar([("x", "dir", {}), ("a", "sym", {"linkname": "x"}),
+                         ("a/b/f", "file", {"data": b"in"}),
+                         ("x", "sym", {"linkname": str(outside)}),
+                         ("a/b/g", "file", {"data": b"escaped"})]), root, overlay=False)
+    assert list((outside / "b").iterdir()) == []
