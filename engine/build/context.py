@@ -66,11 +66,12 @@ class HashMemo:
         missing = [(p, st) for p, st in files if self.known(p, st) is None]
         if not missing:
             return 0
-        workers = min(4, len(missing))
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            for (path, st), digest in zip(missing, pool.map(_sha256_file, (p for p, _ in
-                                                                            missing))):
-                self.entries[path] = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
+        with concurrent.futures.ThreadPoolExecutor(min(4, len(missing))) as pool:
+            for i in range(0, len(missing), 256):      # bounded: memory stays flat
+                batch = missing[i:i + 256]
+                for (path, st), digest in zip(batch, pool.map(_sha256_file,
+                                                              [p for p, _ in batch])):
+                    self.entries[path] = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
         self.dirty = True
         return len(missing)
 
@@ -190,7 +191,7 @@ class Context:
         self.memo.learn([(s.path, found) for s, found in listed.items() if not s.is_dir] +
                         [(host, st) for s in sources if s.is_dir
                          for host, _, st in listed[s] if stat.S_ISREG(st.st_mode)])
-        known, parts = self.memo.known, []
+        known, parts, h = self.memo.known, [], hashlib.sha256()
         for source in sources:
             parts.append(f"\0src {source.rel} {source.is_dir}\0")
             if not source.is_dir:
@@ -203,5 +204,8 @@ class Context:
                     parts.append(known(host, st))
                 elif stat.S_ISLNK(st.st_mode):
                     parts.append(os.readlink(host))
-        data = "".join(parts).encode("utf-8", "surrogateescape")
-        return "sha256:" + hashlib.sha256(data).hexdigest()
+                if len(parts) > 4096:
+                    h.update("".join(parts).encode("utf-8", "surrogateescape"))
+                    parts.clear()
+        h.update("".join(parts).encode("utf-8", "surrogateescape"))
+        return "sha256:" + h.hexdigest()

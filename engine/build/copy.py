@@ -208,9 +208,9 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
     from another stage or image, whose owner, mode and times the copy keeps, is hard-linked
     instead: both sides are immutable snapshots on one filesystem."""
     with concurrent.futures.ThreadPoolExecutor(COPIERS) as pool:
-        copies: list = []
+        copies: dict[str, concurrent.futures.Future] = {}
         newest = _fill(plan, tree, ids, base_view, dir_time, pool, copies)
-        for copy in copies:
+        for copy in copies.values():
             copy.result()                   # raises the first failure
     # Directory mtimes last: writing files into them changed them.
     for path, st in reversed(newest[1]):
@@ -245,7 +245,7 @@ def _fill(plan, tree, ids, base_view, dir_time, pool, copies):
                     os.chown(host, *ids)
                 made.append(host)
 
-    pending: dict[str, concurrent.futures.Future] = {}
+    pending = copies                        # copies in flight, oldest first
 
     def place(host_src: str | None, st: os.stat_result | None, target: str,
               text: bytes | None = None) -> None:
@@ -278,7 +278,8 @@ def _fill(plan, tree, ids, base_view, dir_time, pool, copies):
             mode = plan.chmod if plan.chmod is not None else stat.S_IMODE(st.st_mode)
             owner = ids or ((st.st_uid, st.st_gid) if plan.keep_ids else (0, 0))
             pending[out] = pool.submit(_copy_regular, host_src, out, owner, mode, st.st_mtime_ns)
-            copies.append(pending[out])
+            while len(pending) > 4 * COPIERS:   # bounded: memory stays flat
+                pending.pop(next(iter(pending))).result()
             return
         else:
             return                          # devices, fifos, sockets: not copied

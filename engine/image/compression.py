@@ -160,7 +160,10 @@ class _Zstd:
 
     def __init__(self, sink, level: int, threads: int | None):
         import zstandard
-        cctx = zstandard.ZstdCompressor(level=level, threads=threads or workers())
+        # 1 MiB jobs: each worker holds a job or two, so memory stays flat on any core count.
+        params = zstandard.ZstdCompressionParameters.from_level(
+            level, threads=threads or workers(), job_size=1 << 20)
+        cctx = zstandard.ZstdCompressor(compression_params=params)
         self._writer = cctx.stream_writer(sink, closefd=False)
 
     def write(self, data) -> int:

@@ -33,7 +33,7 @@ META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is sk
 KEPT_XATTRS = ("security.capability", "user.")
 WRITERS = 4                          # threads creating small files while the tar streams on
 SMALL = 1 << 20                      # files up to this size go to a writer thread
-WINDOW = 32 << 20                    # bytes of such files held at once
+WINDOW = 8 << 20                     # bytes of such files held at once
 
 
 class Extracted:

@@ -69,10 +69,9 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
     links: dict = {}
     written = 0
 
-    entries: list = []                   # (TarInfo, the file holding its content or None)
-
-    def emit(info: tarfile.TarInfo, path: str | None = None) -> None:
-        entries.append((info, path if info.size else None))
+    def emit(info: tarfile.TarInfo, path: str | None = None):
+        """(TarInfo, the file holding its content or None), for walk() to yield."""
+        return info, path if info.size else None
 
     def write(info: tarfile.TarInfo, path: str | None, data: bytes | None) -> None:
         nonlocal written
@@ -102,7 +101,7 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
         info.mode, info.uid, info.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
         return info
 
-    def walk(rel: str) -> None:
+    def walk(rel: str):
         for item in sorted(os.scandir(os.path.join(tree, rel)), key=lambda e: e.name):
             name, st = rel + item.name, item.stat(follow_symlinks=False)
             mode = st.st_mode
@@ -110,34 +109,35 @@ def diff(tree, sink, *, epoch: int | None = None, overlay: bool = True, split=No
                 if overlay and is_whiteout(st):
                     marker = tarfile.TarInfo(rel + WHITEOUT + item.name)
                     marker.mtime = st.st_mtime
-                    emit(marker)
+                    yield emit(marker)
                 continue
             if stat.S_ISREG(mode):
                 key = (st.st_dev, st.st_ino)
                 if st.st_nlink > 1 and key in links:          # a second sighting links
                     info = entry(name, st, tarfile.LNKTYPE)
                     info.linkname = links[key]
-                    emit(info)
+                    yield emit(info)
                     continue
-                links.setdefault(key, name)
+                if st.st_nlink > 1:
+                    links.setdefault(key, name)
                 info = entry(name, st)
                 info.size = st.st_size
-                emit(info, item.path)
+                yield emit(info, item.path)
             elif stat.S_ISDIR(mode):
-                emit(entry(name, st, tarfile.DIRTYPE))
+                yield emit(entry(name, st, tarfile.DIRTYPE))
                 if overlay and _xattr(item.path, OPAQUE_XATTR) == b"y":
                     marker = tarfile.TarInfo(f"{name}/{OPAQUE}")
                     marker.mtime = st.st_mtime
-                    emit(marker)
-                walk(name + "/")
+                    yield emit(marker)
+                yield from walk(name + "/")
             elif stat.S_ISLNK(mode):
                 info = entry(name, st, tarfile.SYMTYPE)
                 info.linkname = os.readlink(item.path)
-                emit(info)
+                yield emit(info)
             elif stat.S_ISFIFO(mode):
-                emit(entry(name, st, tarfile.FIFOTYPE))
-    walk("")
-    for (info, path), data in read_ahead(entries, lambda e: (e[1], e[0].size) if e[1] else None):
+                yield emit(entry(name, st, tarfile.FIFOTYPE))
+    for (info, path), data in read_ahead(walk(""), lambda e: (e[1], e[0].size) if e[1]
+                                         else None):
         write(info, path, data)
     # The end: two zero blocks, then zeros up to a whole record, as tarfile writes it.
     end = bytes(2 * tarfile.BLOCKSIZE + (-(written + 2 * tarfile.BLOCKSIZE) % RECORD))

@@ -15,7 +15,8 @@ import concurrent.futures
 import os
 
 SMALL = 1 << 20
-WINDOW = 32 << 20
+WINDOW = 8 << 20
+AHEAD = 1024                         # items looked at ahead, files or not
 _END = object()
 
 
@@ -43,7 +44,7 @@ def read_ahead(items, file_of, *, workers: int = 4, window: int = WINDOW, small:
     with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="read") as pool:
         exhausted = False
         while True:
-            while not exhausted and held < window:
+            while not exhausted and held < window and len(pending) < AHEAD:
                 item = next(source, _END)
                 if item is _END:
                     exhausted = True

@@ -58,7 +58,7 @@ class BackgroundHash:
 
     def _submit(self, data: bytes) -> None:
         self._pending.append(self._pool.submit(self._hash.update, data))
-        while len(self._pending) > 8:                 # bounded: memory stays flat
+        while len(self._pending) > 4:                 # bounded: memory stays flat
             self._pending.popleft().result()
 
     def digest(self) -> str:

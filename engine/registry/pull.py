@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import queue
 import shutil
+import threading
 
 from ..errors import ContentError, RegistryError
 from ..image import reference
@@ -213,6 +215,7 @@ def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
     response = client.open_blob(repository, digest)
     temp = store.snapshots.new_temp()
     sink = store.blobs.writer() if kind else HashingSink()
+    tee = None
     try:
         tee = _Tee(response, sink, lambda current: emit({
             "type": "layer", "digest": digest, "status": "downloading", "size": size,
@@ -238,6 +241,8 @@ def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
                                f"the config says {diff_id}")
         return _Fetched(temp, result, digest, kind, sink.size, kind and sink.created)
     except BaseException:
+        if tee is not None:
+            tee.stop()
         shutil.rmtree(temp, ignore_errors=True)
         if kind:
             sink.abort()
@@ -247,23 +252,62 @@ def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
 
 
 class _Tee:
-    """read(n) from the registry's response that also feeds the blob sink and progress."""
+    """read(n) of the registry's response, fetched ahead by a thread of its own that also
+    writes it to the blob sink (hashing it) and reports progress: the network, the blob and
+    the compressed digest on one core, inflating and unpacking on another."""
 
     def __init__(self, response, sink, progress):
         self._response, self._sink, self._progress = response, sink, progress
-        self.size, self._reported = 0, 0
+        self._queue: queue.Queue = queue.Queue(maxsize=8)      # bounded: memory stays flat
+        self._buf, self._failure, self._stop = b"", None, threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="pull-blob", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        size = reported = 0
+        try:
+            while not self._stop.is_set():
+                data = self._response.read(CHUNK)
+                if data:
+                    self._sink.write(data)
+                    size += len(data)
+                    if size - reported >= PROGRESS_EVERY:
+                        reported = size
+                        self._progress(size)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:      # noqa: BLE001 - raised again by read()
+            self._failure = exc
+            self._put(b"")
+
+    def _put(self, data: bytes) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
     def read(self, count: int = CHUNK) -> bytes:
-        data = self._response.read(min(count, CHUNK) if count > 0 else CHUNK)
-        if data:
-            self._sink.write(data)
-            self.size += len(data)
-            if self.size - self._reported >= PROGRESS_EVERY:
-                self._reported = self.size
-                self._progress(self.size)
+        while not self._buf:
+            data = self._queue.get()
+            if not data:
+                self._queue.put(b"")          # stay at the end for later reads
+                if self._failure is not None:
+                    raise self._failure
+                return b""
+            self._buf = data
+        data, self._buf = self._buf[:count], self._buf[count:]
         return data
 
     def drain(self) -> None:
         """Whatever follows the tar in the blob (a decompressor may stop at its end)."""
         while self.read(CHUNK):
             pass
+        self._thread.join()
+
+    def stop(self) -> None:
+        """Let the pump thread go (a failed fetch); the response is closed by the caller."""
+        self._stop.set()
+        self._thread.join()
