@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockyard.engine.build.context import Context
-from dockyard.engine.build.ignore import IgnoreMatcher
+from dockyard.engine.builder.context import Context
+from dockyard.engine.builder.ignore import IgnoreMatcher
 from dockyard.engine.errors import DockyardError
 from dockyard.engine.image.bootstrap import import_tarball
 from dockyard.engine.image.layers import apply
