@@ -139,11 +139,12 @@ class _Prefixed:
         self._head, self._stream = head, stream
 
     def read(self, count: int = -1) -> bytes:
-        if self._head:
-            data, self._head = self._head[:count] if count >= 0 else self._head, \
-                self._head[count:] if count >= 0 else b""
-            return data
-        return self._stream.read(count)
+        if not self._head:
+            return self._stream.read(count)
+        if count < 0:
+            count = len(self._head)
+        data, self._head = self._head[:count], self._head[count:]
+        return data
 
 
 def compressor(kind: str, sink, *, level: int | None = None, threads: int | None = None):

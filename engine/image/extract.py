@@ -130,7 +130,7 @@ class _Job:
         if self.split is not None:
             self.split.raw(entry.raw)
         kept = self._place(reader, entry)
-        if not kept and reader._left:           # content nothing on disk holds: keep it raw
+        if not kept and reader.unread:          # content nothing on disk holds: keep it raw
             data = reader.skip()
             if self.split is not None:
                 self.split.raw(data)

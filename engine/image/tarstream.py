@@ -99,8 +99,13 @@ class TarReader:
 
     @property
     def digest(self) -> str:
-        """`sha256:<hex>` of every byte read so far (the diff id once iteration ends)."""
+        """`sha256:<hex>` of the whole stream: read it once iteration has ended."""
         return self._hash.digest()
+
+    @property
+    def unread(self) -> int:
+        """Content bytes of the current entry nobody has read yet."""
+        return self._left
 
     def _read(self, count: int) -> bytes:
         data = self._stream.read(count)

@@ -340,3 +340,22 @@ def test_cli_pull_says_up_to_date_only_when_the_name_already_meant_the_image(eng
     assert f"Status: Downloaded newer image for {ref}" in first.stdout
     again = cli(engine.root, "pull", ref)
     assert f"Status: Image is up to date for {ref}" in again.stdout
+
+
+def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, registry, fresh):
+    ref = f"{registry.address}/zstd/busybox:1"
+    engine.images.tag("busybox", ref)
+    pushed = engine.images.push(ref, compression="zstd")
+    manifest = json.loads(engine.store.blobs.read(pushed["digest"]))
+    assert [d["mediaType"] for d in manifest["layers"]] == [
+        "application/vnd.oci.image.layer.v1.tar+zstd"]
+    blob = registry.blob_file(manifest["layers"][0]["digest"]).read_bytes()
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"                     # a zstd frame
+    other, again = f"{registry.address}/zstd/other:1", []
+    engine.images.tag("busybox", other)
+    engine.images.push(other, compression="zstd", on_event=again.append)
+    assert manifest["layers"][0]["digest"] in {e["digest"] for e in again}   # kept, not redone
+    image = fresh.images.pull(ref)
+    assert image.id == engine.images.get("busybox").id
+    assert run(fresh, ref, "echo zstd") == "zstd\n"
+    assert fresh.store.blobs.exists(manifest["layers"][0]["digest"])     # kept as it came

@@ -102,3 +102,17 @@ def test_image_named_is_none_only_when_the_store_has_no_such_image(data_root, tm
     store.blobs.path(image.id).write_bytes(b"{}")          # a corrupt config is no "not here yet"
     with pytest.raises(ContentError):
         _image_named(ImageStore(data_root), "named:1")
+
+
+def test_push_compression_comes_from_the_flag_the_environment_or_registries_json(
+        tmp_path, monkeypatch):
+    from dockyard.engine.registry.push import compression_setting
+    monkeypatch.delenv("DOCKYARD_COMPRESSION", raising=False)
+    assert compression_setting(tmp_path) == "gzip"
+    (tmp_path / "registries.json").write_text('{"compression": "zstd"}')
+    assert compression_setting(tmp_path) == "zstd"
+    monkeypatch.setenv("DOCKYARD_COMPRESSION", "gzip")
+    assert compression_setting(tmp_path) == "gzip"
+    assert compression_setting(tmp_path, "zstd") == "zstd"
+    with pytest.raises(InvalidArgument, match="use gzip or zstd"):
+        compression_setting(tmp_path, "brotli")
