@@ -9,9 +9,9 @@ The unpacked snapshot is the truth. Making a layer costs one pass: the tar is ha
 id) while it is written out as files, or while a finished tree is read back once; no blob is
 written. Beside the files sits the tar-split index (tarsplit.py), so `layer_tar()` rebuilds
 the exact uncompressed tar for `save`, and `compressed()` makes a gzip or zstd blob for `push`
-the first time one is asked for and records it in the snapshot's layer.json. A layer pulled
-from a registry keeps the compressed blob it arrived as. So an image costs its content once on
-disk (plus a compressed copy only once pushed or pulled), and no gzip runs on the hot path.
+the first time one is asked for and records it in the snapshot's layer.json (a pulled layer
+records the digest of the blob it came as). So an image costs its content once on disk (plus a
+compressed copy once pushed), and no gzip runs on the hot path.
 """
 from __future__ import annotations
 

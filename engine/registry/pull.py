@@ -2,11 +2,13 @@
 
     image = pull(store, "127.0.0.1:5000/busybox:latest", on_event=print)
 
-Layers stream from the registry, up to three at once, in one pass each: into the blob store
-(gzip and zstd blobs are kept, as the layer's compressed form) and through the decompressor
-into a snapshot, while both digests are checked on the way: the blob's (against the manifest)
-and the uncompressed tar's (against the config's diff_ids). A mismatch raises ContentError and
-leaves no blob, snapshot or image behind; layers whose snapshot exists are not fetched. Events: `{"type": "layer", "digest", "status": "exists"|"downloading"|"done", "size"}`
+Layers stream from the registry, up to three at once, in one pass each through the
+decompressor into a snapshot, while both digests are checked on the way: the blob's (against
+the manifest) and the uncompressed tar's (against the config's diff_ids). The compressed blob
+itself is not kept, as Docker doesn't keep it: its digest and size are recorded, so a push to
+a registry that has it (or can mount it) sends nothing, and the snapshot rebuilds the exact tar.
+A mismatch raises ContentError and leaves no snapshot or image behind; layers whose snapshot
+exists are not fetched. Events: `{"type": "layer", "digest", "status": "exists"|"downloading"|"done", "size"}`
 (downloading repeats with "current" bytes), `{"type": "note", "digest", "message"}` for device
 nodes a layer left out, then `{"type": "pulled", "ref", "digest", "image",
 "status": "downloaded"|"up to date"}`.
@@ -184,27 +186,22 @@ def _layers(store, client, repository, descriptors, diff_ids, emit):
 class _Fetched:
     """A downloaded, unpacked, verified layer waiting for its turn to become a snapshot."""
 
-    def __init__(self, temp, result, digest, kind, blob_size, created):
+    def __init__(self, temp, result, digest, kind, blob_size):
         self.temp, self.result, self.digest = temp, result, digest
-        self.kind, self.blob_size, self.created = kind, blob_size, created
+        self.kind, self.blob_size = kind, blob_size
         self.left_out = result.left_out
-        self.committed = False
 
     def commit(self, store, parent):
         meta = {"digest": self.digest, **({"compressed": {self.kind: {
             "digest": self.digest, "size": self.blob_size}}} if self.kind else {})}
         if self.result.moved:
             meta["moved"] = {str(k): v for k, v in self.result.moved.items()}
-        layer = store.commit_layer(self.temp, self.result.digest, self.result.size, parent,
-                                   **meta)
-        self.committed = True
-        return layer
+        return store.commit_layer(self.temp, self.result.digest, self.result.size, parent,
+                                  **meta)
 
     def discard(self, store) -> None:
-        """Drop what an uncommitted fetch left (its temp snapshot, and a blob it added)."""
+        """Drop the temp snapshot of a fetch that was not committed."""
         shutil.rmtree(self.temp, ignore_errors=True)
-        if not self.committed and self.created:
-            store.blobs.delete(self.digest)
 
 
 def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
@@ -217,7 +214,7 @@ def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
           "current": 0})
     response = client.open_blob(repository, digest)
     temp = store.snapshots.new_temp()
-    sink = store.blobs.writer() if kind else HashingSink()
+    sink = HashingSink()
     tee = None
     try:
         tee = _Tee(response, sink, lambda current: emit({
@@ -228,27 +225,17 @@ def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
         except ContentError as exc:
             raise ContentError(f"layer {digest}: {exc}") from None
         tee.drain()
-        if kind:
-            try:
-                sink.commit(expected=digest)
-            except ContentError:
-                raise ContentError(f"layer {digest} from {client.domain}/{repository} is "
-                                   f"corrupt: its content is {sink.digest}") from None
-        elif sink.digest != digest:
+        if sink.digest != digest:
             raise ContentError(f"layer {digest} from {client.domain}/{repository} is "
                                f"corrupt: its content is {sink.digest}")
         if result.digest != diff_id:
-            if kind and sink.created:
-                store.blobs.delete(digest)
             raise ContentError(f"layer {digest}: uncompressed content is {result.digest}, "
                                f"the config says {diff_id}")
-        return _Fetched(temp, result, digest, kind, sink.size, kind and sink.created)
+        return _Fetched(temp, result, digest, kind, sink.size)
     except BaseException:
         if tee is not None:
             tee.stop()
         shutil.rmtree(temp, ignore_errors=True)
-        if kind:
-            sink.abort()
         raise
     finally:
         response.close()

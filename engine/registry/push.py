@@ -6,7 +6,8 @@
 Layers made here are stored unpacked (image/layerdata.py); a push compresses each one the first
 time it is needed, with gzip on every core or zstd (`compression`, else $DOCKYARD_COMPRESSION,
 else `"compression"` in `<data_root>/registries.json`, else gzip), and keeps the blob for the
-next push. A layer pulled in a compressed form is pushed as it came. When any layer changed
+next push. A pulled layer goes as it came when the registry has its blob or can mount it from
+where it was pulled, else it is compressed like the rest. When any layer changed
 form, the pushed manifest is an OCI manifest naming the compressed blobs; the image's id (its
 config) stays, and the pushed manifest's digest becomes one of its repo digests.
 
@@ -86,16 +87,29 @@ def _push_layer(store, client, repository, layer, descriptor, kind, sources, chu
     """Push one layer; the descriptor the pushed manifest names it by."""
     digest = descriptor["digest"]
     if descriptor.get("mediaType") != TAR_TYPE and digest != layer.diff_id:
-        # Compressed as pulled: push those exact bytes when we (or the registry) have them.
-        if store.blobs.exists(digest) or client.blob_exists(
-                repository, digest, client.scope(repository, "pull,push")):
-            _push_blob(store, client, repository, digest, descriptor.get("size", 0),
-                       sources.get(digest, []), chunk_size, emit)
+        # Compressed as pulled: the registry has it, can mount it, or we still hold it.
+        if _reuse(store, client, repository, digest, descriptor.get("size", 0),
+                  sources.get(digest, []), chunk_size, emit):
             return descriptor
     blob = store.compressed_layer(layer, kind)
     _push_blob(store, client, repository, blob["digest"], blob["size"],
                sources.get(blob["digest"], []), chunk_size, emit)
     return {"mediaType": blob["mediaType"], "digest": blob["digest"], "size": blob["size"]}
+
+
+def _reuse(store, client, repository, digest, size, sources, chunk_size, emit) -> bool:
+    """Push a pulled layer's own blob when that costs no recompression; False otherwise."""
+    scope = client.scope(repository, "pull,push")
+    if store.blobs.exists(digest) or client.blob_exists(repository, digest, scope):
+        _push_blob(store, client, repository, digest, size, sources, chunk_size, emit)
+        return True
+    for source in sources[:1]:
+        if client.start_upload(repository, f"{scope} {client.scope(source)}", mount=digest,
+                               source=source) is None:
+            emit({"type": "layer", "digest": digest, "status": "mounted", "size": size,
+                  "from": source})
+            return True
+    return False
 
 
 def _oci_manifest(config: dict, layers: list[dict]) -> bytes:
