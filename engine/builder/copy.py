@@ -209,18 +209,20 @@ def fill_tree(plan: CopyPlan, tree: str, *, ids: tuple[int, int] | None,
     instead: both sides are immutable snapshots on one filesystem."""
     with concurrent.futures.ThreadPoolExecutor(COPIERS) as pool:
         copies: dict[str, concurrent.futures.Future] = {}
-        newest = _fill(plan, tree, ids, base_view, dir_time, pool, copies)
+        newest, dirs, made = _fill(plan, tree, ids, base_view, dir_time, pool, copies)
         for copy in copies.values():
             copy.result()                   # raises the first failure
     # Directory mtimes last: writing files into them changed them.
-    for path, st in reversed(newest[1]):
+    for path, st in reversed(dirs):
         os.utime(path, ns=(st.st_mtime_ns, st.st_mtime_ns))
-    for path in reversed(newest[2]):
+    for path in reversed(made):
         os.utime(path, (dir_time, dir_time))
-    return newest[0]
+    return newest
 
 
 def _fill(plan, tree, ids, base_view, dir_time, pool, copies):
+    """Place the plan's items under `tree`, regular files through `pool` (their futures go
+    to `copies`, by path); (newest source mtime, dirs copied, dirs made)."""
     made: list[str] = []
     newest = [0.0]
     link_ok = plan.keep_ids and ids is None and plan.chmod is None
