@@ -63,10 +63,12 @@ class Images:
         from .image.bootstrap import bootstrap_busybox
         return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
-    def import_image(self, source, reference=None, changes=None, message=None):
-        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+    def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
+        device nodes it holds are left out, named in one {"type": "note"} event."""
         from .image.bootstrap import import_tarball
-        image = import_tarball(self.store, source, reference, changes=changes, message=message)
+        image = import_tarball(self.store, source, reference, changes=changes, message=message,
+                               on_event=on_event)
         self._emit("import", image.id, reference)
         return image
 
@@ -121,11 +123,15 @@ class Images:
         self._emit("pull", name)
         return image
 
-    def push(self, name, *, on_event=None, chunk_size=None, credentials=None) -> dict:
-        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+    def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
+             compression=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
+
+        `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push
         result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
-                      client=self._client(name, credentials))
+                      client=self._client(name, credentials), compression=compression)
         self._emit("push", name)
         return result
 
@@ -145,10 +151,11 @@ class Images:
         for ref in refs:
             self._emit("save", ref)
 
-    def load(self, source):
-        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+    def load(self, source, on_event=None):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
+        device nodes in a layer are left out, named in {"type": "note"} events."""
         from .archive import load
-        loaded = load(self.store, source)
+        loaded = load(self.store, source, on_event)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded
