@@ -4,21 +4,22 @@ A container is a directory `<root>/containers/<id>/` (the runtime's bundle) hold
 `container.json` (this module's record: Docker's Config and HostConfig, the image, the name),
 the runtime's spec and the monitor's `state.json`, `container.log` and the overlay's upper dir.
 Names are reserved atomically as symlinks `<root>/names/<name> -> <id>`, so two processes on one
-data root can't take the same name.
+data root can't take the same name; a name whose container is gone (its create or remove was
+killed) is free again. Create, start and remove record an intent first (intents.py), so what a
+killed process left is settled by the next one (recovery.py).
 """
 import json
 import os
 import signal as signals
-import time
+from contextlib import contextmanager
 
-from . import names
+from . import intents, names
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
 from .options import RunOptions
 from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
-ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
@@ -64,7 +65,10 @@ class Container:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        return process.stop(self.bundle, timeout)
+        state = process.stop(self.bundle, timeout)
+        from .recovery import settle
+        settle(self.engine, self.id)     # its network goes back now, not when the monitor's
+        return state                     # exit command gets to it
 
     def kill(self, signal="KILL"):
         if self.status != "running":
@@ -178,15 +182,20 @@ class Containers:
             **kwargs):
         """docker run: a Container when detached, else the output bytes (ContainerError if non-zero)."""
         container = self.create(image, command, auto_remove=remove and detach, **kwargs)
+        if detach:
+            try:
+                self.start(container)
+            except BaseException:
+                if remove:
+                    self.remove(container, force=True)
+                raise
+            return container
+        with self.attached(container):
+            return self._run_attached(container, remove, stdout, stderr)
+
+    def _run_attached(self, container, remove, stdout, stderr):
         try:
             self.start(container)
-        except BaseException:
-            if remove:
-                self.remove(container, force=True)
-            raise
-        if detach:
-            return container
-        try:
             state = process.wait(container.bundle)
             out = container.logs(stdout=stdout, stderr=stderr)
             if state.exit_code:
@@ -197,37 +206,64 @@ class Containers:
             return out
         finally:
             if remove:
-                self.remove(container, force=True)
+                self.remove(container, force=True, volumes=True)
+
+    @contextmanager
+    def attached(self, container: Container):
+        """For the block, this process waits for the container's exit and cleans up after it
+        (the monitor's exit command stands back); on leaving, a stopped container gives its
+        network back (or goes, with auto-remove). `run` without -d uses it."""
+        with process.attach_lock(str(container.bundle)):
+            try:
+                yield container
+            finally:
+                from .recovery import settle
+                settle(self.engine, container.id)
 
     def start(self, container: Container) -> process.State:
-        if container.status == "running":
-            return container.state
-        state = process.start(container.bundle)
-        if state.error:
-            raise StartError(state.error, state.exit_code or 125)
-        return state
+        """Start the container, taking its network again if it had stopped."""
+        with intents.held(self.engine.root, container.id, "start"):
+            try:
+                with process.start_lock(str(container.bundle)):
+                    if container.status == "running":
+                        return container.state
+                    from .endpoints import rejoin
+                    rejoin(self.engine, container)
+                    state = process.start(str(container.bundle))
+            except FileNotFoundError:           # its directory went: removed meanwhile
+                raise ContainerNotFound(f"No such container: {container.name}") from None
+            if state.error:
+                from .recovery import settle
+                settle(self.engine, container.id)
+                raise StartError(state.error, state.exit_code or 125)
+            return state
 
     def remove(self, container: Container, *, force=False, volumes=False):
-        """docker rm: a running container needs force (then it is killed first)."""
-        if container.status == "running":
-            if not force:
-                raise Conflict(f"cannot remove container {container.name}: container is running: "
-                               "stop the container before removing or force remove")
-            try:
-                process.kill(container.bundle, signals.SIGKILL)
-            except Conflict:            # it exited (or was killed by someone else) meanwhile
-                pass
-            process.wait(container.bundle, 10)
-        # The bundle goes first: its removal is atomic, so of two removers only one goes on to
-        # release the network and the name.
-        process.remove(container.bundle)
-        if self.engine.has_networks(container):
-            from .endpoints import refresh_hosts
-            self.engine.networks.release(container.id)
-            refresh_hosts(self.engine)
-        self._unname(container)
-        if volumes:
-            self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
+        """docker rm: a running container needs force (then it is killed first). The
+        anonymous volumes go with `volumes`, and always with an auto-remove container."""
+        volumes = volumes or container.record["HostConfig"].get("AutoRemove")
+        anonymous = [m["Name"] for m in container.record.get("Mounts") or () if m.get("Name")]
+        with intents.held(self.engine.root, container.id, "remove",
+                          volumes=anonymous if volumes else []):
+            if container.status == "running":
+                if not force:
+                    raise Conflict(f"cannot remove container {container.name}: container is "
+                                   "running: stop the container before removing or force remove")
+                try:
+                    process.kill(container.bundle, signals.SIGKILL)
+                except Conflict:            # it exited (or was killed by someone else) meanwhile
+                    pass
+                process.wait(container.bundle, 10)
+            # The bundle goes first: its removal is atomic, so of two removers only one goes on
+            # to release the network and the name.
+            process.remove(container.bundle)
+            if self.engine.has_networks(container):
+                from .endpoints import refresh_hosts
+                self.engine.networks.release(container.id)
+                refresh_hosts(self.engine)
+            self._unname(container)
+            if volumes:
+                self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
     def prune(self) -> dict:
         deleted = []
@@ -255,35 +291,29 @@ class Containers:
                 os.symlink(cid, self.names_dir / name)      # atomic: the name is ours or taken
                 return name
             except FileExistsError:
-                other = os.readlink(self.names_dir / name)
-                if not self._abandoned(name, other):
+                try:
+                    other = os.readlink(self.names_dir / name)
+                except FileNotFoundError:                   # freed meanwhile
+                    continue
+                from .recovery import exists, settle
+                if exists(self.engine, other):
                     raise Conflict(f'the container name "/{name}" is already in use by container '
                                    f'"{other}": remove (or rename) that container to reuse the '
                                    'name') from None
-                (self.names_dir / name).unlink(missing_ok=True)
+                settle(self.engine, other)      # its create or remove was killed: undo the rest
         raise Conflict(f'the container name "/{name}" is being taken by another process')
 
-    def reserved_ids(self) -> set[str]:
-        """Ids that names point to, but for abandoned ones: a create in another process joins
-        its network after reserving its name and before its bundle exists."""
-        ids = set()
+    def unname_id(self, cid: str) -> "list[str]":
+        """Remove every name that points to `cid`; the names removed."""
+        freed = []
         for name in os.listdir(self.names_dir) if self.names_dir.is_dir() else ():
             try:
-                cid = os.readlink(self.names_dir / name)
+                if os.readlink(self.names_dir / name) == cid:
+                    os.unlink(self.names_dir / name)
+                    freed.append(name)
             except OSError:         # unnamed meanwhile
                 continue
-            if not self._abandoned(name, cid):
-                ids.add(cid)
-        return ids
-
-    def _abandoned(self, name: str, cid: str) -> bool:
-        """A name whose create died before making the bundle: no bundle, and older than any
-        create takes (a process killed mid-create leaves it; nothing else would free it)."""
-        try:
-            age = time.time() - os.lstat(self.names_dir / name).st_mtime
-        except FileNotFoundError:
-            return False
-        return age > ABANDONED_AFTER_S and not (self.dir / cid).exists()
+        return freed
 
     def _unname(self, container: Container):
         link = self.names_dir / container.name

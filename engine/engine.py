@@ -36,19 +36,19 @@ class Engine:
     @cached_property
     def containers(self):
         from .containers import Containers
-        return Containers(self)
+        from .recovery import recover
+        containers = self.__dict__["containers"] = Containers(self)
+        # What a killed process (or a killed exit command) left is settled on first use:
+        # two listdirs when there is nothing.
+        recover(self)
+        return containers
 
     @cached_property
     def networks(self):
         from .network.networks import Networks
-        networks = Networks(self.root)
-        # A process killed mid-create (or a reboot) can leave a namespace, veth or port rule
-        # for a container that has no record; two listdirs find that, so check on first use.
-        alive = {p.name for p in (self.root / "containers").glob("*")}
-        netns = self.root / "netns"
-        if netns.is_dir() and any(name not in alive for name in os.listdir(netns)):
-            networks.cleanup_stale(alive | self.containers.reserved_ids())
-        return networks
+        from .recovery import holding
+        # An address or host port is taken over from a container that can't hold it any more.
+        return Networks(self.root, holder=lambda cid: holding(self, cid))
 
     @cached_property
     def volumes(self):

@@ -50,19 +50,20 @@ def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=No
     """
     out = out or sys.stdout
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    try:
-        engine.containers.start(container)
-        for chunk in container.logs(stream=True, follow=True):
-            out.write(decoder.decode(chunk))
-            out.flush()
-        out.write(decoder.decode(b"", final=True))
-        return container.wait()["StatusCode"] or 0
-    except KeyboardInterrupt:
-        container.stop(timeout=stop_timeout)
-        raise
-    finally:
-        if remove:
-            engine.containers.remove(container, force=True)
+    with engine.containers.attached(container):
+        try:
+            engine.containers.start(container)
+            for chunk in container.logs(stream=True, follow=True):
+                out.write(decoder.decode(chunk))
+                out.flush()
+            out.write(decoder.decode(b"", final=True))
+            return container.wait()["StatusCode"] or 0
+        except KeyboardInterrupt:
+            container.stop(timeout=stop_timeout)
+            raise
+        finally:
+            if remove:      # --rm: its anonymous volumes go too, as Docker does
+                engine.containers.remove(container, force=True, volumes=True)
 
 
 def check_exit(name: str, code: int) -> None:

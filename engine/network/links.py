@@ -147,8 +147,10 @@ class Links:
         return [IPv4Network(f"{r.get('dst')}/{r['dst_len']}", strict=False)
                 for r in routes if r["dst_len"] > 0 and r.get("dst")]
 
-    def ensure_bridge(self, name: str, address: str | None, prefixlen: int) -> int:
-        """Make bridge `name` exist, up, with `address`/`prefixlen` on it; return its MTU."""
+    def ensure_bridge(self, name: str, address: str | None, prefixlen: int,
+                      alias: str | None = None) -> int:
+        """Make bridge `name` exist, up, with `address`/`prefixlen` on it (and `alias` when it
+        is made); return its MTU."""
         index = self.index(name)
         if index is None:
             try:
@@ -157,6 +159,8 @@ class Links:
                 if exc.errno != errno.EEXIST:    # another engine process made it meanwhile
                     raise
             index = self.index(name)
+            if alias:
+                self._call(f"set alias of {name}", "link", "set", index=index, ifalias=alias)
         if address:
             have = {a.get("address") for a in self._call(f"list addresses of {name}", "get_addr",
                                                           index=index, family=socket.AF_INET)}
@@ -165,6 +169,16 @@ class Links:
                            address=address, prefixlen=prefixlen)
         self._call(f"set {name} up", "link", "set", index=index, state="up")
         return self._call(f"get {name}", "link", "get", index=index)[0].get("mtu")
+
+    def bridges_with_alias(self, prefix: str) -> list[tuple[str, str]]:
+        """(name, alias) of the host's bridges whose alias starts with `prefix`."""
+        found = []
+        for link in self._call("list links", "get_links"):
+            info = link.get("IFLA_LINKINFO")
+            alias = link.get("IFLA_IFALIAS") or ""
+            if alias.startswith(prefix) and info and info.get("IFLA_INFO_KIND") == "bridge":
+                found.append((link.get("ifname"), alias))
+        return found
 
     def delete_link(self, name: str) -> bool:
         """Delete link `name` (a veth takes its peer along); False if it did not exist."""

@@ -9,8 +9,16 @@
 
 Every change is intent-first: the record (endpoint, network) is written before the kernel
 object is made and removed after it is gone, so after a crash the records name everything
-that may exist, and `cleanup_stale` (called at engine start with the live container ids)
-removes what belongs to dead containers and re-creates bridges and the nftables table.
+that may exist. A reservation (address, host port) of a container that no longer holds one
+(`holder(cid)` false: exited, removed, never finished) is taken over by whoever needs it, and
+`cleanup_stale` removes everything of containers that are gone.
+
+The default bridge is made by its first container and goes once no container used it for
+IDLE_S (`retire_idle`, at an engine's first use; at once with `prune`), and the nftables table
+with it when nothing else needs one. Not at once: deleting a bridge and rewriting the table
+cost ~100 ms, which every `run --rm` would pay. Bridges carry their data root in their alias,
+so the bridge of a root deleted by hand is found and deleted (`reclaim_stale_bridges`) instead
+of holding its subnet forever.
 
 Names resolve through kept-current /etc/hosts files; see hosts.py for why not a DNS server.
 """
@@ -31,7 +39,7 @@ from .firewall import BridgeRules, Firewall, Forward
 from .hosts import render_hosts
 from .links import Links
 from .model import Endpoint, Network
-from .ports import PortBinding, check_port, free_port, parse_publish
+from .ports import PortBinding, check_port, clashes, free_port, parse_publish
 from .state import NetworkState
 
 __all__ = ["Networks", "Network", "Endpoint", "PortBinding", "parse_publish"]
@@ -49,6 +57,8 @@ def _host_error(what: str, exc: OSError) -> HostError:
 
 
 DEFAULT_ROOT = "/var/lib/dockyard"     # its default bridge is dockyard0, as Docker's is docker0
+ALIAS = "dockyard-root"                # a bridge's alias: "dockyard-root <root id> <root path>"
+IDLE_S = 60.0                          # an unused default bridge goes after this long
 
 
 class Networks:
@@ -56,8 +66,11 @@ class Networks:
 
     def __init__(self, root: Path, *, links: Links | None = None, firewall: Firewall | None = None,
                  pool: Iterable[ipaddress.IPv4Network] = ipam.DEFAULT_POOL,
-                 default_bridge: str | None = None, table: str | None = None):
+                 default_bridge: str | None = None, table: str | None = None,
+                 holder: Callable[[str], bool] | None = None):
         self.root = Path(root)
+        # holder(cid): whether a container may hold its reservations now (None: all may)
+        self.holder = holder
         self.state = NetworkState(self.root)
         self.links = links or Links()
         self.firewall = firewall or Firewall()
@@ -99,6 +112,11 @@ class Networks:
         """The container's published ports."""
         return [PortBinding.from_json(b) for b in self.state.ports().get(container_id, [])]
 
+    @staticmethod
+    def is_default(name: str) -> bool:
+        """Whether `name` is the default network's name."""
+        return name == DEFAULT_NAME
+
     def netns_path(self, container_id: str) -> str:
         """The container's netns file (exists from its first attach until release)."""
         return str(self.netns_dir / container_id)
@@ -133,6 +151,8 @@ class Networks:
                 "ipam_cursor": None, "endpoints": {},
             }
             self.state.save_network(record)
+            if default:
+                return Network.from_record(record)  # its bridge comes with its first container
             try:
                 self._realize(record)
                 self._apply_firewall()
@@ -145,6 +165,7 @@ class Networks:
     def _choose_subnet(self, records: list[dict], subnet: str | None) -> ipaddress.IPv4Network:
         ours = [ipaddress.IPv4Network(r["subnet"]) for r in records]
         try:
+            self.reclaim_stale_bridges()
             routed = self.links.routed_subnets()
         except OSError as exc:
             raise _host_error("list host routes", exc) from exc
@@ -164,25 +185,76 @@ class Networks:
         """Make the network's bridge exist with its gateway address; return the bridge MTU."""
         prefixlen = int(record["subnet"].split("/")[1])
         try:
-            mtu = self.links.ensure_bridge(record["bridge"], record["gateway"], prefixlen)
+            mtu = self.links.ensure_bridge(record["bridge"], record["gateway"], prefixlen,
+                                           alias=self._alias())
         except OSError as exc:
             raise _host_error(f"create bridge {record['bridge']}", exc) from exc
         self.firewall.prepare_bridge(record["bridge"])
         if not record["internal"]:
             self.firewall.enable_forwarding()
+        if record.get("realized") is False:
+            record["realized"] = True
+            self.state.save_network(record, durable=False)
         return mtu
 
     def ensure_default(self) -> Network:
-        """The default network `bridge` (on `default_bridge`), created on first use."""
+        """The default network `bridge` (on `default_bridge`): its record, made on first use;
+        its bridge is made by the first attach."""
         with self.state.locked():
             for record in self.state.networks():
                 if record["default"]:
-                    if self.links.index(record["bridge"]) is None:     # e.g. after a reboot
-                        self._realize(record)
-                        self._apply_firewall()
                     return Network.from_record(record)
             return self._create(DEFAULT_NAME, subnet=None, gateway=None, internal=False,
                                 labels=None, driver="bridge", default=True)
+
+    def retire_idle(self, idle_for: float = IDLE_S) -> bool:
+        """Delete the default bridge (and its rules) if no container used it for `idle_for`
+        seconds; True if it did. Cheap when there is nothing to do (no netlink)."""
+        import time
+
+        def idle(records):
+            return [r for r in records if r["default"] and not r["endpoints"]
+                    and r.get("realized", True)
+                    and time.time() - self.state.mtime(r["id"]) >= idle_for]
+        if not idle(self.state.networks()):         # the usual answer, without the lock
+            return False
+        with self.state.locked():
+            for record in idle(self.state.networks()):
+                self._retire(record)
+                self._apply_firewall()
+                return True
+        return False
+
+    def _retire(self, record: dict) -> None:
+        try:
+            self.links.delete_link(record["bridge"])
+        except OSError as exc:
+            raise _host_error(f"delete bridge {record['bridge']}", exc) from exc
+        record["realized"] = False
+        self.state.save_network(record, durable=False)
+
+    def _alias(self) -> str | None:
+        """This root's mark on its bridges (None when too long for an alias)."""
+        alias = f"{ALIAS} {self.state.root_id()} {self.root.resolve()}"
+        return alias if len(alias.encode()) < 256 else None
+
+    def reclaim_stale_bridges(self) -> list[str]:
+        """Delete bridges (and their nftables tables) of data roots that no longer exist;
+        the names of the bridges deleted. Bridges without dockyard's alias are left alone."""
+        removed = []
+        try:
+            marked = self.links.bridges_with_alias(ALIAS + " ")
+        except OSError as exc:
+            raise _host_error("list bridges", exc) from exc
+        for bridge, alias in marked:
+            _, root_id, path = alias.split(" ", 2)
+            if NetworkState(Path(path)).root_id(create=False) == root_id:
+                continue                      # that root is alive
+            self.links.delete_link(bridge)
+            removed.append(bridge)
+            if not (Path(path) / "networks").exists():   # the table's name is the path's
+                self.firewall.delete("dockyard_" + _short_hash(path)[:8])
+        return removed
 
     def remove(self, name_or_id: str) -> None:
         """Remove a network and its bridge; Conflict while containers are attached."""
@@ -193,6 +265,8 @@ class Networks:
             self._remove(record)
 
     def _remove(self, record: dict) -> None:
+        if self._free_dead(record["endpoints"]):
+            record = self._find(self.state.networks(), record["id"])
         if record["endpoints"]:
             ids = ", ".join(cid[:12] for cid in record["endpoints"])
             raise Conflict(f"network {record['name']} has active endpoints ({ids})")
@@ -207,11 +281,20 @@ class Networks:
         """Remove every user-defined network without endpoints; return their names."""
         removed = []
         with self.state.locked():
+            self._free_dead({cid for r in self.state.networks() for cid in r["endpoints"]})
             for record in self.state.networks():
                 if not record["default"] and not record["endpoints"]:
                     self._remove(record)
                     removed.append(record["name"])
+            self.retire_idle(idle_for=0)     # the default network stays, its bridge goes
         return removed
+
+    def _free_dead(self, container_ids) -> bool:
+        """Release the reservations of containers that may not hold them; True if any."""
+        dead = [cid for cid in container_ids if self.holder is not None and not self.holder(cid)]
+        for cid in dead:
+            self.release(cid)
+        return bool(dead)
 
     # -- endpoints -----------------------------------------------------------------------------
 
@@ -224,13 +307,21 @@ class Networks:
             record = self._find(records, network)
             if container_id in record["endpoints"]:
                 raise Conflict(f"container {container_id[:12]} is already attached to {record['name']}")
+            try:
+                address = self._allocate(record, ip)
+            except Conflict:
+                # an address (or the last one) held by a container that has exited or is gone
+                if not self._free_dead(set(record["endpoints"]) - {container_id}):
+                    raise
+                records = self.state.networks()
+                record = self._find(records, network)
+                address = self._allocate(record, ip)
             mine = [r["endpoints"][container_id] for r in records if container_id in r["endpoints"]]
             used_names = {ep["ifname"] for ep in mine}
-            subnet = ipaddress.IPv4Network(record["subnet"])
-            used = {ep["ip"] for ep in record["endpoints"].values()}
-            address = ipam.allocate(subnet, record["gateway"], used, record["ipam_cursor"], ip)
             try:
-                mtu = self.links.mtu(record["bridge"]) or self._realize(record)
+                mtu = self.links.mtu(record["bridge"])
+                realized = not mtu
+                mtu = mtu or self._realize(record)
             except OSError as exc:
                 raise _host_error(f"read bridge {record['bridge']}", exc) from exc
             endpoint = {
@@ -247,13 +338,20 @@ class Networks:
             self.state.save_network(record, durable=False)
             try:
                 self._plug(container_id, record, endpoint, mtu, fresh_netns=not mine)
+                # the default network's rules are in the table only while it has containers
+                if realized or container_id in self.state.ports():
+                    self._apply_firewall()
             except BaseException:
                 del record["endpoints"][container_id]
                 self.state.save_network(record, durable=False)
                 raise
-            if container_id in self.state.ports():
-                self._apply_firewall()
             return Endpoint.from_record(record, container_id)
+
+    @staticmethod
+    def _allocate(record: dict, ip: str | None) -> str:
+        subnet = ipaddress.IPv4Network(record["subnet"])
+        used = {ep["ip"] for ep in record["endpoints"].values()}
+        return ipam.allocate(subnet, record["gateway"], used, record["ipam_cursor"], ip)
 
     def _plug(self, container_id: str, record: dict, endpoint: dict, mtu: int, fresh_netns: bool) -> None:
         """Make the veth pair (and the netns file, on a first attach); undo both on failure."""
@@ -297,22 +395,27 @@ class Networks:
         del record["endpoints"][container_id]
         self.state.save_network(record, durable=False)
 
-    def release(self, container_id: str) -> None:
-        """Detach the container from everything, drop its port rules, remove its netns file."""
+    def release(self, container_id: str) -> bool:
+        """Detach the container from everything, drop its port rules, remove its netns file;
+        False when it held none of these."""
         with self.state.locked():
+            held = False
             for record in self.state.networks():
                 if container_id in record["endpoints"]:
                     # Removing the netns file below frees the namespace, and the kernel then
                     # deletes its veths, host ends included, in the background: a synchronous
                     # delete here cost ~25 ms of every `run --rm` on a bridge.
                     self._unplug(record, container_id, delete_link=False)
+                    held = True
             if container_id in self.state.ports():
                 self.state.save_ports(container_id, [])
+                held = True
                 self._apply_firewall()
             try:
-                self.links.remove_netns(self.netns_path(container_id))
+                held |= self.links.remove_netns(self.netns_path(container_id))
             except OSError as exc:
                 raise _host_error(f"remove netns of {container_id[:12]}", exc) from exc
+            return held
 
     # -- published ports -----------------------------------------------------------------------
 
@@ -331,6 +434,12 @@ class Networks:
                                       f"publish ports (it needs a non-internal bridge network)")
             everything = self.state.ports()
             taken = [(cid, PortBinding.from_json(b)) for cid, bs in everything.items() for b in bs]
+            clashing = {cid for cid, other in taken if cid != container_id
+                        for b in bindings if b.host_port and clashes(b, other)}
+            if self._free_dead(clashing):       # ports of containers that exited or are gone
+                everything = self.state.ports()
+                taken = [(cid, PortBinding.from_json(b)) for cid, bs in everything.items()
+                         for b in bs]
             chosen = []
             for binding in bindings:
                 if binding.protocol not in ("tcp", "udp"):
@@ -354,7 +463,8 @@ class Networks:
     def _apply_firewall(self) -> None:
         """Rewrite this root's nftables table from the records (caller holds the lock)."""
         records = self.state.networks()
-        bridges = [BridgeRules(r["bridge"], r["subnet"], r["internal"]) for r in records]
+        bridges = [BridgeRules(r["bridge"], r["subnet"], r["internal"]) for r in records
+                   if r.get("realized", True)]
         forwards = []
         for cid, bindings in sorted(self.state.ports().items()):
             address = self._publish_address(records, cid)
@@ -398,7 +508,8 @@ class Networks:
         with self.state.locked():
             dead = self._drop_dead(alive)
             for record in self.state.networks():
-                self._realize(record)
+                if record["endpoints"] or not record["default"]:
+                    self._realize(record)
             self._apply_firewall()
         return sorted(dead)
 

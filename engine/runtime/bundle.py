@@ -59,6 +59,8 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for name, soft, hard in spec.rlimits:
         pairs.append(("rlimit", f"{RLIMITS[name]} {soft} {hard}"))
     pairs += [("on_exit", a) for a in spec.on_exit]
+    if spec.owner:
+        pairs.append(("owner", str(spec.owner)))
     pairs += cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
                           cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2)
     for key, value in pairs:

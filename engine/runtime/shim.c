@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -808,6 +809,18 @@ static void write_state(const char *bundle, struct state *st) {
 
 /* ---------------------------------------------------------------- the monitor */
 
+/* Whether an engine process that waits for this exit holds BUNDLE/attach.lock (shared): it
+ * cleans up itself, so on_exit is skipped. A killed engine's lock is gone with it. */
+static int engine_attached(const char *bundle) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/attach.lock", bundle);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 static void monitor(const char *bundle, int ready) {
     struct state st = {.monitor = getpid()};
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2], cg[64], ncg = 0;
@@ -872,6 +885,9 @@ static void monitor(const char *bundle, int ready) {
         close(ready);
         ready = -1;
     }
+    /* owner: a pid whose end ends the container (a build's RUN dies with its builder) */
+    int owner = get("owner") ? (int)syscall(SYS_pidfd_open, atoi(get("owner")), 0) : -1;
+    if (get("owner") && owner < 0) kill(child, SIGKILL);    /* gone already */
     struct stream so = {tty ? master : out[0], "stdout"}, se = {err[0], "stderr"};
     char pending[65536];
     size_t npending = 0;
@@ -879,9 +895,9 @@ static void monitor(const char *bundle, int ready) {
     if (in_w >= 0 && !tty) fcntl(in_w, F_SETFL, O_NONBLOCK);
     if (!want_stdin && !tty && in_w >= 0) { close(in_w); in_w = -1; }
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[5] = {{sfd, POLLIN}, {so.fd, POLLIN}, {se.fd, POLLIN},
-                              {npending ? -1 : fifo, POLLIN}, {resize, POLLIN}};
-        int nfds = 5, fdin = -1;
+        struct pollfd p[6] = {{sfd, POLLIN}, {so.fd, POLLIN}, {se.fd, POLLIN},
+                              {npending ? -1 : fifo, POLLIN}, {resize, POLLIN}, {owner, POLLIN}};
+        int nfds = 6, fdin = -1;
         if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
         /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
         if (poll(p, nfds, reaped ? 2000 : -1) == 0) break;
@@ -915,6 +931,11 @@ static void monitor(const char *bundle, int ready) {
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
         }
+        if (owner >= 0 && p[5].revents) {
+            kill(child, SIGKILL);
+            close(owner);
+            owner = -1;
+        }
         if (resize >= 0 && p[4].revents) {
             char buf[64];
             ssize_t n = read(resize, buf, sizeof buf - 1);
@@ -934,6 +955,8 @@ failed:
     if (!st.started[0]) now_rfc3339(st.started);
     now_rfc3339(st.finished);
     cgroup_remove();
+    /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
+    int attached = engine_attached(bundle);
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         char line[64];
@@ -942,7 +965,7 @@ failed:
         close(ready);
     }
     char *on_exit[256];
-    if (all("on_exit", on_exit, 256)) {   /* `run -d --rm`: the engine's clean-up command */
+    if (all("on_exit", on_exit, 256) && !attached) {   /* the engine's clean-up (reap.py) */
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0); dup2(null, 1); dup2(null, 2);
         sigprocmask(SIG_UNBLOCK, &set, NULL);

@@ -48,4 +48,6 @@ class ContainerSpec:
     init: bool = False
     rlimits: tuple[tuple[str, int, int], ...] = ()   # ("nofile", soft, hard); -1 = unlimited
     stop_signal: str = "SIGTERM"
-    on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit (run -d --rm)
+    on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit, unless an
+                                          # engine holds <bundle>/attach.lock (reap.py)
+    owner: int = 0                        # a pid: the container is killed when it ends (a build's RUN)
