@@ -254,6 +254,7 @@ class Containers:
                 except Conflict:            # it exited (or was killed by someone else) meanwhile
                     pass
                 process.wait(container.bundle, 10)
+            process.wait_exit_command(str(container.bundle))
             # The bundle goes first: its removal is atomic, so of two removers only one goes on
             # to release the network and the name.
             process.remove(container.bundle)

@@ -62,14 +62,17 @@ def settle(engine, cid: str, data: dict | None = None) -> list[str]:
             status = container.status
             if status in HOLDING:
                 return []
-            done = _kill_leftovers(cid) if status == "dead" else []
-            if container.record["HostConfig"].get("AutoRemove"):
-                engine.containers.remove(container, force=True)
-                return done + [f"removed container {cid[:12]} (auto-remove)"]
-            from .endpoints import release
-            if release(engine, container):
-                done.append(f"released the network of stopped container {cid[:12]}")
-            return done
+            done = kill_leftovers(cid) if status == "dead" else []
+            auto_remove = container.record["HostConfig"].get("AutoRemove")
+            if not auto_remove:
+                from .endpoints import release
+                if release(engine, container):
+                    done.append(f"released the network of stopped container {cid[:12]}")
+                return done
+        # outside the start lock: removal waits for the exit command, which may be waiting
+        # for that lock
+        engine.containers.remove(container, force=True)
+        return done + [f"removed container {cid[:12]} (auto-remove)"]
     except (FileNotFoundError, ContainerNotFound):      # removed meanwhile
         return []
 
@@ -77,7 +80,7 @@ def settle(engine, cid: str, data: dict | None = None) -> list[str]:
 def _forget(engine, cid: str, data: dict) -> list[str]:
     """Everything `cid` may hold, for an id that is no container: processes, directories,
     network, names, the anonymous volumes its intent recorded, cgroups."""
-    done = _kill_leftovers(cid)
+    done = kill_leftovers(cid)
     for path in (engine.root / "containers").glob(f"{cid}*"):   # <cid>, <cid>.removing-<pid>
         shutil.rmtree(path, ignore_errors=True)
         done.append(f"removed directory containers/{path.name}")
@@ -94,7 +97,7 @@ def _forget(engine, cid: str, data: dict) -> list[str]:
     return done
 
 
-def _kill_leftovers(cid: str) -> list[str]:
+def kill_leftovers(cid: str) -> list[str]:
     """SIGKILL what runs in the container's cgroups (its monitor died), then remove them."""
     done = []
     for directory in (v for k, v in cgroups.plan(cid) if k == "cg_rmdir"):

@@ -180,6 +180,14 @@ class Links:
                 found.append((link.get("ifname"), alias))
         return found
 
+    def ports_of(self, bridge: str) -> list[str]:
+        """Names of the links enslaved to `bridge` (its veths); [] when it doesn't exist."""
+        index = self.index(bridge)
+        if index is None:
+            return []
+        return [link.get("ifname") for link in self._call("list links", "get_links")
+                if link.get("IFLA_MASTER") == index]
+
     def delete_link(self, name: str) -> bool:
         """Delete link `name` (a veth takes its peer along); False if it did not exist."""
         index = self.index(name)

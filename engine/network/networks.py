@@ -41,6 +41,7 @@ from .links import Links
 from .model import Endpoint, Network
 from .ports import PortBinding, check_port, clashes, free_port, parse_publish
 from .state import NetworkState
+from .upkeep import Upkeep, table_name
 
 __all__ = ["Networks", "Network", "Endpoint", "PortBinding", "parse_publish"]
 
@@ -57,11 +58,9 @@ def _host_error(what: str, exc: OSError) -> HostError:
 
 
 DEFAULT_ROOT = "/var/lib/dockyard"     # its default bridge is dockyard0, as Docker's is docker0
-ALIAS = "dockyard-root"                # a bridge's alias: "dockyard-root <root id> <root path>"
-IDLE_S = 60.0                          # an unused default bridge goes after this long
 
 
-class Networks:
+class Networks(Upkeep):
     """The networks of one data root, and the containers' endpoints on them."""
 
     def __init__(self, root: Path, *, links: Links | None = None, firewall: Firewall | None = None,
@@ -80,7 +79,7 @@ class Networks:
         root_hash = _short_hash(str(self.root.resolve()))[:8]
         self.default_bridge = default_bridge or (
             "dockyard0" if str(self.root.resolve()) == DEFAULT_ROOT else f"dy0-{root_hash}")
-        self.table = table or "dockyard_" + root_hash
+        self.table = table or table_name(str(self.root.resolve()))
         self.netns_dir = self.root / "netns"
 
     # -- lookup --------------------------------------------------------------------------------
@@ -207,55 +206,6 @@ class Networks:
             return self._create(DEFAULT_NAME, subnet=None, gateway=None, internal=False,
                                 labels=None, driver="bridge", default=True)
 
-    def retire_idle(self, idle_for: float = IDLE_S) -> bool:
-        """Delete the default bridge (and its rules) if no container used it for `idle_for`
-        seconds; True if it did. Cheap when there is nothing to do (no netlink)."""
-        import time
-
-        def idle(records):
-            return [r for r in records if r["default"] and not r["endpoints"]
-                    and r.get("realized", True)
-                    and time.time() - self.state.mtime(r["id"]) >= idle_for]
-        if not idle(self.state.networks()):         # the usual answer, without the lock
-            return False
-        with self.state.locked():
-            for record in idle(self.state.networks()):
-                self._retire(record)
-                self._apply_firewall()
-                return True
-        return False
-
-    def _retire(self, record: dict) -> None:
-        try:
-            self.links.delete_link(record["bridge"])
-        except OSError as exc:
-            raise _host_error(f"delete bridge {record['bridge']}", exc) from exc
-        record["realized"] = False
-        self.state.save_network(record, durable=False)
-
-    def _alias(self) -> str | None:
-        """This root's mark on its bridges (None when too long for an alias)."""
-        alias = f"{ALIAS} {self.state.root_id()} {self.root.resolve()}"
-        return alias if len(alias.encode()) < 256 else None
-
-    def reclaim_stale_bridges(self) -> list[str]:
-        """Delete bridges (and their nftables tables) of data roots that no longer exist;
-        the names of the bridges deleted. Bridges without dockyard's alias are left alone."""
-        removed = []
-        try:
-            marked = self.links.bridges_with_alias(ALIAS + " ")
-        except OSError as exc:
-            raise _host_error("list bridges", exc) from exc
-        for bridge, alias in marked:
-            _, root_id, path = alias.split(" ", 2)
-            if NetworkState(Path(path)).root_id(create=False) == root_id:
-                continue                      # that root is alive
-            self.links.delete_link(bridge)
-            removed.append(bridge)
-            if not (Path(path) / "networks").exists():   # the table's name is the path's
-                self.firewall.delete("dockyard_" + _short_hash(path)[:8])
-        return removed
-
     def remove(self, name_or_id: str) -> None:
         """Remove a network and its bridge; Conflict while containers are attached."""
         with self.state.locked():
@@ -288,13 +238,6 @@ class Networks:
                     removed.append(record["name"])
             self.retire_idle(idle_for=0)     # the default network stays, its bridge goes
         return removed
-
-    def _free_dead(self, container_ids) -> bool:
-        """Release the reservations of containers that may not hold them; True if any."""
-        dead = [cid for cid in container_ids if self.holder is not None and not self.holder(cid)]
-        for cid in dead:
-            self.release(cid)
-        return bool(dead)
 
     # -- endpoints -----------------------------------------------------------------------------
 
@@ -499,44 +442,3 @@ class Networks:
         containers = {cid for r in self.state.networks() for cid in r["endpoints"]}
         for cid in sorted(containers):
             write(cid, self.hosts_for(cid))
-
-    # -- recovery ------------------------------------------------------------------------------
-
-    def cleanup_stale(self, alive: set[str]) -> list[str]:
-        """Remove what dead containers left (endpoints, ports, netns files); re-create bridges
-        and the nftables table from the records. Returns the container ids cleaned up."""
-        with self.state.locked():
-            dead = self._drop_dead(alive)
-            for record in self.state.networks():
-                if record["endpoints"] or not record["default"]:
-                    self._realize(record)
-            self._apply_firewall()
-        return sorted(dead)
-
-    def _drop_dead(self, alive: set[str]) -> set[str]:
-        dead = set()
-        with self.state.locked():
-            records = self.state.networks()
-            for record in records:
-                for cid in [c for c in record["endpoints"] if c not in alive]:
-                    self._unplug(record, cid)
-                    dead.add(cid)
-            for cid in self.state.ports():
-                if cid not in alive:
-                    self.state.save_ports(cid, [])
-                    dead.add(cid)
-            if self.netns_dir.is_dir():
-                for entry in os.listdir(self.netns_dir):
-                    if entry not in alive:
-                        self.links.remove_netns(str(self.netns_dir / entry))
-                        dead.add(entry)
-        return dead
-
-    def teardown(self) -> None:
-        """Remove everything of this root: endpoints, netns files, networks, the nftables table."""
-        with self.state.locked():
-            self._drop_dead(alive=set())
-            for record in self.state.networks():
-                self.links.delete_link(record["bridge"])
-                self.state.delete_network(record["id"])
-            self.firewall.delete(self.table)

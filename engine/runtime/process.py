@@ -289,6 +289,27 @@ def top(bundle: str) -> list[dict]:
     return out
 
 
+def wait_exit_command(bundle: str, timeout: float = 10) -> None:
+    """Wait until the monitor's on_exit command (it runs as the monitor's pid) has finished,
+    so that nothing of the container is left running; at once if there is none."""
+    raw = _read_state(bundle) or {}
+    pid = raw.get("monitor") or 0
+    if not pid or pid == os.getpid() or raw.get("status") == "running":
+        return
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if os.path.basename(bundle).encode() not in f.read():
+                return                  # gone, or a reused pid
+    except OSError:
+        return
+    fd = _pidfd(pid)
+    if fd is not None:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
+
+
 def remove(bundle: str) -> None:
     """Delete a container that is not running: cgroup leftovers, then its directory."""
     try:
