@@ -14,7 +14,6 @@ leftovers, releases what nobody owns; it never touches a live operation of anoth
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 from dataclasses import dataclass, field
@@ -22,8 +21,6 @@ from dataclasses import dataclass, field
 from . import intents, recovery
 from .errors import DockyardError
 from .runtime import cgroups, process
-
-_PID_TEMP = re.compile(r"\.(\d+)(\.tmp)?$")     # temp files named after their writer's pid
 
 
 @dataclass
@@ -93,8 +90,8 @@ def _leftovers(engine, repair) -> list[tuple[str, bool]]:
                           "write", repair))
         if repair:
             recovery.sweep_store(engine)
-    for folder in ("images", "buildcache/steps", "networks", "networks/ports", "bin"):
-        for path in _dead_pid_temps(engine.root / folder):
+    for folder in ("networks", "networks/ports", "bin"):
+        for path in recovery.dead_pid_temps(engine.root / folder):
             if repair:
                 path.unlink(missing_ok=True)
             found.append((f"{path.relative_to(engine.root)} is a temp file of a process that is "
@@ -105,15 +102,6 @@ def _leftovers(engine, repair) -> list[tuple[str, bool]]:
             shutil.rmtree(path, ignore_errors=True)
         found.append((f"volumes/{path.name} is left from an interrupted volume create or "
                       "remove", repair))
-    return found
-
-
-def _dead_pid_temps(folder) -> list:
-    found = []
-    for name in os.listdir(folder) if folder.is_dir() else ():
-        match = _PID_TEMP.search(name)
-        if name.startswith(".") and match and not os.path.exists(f"/proc/{match.group(1)}"):
-            found.append(folder / name)
     return found
 
 

@@ -65,10 +65,13 @@ class Container:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        state = process.stop(self.bundle, timeout)
         from .recovery import settle
-        settle(self.engine, self.id)     # its network goes back now, not when the monitor's
-        return state                     # exit command gets to it
+        # This process waits for the exit and gives the network back itself, at once: the
+        # monitor's exit command stands back.
+        with process.attach_lock(str(self.bundle)):
+            state = process.stop(self.bundle, timeout)
+            settle(self.engine, self.id)
+        return state
 
     def kill(self, signal="KILL"):
         if self.status != "running":
@@ -244,7 +247,8 @@ class Containers:
         volumes = volumes or container.record["HostConfig"].get("AutoRemove")
         anonymous = [m["Name"] for m in container.record.get("Mounts") or () if m.get("Name")]
         with intents.held(self.engine.root, container.id, "remove",
-                          volumes=anonymous if volumes else []):
+                          volumes=anonymous if volumes else []), \
+                process.attach_lock(str(container.bundle)):      # we clean up after the exit
             if container.status == "running":
                 if not force:
                     raise Conflict(f"cannot remove container {container.name}: container is "

@@ -1,5 +1,13 @@
-"""The image collection of one engine (docker-py's `client.images`), over the image store."""
+"""The image collection of one engine (docker-py's `client.images`), over the image store.
+
+Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
+intent while it runs; temp files of such a call that was killed are removed by the next engine
+use or prune once no writer is alive (recovery.py).
+"""
 from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
 
 from .errors import InvalidArgument
 
@@ -24,11 +32,23 @@ class Images:
     def tag(self, ref: str, new_ref: str):
         self.store.tag(ref, new_ref)
 
+    @contextmanager
+    def _writing(self, op: str):
+        from . import intents
+        from .recovery import WRITER_PREFIX
+        with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
+            yield
+
     def remove(self, ref: str, force=False) -> list[dict]:
         return self.store.remove(ref, force=force, in_use=self.engine.containers.images_in_use())
 
     def prune(self, all=False) -> dict:
-        return self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+        """docker image prune; also the temp files of writes that were killed."""
+        from .recovery import sweep_store, writers_alive
+        report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+        if not writers_alive(self.engine):
+            sweep_store(self.engine)
+        return report
 
     def bootstrap(self, name="busybox", tag=None):
         """An image made on this host without a registry; only `busybox` is known."""
@@ -36,27 +56,32 @@ class Images:
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
         from .image.bootstrap import bootstrap_busybox
-        return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+        with self._writing("bootstrap"):
+            return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
     def import_image(self, source, reference=None, changes=None, message=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
         from .image.bootstrap import import_tarball
-        return import_tarball(self.store, source, reference, changes=changes, message=message)
+        with self._writing("import"):
+            return import_tarball(self.store, source, reference, changes=changes, message=message)
 
     def build(self, dockerfile=None, **kwargs):
         from .build.builder import build
-        return build(self.engine, dockerfile, **kwargs)
+        with self._writing("build"):
+            return build(self.engine, dockerfile, **kwargs)
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
         from .build.commit import commit
-        return commit(self.engine, container, repository, tag, message=message, author=author,
-                      changes=changes, conf=conf)
+        with self._writing("commit"):
+            return commit(self.engine, container, repository, tag, message=message,
+                          author=author, changes=changes, conf=conf)
 
     def pull(self, name, *, platform=None, on_event=None):
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
         from .registry.pull import pull
-        return pull(self.store, name, platform=platform, on_event=on_event)
+        with self._writing("pull"):
+            return pull(self.store, name, platform=platform, on_event=on_event)
 
     def push(self, name, *, on_event=None, chunk_size=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
@@ -71,7 +96,8 @@ class Images:
     def load(self, source):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
         from .archive import load
-        return load(self.store, source)
+        with self._writing("load"):
+            return load(self.store, source)
 
     def login(self, server, username, password):
         """docker login: check the credentials with the registry, then keep them in auth.json."""

@@ -11,6 +11,7 @@ progress are recorded as intents (intents.py); what a killed process left is set
     holding(engine, cid)   whether `cid` may hold a network now; what isn't held is free to take
 """
 import os
+import re
 import shutil
 import signal
 import time
@@ -22,6 +23,7 @@ from .runtime import cgroups, process
 HOLDING = ("created", "running")
 WRITER_PREFIX = "images-"      # intent keys of image store writers (pull, load, build, commit...)
 BUILD_PREFIX = "build-"        # intent keys (and directories) of a build's RUN containers
+_PID_TEMP = re.compile(r"\.(\d+)(\.tmp)?$")
 STORE_LEFTOVERS = ("blobs/sha256/.tmp-*", "snapshots/.tmp-*", "snapshots/.trash-*",
                    "snapshots/l/.tmp-*", ".load-*", "buildcache/tmp/*")
 
@@ -91,6 +93,8 @@ def _forget(engine, cid: str, data: dict) -> list[str]:
     if data.get("volumes"):
         for name in engine.volumes.remove_anonymous({"Name": n} for n in data["volumes"]):
             done.append(f"removed anonymous volume {name[:12]}")
+        for trash in (engine.root / "volumes").glob(".trash-*"):   # a removal renames first
+            shutil.rmtree(trash, ignore_errors=True)
     if done:
         from .endpoints import refresh_hosts
         refresh_hosts(engine)
@@ -140,10 +144,25 @@ def remove_build_container(engine, key: str) -> list[str]:
 
 
 def store_leftovers(root) -> list:
-    """Temp files and directories of image store writers (pull, load, build, commit)."""
+    """Temp files and directories of image store writers (pull, load, build, commit), and
+    snapshot links whose snapshot never arrived."""
+    from .image.snapshots import Snapshots
     found = []
     for pattern in STORE_LEFTOVERS:
         found += root.glob(pattern)
+    for folder in ("images", "buildcache/steps"):
+        found += dead_pid_temps(root / folder)
+    return found + Snapshots(root).dangling_links()
+
+
+def dead_pid_temps(folder) -> list:
+    """Temp files named after their writer's pid (`.index.json.<pid>`, `.x.<pid>.tmp`) whose
+    process is gone."""
+    found = []
+    for name in os.listdir(folder) if folder.is_dir() else ():
+        match = _PID_TEMP.search(name)
+        if name.startswith(".") and match and not os.path.exists(f"/proc/{match.group(1)}"):
+            found.append(folder / name)
     return found
 
 

@@ -145,13 +145,11 @@ class Upkeep:
                         self._realize(record)
                     found.append((f"bridge {record['bridge']} of network {record['name']} is "
                                   "missing" + (": fixed" if repair else ""), repair))
-            named = {ep["host_ifname"] for r in records for ep in r["endpoints"].values()}
-            for record in records:
-                for veth in set(self.links.ports_of(record["bridge"])) - named:
-                    if repair:
-                        self.links.delete_link(veth)
-                    found.append((f"veth {veth} on {record['bridge']} belongs to no container"
-                                  + (": deleted" if repair else ""), repair))
+            for bridge, veth in self._stray_veths(records):
+                if repair:
+                    self.links.delete_link(veth)
+                found.append((f"veth {veth} on {bridge} belongs to no container"
+                              + (": deleted" if repair else ""), repair))
             if not self._table_in_step(records):
                 if repair:
                     self._apply_firewall()
@@ -161,6 +159,18 @@ class Upkeep:
             found.append((f"bridge {bridge} belongs to a data root that no longer exists"
                           + (": deleted" if repair else ""), repair))
         return found
+
+    def _stray_veths(self, records) -> list[tuple[str, str]]:
+        """(bridge, veth) of veths on this root's bridges that no endpoint names. The kernel
+        deletes a freed namespace's veths in the background: those get 2 s to go."""
+        named = {ep["host_ifname"] for r in records for ep in r["endpoints"].values()}
+        deadline = time.monotonic() + 2
+        while True:
+            strays = [(r["bridge"], v) for r in records
+                      for v in set(self.links.ports_of(r["bridge"])) - named]
+            if not strays or time.monotonic() > deadline:
+                return strays
+            time.sleep(0.05)
 
     def _table_in_step(self, records) -> bool:
         forwards = sum(len(bs) for cid, bs in self.state.ports().items()

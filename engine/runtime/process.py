@@ -82,7 +82,11 @@ def attach_lock(bundle: str):
     """Tell the monitor, for the block, that this process waits for the exit and cleans up
     after it itself: the monitor then skips its on_exit command (a shared flock on
     <bundle>/attach.lock; a killed process's lock goes with it, and the monitor cleans up)."""
-    fd = os.open(os.path.join(bundle, "attach.lock"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(os.path.join(bundle, "attach.lock"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+    except FileNotFoundError:
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield
