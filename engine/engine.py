@@ -31,29 +31,34 @@ class Engine:
     @cached_property
     def images(self):
         from .images import Images
-        return Images(self)
+        return self._recovered("images", Images(self))
 
     @cached_property
     def containers(self):
         from .containers import Containers
-        from .recovery import recover
-        containers = self.__dict__["containers"] = Containers(self)
-        # What a killed process (or a killed exit command) left is settled on first use:
-        # two listdirs when there is nothing.
-        recover(self)
-        return containers
+        return self._recovered("containers", Containers(self))
 
     @cached_property
     def networks(self):
         from .network.networks import Networks
         from .recovery import holding
         # An address or host port is taken over from a container that can't hold it any more.
-        return Networks(self.root, holder=lambda cid: holding(self, cid))
+        return self._recovered("networks", Networks(self.root, holder=lambda cid: holding(self, cid)))
 
     @cached_property
     def volumes(self):
         from .volumes import Volumes
-        return Volumes(self.root, engine=self)
+        return self._recovered("volumes", Volumes(self.root, engine=self))
+
+    def _recovered(self, name: str, collection):
+        """`collection`, after what killed processes left was settled (once per engine, on
+        the first use of any collection: two listdirs when there is nothing to do)."""
+        self.__dict__[name] = collection
+        if not self.__dict__.get("_recovery_done"):
+            self.__dict__["_recovery_done"] = True
+            from .recovery import recover
+            recover(self)
+        return collection
 
     def default_network(self) -> str:
         """Where a container goes without --network: Docker's default bridge."""
