@@ -64,7 +64,11 @@ def settle(engine, cid: str, data: dict | None = None) -> list[str]:
             status = container.status
             if status in HOLDING:
                 return []
-            done = kill_leftovers(cid) if status == "dead" else []
+            done = []
+            if status == "dead":        # its monitor died: nobody recorded the exit
+                done += kill_leftovers(cid)
+                process.record_lost_exit(str(bundle), "the container's monitor died")
+                done.append(f"recorded the exit of {cid[:12]}, whose monitor died")
             auto_remove = container.record["HostConfig"].get("AutoRemove")
             if not auto_remove:
                 from .endpoints import release

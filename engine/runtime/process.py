@@ -144,6 +144,16 @@ def state(bundle: str) -> State:
     return s
 
 
+def record_lost_exit(bundle: str, why: str) -> None:
+    """Write the exit the monitor could not: it died while the container ran (and what was
+    left running has been killed since). The state becomes exited, code 137 (killed)."""
+    from ..storage import atomic_write_json, now_rfc3339
+    raw = _read_state(bundle) or {}
+    atomic_write_json(os.path.join(bundle, "state.json"),
+                      {**raw, "status": "exited", "exit_code": 137, "error": why,
+                       "finished_at": now_rfc3339()})
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid) if pid > 0 else None
