@@ -231,13 +231,14 @@ def recover(engine) -> list[str]:
     for cid in netns:
         if not holding(engine, cid, live):
             done += _safely(settle, engine, cid)
-    if (engine.root / "networks").is_dir() and _safely(_retire_idle, engine):
-        done.append("removed the default bridge, unused for a while")
+    if (engine.root / "networks").is_dir():
+        done += _safely(_retire_idle, engine)
     return done
 
 
 def _retire_idle(engine) -> list[str]:
-    return ["retired"] if engine.networks.retire_idle() else []
+    return ["removed the default bridge, unused for a while"] if engine.networks.retire_idle() \
+        else []
 
 
 def _safely(step, *args) -> list[str]:
