@@ -220,26 +220,31 @@ class Containers:
             try:
                 yield container
             finally:
-                from .recovery import settle
-                settle(self.engine, container.id)
+                if (container.bundle / "container.json").exists():   # not removed (--rm)
+                    from .recovery import settle
+                    settle(self.engine, container.id)
 
     def start(self, container: Container) -> process.State:
         """Start the container, taking its network again if it had stopped."""
-        with intents.held(self.engine.root, container.id, "start"):
-            try:
-                with process.start_lock(str(container.bundle)):
-                    if container.status == "running":
-                        return container.state
+        try:
+            with process.start_lock(str(container.bundle)):
+                status = container.status
+                if status == "running":
+                    return container.state
+                if status != "created" and container.record.get("Endpoints"):
                     from .endpoints import rejoin
-                    rejoin(self.engine, container)
+                    with intents.held(self.engine.root, container.id, "start"):
+                        rejoin(self.engine, container)
+                        state = process.start(str(container.bundle))
+                else:
                     state = process.start(str(container.bundle))
-            except FileNotFoundError:           # its directory went: removed meanwhile
-                raise ContainerNotFound(f"No such container: {container.name}") from None
-            if state.error:
-                from .recovery import settle
-                settle(self.engine, container.id)
-                raise StartError(state.error, state.exit_code or 125)
-            return state
+        except FileNotFoundError:           # its directory went: removed meanwhile
+            raise ContainerNotFound(f"No such container: {container.name}") from None
+        if state.error:
+            from .recovery import settle
+            settle(self.engine, container.id)
+            raise StartError(state.error, state.exit_code or 125)
+        return state
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first). The
@@ -267,7 +272,7 @@ class Containers:
                 self.engine.networks.release(container.id)
                 refresh_hosts(self.engine)
             self._unname(container)
-            if volumes:
+            if volumes and anonymous:
                 self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
     def prune(self) -> dict:

@@ -68,7 +68,7 @@ def rejoin(engine, container) -> None:
     """Take the networks and ports of a stopped container again, before it starts: the same
     networks, aliases and fixed addresses; published ports as asked (a random one anew)."""
     nets, record, cid = engine.networks, container.record, container.id
-    if not record.get("Endpoints") or nets.endpoints(cid):
+    if nets.endpoints(cid):
         return
     try:
         joined = {}

@@ -82,11 +82,13 @@ def directory(root) -> Path:
 def begin(root, key: str, op: str, **data) -> Intent:
     """Record that this process starts `op` on `key`."""
     token = owner_token()
-    folder = directory(root)
-    folder.mkdir(parents=True, exist_ok=True)
     pid, start = token.split(".", 1)
-    intent = Intent(folder / f"{key}.{token}", key, int(pid), start)
-    intent.note(op=op, **data)
+    intent = Intent(directory(root) / f"{key}.{token}", key, int(pid), start)
+    try:
+        intent.note(op=op, **data)
+    except FileNotFoundError:               # the first intent of this data root
+        directory(root).mkdir(parents=True, exist_ok=True)
+        intent.note(op=op, **data)
     return intent
 
 

@@ -9,7 +9,6 @@ a record. Several processes may open one root: every change happens under the lo
 """
 import json
 import os
-import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,6 +48,7 @@ class NetworkState:
         except (FileNotFoundError, NotADirectoryError):
             if not create:
                 return None
+        import secrets
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".root-id.{os.getpid()}.tmp"
         tmp.write_text(secrets.token_hex(8) + "\n")

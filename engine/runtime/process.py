@@ -308,8 +308,8 @@ def wait_exit_command(bundle: str, timeout: float = 10) -> None:
     so that nothing of the container is left running; at once if there is none."""
     raw = _read_state(bundle) or {}
     pid = raw.get("monitor") or 0
-    if not pid or pid == os.getpid() or raw.get("status") == "running":
-        return
+    if not raw.get("on_exit") or pid == os.getpid() or raw.get("status") == "running":
+        return                  # the state says whether the monitor runs its exit command
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             if os.path.basename(bundle).encode() not in f.read():

@@ -787,7 +787,7 @@ static void log_flush(struct stream *s) {   /* at EOF: the last line without a n
 
 /* ---------------------------------------------------------------- state.json */
 
-struct state { pid_t pid, monitor; int exit_code, oom, running; char started[40], finished[40], error[1200]; };
+struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[1200]; };
 
 static void write_state(const char *bundle, struct state *st) {
     char path[4096], tmp[4096], err[7300], body[9000];
@@ -796,9 +796,10 @@ static void write_state(const char *bundle, struct state *st) {
     json_escape(err, st->error, strlen(st->error));
     int n = snprintf(body, sizeof body,
         "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\"}\n",
+        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"on_exit\":%s}\n",
         st->running ? "running" : "exited", st->pid, st->monitor, st->exit_code,
-        st->oom ? "true" : "false", err, st->started, st->finished);
+        st->oom ? "true" : "false", err, st->started, st->finished,
+        st->on_exit ? "true" : "false");
     /* Atomic replace: a reader sees the old file or the new one. No fsync: the state only
      * matters while this host is up (a reboot ends every container anyway). */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -956,7 +957,8 @@ failed:
     now_rfc3339(st.finished);
     cgroup_remove();
     /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
-    int attached = engine_attached(bundle);
+    char *on_exit[256];
+    st.on_exit = all("on_exit", on_exit, 256) && !engine_attached(bundle);
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         char line[64];
@@ -964,8 +966,7 @@ failed:
         if (write(ready, line, n) < 0) { /* gone */ }
         close(ready);
     }
-    char *on_exit[256];
-    if (all("on_exit", on_exit, 256) && !attached) {   /* the engine's clean-up (reap.py) */
+    if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
         int null = open("/dev/null", O_RDWR);
         dup2(null, 0); dup2(null, 1); dup2(null, 2);
         sigprocmask(SIG_UNBLOCK, &set, NULL);
