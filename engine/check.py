@@ -83,15 +83,16 @@ def _interrupted(engine, repair) -> list[tuple[str, bool]]:
 
 def _leftovers(engine, repair) -> list[tuple[str, bool]]:
     """Temp files and directories whose writer is gone."""
-    found = []
+    found, seen = [], set()
     if not recovery.writers_alive(engine):
-        for path in recovery.store_leftovers(engine.root):
+        seen = set(recovery.store_leftovers(engine.root))
+        for path in sorted(seen):
             found.append((f"{path.relative_to(engine.root)} is a temp file of an interrupted "
                           "write", repair))
         if repair:
             recovery.sweep_store(engine)
-    for folder in ("networks", "networks/ports", "bin"):
-        for path in recovery.dead_pid_temps(engine.root / folder):
+    for folder in recovery.PID_TEMP_FOLDERS:
+        for path in set(recovery.dead_pid_temps(engine.root / folder)) - seen:
             if repair:
                 path.unlink(missing_ok=True)
             found.append((f"{path.relative_to(engine.root)} is a temp file of a process that is "

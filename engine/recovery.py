@@ -24,6 +24,7 @@ HOLDING = ("created", "running")
 WRITER_PREFIX = "images-"      # intent keys of image store writers (pull, load, build, commit...)
 BUILD_PREFIX = "build-"        # intent keys (and directories) of a build's RUN containers
 _PID_TEMP = re.compile(r"\.(\d+)(\.tmp)?$")
+PID_TEMP_FOLDERS = ("images", "buildcache/steps", "networks", "networks/ports", "bin")
 STORE_LEFTOVERS = ("blobs/sha256/.tmp-*", "snapshots/.tmp-*", "snapshots/.trash-*",
                    "snapshots/l/.tmp-*", ".load-*", "buildcache/tmp/*")
 
@@ -224,6 +225,10 @@ def recover(engine) -> list[str]:
         if intent not in writers:
             done += _safely(settle_intent, engine, intent)
     done += _safely(settle_writers, engine, writers)
+    if stale:                   # a killed process may have been writing a record
+        for folder in PID_TEMP_FOLDERS:
+            for path in dead_pid_temps(engine.root / folder):
+                path.unlink(missing_ok=True)
     try:
         netns = os.listdir(engine.root / "netns")
     except FileNotFoundError:

@@ -215,15 +215,18 @@ def test_engine_calls_work_in_a_thread_that_runs_an_asyncio_loop(engine):
 
 def test_a_second_engine_leaves_a_create_in_progress_alone(engine):
     """Another process opening the data root mid-create must not take the new container's
-    network: at that point the name is reserved and the netns exists, but no bundle yet."""
+    network: at that point the name is reserved and the netns exists, but no bundle yet;
+    what marks it as in progress is the create's intent."""
+    from dockyard.engine import intents
     engine.networks.ensure_default()
     cid = "e" * 64
-    name = engine.containers.reserve_name(None, cid)
-    engine.networks.attach(cid, "bridge", name=name, hostname=cid[:12])
-    try:
-        other = Engine(engine.root)
-        assert cid in other.networks.get("bridge").endpoints
-        assert (engine.root / "netns" / cid).exists()
-    finally:
-        engine.networks.release(cid)
-        (engine.root / "names" / name).unlink()
+    with intents.held(engine.root, cid, "create"):
+        name = engine.containers.reserve_name(None, cid)
+        engine.networks.attach(cid, "bridge", name=name, hostname=cid[:12])
+        try:
+            other = Engine(engine.root)
+            assert cid in other.networks.get("bridge").endpoints
+            assert (engine.root / "netns" / cid).exists()
+        finally:
+            engine.networks.release(cid)
+            (engine.root / "names" / name).unlink()
