@@ -20,10 +20,13 @@ from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
+ALIVE = ("running", "paused")
 
 
 class Container:
     """One container, docker-py style: `attrs` is `docker inspect`'s JSON."""
+
+    warnings: list[str] = []    # what create accepted but warns about (Docker's Warnings)
 
     def __init__(self, engine, record: dict):
         self.engine, self.record = engine, record
@@ -33,6 +36,8 @@ class Container:
     name = property(lambda self: self.record["Name"].lstrip("/"))
     bundle = property(lambda self: self.engine.root / "containers" / self.id)
     labels = property(lambda self: self.record["Config"].get("Labels") or {})
+    log_driver = property(lambda self: (self.record["HostConfig"].get("LogConfig") or {})
+                          .get("Type") or "json-file")
 
     def __repr__(self):
         return f"<Container: {self.short_id} {self.name}>"
@@ -47,12 +52,21 @@ class Container:
 
     @property
     def status(self) -> str:
-        return self.state.status
+        """Docker's State.Status: created, running, paused, exited or dead."""
+        status = self.state.status
+        return "paused" if status == "running" and process.paused(self.bundle) else status
 
     @property
     def attrs(self) -> dict:
-        from .inspect import container_inspect
+        from .container_inspect import container_inspect
         return container_inspect(self)
+
+    def emit(self, action: str, **attributes) -> dict:
+        """Record a container event (Docker's action names) in the data root's event log."""
+        from .events import record
+        return record(self.engine.root, "container", action, self.id,
+                      {**self.labels, "image": self.record["ImageRef"], "name": self.name,
+                       **attributes})
 
     def reload(self):
         self.record = self.engine.containers.get(self.id).record
@@ -62,25 +76,56 @@ class Container:
         return self.engine.containers.start(self)
 
     def stop(self, timeout: float | None = None) -> process.State:
-        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
+        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
+        A paused container is thawed first, so it can act on the signal."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
         from .recovery import settle
+        if self.status == "paused":
+            process.freeze(self.bundle, False)
         # This process waits for the exit and gives the network back itself, at once: the
         # monitor's exit command stands back.
         with process.attach_lock(str(self.bundle)):
             state = process.stop(self.bundle, timeout)
+            self.emit("stop")
             settle(self.engine, self.id)
         return state
 
     def kill(self, signal="KILL"):
-        if self.status != "running":
+        """Send `signal`; a paused container is thawed after it, so the signal arrives."""
+        status = self.status
+        if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
         process.kill(self.bundle, signal)
+        if status == "paused":
+            process.freeze(self.bundle, False)
+        self.emit("kill", signal=int(process.signal_number(signal)))
+
+    def pause(self, frozen: bool = True):
+        """docker pause: freeze every process of the container (cgroup freezer)."""
+        status = self.status
+        if frozen and status == "running" or not frozen and status == "paused":
+            process.freeze(self.bundle, frozen)
+            return self.emit("pause" if frozen else "unpause")
+        raise Conflict(f"Container {self.id} is " + (
+            "already paused" if status == "paused" else "not running" if frozen else "not paused"))
+
+    def unpause(self):
+        self.pause(frozen=False)
+
+    def rename(self, name: str):
+        self.engine.containers.rename(self, name)
+
+    def update(self, **limits) -> list[str]:
+        """docker update: new cgroup limits (docker-py names), live and for later starts;
+        returns Docker's warnings."""
+        from .limits import update
+        return update(self, **limits)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
         self.start()
+        self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
         state = process.wait(self.bundle, timeout)
@@ -92,32 +137,62 @@ class Container:
         self.engine.containers.remove(self, force=force, volumes=v)
 
     def logs(self, stdout=True, stderr=True, stream=False, follow=False, tail=None,
-             timestamps=False):
-        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going)."""
+             timestamps=False, since=None, until=None):
+        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going);
+        since/until: Unix times or datetimes bounding the entries."""
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        entries = process.logs(self.bundle, follow=follow, tail=tail)
         chunks = ((e.time + " " if timestamps else "").encode() + e.data
-                  for e in entries if e.stream in wanted)
+                  for e in self.log_entries(follow=follow, tail=tail, since=since, until=until)
+                  if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
+
+    def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False):
+        """LogEntry(stream, time, data) items of the log. `attached`: for a client attached
+        since its start, which reads the output even with the `none` log driver."""
+        if self.log_driver == "none" and not attached:
+            raise Conflict("configured logging driver does not support reading")
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until)
+
+    def open_stdin(self):
+        """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
+        if not self.record["Config"].get("OpenStdin"):
+            raise Conflict(f"container {self.name} was not created with an open stdin (-i)")
+        return process.open_stdin(self.bundle)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
         """(exit_code, output bytes) of `cmd` run inside the running container; stdin may be bytes."""
-        if self.status != "running":
-            raise Conflict(f"container {self.name} is not running")
-        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
-                            tty=tty, stdin=bool(stdin), detach=detach)
+        proc = self.exec_process(cmd, user=user, workdir=workdir, environment=environment,
+                                 tty=tty, stdin=bool(stdin), detach=detach)
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
-    def top(self):
-        return process.top(self.bundle)
+    def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
+                     stdin=False, detach=False):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py)."""
+        from .execs import exec_process
+        return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
+                            tty=tty, stdin=stdin, detach=detach)
+
+    def top(self, ps_args: str | None = None) -> dict:
+        """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
+        if self.status not in ALIVE:
+            raise Conflict(f"container {self.id} is not running")
+        from .runtime.ps import top
+        found = top(process.pids(self.bundle), ps_args)
+        self.emit("top")
+        return found
 
     def stats(self, stream=False):
-        return process.stats(self.bundle)
+        """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
+        block_read, block_write, net_rx, net_tx (bytes; the counters only grow)."""
+        found = process.stats(self.bundle)
+        found["net_rx"], found["net_tx"] = (self.engine.networks.traffic(self.id)
+                                            if self.engine.has_networks(self) else (0, 0))
+        return found
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
@@ -156,8 +231,9 @@ class Containers:
         except FileNotFoundError:
             raise ContainerNotFound(f"No such container: {id_or_name}") from None
 
-    def list(self, all=False) -> list[Container]:
-        """Running containers (all=True: every one), newest first."""
+    def list(self, all=False, filters=None, limit=-1, since=None, before=None) -> list[Container]:
+        """Running containers (all=True: every one), newest first; `filters` (docker-py's dict
+        or `--filter` strings), `limit` (`ps -n`), `since` and `before` as Docker applies them."""
         found = []
         for path in self._ids():
             try:
@@ -166,7 +242,14 @@ class Containers:
             except FileNotFoundError:       # removed while we looked, or still being created
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
-        return found if all else [c for c in found if c.status == "running"]
+        if filters or since or before or limit > 0:
+            from .filters import Filters, select_containers
+            wanted = Filters.of(filters)
+            for key, ref in (("since", since), ("before", before)):
+                if ref:
+                    wanted.values.setdefault(key, []).append(ref)
+            return select_containers(self.engine, found, wanted, all=all, limit=limit)
+        return found if all else [c for c in found if c.state.status == "running"]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -178,6 +261,11 @@ class Containers:
     def create(self, image, command=None, **kwargs) -> Container:
         """docker create: the record, the bundle and the network endpoint; nothing runs yet."""
         options = RunOptions.from_kwargs(image=image, command=command, **kwargs)
+        from .create import create_container
+        return create_container(self.engine, options)
+
+    def create_from(self, options: RunOptions) -> Container:
+        """docker create from RunOptions (what the CLI and the magics parse their flags into)."""
         from .create import create_container
         return create_container(self.engine, options)
 
@@ -224,13 +312,18 @@ class Containers:
                     from .recovery import settle
                     settle(self.engine, container.id)
 
-    def start(self, container: Container) -> process.State:
-        """Start the container, taking its network again if it had stopped."""
+    def start(self, container: Container, attach: bool = False) -> process.State:
+        """Start the container's process (a running one is left alone), taking its network
+        again if it had stopped. `attach`: a client follows the output from now on; with the
+        `none` log driver only such a client gets it (the log holds this run's output), else
+        it is discarded."""
         try:
             with process.start_lock(str(container.bundle)):
-                status = container.status
+                status = container.state.status
                 if status == "running":
                     return container.state
+                if container.log_driver == "none":
+                    _discard_log(container.bundle / "container.log", keep_this_run=attach)
                 if status != "created" and container.record.get("Endpoints"):
                     from .endpoints import rejoin
                     with intents.held(self.engine.root, container.id, "start"):
@@ -244,7 +337,7 @@ class Containers:
             from .recovery import settle
             settle(self.engine, container.id)
             raise StartError(state.error, state.exit_code or 125)
-        return state
+        return state        # the monitor recorded the start event
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first). The
@@ -254,12 +347,12 @@ class Containers:
         with intents.held(self.engine.root, container.id, "remove",
                           volumes=anonymous if volumes else []), \
                 process.attach_lock(str(container.bundle)):      # we clean up after the exit
-            if container.status == "running":
+            if container.status in ALIVE:
                 if not force:
                     raise Conflict(f"cannot remove container {container.name}: container is "
                                    "running: stop the container before removing or force remove")
                 try:
-                    process.kill(container.bundle, signals.SIGKILL)
+                    container.kill(signals.SIGKILL)
                 except Conflict:            # it exited (or was killed by someone else) meanwhile
                     pass
                 process.wait(container.bundle, 10)
@@ -272,6 +365,7 @@ class Containers:
                 self.engine.networks.release(container.id)
                 refresh_hosts(self.engine)
             self._unname(container)
+            container.emit("destroy")
             if volumes and anonymous:
                 self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
@@ -313,6 +407,27 @@ class Containers:
                 settle(self.engine, other)      # its create or remove was killed: undo the rest
         raise Conflict(f'the container name "/{name}" is being taken by another process')
 
+    def rename(self, container: Container, name: str) -> None:
+        """docker rename: the new name is taken atomically, then the old one let go."""
+        old = container.name
+        if names.check(name.lstrip("/")) == old:
+            raise Conflict("Renaming a container with the same name as its current name")
+        name = self.reserve_name(name.lstrip("/"), container.id)
+        container.record["Name"] = "/" + name
+        try:
+            self.save(container)
+        except BaseException:
+            (self.names_dir / name).unlink(missing_ok=True)
+            raise
+        link = self.names_dir / old
+        if link.is_symlink() and os.readlink(link) == container.id:
+            link.unlink()
+        if self.engine.has_networks(container):
+            from .endpoints import refresh_hosts
+            self.engine.networks.rename(container.id, name)
+            refresh_hosts(self.engine)
+        container.emit("rename", oldName="/" + old)
+
     def unname_id(self, cid: str) -> "list[str]":
         """Remove every name that points to `cid`; the names removed."""
         freed = []
@@ -334,10 +449,11 @@ class Containers:
         atomic_write_json(container.bundle / "container.json", container.record)
 
 
-def _env_list(environment) -> list[str]:
-    if not environment:
-        return []
-    if isinstance(environment, dict):
-        return [f"{k}={v}" for k, v in environment.items()]
-    return list(environment)
-
+def _discard_log(path, keep_this_run: bool) -> None:
+    """The `none` log driver: the monitor's log is /dev/null, or an empty file that only the
+    attached client reads and the next start empties."""
+    path.unlink(missing_ok=True)
+    if keep_this_run:
+        path.touch()
+    else:
+        path.symlink_to(os.devnull)

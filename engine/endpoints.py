@@ -18,8 +18,10 @@ def join(engine, cid: str, name: str, hostname: str, options, image) -> tuple[st
         nets.ensure_default()
     endpoint = nets.attach(cid, network, ip=options.ip, aliases=options.network_aliases,
                            hostname=hostname, name=name)
+    from .runtime.convert import parse_expose
     ports = {}
-    exposed = (image.config.get("config") or {}).get("ExposedPorts") or {}
+    exposed = {**((image.config.get("config") or {}).get("ExposedPorts") or {}),
+               **parse_expose(options.expose)}
     bindings = _bindings(options.ports, options.publish_all, exposed)
     if bindings:
         ports = ports_record(nets.publish(cid, bindings))
@@ -107,8 +109,20 @@ def refresh_hosts(engine) -> None:
     def write(cid, text):
         path = engine.root / "containers" / cid / "hosts"
         if path.exists():
-            write_in_place(str(path), text)
+            write_in_place(str(path), text + _extra_hosts(engine, cid))
     engine.networks.refresh_hosts(write)
+
+
+def _extra_hosts(engine, cid: str) -> str:
+    """The container's --add-host lines, kept below the network's names on every rewrite."""
+    import json
+    from .runtime.bundle import extra_hosts_text
+    try:
+        with open(engine.root / "containers" / cid / "container.json") as f:
+            entries = json.load(f)["HostConfig"].get("ExtraHosts") or []
+    except (OSError, ValueError, KeyError):
+        return ""
+    return extra_hosts_text(entry.split(":", 1) for entry in entries)
 
 
 def connect(engine, network: str, ref: str, *, aliases=(), ip=None) -> None:

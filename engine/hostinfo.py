@@ -12,6 +12,23 @@ def _cgroup_version() -> str:
     return "none"
 
 
+def _seccomp() -> bool:
+    """The kernel filters syscalls with BPF (what every container but --privileged gets)."""
+    try:
+        with open("/proc/sys/kernel/seccomp/actions_avail") as f:
+            return "errno" in f.read().split()
+    except OSError:
+        return False
+
+
+def _devices_cgroup() -> str:
+    """How containers are kept off host devices: "" when this host can't."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers") or os.path.exists(
+            "/sys/fs/cgroup/unified/cgroup.controllers"):
+        return "cgroup v2 eBPF"
+    return "cgroup v1" if os.path.isdir("/sys/fs/cgroup/devices") else ""
+
+
 def features() -> dict:
     """Feature name -> available, probed without side effects."""
     with open("/proc/filesystems") as f:
@@ -25,6 +42,8 @@ def features() -> dict:
         "nftables": shutil.which("nft") is not None,
         "root": os.geteuid() == 0,
         "busybox-static": shutil.which("busybox") is not None,
+        "seccomp": _seccomp(),
+        "devices-cgroup": bool(_devices_cgroup()),
     }
 
 
@@ -40,5 +59,9 @@ def host_info(engine) -> dict:
         "Cgroup Version": _cgroup_version(),
         "Kernel Version": os.uname().release, "Architecture": os.uname().machine,
         "CPUs": os.cpu_count(), "Docker Root Dir": str(engine.root),
+        # as docker info's SecurityOptions: the default for every container but --privileged
+        "Security Options": [*(["name=seccomp,profile=builtin"] if feats["seccomp"] else []),
+                             *([f"name=devices,{_devices_cgroup()}"] if feats["devices-cgroup"] else []),
+                             "name=cgroupns"],
         "Features": {name: "yes" if ok else "no" for name, ok in feats.items()},
     }

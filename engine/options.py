@@ -39,17 +39,33 @@ class RunOptions:
     cap_drop: tuple[str, ...] = ()
     privileged: bool = False
     security_opt: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()               # --device HOST[:CONTAINER[:rwm]]
     read_only: bool = False
     init: bool = False
     stop_signal: str | None = None
     stop_timeout: int | None = None
     ulimits: tuple[str, ...] = ()               # "nofile=1024:2048"
     pull: str = "missing"                       # docker run --pull: missing | always | never
+    extra_hosts: tuple[str, ...] = ()           # --add-host "name:ip" (ip may be host-gateway)
+    dns: tuple[str, ...] = ()                   # nameservers replacing the host's
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()                # "80", "53/udp", "8000-8002"
+    shm_size: str | int | None = None           # /dev/shm size ("64m"); None: Docker's 64 MiB
+    platform: str | None = None                 # "linux/amd64": the image must be for it
+    log_driver: str = "json-file"               # json-file | none
+    sysctls: dict = field(default_factory=dict)
+    group_add: tuple[str, ...] = ()             # supplementary groups, names or ids
+    oom_kill_disable: bool = False
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None              # "0-2,4"
+    memory_reservation: str | int | None = None
 
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
                "network_mode": "network", "remove": "auto_remove",
-               "stdin": "stdin_open", "workdir": "working_dir", "env": "environment"}
+               "stdin": "stdin_open", "workdir": "working_dir", "env": "environment",
+               "mem_reservation": "memory_reservation"}
 
     @classmethod
     def from_kwargs(cls, **kwargs) -> "RunOptions":
@@ -59,6 +75,8 @@ class RunOptions:
         for key, value in kwargs.items():
             if key == "nano_cpus":
                 key, value = "cpus", value and value / 1e9
+            if key == "log_config":         # docker-py: {"type": "none", "config": {}}
+                key, value = "log_driver", (value or {}).get("type") or "json-file"
             key = cls.ALIASES.get(key, key)
             if key not in known:
                 raise InvalidArgument(f"unknown container option: {key}")
@@ -80,6 +98,8 @@ def _normalize(key, value):
         return tuple(_port_item(c, h) for c, h in value.items())
     if key == "volumes" and isinstance(value, dict):    # docker-py: {"name": {"bind": "/x", "mode": "ro"}}
         return tuple(f"{src}:{v['bind']}:{v.get('mode', 'rw')}" for src, v in value.items())
+    if key == "extra_hosts" and isinstance(value, dict):   # docker-py: {"name": "ip"}
+        return tuple(f"{k}:{v}" for k, v in value.items())
     if key == "tmpfs" and isinstance(value, dict):
         return tuple(f"{k}:{v}" if v else k for k, v in value.items())
     if key in _TUPLES:
@@ -95,5 +115,6 @@ def _port_item(container, host) -> str:
 
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
-           "cap_add", "cap_drop", "security_opt", "ulimits"}
-_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}}
+           "cap_add", "cap_drop", "security_opt", "ulimits", "devices", "extra_hosts", "dns",
+           "dns_search", "dns_opt", "expose", "group_add"}
+_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_driver": "json-file"}

@@ -160,6 +160,8 @@ class Volumes:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
+        from .events import record
+        record(self.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def get(self, name: str) -> Volume:
@@ -178,8 +180,8 @@ class Volumes:
         except (FileNotFoundError, NotADirectoryError):
             raise VolumeNotFound(f"no such volume: {name}") from None
 
-    def list(self) -> list[Volume]:
-        """Every volume, sorted by name."""
+    def list(self, filters=None) -> list[Volume]:
+        """Every volume, sorted by name; `filters` as `docker volume ls --filter` applies them."""
         try:
             names = sorted(n for n in os.listdir(self.dir) if VOLUME_NAME.fullmatch(n))
         except FileNotFoundError:
@@ -188,6 +190,9 @@ class Volumes:
         for name in names:
             with contextlib.suppress(VolumeNotFound):   # removed meanwhile
                 found.append(self.get(name))
+        if filters:
+            from .filters import select_volumes
+            return select_volumes(found, filters, self.in_use)
         return found
 
     def remove(self, name: str, *, force: bool = False, in_use: Iterable[str] | None = None):
@@ -213,6 +218,8 @@ class Volumes:
         except OSError as exc:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
+        from .events import record
+        record(self.root, "volume", "destroy", name, {"driver": "local"})
 
     def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
         """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;

@@ -1,4 +1,5 @@
-"""Attached `run` and `start -a`: stream the container's output as it comes, pass stdin on.
+"""Attached `run`, `start -a` and `attach`: stream the container's output as it comes, pass
+stdin on.
 
 The monitor writes the container's output to its log; an attached client follows that log, so
 attaching works from any process, and output written before we looked is never lost.
@@ -10,14 +11,25 @@ import threading
 from .render import binary
 
 
+def register(sub) -> None:
+    p = sub.add_parser("attach", help="Attach local standard input, output, and error streams "
+                                      "to a running container")
+    p.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    p.add_argument("--sig-proxy", default="true", choices=("true", "false"),
+                   help="proxy Ctrl-C to the container (default true)")
+    p.add_argument("--detach-keys", help="accepted; Ctrl-C with --sig-proxy=false detaches")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_attach)
+
+
 def run_attached(engine, container, *, remove=False, stdin=False) -> int:
     """Start, stream until exit, return the exit code (and remove with --rm, with its
     anonymous volumes)."""
     with engine.containers.attached(container):
         try:
-            engine.containers.start(container)
+            engine.containers.start(container, attach=True)
             if stdin:
-                _pump_stdin(container)
+                pump_stdin(container)
             return follow_until_exit(container)
         except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
             container.stop(timeout=3)
@@ -27,21 +39,22 @@ def run_attached(engine, container, *, remove=False, stdin=False) -> int:
                 engine.containers.remove(container, force=True, volumes=True)
 
 
-def follow_until_exit(container) -> int:
-    from ..runtime import process
-    for entry in process.logs(container.bundle, follow=True):
+def follow_until_exit(container, since=None) -> int:
+    """Copy the log's entries (written at `since` or later) to stdout/stderr until the
+    container exits; its exit code."""
+    for entry in container.log_entries(follow=True, since=since, attached=True):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         out.write(entry.data)
         out.flush()
-    return process.wait(container.bundle).exit_code
+    return container.wait()["StatusCode"]
 
 
-def _pump_stdin(container):
+def pump_stdin(container):
     """Copy our stdin into the container's stdin until EOF, in a daemon thread."""
-    from ..runtime import process
+    sink = container.open_stdin()
 
     def pump():
-        with process.open_stdin(container.bundle) as sink:
+        with sink:
             while True:
                 data = os.read(0, 65536)
                 if not data:
@@ -50,3 +63,29 @@ def _pump_stdin(container):
                 sink.flush()
 
     threading.Thread(target=pump, daemon=True).start()
+
+
+def cmd_attach(args) -> int:
+    """docker attach: the output from now on, stdin when the container has it open; Ctrl-C
+    goes to the container (--sig-proxy=false: detaches). Exits with the container's code."""
+    import time
+    from .. import Engine
+    from ..errors import Conflict
+    container = Engine(args.data_root).containers.get(args.container)
+    status = container.status
+    if status == "paused":
+        raise Conflict("You cannot attach to a paused container, unpause it first")
+    if status != "running":
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    since = time.time()
+    container.emit("attach")
+    if not args.no_stdin and container.record["Config"].get("OpenStdin"):
+        pump_stdin(container)
+    while True:
+        try:
+            return follow_until_exit(container, since=since)
+        except KeyboardInterrupt:
+            if args.sig_proxy == "false":
+                return 0
+            container.kill("SIGINT")
+            since = time.time()

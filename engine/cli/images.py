@@ -1,5 +1,5 @@
 """Image verbs: images, rmi, tag, history, import, and the `image` group (ls, rm, inspect, prune,
-tag, history, import, bootstrap)."""
+tag, history, import, bootstrap, and build, pull, push, save, load)."""
 
 
 def register(sub) -> None:
@@ -8,10 +8,12 @@ def register(sub) -> None:
     _tag(sub.add_parser("tag", help="Create a tag TARGET that refers to SOURCE"))
     _history(sub.add_parser("history", help="Show the history of an image"))
     _import(sub.add_parser("import", help="Import a rootfs tarball as an image"))
-    group = sub.add_parser("image", help="Manage images").add_subparsers(
-        dest="image_command", metavar="COMMAND", required=True, parser_class=sub._parser_class)
-    _ls(group.add_parser("ls", help="List images"))
-    _rm(group.add_parser("rm", help="Remove one or more images"))
+    image = sub.add_parser("image", help="Manage images")
+    image.set_defaults(func=lambda args: image.print_help() or 0)   # `docker image`: the verbs
+    group = image.add_subparsers(dest="image_command", metavar="COMMAND",
+                                 parser_class=sub._parser_class)
+    _ls(group.add_parser("ls", aliases=["list"], help="List images"))
+    _rm(group.add_parser("rm", aliases=["remove"], help="Remove one or more images"))
     _tag(group.add_parser("tag", help="Tag an image"))
     _history(group.add_parser("history", help="Show the history of an image"))
     _import(group.add_parser("import", help="Import a rootfs tarball as an image"))
@@ -23,8 +25,10 @@ def register(sub) -> None:
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-f", "--force", action="store_true")
     p.set_defaults(func=cmd_prune)
+    from . import build
     from .registry import register_image_verbs
     register_image_verbs(group)
+    build.register(group)
     p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
     p.add_argument("name", choices=("busybox",), help="the image to make (busybox: from the host's busybox-static)")
     p.add_argument("-t", "--tag", help="name it (default busybox:latest)")
@@ -36,6 +40,8 @@ def _ls(p):
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--no-trunc", action="store_true")
     p.add_argument("--digests", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
     p.add_argument("repository", nargs="?")
     p.set_defaults(func=cmd_ls)
 
@@ -73,34 +79,38 @@ def _engine(args):
 
 
 def cmd_ls(args) -> int:
-    from .render import ago, size, table
+    import sys
+    from ..image.inspect import summary
+    from .format import render_rows
+    from .rows import ImageRow
+    images = _engine(args).images.list(name=args.repository, all=args.all, filters=args.filter)
+    source = args.format or "table"
+    if source == "table":
+        template = ("{{.ID}}" if args.quiet else
+                    ImageRow.DIGEST_TABLE if args.digests else ImageRow.TABLE)
+    elif source.startswith("table") and args.digests and "{{.Digest}}" not in source:
+        template = source + "\t{{.Digest}}"
+    else:
+        template = source
     rows = []
-    for image in _engine(args).images.list():
-        shown = image.id if args.no_trunc else image.short_id
-        if args.quiet:
-            rows.append([shown])
-            continue
-        for repo, tag, digest in image_rows(image, args.digests):
-            if args.repository and args.repository not in (repo, f"{repo}:{tag}"):
-                continue
-            rows.append([repo, tag, *([digest] if args.digests else []), shown,
-                         ago(image.created), size(image.size)])
-    if args.quiet:
-        for row in dict.fromkeys(tuple(r) for r in rows):
-            print(row[0])
-        return 0
-    table(["REPOSITORY", "TAG", *(["DIGEST"] if args.digests else []), "IMAGE ID", "CREATED",
-           "SIZE"], rows)
+    for image in images:
+        shown = summary(image)
+        for repo, tag, digest in image_rows(image, args.digests or "{{.Digest}}" in template,
+                                            args.digests):
+            rows.append(ImageRow(shown, repo, tag, digest, trunc=not args.no_trunc))
+    sys.stdout.write(render_rows(template, rows, ImageRow.HEADERS))
     return 0
 
 
-def image_rows(image, digests: bool) -> list[tuple[str, str, str]]:
+def image_rows(image, digests: bool, digest_rows: bool | None = None) -> list[tuple[str, str, str]]:
     """(repository, tag, digest) rows of `docker images` for one image, by Docker's rules.
 
-    A tag's row shows its repository's digest (`<none>` if it has none); a repository the image
-    has only a digest in gets a `<none>` tag; an image with neither is `<none> <none>`.
+    A tag's row shows its repository's digest when `digests` (else `<none>`); a repository
+    the image has only a digest in gets `<none>` tag rows, one per digest with `digest_rows`
+    (--digests), else one with no digest; an image with neither is `<none> <none>`.
     """
     from ..image.reference import familiar_name, parse
+    digest_rows = digests if digest_rows is None else digest_rows
     tags: dict[str, list[str]] = {}
     pinned: dict[str, list[str]] = {}
     for text in image.tags:
@@ -119,17 +129,19 @@ def image_rows(image, digests: bool) -> list[tuple[str, str, str]]:
         for tag in repo_tags:
             rows += [(repo, tag, d) for d in found] or [(repo, tag, "<none>")]
     for repo, found in pinned.items():        # known by digest only
-        rows += [(repo, "<none>", d) for d in found] if digests else [(repo, "<none>", "")]
+        rows += [(repo, "<none>", d) for d in found] if digest_rows else [(repo, "<none>", "")]
     return rows
 
 
 def cmd_rm(args) -> int:
+    from .render import for_each
     engine = _engine(args)
-    for ref in args.images:
+
+    def remove(ref):
         for event in engine.images.remove(ref, force=args.force):
             for key, value in event.items():
                 print(f"{key}: {value}")
-    return 0
+    return 1 if for_each(args.images, remove) else 0
 
 
 def cmd_tag(args) -> int:
@@ -166,14 +178,16 @@ def cmd_import(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import print_inspect
-    engine = _engine(args)
-    print_inspect([engine.images.inspect(ref) for ref in args.images], args.format)
-    return 0
+    from .render import inspect_each
+    return inspect_each(args.images, _engine(args).images.inspect, args.format)
 
 
 def cmd_prune(args) -> int:
-    from .render import size
+    from .render import confirm, size
+    if not args.force and not confirm(
+            "WARNING! This will remove all images without at least one container associated "
+            "to them." if args.all else "WARNING! This will remove all dangling images."):
+        return 0
     result = _engine(args).images.prune(all=args.all)
     for event in result.get("ImagesDeleted") or []:
         for key, value in event.items():

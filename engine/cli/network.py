@@ -15,6 +15,8 @@ def register(sub) -> None:
     p = verbs.add_parser("ls", aliases=["list"], help="List networks")
     p.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
     p.set_defaults(func=cmd_ls)
     p = verbs.add_parser("inspect", help="Show networks in detail")
     p.add_argument("-f", "--format")
@@ -24,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("networks", nargs="+")
     p.set_defaults(func=cmd_rm)
     p = verbs.add_parser("prune", help="Remove all unused networks")
-    p.add_argument("-f", "--force", action="store_true", help="do not ask (never asks anyway)")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.set_defaults(func=cmd_prune)
     p = verbs.add_parser("connect", help="Connect a container to a network")
     p.add_argument("--alias", action="append", default=[])
@@ -60,33 +62,38 @@ def cmd_create(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    from .render import table
-    networks = _networks(args).list()
-    if args.quiet:
-        for n in networks:
-            print(n.id if args.no_trunc else n.id[:12])
-        return 0
-    rows = [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, "local"] for n in networks]
-    table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows)
+    import sys
+    from .format import render_rows
+    from .rows import NetworkRow, natural_key
+    source = args.format or "table"
+    template = ("{{.ID}}" if args.quiet else NetworkRow.TABLE) if source == "table" else source
+    networks = sorted(_networks(args).list(filters=args.filter), key=lambda n: natural_key(n.name))
+    rows = [NetworkRow(n.inspect(), trunc=not args.no_trunc) for n in networks]
+    sys.stdout.write(render_rows(template, rows, NetworkRow.HEADERS))
     return 0
 
 
 def cmd_inspect(args) -> int:
-    from .render import print_inspect
+    from .render import inspect_each
     nets = _networks(args)
-    print_inspect([nets.get(name).inspect() for name in args.networks], args.format)
-    return 0
+    return inspect_each(args.networks, lambda name: nets.get(name).inspect(), args.format)
 
 
 def cmd_rm(args) -> int:
+    from .render import for_each
     nets = _networks(args)
-    for name in args.networks:
+
+    def remove(name):
         nets.remove(name)
         print(name)
-    return 0
+    return 1 if for_each(args.networks, remove) else 0
 
 
 def cmd_prune(args) -> int:
+    from .render import confirm
+    if not args.force and not confirm("WARNING! This will remove all custom networks not used "
+                                      "by at least one container."):
+        return 0
     removed = _networks(args).prune()
     if removed:
         print("Deleted Networks:")

@@ -97,15 +97,32 @@ class Networks(Upkeep):
         """The network with this name, id or unique id prefix; NetworkNotFound otherwise."""
         return Network.from_record(self._find(self.state.networks(), name_or_id))
 
-    def list(self) -> list[Network]:
-        """All networks, oldest first."""
-        return [Network.from_record(r) for r in self.state.networks()]
+    def list(self, filters=None) -> list[Network]:
+        """All networks, oldest first; `filters` as `docker network ls --filter` applies them."""
+        networks = [Network.from_record(r) for r in self.state.networks()]
+        if filters:
+            from ..filters import select_networks
+            return select_networks(networks, filters)
+        return networks
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         """The container's endpoints, in the order they were attached (eth0 first)."""
         found = [Endpoint.from_record(r, container_id) for r in self.state.networks()
                  if container_id in r["endpoints"]]
         return sorted(found, key=lambda ep: int(ep.ifname[3:]))
+
+    def traffic(self, container_id: str) -> tuple[int, int]:
+        """Bytes the container received and sent on its networks: its veths' host ends count
+        the same bytes the other way round."""
+        received = sent = 0
+        for ep in self.endpoints(container_id):
+            counters = Path("/sys/class/net") / ep.host_ifname / "statistics"
+            try:
+                received += int((counters / "tx_bytes").read_text())
+                sent += int((counters / "rx_bytes").read_text())
+            except (OSError, ValueError):     # not plugged (a stopped container) or gone
+                continue
+        return received, sent
 
     def ports(self, container_id: str) -> list[PortBinding]:
         """The container's published ports."""
@@ -159,6 +176,7 @@ class Networks(Upkeep):
                 self.links.delete_link(record["bridge"])
                 self.state.delete_network(network_id)
                 raise
+            self._event("create", record)
             return Network.from_record(record)
 
     def _choose_subnet(self, records: list[dict], subnet: str | None) -> ipaddress.IPv4Network:
@@ -226,6 +244,12 @@ class Networks(Upkeep):
             raise _host_error(f"delete bridge {record['bridge']}", exc) from exc
         self.state.delete_network(record["id"])
         self._apply_firewall()
+        self._event("destroy", record)
+
+    def _event(self, action: str, record: dict, **attributes) -> None:
+        from ..events import record as record_event
+        record_event(self.root, "network", action, record["id"],
+                     {"name": record["name"], "type": "bridge", **attributes})
 
     def prune(self) -> list[str]:
         """Remove every user-defined network without endpoints; return their names."""
@@ -288,6 +312,7 @@ class Networks(Upkeep):
                 del record["endpoints"][container_id]
                 self.state.save_network(record, durable=False)
                 raise
+            self._event("connect", record, container=container_id)
             return Endpoint.from_record(record, container_id)
 
     @staticmethod
@@ -295,6 +320,14 @@ class Networks(Upkeep):
         subnet = ipaddress.IPv4Network(record["subnet"])
         used = {ep["ip"] for ep in record["endpoints"].values()}
         return ipam.allocate(subnet, record["gateway"], used, record["ipam_cursor"], ip)
+
+    def rename(self, container_id: str, name: str) -> None:
+        """docker rename: the container's endpoints answer to `name` from now on."""
+        with self.state.locked():
+            for record in self.state.networks():
+                if container_id in record["endpoints"]:
+                    record["endpoints"][container_id]["name"] = name
+                    self.state.save_network(record, durable=False)
 
     def _plug(self, container_id: str, record: dict, endpoint: dict, mtu: int, fresh_netns: bool) -> None:
         """Make the veth pair (and the netns file, on a first attach); undo both on failure."""
@@ -337,6 +370,7 @@ class Networks(Upkeep):
                 raise _host_error(f"delete veth {endpoint['host_ifname']}", exc) from exc
         del record["endpoints"][container_id]
         self.state.save_network(record, durable=False)
+        self._event("disconnect", record, container=container_id)
 
     def release(self, container_id: str) -> bool:
         """Detach the container from everything, drop its port rules, remove its netns file;

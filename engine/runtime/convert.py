@@ -8,6 +8,7 @@ import os
 import re
 
 from ..errors import InvalidArgument
+from .devices import parse_device
 from .spec import DEFAULT_CAPS, ContainerSpec, Mount
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -164,6 +165,40 @@ def parse_mount(value) -> Mount:
     return mount
 
 
+def parse_security_opt(security_opt) -> tuple[bool, str]:
+    """--security-opt values -> (no_new_privs, seccomp setting for ContainerSpec.seccomp).
+
+    seccomp=unconfined | seccomp=PROFILE.json (read and checked here: a bad profile names its
+    field) | no-new-privileges[:true|false]; apparmor= and label= are accepted and have no
+    effect (this host has neither). "key:value" works as "key=value", as in Docker.
+    """
+    no_new_privs, seccomp = False, "default"
+    for opt in security_opt:
+        key, _, value = opt.replace(":", "=", 1).partition("=")
+        if key == "no-new-privileges":
+            if value not in ("", "true", "false"):
+                raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+            no_new_privs = value in ("", "true")
+        elif key == "seccomp" and value:
+            seccomp = value if value == "unconfined" else _read_profile(value)
+        elif key not in ("apparmor", "label") or not value:
+            raise InvalidArgument(f"invalid --security-opt: {opt!r}")
+    return no_new_privs, seccomp
+
+
+def _read_profile(path: str) -> str:
+    from .seccomp import load_profile
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as exc:
+        raise InvalidArgument(f"opening seccomp profile ({path}) failed: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"seccomp profile {path}: not UTF-8 text") from None
+    load_profile(text)
+    return text
+
+
 def netns_for(network: str | None) -> str:
     """--network: none/bridge (a new, empty namespace for now) | host | a namespace file path."""
     if not network or network in ("none", "bridge", "default"):
@@ -178,7 +213,7 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
             user=None, hostname=None, cap_add=(), cap_drop=(), privileged=False,
             security_opt=(), read_only=False, mem_limit=None, memswap_limit=None, cpus=None,
             pids_limit=None, network=None, mounts=(), tty=False, stdin_open=False,
-            init=False, ulimits=None, stop_signal=None, on_exit=()) -> ContainerSpec:
+            init=False, ulimits=None, stop_signal=None, on_exit=(), devices=()) -> ContainerSpec:
     """docker run's options (docker-py names) plus the image config -> a ContainerSpec."""
     cfg = _config(image_config)
     memory = parse_memory(mem_limit) if mem_limit else 0
@@ -189,10 +224,7 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
             raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit")
         if swap != -1 and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit")
-    unknown = [o for o in security_opt if o not in ("no-new-privileges", "no-new-privileges:true",
-                                                   "no-new-privileges:false")]
-    if unknown:
-        raise InvalidArgument(f"unsupported security option: {unknown[0]!r}")
+    no_new_privs, seccomp = parse_security_opt(security_opt)
     if pids_limit is not None and int(pids_limit) < -1:
         raise InvalidArgument(f"invalid pids limit: {pids_limit}")
     if hostname and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", hostname):
@@ -203,10 +235,120 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
         env=merge_env(cfg.get("Env"), environment), cwd=working_dir or cfg.get("WorkingDir") or "/",
         user=user if user is not None else cfg.get("User") or "", hostname=hostname or id[:12],
         caps=ALL_CAPS if privileged else caps(cap_add, cap_drop),
-        no_new_privs="no-new-privileges" in security_opt or "no-new-privileges:true" in security_opt,
+        no_new_privs=no_new_privs, seccomp=seccomp, devices=tuple(parse_device(d) for d in devices),
         privileged=privileged, readonly_rootfs=read_only, memory=memory, memory_swap=swap,
         cpus=parse_cpus(cpus) if cpus else 0.0,
         pids_limit=max(int(pids_limit or 0), 0), netns=netns_for(network),
         mounts=tuple(parse_mount(m) for m in mounts), tty=tty, stdin=stdin_open, init=init,
         rlimits=parse_rlimits(ulimits if ulimits is not None else {"nofile": (1048576, 1048576)}),
         stop_signal=stop_signal or cfg.get("StopSignal") or "SIGTERM", on_exit=tuple(on_exit))
+
+
+def parse_signal(value) -> str:
+    """--stop-signal: "TERM", "SIGUSR1", "9" -> the signal's name ("SIGTERM"); Docker's error
+    for anything else, at create time rather than when the container is stopped."""
+    import signal
+    name = str(value).strip().upper()
+    try:
+        if name.isdigit():
+            return signal.Signals(int(name)).name
+        return signal.Signals[name if name.startswith("SIG") else "SIG" + name].name
+    except (KeyError, ValueError):
+        raise InvalidArgument(f"Invalid signal: {value}") from None
+
+
+def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
+    """--add-host "db:10.0.0.5" (or "db=10.0.0.5", IPv6 after the first colon) -> pairs;
+    the address may be the word host-gateway, resolved once the network is known."""
+    import ipaddress
+    out = []
+    for item in items:
+        sep = "=" if "=" in item else ":"
+        name, found, address = item.partition(sep)
+        if not found or not name or not address:
+            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
+                                  f'bad format for add-host: "{item}"')
+        address = address.strip("[]")
+        if address != "host-gateway":
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
+                                      f'invalid IP address in add-host: "{address}"') from None
+        out.append((name, address))
+    return tuple(out)
+
+
+def parse_dns(servers) -> tuple[str, ...]:
+    import ipaddress
+    for server in servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise InvalidArgument(f'invalid argument "{server}" for "--dns" flag: '
+                                  f"{server} is not an ip address") from None
+    return tuple(servers)
+
+
+# Docker allows only sysctls that are namespaced: they change the container, never the host.
+_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+            "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
+def parse_sysctls(sysctls: dict, network: str | None) -> tuple[tuple[str, str], ...]:
+    """{"net.ipv4.ip_forward": "1"} -> pairs, refusing what isn't namespaced as Docker does."""
+    out = []
+    for key, value in (sysctls or {}).items():
+        item = f"{key}={value}"
+        if not (key in _SYSCTLS or key.startswith(("net.", "fs.mqueue."))) or \
+                "/" in key or ".." in key or "\n" in item:
+            raise InvalidArgument(f'invalid argument "{item}" for "--sysctl" flag: '
+                                  f"sysctl '{item}' is not allowed")
+        if key.startswith("net.") and network == "host":
+            raise InvalidArgument(f'sysctl "{key}" not allowed in host network namespace')
+        out.append((key, str(value)))
+    return tuple(out)
+
+
+def parse_cpuset(value: str | None) -> str:
+    """--cpuset-cpus "0-2,4": checked against the CPUs this process may use."""
+    if not value:
+        return ""
+    wanted = set()
+    try:
+        for part in str(value).split(","):
+            low, _, high = part.partition("-")
+            wanted.update(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise InvalidArgument(f"Invalid value {value} for cpuset cpus") from None
+    available = os.sched_getaffinity(0)
+    if not wanted or not wanted <= available:
+        have = ",".join(str(c) for c in sorted(available))
+        raise InvalidArgument(f"Requested CPUs are not available - requested {value}, "
+                              f"available: {have}")
+    return str(value)
+
+
+def parse_cpu_shares(value) -> int:
+    """--cpu-shares: 0 is the default weight; the kernel's range is 2..262144."""
+    if not value:
+        return 0
+    if int(value) < 0:
+        raise InvalidArgument(f"invalid CPU shares: {value}")
+    return min(max(int(value), 2), 262144)
+
+
+def parse_expose(items) -> dict:
+    """--expose "80", "53/udp", "8000-8002" -> ExposedPorts {"80/tcp": {}, ...}."""
+    out = {}
+    for item in items:
+        ports, _, proto = str(item).partition("/")
+        low, _, high = ports.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise InvalidArgument(f"Invalid range format for --expose: {item}") from None
+        if not 0 < first <= last <= 65535 or proto not in ("", "tcp", "udp", "sctp"):
+            raise InvalidArgument(f"Invalid range format for --expose: {item}")
+        out.update({f"{p}/{proto or 'tcp'}": {} for p in range(first, last + 1)})
+    return out

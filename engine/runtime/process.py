@@ -182,7 +182,8 @@ def wait(bundle: str, timeout: float | None = None) -> State:
     return s
 
 
-def _signum(sig) -> int:
+def signal_number(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15; InvalidArgument for anything else."""
     if isinstance(sig, int):
         return sig
     name = str(sig).upper()
@@ -196,7 +197,7 @@ def _signum(sig) -> int:
 
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
-    signum = _signum(sig)
+    signum = signal_number(sig)
     s = state(bundle)
     if s.status != "running":
         raise Conflict(f"container {os.path.basename(bundle)} is not running")
@@ -231,28 +232,55 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
     stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
+    The shim joins the container through a pidfd and reads the exec's pairs from a memfd, so
+    neither a recycled pid nor the size of argv and env can change what runs where.
     """
-    s = state(bundle)
-    if s.status != "running":
-        raise Conflict(f"container {os.path.basename(bundle)} is not running")
     if not args:
         raise InvalidArgument("no command specified")
     pairs = _bundle.read_pairs(bundle)
     merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
     for e in env:
         merged[e.split("=", 1)[0]] = e
-    argv = [shim_path(_data_root(bundle)), "exec", bundle, str(s.pid)]
-    for key, value in [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
-                       ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
-                       *((("user", user),) if user is not None else ()),
-                       *((("cwd", cwd),) if cwd is not None else ())]:
-        if "\0" in value:
-            raise InvalidArgument(f"NUL byte in {key}: {value!r}")
-        argv += [key, value]
-    out = subprocess.DEVNULL if detach else subprocess.PIPE
-    return subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=out, stderr=subprocess.STDOUT if tty and not detach else out,
-                            start_new_session=detach)
+    spec = [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
+            ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
+            *((("user", user),) if user is not None else ()),
+            *((("cwd", cwd),) if cwd is not None else ())]
+    specfd = _bundle.pairs_memfd(spec)
+    try:
+        pidfd = _container_pidfd(bundle)
+        try:
+            out = subprocess.DEVNULL if detach else subprocess.PIPE
+            return subprocess.Popen(
+                [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)],
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT if tty and not detach else out,
+                start_new_session=detach, pass_fds=(pidfd, specfd))
+        finally:
+            os.close(pidfd)
+    finally:
+        os.close(specfd)
+
+
+def _container_pidfd(bundle: str) -> int:
+    """A pidfd of the running container's PID 1; Conflict when it isn't running.
+
+    The pid in state.json is only the container's while its monitor hasn't reaped it, so the
+    process behind the pidfd must be the monitor's child and PID 1 of its own namespace.
+    """
+    s = state(bundle)
+    fd = _pidfd(s.pid) if s.status == "running" else None
+    if fd is None:
+        raise Conflict(f"container {os.path.basename(bundle)} is not running")
+    try:
+        with open(f"/proc/{s.pid}/status") as f:
+            status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        signal.pidfd_send_signal(fd, 0)      # the file read above was this process's
+        if status.get("PPid") != str(s.monitor) or status.get("NSpid", "").split()[-1:] != ["1"]:
+            raise ProcessLookupError
+    except (OSError, ProcessLookupError):
+        os.close(fd)
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from None
+    return fd
 
 
 def open_stdin(bundle: str):
@@ -263,10 +291,11 @@ def open_stdin(bundle: str):
     return open(os.path.join(bundle, "stdin"), "wb", buffering=0)
 
 
-def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None) -> Iterator[_logs.LogEntry]:
+def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+         until=None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
     state(bundle)   # NotFound for a missing container
-    return _logs.read(bundle, follow=follow, tail=tail, since=since,
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
                       running=lambda: state(bundle).status == "running",
                       pause=lambda seconds: wait(bundle, seconds))
 
@@ -276,16 +305,35 @@ def _cgroup_dirs(bundle: str) -> list[str]:
 
 
 def stats(bundle: str) -> dict:
-    """cpu_usage_ns, memory_usage, memory_limit, pids of a running container (v1 or v2).
+    """cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids, block_read and
+    block_write of a running container (cgroup v1 or v2).
 
     Without a limit the cgroup says "max" or 2^63: the limit is then the host's memory, as
-    `docker stats` shows it.
+    `docker stats` shows it. Where the cgroup counts no block I/O (v2 without the io
+    controller), its processes' /proc/PID/io do.
     """
-    found = cgroups.stats(_cgroup_dirs(bundle))
+    dirs = _cgroup_dirs(bundle)
+    found = cgroups.stats(dirs)
     host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if not found.get("memory_limit") or found["memory_limit"] > host:
         found["memory_limit"] = host
+    if found.get("block_read") is None:
+        found["block_read"], found["block_write"] = _processes_io(cgroups.procs(dirs))
     return found
+
+
+def _processes_io(pids: list[int]) -> tuple[int, int]:
+    """(read, written) bytes of storage I/O by these processes, from /proc/PID/io."""
+    read = written = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/io") as f:
+                fields = dict(line.split(": ", 1) for line in f.read().splitlines())
+        except (OSError, ValueError):        # exited meanwhile
+            continue
+        read += int(fields.get("read_bytes", 0))
+        written += int(fields.get("write_bytes", 0))
+    return read, written
 
 
 def top(bundle: str) -> list[dict]:
@@ -322,6 +370,46 @@ def wait_exit_command(bundle: str, timeout: float = 10) -> None:
             select.select([fd], [], [], timeout)
         finally:
             os.close(fd)
+
+
+def pids(bundle: str) -> list[int]:
+    """The host pids of the container's processes, from its cgroup."""
+    return cgroups.procs(_cgroup_dirs(bundle))
+
+
+def paused(bundle: str) -> bool:
+    """Whether the container's cgroup is frozen (docker pause); False once it is removed."""
+    try:
+        return cgroups.is_frozen(_cgroup_dirs(bundle))
+    except FileNotFoundError:       # removed while we looked
+        return False
+
+
+def freeze(bundle: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes with the cgroup freezer."""
+    try:
+        cgroups.freeze(_cgroup_dirs(bundle), frozen)
+    except OSError as exc:
+        raise HostError(f"{'pause' if frozen else 'unpause'} {os.path.basename(bundle)}: "
+                        f"{exc.strerror}") from None
+
+
+def update_limits(bundle: str, limits: dict, device_accesses=()) -> None:
+    """New cgroup limits (cgroups.plan's keywords): written to the live cgroup when running,
+    and to the spec for later starts, keeping the device rules the container was made with."""
+    pairs = _bundle.read_pairs(bundle)
+    cid = _bundle.values(pairs, "id")[0]
+    plan = cgroups.plan(cid, **limits, devices=_bundle.device_rules(pairs, device_accesses))
+    if state(bundle).status == "running":
+        missing = [d for k, d in plan if k == "cg_mkdir" and not os.path.isdir(d)]
+        if missing:
+            raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
+                           "to update: stop it, update it and start it again")
+        try:
+            cgroups.apply(plan)
+        except OSError as exc:
+            raise HostError(exc.strerror) from None
+    _bundle.replace_cgroup_pairs(bundle, plan)
 
 
 def remove(bundle: str) -> None:

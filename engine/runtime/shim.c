@@ -1,24 +1,30 @@
 /* dockyard-shim: a container's monitor, its PID 1 set-up, a tiny init, and `exec`.
  *
- *   dockyard-shim run  BUNDLE                 start the container described by BUNDLE/spec
- *   dockyard-shim exec BUNDLE PID [KEY VAL]...  run a process inside the running container PID
+ *   dockyard-shim run  BUNDLE                  start the container described by BUNDLE/spec
+ *   dockyard-shim exec BUNDLE PIDFD SPECFD     run a process inside the running container whose
+ *                                              PID 1 is PIDFD; SPECFD holds the exec's pairs
+ *   /sbin/docker-init -- COMMAND...            (inside a container, --init) reap and forward
  *
  * BUNDLE/spec is a list of NUL-terminated strings, `key\0value\0key\0value\0...`; a key given
- * more than once is a list (args, env, lower, mount, ...). engine/runtime/process.py writes it.
+ * more than once is a list (args, env, lower, mount, ...). engine/runtime/bundle.py writes it;
+ * shim_spec.c reads it whole, whatever its size.
  *
  * run: the launcher forks the monitor and prints one line of JSON (the state) once the command
  * has been exec'd or has failed, then exits, so the engine never has a long-lived child. The
  * monitor stays in the host's namespaces (setsid by the engine), creates the cgroup, unshares a
  * PID namespace and forks the container's PID 1, which joins the cgroup, unshares the other
- * namespaces, builds the overlay root, pivots, drops privileges and execs. The monitor then logs
- * stdout/stderr as Docker json-file lines, feeds stdin from a FIFO, forwards signals, records the
- * exit in BUNDLE/state.json (atomically), removes the cgroup and finally execs `on_exit`, if any.
+ * namespaces, builds the overlay root, pivots, drops privileges, loads seccomp and execs. The
+ * monitor then logs stdout/stderr as Docker json-file lines, feeds stdin from a FIFO, forwards
+ * signals, records the exit in BUNDLE/state.json (atomically), removes the cgroup and finally
+ * execs `on_exit`, if any.
  *
  * Errors before the command runs go back on a socketpair as "CODE message" (125: set-up failed,
  * 126: not executable, 127: not found); EOF on it (close-on-exec) means execve succeeded.
+ * Every fd but 0, 1 and 2 is close-on-exec when the command starts: nothing of the host's
+ * crosses into the container.
  */
-#define _GNU_SOURCE
-#include <errno.h>
+#include "shim.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -27,10 +33,8 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -47,94 +51,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAXV 4096
+#define INIT_PATH "/sbin/docker-init"   /* where --init's PID 1 runs from, as in Docker */
 
-/* ---------------------------------------------------------------- spec */
-
-static char *keys[MAXV], *vals[MAXV];
-static int nspec;
-static int report_fd = -1;  /* the child's end of the report socketpair */
-
-static void add_pair(char *k, char *v) {
-    if (nspec < MAXV) { keys[nspec] = k; vals[nspec] = v; nspec++; }
-}
-
-/* The last value of `key`, or NULL. */
-static const char *get(const char *key) {
-    for (int i = nspec - 1; i >= 0; i--)
-        if (!strcmp(keys[i], key)) return vals[i];
-    return NULL;
-}
-
-static int flag(const char *key) { const char *v = get(key); return v && !strcmp(v, "1"); }
-
-/* Every value of `key`, in order, into out (NULL-terminated); returns the count. */
-static int all(const char *key, char **out, int max) {
-    int n = 0;
-    for (int i = 0; i < nspec && n < max - 1; i++)
-        if (!strcmp(keys[i], key)) out[n++] = vals[i];
-    out[n] = NULL;
-    return n;
-}
-
-static int load_spec(const char *bundle) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/spec", bundle);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0) return -1;
-    char *buf = malloc(st.st_size + 1);
-    ssize_t got = 0, n;
-    while (got < st.st_size && (n = read(fd, buf + got, st.st_size - got)) > 0) got += n;
-    close(fd);
-    buf[got] = 0;
-    for (char *p = buf; p < buf + got;) {     /* key\0value\0 ... */
-        char *k = p, *v = k + strlen(k) + 1;
-        if (v >= buf + got) break;
-        p = v + strlen(v) + 1;
-        add_pair(k, v);
-    }
-    return 0;
-}
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
 
 /* ---------------------------------------------------------------- small helpers */
-
-/* In the container's set-up: report why it can't start and exit with Docker's code. */
-static void fail(int code, const char *fmt, ...) {
-    char msg[1200];
-    int n = snprintf(msg, sizeof msg, "%d ", code);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - n, fmt, ap);
-    va_end(ap);
-    if (report_fd >= 0) send(report_fd, msg, strlen(msg), MSG_NOSIGNAL);
-    else fprintf(stderr, "%s\n", msg + n);
-    _exit(code);
-}
-
-#define CHECK(call, ...) do { if ((call) < 0) fail(125, __VA_ARGS__); } while (0)
-
-static int write_str(const char *path, const char *value) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = write(fd, value, strlen(value));
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return n < 0 ? -1 : 0;
-}
-
-static int mkdir_p(char *path, mode_t mode) {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        int r = mkdir(path, mode);
-        *p = '/';
-        if (r < 0 && errno != EEXIST) return -1;
-    }
-    return mkdir(path, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
 
 static void now_rfc3339(char out[40]) {
     struct timespec ts;
@@ -163,32 +84,43 @@ static size_t json_escape(char *out, const char *s, size_t len) {
     return o - out;
 }
 
+static void block_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    for (int i = 0; forwarded[i]; i++) sigaddset(set, forwarded[i]);
+    CHECK(sigprocmask(SIG_BLOCK, set, NULL), "sigprocmask: %s", strerror(errno));
+}
+
 /* ---------------------------------------------------------------- cgroups
  * Python decides v1 or v2 and which files to write; here we only carry it out:
- * cg_mkdir DIR, cg_set/cg_try "FILE\nVALUE", cg_join PROCS-FILE, cg_oom FILE, cg_rmdir DIR. */
+ * cg_mkdir DIR, cg_set/cg_try "FILE\nVALUE", cg_devices "DIR\nPROGRAM", cg_join PROCS-FILE,
+ * cg_oom FILE, cg_rmdir DIR. */
 
 static int cgroup_create(char *err, size_t errlen) {
-    char *list[64];
-    int n = all("cg_mkdir", list, 64);
-    for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s", list[i]);
-        if (mkdir_p(path, 0755) < 0) {
-            snprintf(err, errlen, "cgroup mkdir %s: %s", list[i], strerror(errno));
+    size_t n;
+    const char **dirs = values("cg_mkdir", &n);
+    for (size_t i = 0; i < n; i++)
+        if (mkdir_p(dirs[i], 0755) < 0) {
+            snprintf(err, errlen, "cgroup mkdir %s: %s", dirs[i], strerror(errno));
             return -1;
         }
-    }
-    for (int i = 0; i < nspec; i++) {   /* in order; cg_try: a file this kernel lacks is fine */
-        int optional = !strcmp(keys[i], "cg_try");
-        if (!optional && strcmp(keys[i], "cg_set")) continue;
-        char path[4096], *nl;
-        snprintf(path, sizeof path, "%s", vals[i]);
-        if (!(nl = strchr(path, '\n'))) continue;
+    free(dirs);
+    for (size_t i = 0; i < npairs_total(); i++) {   /* in order; cg_try: a file this kernel lacks is fine */
+        const char *key = pair_key(i);
+        if (!strcmp(key, "cg_devices")) {
+            if (attach_device_program(pair_value(i), err, errlen) < 0) return -1;
+            continue;
+        }
+        int optional = !strcmp(key, "cg_try");
+        if (!optional && strcmp(key, "cg_set")) continue;
+        char *path = xasprintf("%s", pair_value(i)), *nl = strchr(path, '\n');
+        if (!nl) { snprintf(err, errlen, "bad cgroup entry %s", path); return -1; }
         *nl = 0;
         if (write_str(path, nl + 1) < 0 && !(optional && errno == ENOENT)) {
             snprintf(err, errlen, "cgroup write %s=%s: %s", path, nl + 1, strerror(errno));
             return -1;
         }
+        free(path);
     }
     return 0;
 }
@@ -206,28 +138,37 @@ static long cgroup_oom_kills(void) {
 }
 
 static void cgroup_remove(void) {
-    char *list[64];
-    int n = all("cg_rmdir", list, 64);
-    for (int i = 0; i < n; i++)
+    const char **dirs = values("cg_rmdir", NULL);
+    for (size_t i = 0; dirs[i]; i++)
         /* EBUSY for a moment while the kernel releases the last exited tasks */
-        for (int tries = 0; tries < 200 && rmdir(list[i]) < 0 && errno == EBUSY; tries++)
+        for (int tries = 0; tries < 200 && rmdir(dirs[i]) < 0 && errno == EBUSY; tries++)
             usleep(5000);
+    free(dirs);
 }
 
-/* Open every cgroup.procs to join; writing "0" later moves the writer. */
-static int open_cgroup_procs(int *fds, int max) {
-    char *list[64];
-    int n = all("cg_join", list, max < 64 ? max : 64);
-    for (int i = 0; i < n; i++)
-        CHECK(fds[i] = open(list[i], O_WRONLY | O_CLOEXEC), "open %s: %s", list[i], strerror(errno));
-    return n;
+/* Open every cgroup.procs to join (-1 terminated); writing "0" later moves the writer. */
+static int *open_cgroup_procs(char *err, size_t errlen) {
+    size_t n;
+    const char **procs = values("cg_join", &n);
+    int *fds = xrealloc(NULL, (n + 1) * sizeof *fds);
+    for (size_t i = 0; i < n; i++)
+        if ((fds[i] = open(procs[i], O_WRONLY | O_CLOEXEC)) < 0) {
+            snprintf(err, errlen, "open %s: %s", procs[i], strerror(errno));
+            while (i-- > 0) close(fds[i]);
+            free(fds);
+            return NULL;
+        }
+    fds[n] = -1;
+    free(procs);
+    return fds;
 }
 
-static void join_cgroups(int *fds, int n) {
-    for (int i = 0; i < n; i++) {
+static void join_cgroups(int *fds) {
+    for (int i = 0; fds[i] >= 0; i++) {
         CHECK(write(fds[i], "0", 1), "join cgroup: %s", strerror(errno));
         close(fds[i]);
     }
+    free(fds);
 }
 
 /* ---------------------------------------------------------------- rootfs */
@@ -236,8 +177,8 @@ static void join_cgroups(int *fds, int n) {
 
 static void do_mount(const char *src, const char *dst, const char *type, unsigned long fl,
                      const char *data) {
-    CHECK(mount(src, dst, type, fl, data), "mount %s on %s: %s", type ? type : src, dst,
-          strerror(errno));
+    CHECK(mount(src, dst, type, fl, data), "mount %s on %s: %s", type ? type : src ? src : "(remount)",
+          dst, strerror(errno));
 }
 
 /* openat2(RESOLVE_IN_ROOT): `path` resolved as if `root` were "/", so no symlink escapes it. */
@@ -252,7 +193,7 @@ static int open_in_root(int root, const char *path, int flags) {
  * symlink on the way is followed as runc's securejoin does: its target is made, inside the root. */
 static int make_target(int root, const char *target, int file) {
     char path[4096];
-    snprintf(path, sizeof path, "%s", target);
+    if (snprintf(path, sizeof path, "%s", target) >= (int)sizeof path) { errno = ENAMETOOLONG; return -1; }
     for (int hops = 0; hops < 40; hops++) {
         size_t len = strlen(path), i;
         for (i = 1; i <= len; i++) {
@@ -271,16 +212,23 @@ static int make_target(int root, const char *target, int file) {
                     char next[4096];
                     link[n] = 0;
                     *slash = 0;
-                    snprintf(next, sizeof next, "%s%s%s%s%s", link[0] == '/' ? "" : path,
-                             link[0] == '/' ? "" : "/", link, saved ? "/" : "", saved ? path + i + 1 : "");
-                    snprintf(path, sizeof path, "%s", next);
+                    int w = snprintf(next, sizeof next, "%s%s%s%s%s", link[0] == '/' ? "" : path,
+                                     link[0] == '/' ? "" : "/", link, saved ? "/" : "",
+                                     saved ? path + i + 1 : "");
                     close(parent);
+                    if (w >= (int)sizeof next) { errno = ENAMETOOLONG; return -1; }
+                    memcpy(path, next, w + 1);
                     break;
                 }
                 if (saved == 0 && file) {
                     int f = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
                     if (f >= 0) close(f);
-                } else mkdirat(parent, slash + 1, 0755);
+                } else if (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST) {
+                    int saved_errno = errno;
+                    close(parent);
+                    errno = saved_errno;
+                    return -1;
+                }
                 close(parent);
                 fd = open_in_root(root, path, O_PATH);
             }
@@ -299,43 +247,51 @@ static int make_target(int root, const char *target, int file) {
  * nosuid/nodev/noexec the mount already has are read back and kept. */
 static void remount_readonly(const char *path) {
     struct statvfs sv;
-    unsigned long keep = 0;
-    if (statvfs(path, &sv) == 0)
-        keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);  /* same bits as MS_* */
+    CHECK(statvfs(path, &sv), "statvfs %s: %s", path, strerror(errno));
+    unsigned long keep = sv.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC);  /* same bits as MS_* */
     do_mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL);
+}
+
+/* Bind `src` (a host path) on `dst` inside the root, made as a file or directory like `src`. */
+static void bind_in_root(int root, const char *src, const char *dst, int ro) {
+    struct stat st;
+    if (stat(src, &st) < 0) fail(125, "bind source %s: %s", src, strerror(errno));
+    int fd = make_target(root, dst, !S_ISDIR(st.st_mode));
+    if (fd < 0) fail(125, "mount target %s: %s", dst, strerror(errno));
+    char at[64];
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    do_mount(src, at, NULL, MS_BIND | MS_REC, NULL);
+    close(fd);
+    if (!ro) return;
+    fd = make_target(root, dst, 0);  /* the new mount on top, not the covered dir */
+    CHECK(fd, "open %s: %s", dst, strerror(errno));
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    remount_readonly(at);
+    close(fd);
 }
 
 /* Extra mounts, "type\nsource\ntarget\nro\ndata", in order, before pivot_root. */
 static void extra_mounts(int root) {
-    char *list[256];
-    int n = all("mount", list, 256);
-    for (int i = 0; i < n; i++) {
-        char buf[8192], *f[5] = {buf};
-        snprintf(buf, sizeof buf, "%s", list[i]);
+    const char **list = values("mount", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        char *buf = xasprintf("%s", list[i]), *f[5] = {buf};
         for (int j = 1; j < 5; j++) {
             f[j] = strchr(f[j - 1], '\n');
             if (!f[j]) fail(125, "bad mount entry %s", list[i]);
             *f[j]++ = 0;
         }
         const char *type = f[0], *src = f[1], *dst = f[2], *data = f[4];
-        int ro = !strcmp(f[3], "1"), bind = !strcmp(type, "bind");
-        struct stat st;
-        if (bind && stat(src, &st) < 0) fail(125, "bind source %s: %s", src, strerror(errno));
-        int fd = make_target(root, dst, bind && !S_ISDIR(st.st_mode));
+        int ro = !strcmp(f[3], "1");
+        if (!strcmp(type, "bind")) { bind_in_root(root, src, dst, ro); free(buf); continue; }
+        int fd = make_target(root, dst, 0);
         if (fd < 0) fail(125, "mount target %s: %s", dst, strerror(errno));
         char at[64];
         snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-        if (bind) do_mount(src, at, NULL, MS_BIND | MS_REC, NULL);
-        else do_mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0),
-                      *data ? data : NULL);
+        do_mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0), *data ? data : NULL);
         close(fd);
-        if (bind && ro) {
-            fd = make_target(root, dst, 0);  /* the new mount on top, not the covered dir */
-            snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
-            remount_readonly(at);
-            close(fd);
-        }
+        free(buf);
     }
+    free(list);
 }
 
 static const char *masked[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
@@ -356,6 +312,28 @@ static void mask_paths(void) {
         do_mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL);
         remount_readonly(readonly[i]);
     }
+}
+
+/* --device: "PATH\nTYPE\nMAJOR\nMINOR\nMODE\nUID\nGID", a node under the container's /dev. */
+static void make_devices(const char *dev) {
+    const char **list = values("device", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        char path[4096], type;
+        unsigned major, minor, mode, uid, gid;
+        int end = 0;
+        if (sscanf(list[i], "/dev/%4000[^\n]\n%c\n%u\n%u\n%o\n%u\n%u%n", path, &type, &major, &minor,
+                   &mode, &uid, &gid, &end) != 7 || list[i][end] || strstr(path, ".."))
+            fail(125, "bad device entry %s", list[i]);
+        char *node = xasprintf("%s/%s", dev, path);
+        *strrchr(node, '/') = 0;
+        CHECK(mkdir_p(node, 0755), "mkdir %s: %s", node, strerror(errno));
+        node[strlen(node)] = '/';
+        CHECK(mknod(node, (type == 'b' ? S_IFBLK : S_IFCHR) | (mode & 07777), makedev(major, minor)),
+              "mknod %s: %s", node, strerror(errno));
+        CHECK(chown(node, uid, gid), "chown %s: %s", node, strerror(errno));
+        free(node);
+    }
+    free(list);
 }
 
 static void make_dev(const char *dev) {
@@ -383,46 +361,53 @@ static void make_dev(const char *dev) {
         do_mount(subs[i].type, path, subs[i].type, subs[i].fl, subs[i].data);
     }
     for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
+        snprintf(path, sizeof path, "%s/../proc/kcore", dev);
+        if (!strcmp(links[i][0], "core") && access(path, F_OK) < 0) continue;   /* as runc */
         snprintf(path, sizeof path, "%s/%s", dev, links[i][0]);
         CHECK(symlink(links[i][1], path), "symlink %s: %s", path, strerror(errno));
     }
+    make_devices(dev);
 }
 
 static void setup_rootfs(const char *bundle) {
-    char merged[4096], opts[4096], path[4096];
-    snprintf(merged, sizeof merged, "%s/merged", bundle);
+    char *merged = xasprintf("%s/merged", bundle), *path;
     /* Every mount becomes a slave: host mounts still arrive, nothing done here reaches the host. */
     do_mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL);
-    /* Lower dirs are short names relative to the snapshots root (like overlay2's l/ links),
-     * so many layers still fit the one page mount(2) takes for its options. */
+    /* Lower dirs are short names relative to the snapshots root (like overlay2's l/ links). */
     const char *root = get("root");
     if (root) CHECK(chdir(root), "chdir %s: %s", root, strerror(errno));
-    char *lower[512];
-    int n = all("lower", lower, 512);
-    int len = snprintf(opts, sizeof opts, "lowerdir=%s/init", bundle);
-    for (int i = 0; i < n; i++) len += snprintf(opts + len, sizeof opts - len, ":%s", lower[i]);
-    len += snprintf(opts + len, sizeof opts - len,
-                    ",upperdir=%s/upper,workdir=%s/work,index=off,redirect_dir=off,metacopy=off",
-                    bundle, bundle);
-    if (len >= (int)sizeof opts || len >= 4096) fail(125, "overlay options exceed one page");
-    do_mount("overlay", merged, "overlay", 0, opts);
+    mount_overlay(bundle, merged);
     int privileged = flag("privileged");
-    snprintf(path, sizeof path, "%s/proc", merged);
+    path = xasprintf("%s/proc", merged);
     do_mount("proc", path, "proc", NOSUID_NODEV_NOEXEC, NULL);
-    snprintf(path, sizeof path, "%s/sys", merged);
+    free(path);
+    path = xasprintf("%s/sys", merged);
     do_mount("sysfs", path, "sysfs", NOSUID_NODEV_NOEXEC | (privileged ? 0 : MS_RDONLY), NULL);
-    snprintf(path, sizeof path, "%s/dev", merged);
+    mount_cgroupfs(path, privileged);
+    free(path);
+    path = xasprintf("%s/dev", merged);
     make_dev(path);
+    free(path);
     static const char *files[] = {"hostname", "hosts", "resolv.conf"};
     for (int i = 0; i < 3; i++) {   /* bind the files themselves: the engine edits them in place */
-        char src[4096];
-        snprintf(src, sizeof src, "%s/%s", bundle, files[i]);
-        snprintf(path, sizeof path, "%s/etc/%s", merged, files[i]);
+        char *src = xasprintf("%s/%s", bundle, files[i]);
+        path = xasprintf("%s/etc/%s", merged, files[i]);
         if (access(src, F_OK) == 0) do_mount(src, path, NULL, MS_BIND, NULL);
+        free(src);
+        free(path);
     }
     int rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
     CHECK(rootfd, "open %s: %s", merged, strerror(errno));
     extra_mounts(rootfd);
+    /* --init: this very binary, as Docker mounts docker-init; no host path shows inside. By its
+     * path: /proc/self/exe is a mount of the namespace this process left. */
+    if (flag("init")) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        CHECK(n, "readlink /proc/self/exe: %s", strerror(errno));
+        self[n] = 0;
+        bind_in_root(rootfd, self, INIT_PATH, 1);
+    }
     close(rootfd);
     CHECK(chdir(merged), "chdir %s: %s", merged, strerror(errno));
     CHECK(syscall(SYS_pivot_root, ".", "."), "pivot_root: %s", strerror(errno));
@@ -431,10 +416,12 @@ static void setup_rootfs(const char *bundle) {
     CHECK(chdir("/"), "chdir /: %s", strerror(errno));
     if (!privileged) mask_paths();
     if (flag("readonly")) do_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+    free(merged);
 }
 
 static void link_up(const char *name) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(fd, "socket for %s: %s", name, strerror(errno));
     struct ifreq ifr = {0};
     snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
     CHECK(ioctl(fd, SIOCGIFFLAGS, &ifr), "SIOCGIFFLAGS %s: %s", name, strerror(errno));
@@ -445,29 +432,36 @@ static void link_up(const char *name) {
 
 /* ---------------------------------------------------------------- user */
 
-struct user { uid_t uid; gid_t gid; gid_t groups[64]; int ngroups; char home[1024]; };
+struct user { uid_t uid; gid_t gid; gid_t *groups; size_t ngroups; char *home; };
 
-/* Fields of the line in `file` whose field 0 (or numeric field 2) matches; 0 if none. */
-static int find_entry(const char *file, const char *name, char *line, size_t size, char **f, int nf) {
+/* Split `line` at ':' into at most nf fields; returns how many. */
+static int split_fields(char *line, char **f, int nf) {
+    int k = 0;
+    for (char *p = line; k < nf; ) {
+        f[k++] = p;
+        if (!(p = strchr(p, ':'))) break;
+        *p++ = 0;
+    }
+    return k;
+}
+
+/* The fields of the line in `file` whose field 0 (or numeric field 2) matches; 0 if none. The
+ * line is getline's, so no length cuts an entry short; the caller frees *line. */
+static int find_entry(const char *file, const char *name, char **line, char **f, int nf) {
     FILE *fp = fopen(file, "re");
     if (!fp) return 0;
     char *end;
     long id = strtol(name, &end, 10);
-    int numeric = *name && !*end;
-    while (fgets(line, size, fp)) {
-        line[strcspn(line, "\n")] = 0;
-        int k = 0;
-        for (char *p = line; k < nf; k++) {
-            f[k] = p;
-            p = strchr(p, ':');
-            if (!p) { k++; break; }
-            *p++ = 0;
-        }
-        if (k < 3) continue;
-        if (!strcmp(f[0], name) || (numeric && atol(f[2]) == id)) { fclose(fp); return k; }
+    int numeric = *name && !*end, k = 0;
+    size_t size = 0;
+    while (getline(line, &size, fp) > 0) {
+        (*line)[strcspn(*line, "\n")] = 0;
+        k = split_fields(*line, f, nf);
+        if (k >= 3 && (!strcmp(f[0], name) || (numeric && atol(f[2]) == id))) break;
+        k = 0;
     }
     fclose(fp);
-    return 0;
+    return k;
 }
 
 static long parse_id(const char *s) {
@@ -476,49 +470,69 @@ static long parse_id(const char *s) {
     return *s && !*end && v >= 0 ? v : -1;
 }
 
+static void add_group(struct user *u, gid_t gid) {
+    u->groups = xrealloc(u->groups, (u->ngroups + 1) * sizeof *u->groups);
+    u->groups[u->ngroups++] = gid;
+}
+
 /* "uid[:gid]" or "name[:group]", resolved in the container's own /etc/passwd and /etc/group
  * (after pivot_root, as runc does). Supplementary groups come from /etc/group when no group
  * is given explicitly. */
 static void lookup_user(const char *spec, struct user *u) {
-    char name[256] = "0", *group = NULL, line[4096], *f[7];
-    if (spec && *spec) snprintf(name, sizeof name, "%s", spec);
+    char *name = xasprintf("%s", spec && *spec ? spec : "0"), *group, *line = NULL, *f[7];
     if ((group = strchr(name, ':'))) *group++ = 0;
-    u->uid = 0; u->gid = 0; u->ngroups = 0;
-    snprintf(u->home, sizeof u->home, "/");
-    char username[256] = "";
+    *u = (struct user){.home = "/"};
+    char *username = NULL;
     long uid = parse_id(name);
-    if (find_entry("/etc/passwd", name, line, sizeof line, f, 7) >= 6) {
+    if (find_entry("/etc/passwd", name, &line, f, 7) >= 6) {
         u->uid = atol(f[2]);
         u->gid = atol(f[3]);
-        snprintf(u->home, sizeof u->home, "%s", f[5]);
-        snprintf(username, sizeof username, "%s", f[0]);
+        u->home = xasprintf("%s", f[5]);
+        username = xasprintf("%s", f[0]);
     } else if (uid >= 0) u->uid = uid;
     else fail(125, "unable to find user %s: no matching entries in passwd file", name);
     if (group) {
-        if (find_entry("/etc/group", group, line, sizeof line, f, 4) >= 3) u->gid = atol(f[2]);
+        if (find_entry("/etc/group", group, &line, f, 4) >= 3) u->gid = atol(f[2]);
         else if (parse_id(group) >= 0) u->gid = parse_id(group);
         else fail(125, "unable to find group %s: no matching entries in group file", group);
     }
-    u->groups[u->ngroups++] = u->gid;    /* primary gid included (CVE-2023-25173 fix) */
-    FILE *fp = group || !*username ? NULL : fopen("/etc/group", "re");
-    while (fp && fgets(line, sizeof line, fp) && u->ngroups < 64) {
+    add_group(u, u->gid);    /* primary gid included (CVE-2023-25173 fix) */
+    FILE *fp = group || !username ? NULL : fopen("/etc/group", "re");
+    size_t size = 0;
+    while (fp && getline(&line, &size, fp) > 0) {
         line[strcspn(line, "\n")] = 0;
-        char *gid = NULL, *members = line;
-        for (int k = 0; k < 3 && members; k++) {
-            members = strchr(members, ':');
-            if (members) { *members++ = 0; if (k == 1) gid = members; }
-        }
-        if (!members || !gid) continue;
-        for (char *m = strtok(members, ","); m; m = strtok(NULL, ","))
-            if (!strcmp(m, username) && atol(gid) != (long)u->gid) {
-                u->groups[u->ngroups++] = atol(gid);
+        if (split_fields(line, f, 4) < 4) continue;
+        for (char *save, *m = strtok_r(f[3], ",", &save); m; m = strtok_r(NULL, ",", &save))
+            if (!strcmp(m, username) && atol(f[2]) != (long)u->gid) {
+                add_group(u, atol(f[2]));
                 break;
             }
     }
     if (fp) fclose(fp);
+    free(line);
+}
+
+/* --group-add: more supplementary groups, names looked up in the container's /etc/group. */
+static void add_groups(struct user *u) {
+    const char **names = values("group_add", NULL);
+    char *line = NULL, *f[4];
+    for (size_t i = 0; names[i]; i++) {
+        long gid = find_entry("/etc/group", names[i], &line, f, 4) >= 3 ? atol(f[2])
+                                                                        : parse_id(names[i]);
+        if (gid < 0) fail(125, "unable to find group %s: no matching entries in group file", names[i]);
+        int known = 0;
+        for (size_t k = 0; k < u->ngroups; k++) known |= u->groups[k] == (gid_t)gid;
+        if (!known) add_group(u, gid);
+    }
+    free(line);
+    free(names);
 }
 
 /* ---------------------------------------------------------------- exec the command */
+
+static unsigned long long container_caps(void) {
+    return strtoull(get("caps") ? get("caps") : "a80425fb", NULL, 16);
+}
 
 static void drop_bounding_set(unsigned long long caps) {
     for (int cap = 0; cap <= 63; cap++)
@@ -538,7 +552,7 @@ static void set_caps(unsigned long long caps) {
     CHECK(syscall(SYS_capset, &h, d), "capset: %s", strerror(errno));
 }
 
-static const char *env_get(char **env, const char *name) {
+static const char *env_get(const char **env, const char *name) {
     size_t n = strlen(name);
     for (; *env; env++)
         if (!strncmp(*env, name, n) && (*env)[n] == '=') return *env + n + 1;
@@ -554,72 +568,75 @@ static const char *go_error(int err) {
 }
 
 /* execve does no PATH search: look the command up in the container's PATH, as Go's LookPath. */
-static void find_executable(const char *name, char **env, char *out, size_t size) {
+static char *find_executable(const char *name, const char **env) {
     struct stat st;
     if (strchr(name, '/')) {
         if (stat(name, &st) < 0)
             fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"%s\": stat %s: %s",
                  name, name, go_error(errno));
-        snprintf(out, size, "%s", name);
-        return;
+        return xasprintf("%s", name);
     }
     const char *path = env_get(env, "PATH");
-    char dirs[8192];
-    snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    char *dirs = xasprintf("%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     for (char *save, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(out, size, "%s/%s", *d ? d : ".", name);
-        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return;
+        char *file = xasprintf("%s/%s", *d ? d : ".", name);
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return file;
+        free(file);
     }
     fail(127, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
-/* The common tail of run and exec, in the container: user, cwd, capabilities, execve. */
-static void exec_command(char **args, char **env, const char *user, const char *cwd) {
+/* The common tail of run and exec, in the container: user, cwd, capabilities, seccomp, execve. */
+static void exec_command(const char **args, const char **env, const char *user, const char *cwd) {
     if (!args[0]) fail(125, "no command specified");
-    unsigned long long caps = strtoull(get("caps") ? get("caps") : "a80425fb", NULL, 16);
+    unsigned long long caps = container_caps();
     struct user u;
     lookup_user(user, &u);
-    static char *envp[MAXV + 2];
-    int n = 0;
-    for (; env[n] && n < MAXV; n++) envp[n] = env[n];
-    char home[1100];
-    if (!env_get(env, "HOME")) {  /* HOME from passwd when the image or user doesn't set it */
-        snprintf(home, sizeof home, "HOME=%s", u.home);
-        envp[n++] = home;
-    }
+    add_groups(&u);
+    size_t n = 0;
+    while (env[n]) n++;
+    const char **envp = xrealloc(NULL, (n + 2) * sizeof *envp);
+    memcpy(envp, env, n * sizeof *envp);
+    if (!env_get(env, "HOME")) envp[n++] = xasprintf("HOME=%s", u.home);  /* from passwd, as Docker */
     envp[n] = NULL;
     umask(022);
     if (cwd && *cwd) {  /* created if missing, as Docker does for WorkingDir */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", cwd);
-        if (mkdir_p(dir, 0755) < 0 || chdir(cwd) < 0)
+        if (mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
             fail(125, "chdir to cwd (\"%s\") set in config.json failed: %s", cwd, strerror(errno));
     }
     drop_bounding_set(caps);
+    int nnp = flag("nnp");
+    /* Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN, held only until the setuid/capset
+     * below: load it now, as runc does (the profile allows what follows). */
+    if (!nnp) load_seccomp();
     CHECK(setgroups(u.ngroups, u.groups), "setgroups: %s", strerror(errno));
     CHECK(setgid(u.gid), "setgid %u: %s", u.gid, strerror(errno));
     CHECK(setuid(u.uid), "setuid %u: %s", u.uid, strerror(errno));   /* uid != 0: caps cleared */
     if (u.uid == 0) set_caps(caps);
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    if (flag("nnp")) CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
-    char file[4096];
-    find_executable(args[0], envp, file, sizeof file);
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities: %s",
+          strerror(errno));
+    if (nnp) {
+        CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs: %s", strerror(errno));
+        load_seccomp();
+    }
+    char *file = find_executable(args[0], envp);
+    cloexec_from(3);   /* nothing but stdio crosses into the command */
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);   /* the mask survives execve */
-    execve(file, args, envp);
+    CHECK(sigprocmask(SIG_SETMASK, &none, NULL), "sigprocmask: %s", strerror(errno));  /* it survives execve */
+    execve(file, (char **)args, (char **)envp);
     fail(errno == ENOENT || errno == ENOTDIR ? 127 : 126, "exec: \"%s\": %s", args[0], go_error(errno));
 }
 
 static void apply_rlimits(void) {
-    char *list[64];
-    int n = all("rlimit", list, 64);
-    for (int i = 0; i < n; i++) {
-        int res;
+    const char **list = values("rlimit", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        int res, end = 0;
         long long soft, hard;
-        if (sscanf(list[i], "%d %lld %lld", &res, &soft, &hard) != 3) continue;
+        if (sscanf(list[i], "%d %lld %lld%n", &res, &soft, &hard, &end) != 3 || list[i][end])
+            fail(125, "bad rlimit entry %s", list[i]);
         struct rlimit cur, lim;
-        getrlimit(res, &cur);
+        CHECK(getrlimit(res, &cur), "getrlimit %d: %s", res, strerror(errno));
         /* raising a hard limit needs CAP_SYS_RESOURCE, which this host lacks: clamp */
         lim.rlim_max = hard < 0 ? RLIM_INFINITY : (rlim_t)hard;
         if (cur.rlim_max != RLIM_INFINITY && lim.rlim_max > cur.rlim_max) lim.rlim_max = cur.rlim_max;
@@ -627,6 +644,7 @@ static void apply_rlimits(void) {
         if (lim.rlim_cur > lim.rlim_max) lim.rlim_cur = lim.rlim_max;
         CHECK(setrlimit(res, &lim), "setrlimit %d: %s", res, strerror(errno));
     }
+    free(list);
 }
 
 /* ---------------------------------------------------------------- terminals */
@@ -652,14 +670,22 @@ static void open_container_tty(int stdin_too) {
     CHECK(ptsname_r(master, name, sizeof name) ? -1 : 0, "ptsname: %s", strerror(errno));
     send_fd(report_fd, master);
     close(master);
-    setsid();
-    int slave = open(name, O_RDWR | O_NOCTTY);
+    CHECK(setsid(), "setsid: %s", strerror(errno));
+    int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
-    if (stdin_too) dup2(slave, 0);
-    dup2(slave, 1);
-    dup2(slave, 2);
-    if (slave > 2) close(slave);
+    if (stdin_too) CHECK(dup2(slave, 0), "dup2 %s: %s", name, strerror(errno));
+    CHECK(dup2(slave, 1), "dup2 %s: %s", name, strerror(errno));
+    CHECK(dup2(slave, 2), "dup2 %s: %s", name, strerror(errno));
+    close(slave);
+}
+
+/* stdin from /dev/null (no -i): opened close-on-exec, so only fd 0 reaches the command. */
+static void stdin_from_null(void) {
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    CHECK(null, "open /dev/null: %s", strerror(errno));
+    CHECK(dup2(null, 0), "dup2 /dev/null: %s", strerror(errno));
+    close(null);
 }
 
 /* Receive the report: an optional pty master (SCM_RIGHTS), then "CODE message" or EOF. */
@@ -667,7 +693,7 @@ static int read_report(int sock, int *tty, char *msg, size_t size) {
     int code = 0;
     msg[0] = 0;
     for (;;) {
-        char buf[1300], cbuf[CMSG_SPACE(sizeof(int))];
+        char buf[4200], cbuf[CMSG_SPACE(sizeof(int))];
         struct iovec iov = {buf, sizeof buf - 1};
         struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
                            .msg_controllen = sizeof cbuf};
@@ -684,10 +710,16 @@ static int read_report(int sock, int *tty, char *msg, size_t size) {
 
 /* ---------------------------------------------------------------- --init: a tiny PID 1 */
 
-static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
-
-/* Like tini: reap every zombie, forward signals to the command, exit with its status. */
-static void tiny_init(pid_t child) {
+/* INIT_PATH -- COMMAND...: PID 1 of a container run with --init, exec'd after its one child
+ * (the command) was forked. Like tini: reap every zombie, forward signals to the command, exit
+ * with its status. The signal mask, set before the fork, survives execve. */
+static int tiny_init(void) {
+    char buf[64] = "";
+    int fd = open("/proc/self/task/1/children", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0) close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    pid_t child = atoi(buf);   /* 0 if unknown: the first exit ends the container */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -695,24 +727,40 @@ static void tiny_init(pid_t child) {
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
         if (sig < 0) continue;
-        if (sig != SIGCHLD) { kill(child, sig); continue; }
+        if (sig != SIGCHLD) { if (child > 0) kill(child, sig); continue; }
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-            if (pid == child) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+            if (pid == child || child <= 0)
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+}
+
+/* --sysctl "net.ipv4.ip_forward=1": written to /proc/sys after unshare and before the rootfs,
+ * so each lands in the container's own network or IPC namespace (Python allows only those). */
+static void apply_sysctls(void) {
+    const char **list = values("sysctl", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        const char *eq = strchr(list[i], '=');
+        if (!eq) continue;
+        char *path = xasprintf("/proc/sys/%.*s", (int)(eq - list[i]), list[i]);
+        for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+        if (write_str(path, eq + 1) < 0)
+            fail(125, "sysctl %.*s: %s", (int)(eq - list[i]), list[i], strerror(errno));
+        free(path);
+    }
+    free(list);
 }
 
 /* ---------------------------------------------------------------- the container's PID 1 */
 
 struct io { int in, out, err; };   /* the container's ends of its stdio (-1: tty / /dev/null) */
 
-static void container_main(const char *bundle, struct io *io, int *cg, int ncg) {
-    static char *args[MAXV], *env[MAXV];
+static void container_main(const char *bundle, struct io *io, int *cg) {
     for (int i = 0; forwarded[i]; i++) signal(forwarded[i], SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGXFSZ, SIG_DFL);
-    join_cgroups(cg, ncg);   /* before CLONE_NEWCGROUP, so the namespace's root is this cgroup */
+    join_cgroups(cg);   /* before CLONE_NEWCGROUP, so the namespace's root is this cgroup */
     const char *netns = get("netns");
     int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     int joinnet = netns && *netns && strcmp(netns, "host");
@@ -721,37 +769,46 @@ static void container_main(const char *bundle, struct io *io, int *cg, int ncg) 
     if (!netns || !*netns) flags |= CLONE_NEWNET;
     CHECK(unshare(flags), "unshare: %s", strerror(errno));
     if (joinnet) CHECK(setns(netfd, CLONE_NEWNET), "join %s: %s", netns, strerror(errno));
+    if (netfd >= 0) close(netfd);
     if (flags & CLONE_NEWNET) link_up("lo");
     const char *host = get("hostname");
     if (host) CHECK(sethostname(host, strlen(host)), "sethostname: %s", strerror(errno));
+    apply_sysctls();
     umask(0);
     setup_rootfs(bundle);
     apply_rlimits();
     int tty = flag("tty");
     if (tty) open_container_tty(1);   /* docker run -t: stdin is the terminal too, even without -i */
-    else {
-        int in = io->in >= 0 ? io->in : open("/dev/null", O_RDONLY);
-        dup2(in, 0);
+    else if (io->in >= 0) CHECK(dup2(io->in, 0), "dup2 stdin: %s", strerror(errno));
+    else stdin_from_null();
+    if (!tty) {
+        CHECK(dup2(io->out, 1), "dup2 stdout: %s", strerror(errno));
+        CHECK(dup2(io->err, 2), "dup2 stderr: %s", strerror(errno));
     }
-    if (!tty) { dup2(io->out, 1); dup2(io->err, 2); }
-    for (int fd = 3; fd < 64; fd++) if (fd != report_fd) close(fd);
-    all("args", args, MAXV);
-    all("env", env, MAXV);
+    const char **args = values("args", NULL), **env = values("env", NULL);
     if (flag("init")) {
         sigset_t set;
         sigfillset(&set);
-        sigprocmask(SIG_BLOCK, &set, NULL);
+        CHECK(sigprocmask(SIG_BLOCK, &set, NULL), "sigprocmask: %s", strerror(errno));
         pid_t child = fork();
         CHECK(child, "fork: %s", strerror(errno));
         if (child > 0) {  /* stays PID 1, as root, with no more than the container's capabilities */
-            close(report_fd);
-            unsigned long long caps = strtoull(get("caps") ? get("caps") : "a80425fb", NULL, 16);
+            unsigned long long caps = container_caps();
+            size_t n = 0;
+            while (args[n]) n++;
+            const char **argv = xrealloc(NULL, (n + 3) * sizeof *argv);
+            argv[0] = INIT_PATH;
+            argv[1] = "--";
+            memcpy(argv + 2, args, (n + 1) * sizeof *argv);
+            stdin_from_null();
             drop_bounding_set(caps);
+            load_seccomp();
             set_caps(caps);
-            close(0);
-            tiny_init(child);
+            cloexec_from(3);   /* the report socket too: EOF once both have exec'd */
+            execve(INIT_PATH, (char **)argv, (char **)env);
+            fail(125, "exec %s: %s", INIT_PATH, strerror(errno));
         }
-        setpgid(0, 0);
+        CHECK(setpgid(0, 0), "setpgid: %s", strerror(errno));
     }
     exec_command(args, env, get("user"), get("cwd"));
 }
@@ -787,10 +844,10 @@ static void log_flush(struct stream *s) {   /* at EOF: the last line without a n
 
 /* ---------------------------------------------------------------- state.json */
 
-struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[1200]; };
+struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[4200]; };
 
 static void write_state(const char *bundle, struct state *st) {
-    char path[4096], tmp[4096], err[7300], body[9000];
+    char path[4096], tmp[4096], err[6 * sizeof st->error + 1], body[sizeof err + 400];
     snprintf(path, sizeof path, "%s/state.json", bundle);
     snprintf(tmp, sizeof tmp, "%s/.state.json.tmp", bundle);
     json_escape(err, st->error, strlen(st->error));
@@ -804,8 +861,35 @@ static void write_state(const char *bundle, struct state *st) {
      * matters while this host is up (a reboot ends every container anyway). */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return;
-    if (write(fd, body, n) == n) rename(tmp, path);
+    if (write(fd, body, n) == n && rename(tmp, path) < 0) unlink(tmp);
     close(fd);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* The data root's event log (engine/events.py): only the monitor sees the command start and
+ * exit, so it appends Docker's "start", "oom" and "die" events itself (in the order they
+ * happen), one line per write, under the log's flock. `attrs` is JSON members or "". */
+static void log_event(const char *bundle, const char *action, const char *attrs) {
+    const char *id = get("id") ? get("id") : "";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *lock_path = xasprintf("%s/../../events.lock", bundle);
+    char *log_path = xasprintf("%s/../../events.jsonl", bundle);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = lock < 0 || flock(lock, LOCK_EX) < 0 ? -1
+             : open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    char *line = xasprintf(
+        "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
+        ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
+        "\"id\":\"%s\"}\n", action, id, attrs, (long long)ts.tv_sec, (long long)ts.tv_sec,
+        ts.tv_nsec, action, id);
+    if (fd >= 0 && write(fd, line, strlen(line)) < 0) { /* a full disk loses the event only */ }
+    if (fd >= 0) close(fd);
+    if (lock >= 0) close(lock);
+    free(line);
+    free(lock_path);
+    free(log_path);
 }
 
 /* ---------------------------------------------------------------- the monitor */
@@ -822,63 +906,62 @@ static int engine_attached(const char *bundle) {
     return held;
 }
 
+#define ERR(...) do { snprintf(st.error, sizeof st.error, __VA_ARGS__); goto failed; } while (0)
+
 static void monitor(const char *bundle, int ready) {
     struct state st = {.monitor = getpid()};
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2], cg[64], ncg = 0;
-    int tty = flag("tty"), want_stdin = flag("stdin"), master = -1, fifo = -1, resize = -1;
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1}, *cg = NULL;
+    int tty = flag("tty"), want_stdin = flag("stdin"), master = -1, fifo = -1, resize = -1, code = 0;
     char path[4096];
-    chdir("/");
+    sigset_t set;
+    sigemptyset(&set);
+    if (chdir("/") < 0) ERR("chdir /: %s", strerror(errno));
     snprintf(path, sizeof path, "%s/container.log", bundle);
-    log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if ((log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
+        ERR("open %s: %s", path, strerror(errno));
     if (cgroup_create(st.error, sizeof st.error) < 0) goto failed;
     if (want_stdin) {   /* a FIFO an attached client writes to; its close is the container's EOF */
         snprintf(path, sizeof path, "%s/stdin", bundle);
         if ((mkfifo(path, 0600) < 0 && errno != EEXIST) ||
-            (fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-            snprintf(st.error, sizeof st.error, "stdin fifo: %s", strerror(errno));
-            goto failed;
-        }
-        if (!tty) pipe2(in, O_CLOEXEC);
+            (fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+            ERR("stdin fifo %s: %s", path, strerror(errno));
+        if (!tty && pipe2(in, O_CLOEXEC) < 0) ERR("pipe2 for stdin: %s", strerror(errno));
     }
     if (tty) {
         snprintf(path, sizeof path, "%s/resize", bundle);   /* "ROWS COLS\n" lines */
-        if (mkfifo(path, 0600) == 0 || errno == EEXIST)
-            resize = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);   /* RDWR: never a HUP */
-    } else {
-        pipe2(out, O_CLOEXEC);
-        pipe2(err, O_CLOEXEC);
-    }
-    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep);
-    ncg = open_cgroup_procs(cg, 64);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int i = 0; forwarded[i]; i++) sigaddset(&set, forwarded[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);    /* handled through a signalfd, never in the child */
+        if ((mkfifo(path, 0600) < 0 && errno != EEXIST) ||
+            (resize = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)   /* RDWR: never a HUP */
+            ERR("resize fifo %s: %s", path, strerror(errno));
+    } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+        ERR("pipe2 for stdout/stderr: %s", strerror(errno));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) < 0)
+        ERR("socketpair for the report: %s", strerror(errno));
+    if (!(cg = open_cgroup_procs(st.error, sizeof st.error))) goto failed;
+    block_signals(&set);    /* handled through a signalfd, never in the child */
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) ERR("signalfd: %s", strerror(errno));
     /* Only children enter the new PID namespace: the monitor itself stays on the host. */
-    if (unshare(CLONE_NEWPID) < 0) {
-        snprintf(st.error, sizeof st.error, "unshare pid namespace: %s", strerror(errno));
-        goto failed;
-    }
+    if (unshare(CLONE_NEWPID) < 0) ERR("unshare pid namespace: %s", strerror(errno));
     pid_t child = fork();
+    if (child < 0) ERR("fork: %s", strerror(errno));
     if (child == 0) {
         struct io io = {in[0], out[1], err[1]};
         report_fd = rep[1];
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-        container_main(bundle, &io, cg, ncg);
+        CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL), "sigprocmask: %s", strerror(errno));
+        container_main(bundle, &io, cg);
         _exit(125);
     }
-    for (int i = 0; i < ncg; i++) close(cg[i]);
+    for (int i = 0; cg[i] >= 0; i++) close(cg[i]);
     close(rep[1]); close(in[0]); close(out[1]); close(err[1]);
     st.pid = child;
-    int code = read_report(rep[0], &master, st.error, sizeof st.error);
+    code = read_report(rep[0], &master, st.error, sizeof st.error);
     close(rep[0]);
     now_rfc3339(st.started);
     st.running = 1;
     if (code) st.exit_code = code;
     else write_state(bundle, &st);
     if (!code) {  /* tell the engine: the command is running (started as JSON state) */
+        log_event(bundle, "start", "");
         char line[200];
         int n = snprintf(line, sizeof line, "{\"status\":\"running\",\"pid\":%d,\"monitor\":%d}\n",
                          child, st.monitor);
@@ -889,19 +972,22 @@ static void monitor(const char *bundle, int ready) {
     /* owner: a pid whose end ends the container (a build's RUN dies with its builder) */
     int owner = get("owner") ? (int)syscall(SYS_pidfd_open, atoi(get("owner")), 0) : -1;
     if (get("owner") && owner < 0) kill(child, SIGKILL);    /* gone already */
-    struct stream so = {tty ? master : out[0], "stdout"}, se = {err[0], "stderr"};
-    char pending[65536];
+    struct stream so = {tty ? master : out[0], "stdout", "", 0}, se = {err[0], "stderr", "", 0};
+    static char pending[65536];
     size_t npending = 0;
     int in_w = tty ? master : in[1], reaped = 0, status = 0;
-    if (in_w >= 0 && !tty) fcntl(in_w, F_SETFL, O_NONBLOCK);
+    if (in_w >= 0 && !tty && fcntl(in_w, F_SETFL, O_NONBLOCK) < 0) { /* a blocking write only stalls stdin */ }
     if (!want_stdin && !tty && in_w >= 0) { close(in_w); in_w = -1; }
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[6] = {{sfd, POLLIN}, {so.fd, POLLIN}, {se.fd, POLLIN},
-                              {npending ? -1 : fifo, POLLIN}, {resize, POLLIN}, {owner, POLLIN}};
-        int nfds = 6, fdin = -1;
+        struct pollfd p[6] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
+                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0},
+                              {owner, POLLIN, 0}};
+        int fdin = -1;
         if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
         /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
-        if (poll(p, nfds, reaped ? 2000 : -1) == 0) break;
+        int ready_fds = poll(p, 6, reaped ? 2000 : -1);
+        if (ready_fds == 0) break;
+        if (ready_fds < 0) continue;   /* EINTR */
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == sizeof si) {
             if (si.ssi_signo != SIGCHLD) { kill(child, si.ssi_signo); continue; }
@@ -928,7 +1014,7 @@ static void monitor(const char *bundle, int ready) {
             else if (n == 0) {   /* the client closed: EOF for the container */
                 close(fifo);
                 fifo = -1;
-                if (tty && in_w >= 0) { char eof = 4; write(in_w, &eof, 1); }  /* ^D */
+                if (tty && in_w >= 0) { if (write(in_w, "\4", 1) < 0) { /* the pty is gone */ } }  /* ^D */
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
         }
@@ -942,7 +1028,7 @@ static void monitor(const char *bundle, int ready) {
             ssize_t n = read(resize, buf, sizeof buf - 1);
             struct winsize ws = {0};
             if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) && master >= 0)
-                ioctl(master, TIOCSWINSZ, &ws);
+                ioctl(master, TIOCSWINSZ, &ws);   /* a bad size is the client's, not ours */
         }
     }
     if (!reaped) waitpid(child, &status, 0);
@@ -956,21 +1042,27 @@ failed:
     if (!st.started[0]) now_rfc3339(st.started);
     now_rfc3339(st.finished);
     cgroup_remove();
+    if (st.pid) {   /* before anyone sees "exited" */
+        if (st.oom) log_event(bundle, "oom", "");
+        char *attrs = xasprintf("\"exitCode\":\"%d\"", st.exit_code);
+        log_event(bundle, "die", attrs);
+        free(attrs);
+    }
     /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
-    char *on_exit[256];
-    st.on_exit = all("on_exit", on_exit, 256) && !engine_attached(bundle);
+    const char **on_exit = values("on_exit", NULL);
+    st.on_exit = on_exit[0] && !engine_attached(bundle);
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
-        char line[64];
-        int n = snprintf(line, sizeof line, "{\"status\":\"exited\"}\n");
-        if (write(ready, line, n) < 0) { /* gone */ }
+        static const char line[] = "{\"status\":\"exited\"}\n";
+        if (write(ready, line, sizeof line - 1) < 0) { /* gone */ }
         close(ready);
     }
     if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0); dup2(null, 1); dup2(null, 2);
-        sigprocmask(SIG_UNBLOCK, &set, NULL);
-        execv(on_exit[0], on_exit);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0 && dup2(null, 0) >= 0 && dup2(null, 1) >= 0 && dup2(null, 2) >= 0) {
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+            execv(on_exit[0], (char **)on_exit);
+        }
     }
     _exit(0);
 }
@@ -980,7 +1072,7 @@ failed:
 static void pump_tty(int master, pid_t child, int sfd) {
     int in_open = 1, out_open = 1, status;
     while (out_open) {
-        struct pollfd p[3] = {{master, POLLIN}, {in_open ? 0 : -1, POLLIN}, {sfd, POLLIN}};
+        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0}};
         if (poll(p, 3, -1) < 0) continue;
         char buf[65536];
         if (p[0].revents) {
@@ -990,7 +1082,7 @@ static void pump_tty(int master, pid_t child, int sfd) {
         }
         if (p[1].revents) {
             ssize_t n = read(0, buf, sizeof buf);
-            if (n <= 0) { in_open = 0; char eof = 4; write(master, &eof, 1); }
+            if (n <= 0) { in_open = 0; if (write(master, "\4", 1) < 0) out_open = 0; }
             else if (write(master, buf, n) < 0) in_open = 0;
         }
         struct signalfd_siginfo si;
@@ -1001,58 +1093,94 @@ static void pump_tty(int master, pid_t child, int sfd) {
     }
 }
 
-static int exec_main(const char *bundle, pid_t target, int argc, char **argv) {
-    static char *args[MAXV], *env[MAXV];
-    if (load_spec(bundle) < 0) { fprintf(stderr, "%s/spec: %s\n", bundle, strerror(errno)); return 125; }
-    int base = nspec, nargs = 0;
-    for (int i = 0; i + 1 < argc; i += 2) add_pair(argv[i], argv[i + 1]);
-    int nenv = 0, given_env = 0;
-    for (int i = base; i < nspec; i++) {   /* args and env given here replace the container's */
-        if (!strcmp(keys[i], "args")) args[nargs++] = vals[i];
-        if (!strcmp(keys[i], "env") && vals[i][0]) env[nenv++] = vals[i];
-        if (!strcmp(keys[i], "env")) given_env = 1;
-    }
-    args[nargs] = env[nenv] = NULL;
-    if (!given_env) all("env", env, MAXV);
+/* The pid behind a pidfd, from /proc/self/fdinfo. */
+static pid_t pidfd_pid(int pidfd) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    CHECK(fd, "open %s: %s", path, strerror(errno));
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    char *p = strstr(buf, "\nPid:");
+    if (!p || atoi(p + 5) <= 0) fail(125, "%s: no live process behind pidfd %d", path, pidfd);
+    return atoi(p + 5);
+}
+
+static const int NAMESPACES = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID |
+                              CLONE_NEWCGROUP | CLONE_NEWNS;
+
+/* Join the namespaces of the process behind `pidfd`: all at once by pidfd (Linux 5.8+), else
+ * through /proc/PID/ns/NAME, checked against the pidfd so a recycled pid can't be joined. */
+static void join_namespaces(int pidfd) {
+    if (setns(pidfd, NAMESPACES) == 0) return;
+    if (errno != EINVAL) fail(125, "setns by pidfd: %s", strerror(errno));
     static const char *names[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
-    int ns[6], cg[64];
+    pid_t target = pidfd_pid(pidfd);
+    int ns[6];
     char path[256];
     for (int i = 0; i < 6; i++) {   /* open them all first: after setns(mnt) /proc is the container's */
         snprintf(path, sizeof path, "/proc/%d/ns/%s", target, names[i]);
         CHECK(ns[i] = open(path, O_RDONLY | O_CLOEXEC), "open %s: %s", path, strerror(errno));
     }
-    int ncg = open_cgroup_procs(cg, 64);
-    join_cgroups(cg, ncg);   /* before setns(cgroup): the move must be visible from our namespace */
+    CHECK(syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0), "container process %d: %s", target,
+          strerror(errno));
     for (int i = 0; i < 6; i++) {
         CHECK(setns(ns[i], 0), "setns %s: %s", names[i], strerror(errno));
         close(ns[i]);
     }
+}
+
+static int exec_main(const char *bundle, int pidfd, int specfd) {
+    char *path = xasprintf("%s/spec", bundle);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "open %s: %s\n", path, strerror(errno)); return 125; }
+    load_pairs(fd, path);
+    close(fd);
+    size_t base = npairs_total();
+    load_pairs(specfd, "the exec's spec");
+    close(specfd);
+    size_t nargs = 0, nenv = 0, given_env = 0, total = npairs_total();
+    const char **args = xrealloc(NULL, (total - base + 1) * sizeof *args);
+    const char **env = xrealloc(NULL, (total - base + 1) * sizeof *env);
+    for (size_t i = base; i < total; i++) {   /* args and env given here replace the container's */
+        if (!strcmp(pair_key(i), "args")) args[nargs++] = pair_value(i);
+        if (!strcmp(pair_key(i), "env") && pair_value(i)[0]) env[nenv++] = pair_value(i);
+        if (!strcmp(pair_key(i), "env")) given_env = 1;
+    }
+    args[nargs] = env[nenv] = NULL;
+    if (!given_env) { free(env); env = values("env", NULL); }
+    char err[1024];
+    int *cg = open_cgroup_procs(err, sizeof err);
+    if (!cg) fail(125, "%s", err);
+    join_cgroups(cg);   /* before setns(cgroup): the move must be visible from our namespace */
+    join_namespaces(pidfd);
+    close(pidfd);
     int rep[2];
-    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep);
+    CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep), "socketpair: %s", strerror(errno));
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    for (int i = 0; forwarded[i]; i++) sigaddset(&set, forwarded[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    block_signals(&set);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    CHECK(sfd, "signalfd: %s", strerror(errno));
     pid_t child = fork();   /* setns(pid) applies to children only */
+    CHECK(child, "fork: %s", strerror(errno));
     if (child == 0) {
         report_fd = rep[1];
         signal(SIGPIPE, SIG_DFL);
         signal(SIGXFSZ, SIG_DFL);
         if (flag("tty")) open_container_tty(1);
-        else if (!flag("stdin")) { int null = open("/dev/null", O_RDONLY); dup2(null, 0); }
+        else if (!flag("stdin")) stdin_from_null();
         exec_command(args, env, get("user"), get("cwd"));
     }
     close(rep[1]);
     int master = -1, status;
-    char msg[1200];
+    char msg[4200];
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
     if (master >= 0 && !code) pump_tty(master, child, sfd);
     for (;;) {   /* forward signals until the child exits */
-        struct pollfd p = {sfd, POLLIN};
-        poll(&p, 1, -1);
+        struct pollfd p = {sfd, POLLIN, 0};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) fail(125, "poll: %s", strerror(errno));
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == sizeof si)
             if (si.ssi_signo != SIGCHLD) kill(child, si.ssi_signo);
@@ -1063,24 +1191,36 @@ static int exec_main(const char *bundle, pid_t target, int argc, char **argv) {
 
 /* ---------------------------------------------------------------- main */
 
+static int fd_arg(const char *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v > 2 && v < 1 << 20 ? (int)v : -1;
+}
+
 int main(int argc, char **argv) {
-    if (argc >= 4 && !strcmp(argv[1], "exec")) return exec_main(argv[2], atoi(argv[3]), argc - 4, argv + 4);
+    if (argc >= 2 && !strcmp(argv[1], "--")) return tiny_init();
+    if (argc == 5 && !strcmp(argv[1], "exec") && fd_arg(argv[3]) > 0 && fd_arg(argv[4]) > 0)
+        return exec_main(argv[2], fd_arg(argv[3]), fd_arg(argv[4]));
     if (argc != 3 || strcmp(argv[1], "run")) {
-        fprintf(stderr, "usage: dockyard-shim run BUNDLE | exec BUNDLE PID [KEY VALUE]...\n");
+        fprintf(stderr, "usage: dockyard-shim run BUNDLE | exec BUNDLE PIDFD SPECFD\n");
         return 2;
     }
-    if (load_spec(argv[2]) < 0) { fprintf(stderr, "%s/spec: %s\n", argv[2], strerror(errno)); return 125; }
+    char *spec = xasprintf("%s/spec", argv[2]);
+    int fd = open(spec, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { fprintf(stderr, "open %s: %s\n", spec, strerror(errno)); return 125; }
+    load_pairs(fd, spec);
+    close(fd);
     /* The launcher forks the monitor, relays its one ready line to the engine and exits, so the
      * monitor is never the engine's child (no zombie while the engine lives). */
     int ready[2];
-    if (pipe2(ready, O_CLOEXEC) < 0) return 125;
+    if (pipe2(ready, O_CLOEXEC) < 0) { perror("pipe2"); return 125; }
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); return 125; }
     if (pid == 0) {
         close(ready[0]);
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0); dup2(null, 1); dup2(null, 2);
-        if (null > 2) close(null);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(125);
+        close(null);
         monitor(argv[2], ready[1]);
     }
     close(ready[1]);

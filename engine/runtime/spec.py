@@ -6,6 +6,8 @@
 """
 from dataclasses import dataclass
 
+from .devices import Device
+
 DEFAULT_CAPS = 0xA80425FB   # Docker's 14 default capabilities
 
 
@@ -51,3 +53,15 @@ class ContainerSpec:
     on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit, unless an
                                           # engine holds <bundle>/attach.lock (reap.py)
     owner: int = 0                        # a pid: the container is killed when it ends (a build's RUN)
+    seccomp: str = "default"              # "default" | "unconfined" | a profile's JSON text
+    devices: tuple[Device, ...] = ()      # --device nodes, allowed beside Docker's defaults
+    extra_hosts: tuple[tuple[str, str], ...] = ()   # (name, address) lines added to /etc/hosts
+    dns: tuple[str, ...] = ()             # resolv.conf: nameservers, search domains, options
+    dns_search: tuple[str, ...] = ()      #   replacing the host's where given
+    dns_options: tuple[str, ...] = ()
+    sysctls: tuple[tuple[str, str], ...] = ()   # written in the container's namespaces
+    group_add: tuple[str, ...] = ()       # supplementary groups (names resolved in the container)
+    cpu_shares: int = 0                   # 0 = the kernel's default weight
+    cpuset_cpus: str = ""
+    memory_reservation: int = 0           # soft limit in bytes
+    oom_kill_disable: bool = False

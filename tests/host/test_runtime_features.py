@@ -140,7 +140,10 @@ def test_init_reaps_zombies_and_forwards_signals(rt):
     assert b"Z " in process.exec(bundle, ps).communicate()[0]      # no init: a zombie stays
     bundle, _ = rt.run(["sh", "-c", script], init=True)
     out = process.exec(bundle, ps).communicate()[0]
-    assert b"Z " not in out and out.split()[3].startswith(b"dockyard-shim")   # PID 1
+    assert b"Z " not in out and out.split()[3] == b"docker-init"   # PID 1 (comm), as Docker's
+    out = process.exec(bundle, ["sh", "-c", "cat /proc/1/cmdline /proc/1/environ; readlink /proc/1/exe"]).communicate()[0]
+    assert out.startswith(b"/sbin/docker-init\0--\0sh\0") and out.endswith(b"\0/sbin/docker-init\n")
+    assert rt.root.encode() not in out and b"dockyard-shim" not in out     # no host path inside
     t = time.monotonic()
     assert process.stop(bundle, timeout=5).exit_code == 143 and time.monotonic() - t < 2
     state, out = rt.sh("exit 3", init=True)

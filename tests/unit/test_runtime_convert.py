@@ -115,13 +115,14 @@ def test_cgroup_plan_v2_enables_controllers_top_down(tmp_path):
                    ("cg_set", "/dockyard/cgroup.subtree_control\n+memory +pids"),
                    ("cg_set", "/dockyard/id2/memory.max\n67108864"), ("cg_set", "/dockyard/id2/pids.max\n5"),
                    ("cg_join", "/dockyard/id2/cgroup.procs"), ("cg_oom", "/dockyard/id2/memory.events"),
-                   ("cg_rmdir", "/dockyard/id2")]
+                   ("cg_rmdir", "/dockyard/id2"), ("cgmount", "cgroup2\n\n")]
 
 
 def test_bundle_write_and_read_pairs(tmp_path):
     spec = convert.to_spec("e" * 64, str(tmp_path / "c"), IMAGE, lowerdirs=("l/A", "l/B"),
                            mounts=[Mount("tmpfs", "", "/t", data="size=1m")])
-    bundle.write(spec, cgroup_root=str(tmp_path / "nocg"), cgroup_v2=False)
+    (tmp_path / "cg" / "devices").mkdir(parents=True)      # a v1 host with only the devices controller
+    bundle.write(spec, cgroup_root=str(tmp_path / "cg"), cgroup_v2=False)
     pairs = bundle.read_pairs(spec.bundle)
     assert bundle.values(pairs, "lower") == ["l/A", "l/B"]
     assert bundle.values(pairs, "args") == ["/entry", "default"]

@@ -1,0 +1,189 @@
+"""The image collection of one engine (docker-py's `client.images`), over the image store.
+
+Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
+intent while it runs; temp files of such a call that was killed are removed by the next engine
+use or prune once no writer is alive (recovery.py).
+"""
+from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
+
+from .errors import InvalidArgument
+
+
+class Images:
+    def __init__(self, engine):
+        self.engine = engine
+        self.store = engine.store
+
+    def get(self, ref: str):
+        return self.store.get(ref)
+
+    def list(self, name=None, all=False, filters=None):
+        """Images, newest first; `name` (REPOSITORY[:TAG], globs allowed) and `filters`
+        (docker-py's dict or `--filter` strings) as `docker images` applies them."""
+        images = self.store.list()
+        if name or filters:
+            from .filters import select_images
+            return select_images(self.engine, images, filters, name)
+        return images
+
+    def inspect(self, ref: str) -> dict:
+        return self.store.inspect(self.store.get(ref))
+
+    def history(self, ref: str) -> list[dict]:
+        return self.store.history(self.store.get(ref))
+
+    def tag(self, ref: str, new_ref: str):
+        self.store.tag(ref, new_ref)
+        self._emit("tag", self.store.get(new_ref).id, new_ref)
+
+    def remove(self, ref: str, force=False) -> list[dict]:
+        images = {image.id for image in self.store.list()}
+        report = self.store.remove(ref, force=force, in_use=self.engine.containers.images_in_use())
+        self._report(report, images)
+        return report
+
+    def prune(self, all=False) -> dict:
+        """docker image prune; also the temp files of writes that were killed."""
+        from .recovery import sweep_store, writers_alive
+        images = {image.id for image in self.store.list()}
+        report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+        self._report(report.get("ImagesDeleted") or [], images)
+        if not writers_alive(self.engine):
+            sweep_store(self.engine)
+        return report
+
+    @contextmanager
+    def _writing(self, op: str):
+        from . import intents
+        from .recovery import WRITER_PREFIX
+        with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
+            yield
+
+    def _emit(self, action: str, actor: str, name: str | None = None) -> None:
+        from .events import record
+        record(self.engine.root, "image", action, actor, {"name": name or actor})
+
+    def _report(self, report: list[dict], images: set) -> None:
+        """untag and delete events for an rmi/prune report (not for the layers it names)."""
+        for entry in report:
+            if "Untagged" in entry:
+                self._emit("untag", entry["Untagged"])
+            elif entry.get("Deleted") in images:
+                self._emit("delete", entry["Deleted"])
+
+    def bootstrap(self, name="busybox", tag=None):
+        """An image made on this host without a registry; only `busybox` is known."""
+        if name.split(":")[0] != "busybox":
+            raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
+                                  "(from the host's static busybox binary)")
+        from .image.bootstrap import bootstrap_busybox
+        with self._writing("bootstrap"):
+            return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+
+    def import_image(self, source, reference=None, changes=None, message=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+        from .image.bootstrap import import_tarball
+        with self._writing("import"):
+            image = import_tarball(self.store, source, reference, changes=changes,
+                                   message=message)
+        self._emit("import", image.id, reference)
+        return image
+
+    def build(self, dockerfile=None, *, context=None, **kwargs):
+        """docker build; `context` is a directory, or a binary file holding a tar of one (plain
+        or compressed: `docker build -`), unpacked for the build and removed after."""
+        with self._writing("build"):
+            return self._build(dockerfile, context=context, **kwargs)
+
+    def _build(self, dockerfile, *, context, **kwargs):
+        from .builder.build import build
+        if context is None or not hasattr(context, "read"):
+            return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
+        import os
+        import shutil
+        import tempfile
+        from .errors import ContentError
+        from .image.layers import apply
+        base = self.engine.root / "buildcache" / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
+        try:
+            try:
+                apply(context, unpacked, overlay=False)
+            except ContentError as exc:
+                raise InvalidArgument(f"the build context is not a usable tar archive: "
+                                      f"{exc}") from None
+            name = kwargs.get("dockerfile_path") or "Dockerfile"
+            if dockerfile is None and not os.path.isfile(os.path.join(unpacked, name)):
+                raise InvalidArgument(f"the build context (a tar archive) has no {name}")
+            return self._tagged(build(self.engine, dockerfile, context=unpacked, **kwargs))
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+
+    def _tagged(self, image):
+        """tag events for a built image, as Docker's builder names it."""
+        for name in image.tags:
+            self._emit("tag", image.id, name)
+        return image
+
+    def commit(self, container, repository=None, tag=None, *, message=None, author=None,
+               changes=None, conf=None):
+        from .builder.commit import commit
+        with self._writing("commit"):
+            image = commit(self.engine, container, repository, tag, message=message,
+                           author=author, changes=changes, conf=conf)
+        container.emit("commit", comment=message or "", imageID=image.id)
+        return image
+
+    def pull(self, name, *, platform=None, on_event=None):
+        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
+        from .registry.pull import pull
+        with self._writing("pull"):
+            image = pull(self.store, name, platform=platform, on_event=on_event)
+        self._emit("pull", name)
+        return image
+
+    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+        from .registry.push import push
+        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        self._emit("push", name)
+        return result
+
+    def save(self, refs, out):
+        """docker save: write the images to `out` (a path or a binary stream)."""
+        from .archive import save
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        save(self.store, refs, out)
+        for ref in refs:
+            self._emit("save", ref)
+
+    def load(self, source):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+        from .archive import load
+        with self._writing("load"):
+            loaded = load(self.store, source)
+        for entry in loaded:
+            self._emit("load", entry.image.id, next(iter(entry.tags), None))
+        return loaded
+
+    def search(self, term: str, limit: int = 25) -> list[dict]:
+        """docker search: results of the index's /v1/search (Docker Hub unless named)."""
+        from .registry.search import search
+        return search(term, limit=limit)
+
+    def login(self, server, username, password):
+        """docker login: check the credentials with the registry, then keep them in auth.json."""
+        from .registry.auth import registry_domain, save_credentials
+        from .registry.client import RegistryClient
+        RegistryClient(registry_domain(server), root=self.engine.root,
+                       credentials=(username, password)).login()
+        save_credentials(self.engine.root, server, username, password)
+
+    def logout(self, server) -> bool:
+        """docker logout: forget the server's credentials; False when there were none."""
+        from .registry.auth import remove_credentials
+        return remove_credentials(self.engine.root, server)
