@@ -13,6 +13,7 @@ leftovers, releases what nobody owns; it never touches a live operation of anoth
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
@@ -149,19 +150,12 @@ def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
     if not recovery.holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
         return [_fixed(f"stopped container {cid[:12]} still holds its network", repair,
                        lambda: recovery.settle(engine, cid))]
-    dirs = [d for d in _cgroup_dirs(bundle) if os.path.isdir(d)]
-    if dirs and status != "running":
+    dirs = glob.glob(f"{cgroups.ROOT}/dockyard/{cid}") + glob.glob(
+        f"{cgroups.ROOT}/*/dockyard/{cid}")
+    if dirs:
         return [_fixed(f"stopped container {cid[:12]} left cgroup {dirs[0]}", repair,
                        lambda: recovery.kill_leftovers(cid))]
     return []
-
-
-def _cgroup_dirs(bundle) -> list[str]:
-    from .runtime import bundle as _bundle
-    try:
-        return _bundle.values(_bundle.read_pairs(bundle), "cg_rmdir")
-    except OSError:
-        return [v for k, v in cgroups.plan(os.path.basename(bundle)) if k == "cg_rmdir"]
 
 
 def _names(engine, repair) -> list[tuple[str, bool]]:

@@ -10,6 +10,7 @@ progress are recorded as intents (intents.py); what a killed process left is set
     settle(engine, cid)    finish or undo what `cid` holds beyond what it is
     holding(engine, cid)   whether `cid` may hold a network now; what isn't held is free to take
 """
+import glob
 import os
 import re
 import shutil
@@ -109,9 +110,9 @@ def _forget(engine, cid: str, data: dict) -> list[str]:
 def kill_leftovers(cid: str) -> list[str]:
     """SIGKILL what runs in the container's cgroups (its monitor died), then remove them."""
     done = []
-    for directory in (v for k, v in cgroups.plan(cid) if k == "cg_rmdir"):
-        if not os.path.isdir(directory):
-            continue
+    # every hierarchy's dockyard/<cid> (v1 controllers, a hybrid's unified, v2): the id is ours
+    for directory in glob.glob(f"{cgroups.ROOT}/dockyard/{cid}") + glob.glob(
+            f"{cgroups.ROOT}/*/dockyard/{cid}"):
         for _ in range(200):
             pids = cgroups.procs([directory])
             if not pids:
