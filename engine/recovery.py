@@ -238,8 +238,15 @@ def recover(engine) -> list[str]:
         if not holding(engine, cid, live):
             done += _safely(settle, engine, cid)
     if (engine.root / "networks").is_dir():
+        if stale or done:       # a killed process may have changed the records, not the table
+            done += _safely(_reapply_firewall, engine)
         done += _safely(_retire_idle, engine)
     return done
+
+
+def _reapply_firewall(engine) -> list[str]:
+    engine.networks.reapply_firewall()
+    return []
 
 
 def _retire_idle(engine) -> list[str]:

@@ -122,6 +122,11 @@ class Upkeep:
                 self.state.delete_network(record["id"])
             self.firewall.delete(self.table)
 
+    def reapply_firewall(self) -> None:
+        """Write the nftables table again from the records (after a writer was killed)."""
+        with self.state.locked():
+            self._apply_firewall()
+
     def audit(self, repair: bool = False) -> list[tuple[str, bool]]:
         """What this root's records and the kernel hold that they shouldn't: reservations of
         containers that may not hold them, veths no endpoint names, a table out of step with
