@@ -171,7 +171,17 @@ def _names(engine, repair) -> list[tuple[str, bool]]:
         if not recovery.exists(engine, cid, live):
             found.append(_fixed(f"name {name} is held by {cid[:12]}, which doesn't exist",
                                 repair, lambda: recovery.settle(engine, cid)))
+        elif cid not in live and _record_name(engine, cid) not in (None, name):
+            found.append(_fixed(f"name {name} of {cid[:12]} is left from an interrupted "
+                                "rename", repair, lambda: os.unlink(folder / name)))
     return found
+
+
+def _record_name(engine, cid) -> str | None:
+    try:
+        return engine.containers.get(cid).name
+    except DockyardError:
+        return None
 
 
 def _processes(engine, repair) -> list[tuple[str, bool]]:

@@ -412,28 +412,29 @@ class Containers:
         old = container.name
         if names.check(name.lstrip("/")) == old:
             raise Conflict("Renaming a container with the same name as its current name")
-        name = self.reserve_name(name.lstrip("/"), container.id)
-        container.record["Name"] = "/" + name
-        try:
-            self.save(container)
-        except BaseException:
-            (self.names_dir / name).unlink(missing_ok=True)
-            raise
-        link = self.names_dir / old
-        if link.is_symlink() and os.readlink(link) == container.id:
-            link.unlink()
+        with intents.held(self.engine.root, container.id, "rename"):   # two names for a while
+            name = self.reserve_name(name.lstrip("/"), container.id)
+            container.record["Name"] = "/" + name
+            try:
+                self.save(container)
+            except BaseException:
+                (self.names_dir / name).unlink(missing_ok=True)
+                raise
+            link = self.names_dir / old
+            if link.is_symlink() and os.readlink(link) == container.id:
+                link.unlink()
         if self.engine.has_networks(container):
             from .endpoints import refresh_hosts
             self.engine.networks.rename(container.id, name)
             refresh_hosts(self.engine)
         container.emit("rename", oldName="/" + old)
 
-    def unname_id(self, cid: str) -> "list[str]":
-        """Remove every name that points to `cid`; the names removed."""
+    def unname_id(self, cid: str, keep: str | None = None) -> "list[str]":
+        """Remove every name that points to `cid` (but `keep`); the names removed."""
         freed = []
         for name in os.listdir(self.names_dir) if self.names_dir.is_dir() else ():
             try:
-                if os.readlink(self.names_dir / name) == cid:
+                if name != keep and os.readlink(self.names_dir / name) == cid:
                     os.unlink(self.names_dir / name)
                     freed.append(name)
             except OSError:         # unnamed meanwhile

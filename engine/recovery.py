@@ -198,8 +198,19 @@ def settle_intent(engine, intent) -> list[str]:
         done = remove_build_container(engine, intent.key)
     else:
         done = settle(engine, intent.key, intent.data)
+        if intent.op == "rename":
+            done += _other_names(engine, intent.key)
     mine.end()
     return done
+
+
+def _other_names(engine, cid: str) -> list[str]:
+    """Names of `cid` that its record doesn't have (a rename killed half-way)."""
+    try:
+        keep = engine.containers.get(cid).name
+    except ContainerNotFound:
+        return []
+    return [f"freed the name {n}" for n in engine.containers.unname_id(cid, keep=keep)]
 
 
 def settle_writers(engine, stale) -> list[str]:
