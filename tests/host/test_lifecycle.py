@@ -116,6 +116,25 @@ def test_an_exited_container_gives_back_its_port_and_network_and_takes_them_agai
     assert not ghosts(root) and os.listdir(root / "netns") == []
 
 
+def test_a_stopped_container_joins_a_network_connected_to_it_when_it_starts(root):
+    cli(root, "network", "create", "later")
+    again = "test -e /again && exec sleep 60; touch /again"      # up when started again
+    cli(root, "run", "-d", "--name", "stopped", "busybox", "sh", "-c", again)
+    until(lambda: not os.listdir(root / "netns"))
+    cli(root, "network", "connect", "--alias", "svc", "later", "stopped")
+    assert not ghosts(root) and not os.listdir(root / "netns")     # nothing taken while stopped
+    nets = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}"
+    assert cli(root, "inspect", "-f", nets, "stopped").stdout.split() == ["bridge=", "later="]
+    cli(root, "start", "stopped")
+    joined = dict(x.split("=") for x in cli(root, "inspect", "-f", nets, "stopped").stdout.split())
+    assert joined.keys() == {"bridge", "later"} and all(joined.values()), joined
+    aliases = cli(root, "inspect", "-f", "{{json .NetworkSettings.Networks.later.Aliases}}",
+                  "stopped").stdout
+    assert "svc" in json.loads(aliases)
+    cli(root, "rm", "-f", "stopped")
+    cli(root, "network", "rm", "later")
+
+
 def test_killed_run_and_rm_leave_no_reservation_behind(root):
     engine = Engine(root)
     for n, delay in enumerate((0.1, 0.2, 0.3, 0.45)):

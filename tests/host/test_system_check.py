@@ -32,18 +32,22 @@ def test_check_reports_damage_and_repair_fixes_what_is_safe(tmp_path):
     os.unlink(root / "snapshots" / "l" / image.layers[0].link)             # a lost link
     (root / "names").mkdir(exist_ok=True)
     os.symlink("f" * 64, root / "names" / "ghost")                        # a name of nothing
+    os.symlink(c.id, root / "names" / "renamed-half")                     # a rename cut short
     (root / "containers" / ("e" * 64)).mkdir(parents=True)                # a create cut short
 
     found = check(root)
     assert found.returncode == 1
     for words in ("blob " + unused, ".tmp-interrupted", "l/" + image.layers[0].link,
-                  "name ghost", "e" * 12, f"container {c.short_id}: its monitor died"):
+                  "name ghost", "e" * 12, f"container {c.short_id}: its monitor died",
+                  "name renamed-half"):
         assert words in found.stdout, (words, found.stdout)
     assert "problem(s) left (--repair fixes what is safe to fix)" in found.stdout
 
     repaired = check(root, "--repair")
     assert repaired.returncode == 0, repaired.stdout
     assert "problem:" not in repaired.stdout
+    assert not (root / "names" / "renamed-half").is_symlink()
+    assert (root / "names" / c.name).is_symlink()
     again = check(root)
     assert again.returncode == 0 and again.stdout.strip().endswith(": ok"), again.stdout
     assert subprocess.run(["pgrep", "-f", str(root)], capture_output=True).stdout == b""
