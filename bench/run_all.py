@@ -8,7 +8,8 @@ Docker classic and BuildKit, Podman, Buildah, runc, crun, unshare) run the same 
 temporary roots of their own. Each table gives every tool's figure and the ratio tool/dockyard
 (in-process). Then the engine-side scripts (bench_runtime.py, bench_build.py, bench_network.py)
 run and their output is appended. The report is printed and written to .artifacts/bench.md
-(and the figures to .artifacts/bench.json). Needs root; takes about 5 minutes.
+(and the figures to .artifacts/bench.json). Needs root; takes about 5 minutes, plus the big-data
+script's (bench_bigdata.py: a gigabyte twice through every tool, 10-20 minutes).
 """
 import argparse
 import ipaddress
@@ -33,13 +34,17 @@ BASE = "dockyard"
 ROUNDS = {"run_none": 20, "run_bridge": 20, "sleepers": 50, "build_cold": 5, "build_cached": 10}
 QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_cached": 3}
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
-           ("bench_isolation.py", []), ("bench_notebook.py", []), ("bench_use.py", []))
+           ("bench_isolation.py", []), ("bench_notebook.py", []), ("bench_api.py", []),
+           ("bench_bigdata.py", []), ("bench_use.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
               "bench_network.py": ["--mib", "64", "--rounds", "3"],
               "bench_notebook.py": ["--rounds", "2"],
+              "bench_api.py": ["--rounds", "3", "--requests", "2000"],
+              "bench_bigdata.py": ["--mib", "64", "--files", "1000"],
               "bench_use.py": ["--rounds", "2", "--cells", "20"]}
-# bench_use.py bootstraps the python image (mmdebstrap: minutes, once per package set)
-TIMEOUTS = {"bench_use.py": 1200}
+# bench_bigdata: 1 GiB twice, through every tool; bench_use bootstraps the python image
+# (mmdebstrap: minutes, once per package set)
+TIMEOUTS = {"bench_bigdata.py": 3600, "bench_use.py": 1200}
 
 # (benchmark key, title, the issue's target for dockyard)
 TABLES = (

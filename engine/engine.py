@@ -35,50 +35,58 @@ class Engine:
     @cached_property
     def images(self):
         from .image_collection import Images
-        return Images(self)
+        return self._recovered("images", Images(self))
 
     @cached_property
     def containers(self):
         from .containers import Containers
-        return Containers(self)
+        return self._recovered("containers", Containers(self))
 
     @cached_property
     def networks(self):
         from .network.networks import Networks
-        networks = Networks(self.root)
-        # A process killed mid-create (or a reboot) can leave a namespace, veth or port rule
-        # for a container that has no record; two listdirs find that, so check on first use.
-        alive = {p.name for p in (self.root / "containers").glob("*")}
-        netns = self.root / "netns"
-        if netns.is_dir() and any(name not in alive for name in os.listdir(netns)):
-            networks.cleanup_stale(alive | self.containers.reserved_ids())
-        return networks
+        from .recovery import holding
+        # An address or host port is taken over from a container that can't hold it any more.
+        return self._recovered("networks", Networks(self.root, holder=lambda cid: holding(self, cid)))
 
     @cached_property
     def volumes(self):
         from .volumes import Volumes
-        return Volumes(self.root, engine=self)
+        return self._recovered("volumes", Volumes(self.root, engine=self))
+
+    def _recovered(self, name: str, collection):
+        """`collection`, after what killed processes left was settled (once per engine, on
+        the first use of any collection: two listdirs when there is nothing to do)."""
+        self.__dict__[name] = collection
+        if not self.__dict__.get("_recovery_done"):
+            self.__dict__["_recovery_done"] = True
+            from .recovery import recover
+            recover(self)
+        return collection
 
     def default_network(self) -> str:
         """Where a container goes without --network: Docker's default bridge."""
         return "bridge"
 
     def has_networks(self, container) -> bool:
-        return bool(container.record.get("Endpoints"))
+        """Whether the container has a network namespace of its own (it keeps it while
+        disconnected from every network, until it is removed)."""
+        mode = container.record["HostConfig"].get("NetworkMode") or "default"
+        return mode not in ("none", "host") and not mode.startswith("container:")
 
     def info(self) -> dict:
         from .hostinfo import host_info
         return host_info(self)
 
     def events(self, *, since: float | None = None, until: float | None = None,
-               filters: dict | None = None, follow: bool = False):
+               filters: dict | None = None, follow: bool = False, stop=lambda: False):
         """docker events: event dicts in Docker's shape, oldest first (follow: then live,
         until `until`). `filters` maps a key (container, image, event, type, label, network,
         volume) to the values allowed. A monitor's die/oom event gets the container's name and
         image from what was recorded before it, or from the container itself."""
         from .events import matches, read
         known: dict[str, dict] = {}
-        for event in read(self.root, since=since, until=until, follow=follow):
+        for event in read(self.root, since=since, until=until, follow=follow, stop=stop):
             actor = event.setdefault("Actor", {})
             attrs = actor.setdefault("Attributes", {})
             if event.get("Type") == "container" and actor.get("ID"):

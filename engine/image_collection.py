@@ -1,5 +1,13 @@
-"""The image collection of one engine (docker-py's `client.images`), over the image store."""
+"""The image collection of one engine (docker-py's `client.images`), over the image store.
+
+Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
+intent while it runs; temp files of such a call that was killed are removed by the next engine
+use or prune once no writer is alive (recovery.py).
+"""
 from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
 
 from .errors import InvalidArgument
 
@@ -38,10 +46,21 @@ class Images:
         return report
 
     def prune(self, all=False) -> dict:
+        """docker image prune; also the temp files of writes that were killed."""
+        from .recovery import sweep_store, writers_alive
         images = {image.id for image in self.store.list()}
         report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
         self._report(report.get("ImagesDeleted") or [], images)
+        if not writers_alive(self.engine):
+            sweep_store(self.engine)
         return report
+
+    @contextmanager
+    def _writing(self, op: str):
+        from . import intents
+        from .recovery import WRITER_PREFIX
+        with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
+            yield
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
         from .events import record
@@ -69,18 +88,26 @@ class Images:
         if include:
             raise InvalidArgument("--include is for debian and python, not busybox")
         from .image.bootstrap import bootstrap_busybox
-        return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+        with self._writing("bootstrap"):
+            return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
-    def import_image(self, source, reference=None, changes=None, message=None):
-        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+    def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
+        device nodes it holds are left out, named in one {"type": "note"} event."""
         from .image.bootstrap import import_tarball
-        image = import_tarball(self.store, source, reference, changes=changes, message=message)
+        with self._writing("import"):
+            image = import_tarball(self.store, source, reference, changes=changes,
+                                   message=message, on_event=on_event)
         self._emit("import", image.id, reference)
         return image
 
     def build(self, dockerfile=None, *, context=None, **kwargs):
         """docker build; `context` is a directory, or a binary file holding a tar of one (plain
         or compressed: `docker build -`), unpacked for the build and removed after."""
+        with self._writing("build"):
+            return self._build(dockerfile, context=context, **kwargs)
+
+    def _build(self, dockerfile, *, context, **kwargs):
         from .builder.build import build
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
@@ -114,24 +141,42 @@ class Images:
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
         from .builder.commit import commit
-        image = commit(self.engine, container, repository, tag, message=message, author=author,
-                       changes=changes, conf=conf)
+        with self._writing("commit"):
+            image = commit(self.engine, container, repository, tag, message=message,
+                           author=author, changes=changes, conf=conf)
         container.emit("commit", comment=message or "", imageID=image.id)
         return image
 
-    def pull(self, name, *, platform=None, on_event=None):
-        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
+    def pull(self, name, *, platform=None, on_event=None, credentials=None):
+        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
+
+        credentials: (username, password) for this pull only (else the saved login's)."""
         from .registry.pull import pull
-        image = pull(self.store, name, platform=platform, on_event=on_event)
+        with self._writing("pull"):
+            image = pull(self.store, name, platform=platform, on_event=on_event,
+                         client=self._client(name, credentials))
         self._emit("pull", name)
         return image
 
-    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
-        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+    def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
+             compression=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
+
+        `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push
-        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                      client=self._client(name, credentials), compression=compression)
         self._emit("push", name)
         return result
+
+    def _client(self, name, credentials):
+        if not credentials:
+            return None
+        from .image.reference import parse
+        from .registry.client import RegistryClient
+        return RegistryClient(parse(name).domain, root=self.engine.root,
+                              credentials=tuple(credentials))
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
@@ -141,10 +186,12 @@ class Images:
         for ref in refs:
             self._emit("save", ref)
 
-    def load(self, source):
-        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+    def load(self, source, on_event=None):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
+        device nodes in a layer are left out, named in {"type": "note"} events."""
         from .archive import load
-        loaded = load(self.store, source)
+        with self._writing("load"):
+            loaded = load(self.store, source, on_event)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded
@@ -154,13 +201,15 @@ class Images:
         from .registry.search import search
         return search(term, limit=limit)
 
-    def login(self, server, username, password):
-        """docker login: check the credentials with the registry, then keep them in auth.json."""
+    def login(self, server, username, password, *, remember=True):
+        """docker login: check the credentials with the registry, then keep them in auth.json
+        (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
                        credentials=(username, password)).login()
-        save_credentials(self.engine.root, server, username, password)
+        if remember:
+            save_credentials(self.engine.root, server, username, password)
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""

@@ -674,6 +674,9 @@ static void open_container_tty(int stdin_too) {
     int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
+    struct winsize ws = {0};   /* exec -t: the client's size before the command starts */
+    if (get("winsize") && sscanf(get("winsize"), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2)
+        ioctl(slave, TIOCSWINSZ, &ws);
     if (stdin_too) CHECK(dup2(slave, 0), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 1), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 2), "dup2 %s: %s", name, strerror(errno));
@@ -844,7 +847,7 @@ static void log_flush(struct stream *s) {   /* at EOF: the last line without a n
 
 /* ---------------------------------------------------------------- state.json */
 
-struct state { pid_t pid, monitor; int exit_code, oom, running; char started[40], finished[40], error[4200]; };
+struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[4200]; };
 
 static void write_state(const char *bundle, struct state *st) {
     char path[4096], tmp[4096], err[6 * sizeof st->error + 1], body[sizeof err + 400];
@@ -853,9 +856,10 @@ static void write_state(const char *bundle, struct state *st) {
     json_escape(err, st->error, strlen(st->error));
     int n = snprintf(body, sizeof body,
         "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\"}\n",
+        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"on_exit\":%s}\n",
         st->running ? "running" : "exited", st->pid, st->monitor, st->exit_code,
-        st->oom ? "true" : "false", err, st->started, st->finished);
+        st->oom ? "true" : "false", err, st->started, st->finished,
+        st->on_exit ? "true" : "false");
     /* Atomic replace: a reader sees the old file or the new one. No fsync: the state only
      * matters while this host is up (a reboot ends every container anyway). */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -892,6 +896,18 @@ static void log_event(const char *bundle, const char *action, const char *attrs)
 }
 
 /* ---------------------------------------------------------------- the monitor */
+
+/* Whether an engine process that waits for this exit holds BUNDLE/attach.lock (shared): it
+ * cleans up itself, so on_exit is skipped. A killed engine's lock is gone with it. */
+static int engine_attached(const char *bundle) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/attach.lock", bundle);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
 
 #define ERR(...) do { snprintf(st.error, sizeof st.error, __VA_ARGS__); goto failed; } while (0)
 
@@ -956,6 +972,9 @@ static void monitor(const char *bundle, int ready) {
         close(ready);
         ready = -1;
     }
+    /* owner: a pid whose end ends the container (a build's RUN dies with its builder) */
+    int owner = get("owner") ? (int)syscall(SYS_pidfd_open, atoi(get("owner")), 0) : -1;
+    if (get("owner") && owner < 0) kill(child, SIGKILL);    /* gone already */
     struct stream so = {tty ? master : out[0], "stdout", "", 0}, se = {err[0], "stderr", "", 0};
     static char pending[65536];
     size_t npending = 0;
@@ -963,12 +982,13 @@ static void monitor(const char *bundle, int ready) {
     if (in_w >= 0 && !tty && fcntl(in_w, F_SETFL, O_NONBLOCK) < 0) { /* a blocking write only stalls stdin */ }
     if (!want_stdin && !tty && in_w >= 0) { close(in_w); in_w = -1; }
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[5] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
-                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0}};
+        struct pollfd p[6] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
+                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0},
+                              {owner, POLLIN, 0}};
         int fdin = -1;
         if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
         /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
-        int ready_fds = poll(p, 5, reaped ? 2000 : -1);
+        int ready_fds = poll(p, 6, reaped ? 2000 : -1);
         if (ready_fds == 0) break;
         if (ready_fds < 0) continue;   /* EINTR */
         struct signalfd_siginfo si;
@@ -981,7 +1001,13 @@ static void monitor(const char *bundle, int ready) {
             if (s->fd < 0 || !p[k].revents) continue;
             char buf[65536];
             ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0) { log_feed(s, buf, n); continue; }
+            if (n > 0) {
+                log_feed(s, buf, n);
+                /* A TTY's reader waits on prompts without a newline ("/ # "): each read is
+                 * logged at once, as Docker logs TTY output. */
+                if (tty) log_flush(s);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             log_flush(s);   /* EOF, or EIO on a pty master once the last slave closed */
             if (s->fd != in_w) close(s->fd);
@@ -1000,6 +1026,11 @@ static void monitor(const char *bundle, int ready) {
                 if (tty && in_w >= 0) { if (write(in_w, "\4", 1) < 0) { /* the pty is gone */ } }  /* ^D */
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
+        }
+        if (owner >= 0 && p[5].revents) {
+            kill(child, SIGKILL);
+            close(owner);
+            owner = -1;
         }
         if (resize >= 0 && p[4].revents) {
             char buf[64];
@@ -1026,14 +1057,16 @@ failed:
         log_event(bundle, "die", attrs);
         free(attrs);
     }
+    /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
+    const char **on_exit = values("on_exit", NULL);
+    st.on_exit = on_exit[0] && !engine_attached(bundle);
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         static const char line[] = "{\"status\":\"exited\"}\n";
         if (write(ready, line, sizeof line - 1) < 0) { /* gone */ }
         close(ready);
     }
-    const char **on_exit = values("on_exit", NULL);
-    if (on_exit[0]) {   /* `run -d --rm`: the engine's clean-up command */
+    if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0 && dup2(null, 0) >= 0 && dup2(null, 1) >= 0 && dup2(null, 2) >= 0) {
             sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -1045,12 +1078,19 @@ failed:
 
 /* ---------------------------------------------------------------- exec */
 
-static void pump_tty(int master, pid_t child, int sfd) {
+static void pump_tty(int master, pid_t child, int sfd, int resize) {
     int in_open = 1, out_open = 1, status;
     while (out_open) {
-        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0}};
-        if (poll(p, 3, -1) < 0) continue;
+        struct pollfd p[4] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0},
+                              {resize, POLLIN, 0}};
+        if (poll(p, 4, -1) < 0) continue;
         char buf[65536];
+        if (p[3].revents) {   /* "ROWS COLS\n" from the engine (exec resize) */
+            ssize_t n = read(resize, buf, 63);
+            struct winsize ws = {0};
+            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2))
+                ioctl(master, TIOCSWINSZ, &ws);
+        }
         if (p[0].revents) {
             ssize_t n = read(master, buf, sizeof buf);
             if (n <= 0) out_open = 0;
@@ -1129,6 +1169,8 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char err[1024];
     int *cg = open_cgroup_procs(err, sizeof err);
     if (!cg) fail(125, "%s", err);
+    /* The resize FIFO lives in the bundle, which setns(mnt) hides: opened now (RDWR: no HUP). */
+    int resize = get("resize") ? open(get("resize"), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
     join_cgroups(cg);   /* before setns(cgroup): the move must be visible from our namespace */
     join_namespaces(pidfd);
     close(pidfd);
@@ -1153,7 +1195,7 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char msg[4200];
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
-    if (master >= 0 && !code) pump_tty(master, child, sfd);
+    if (master >= 0 && !code) pump_tty(master, child, sfd, resize);
     for (;;) {   /* forward signals until the child exits */
         struct pollfd p = {sfd, POLLIN, 0};
         if (poll(&p, 1, -1) < 0 && errno != EINTR) fail(125, "poll: %s", strerror(errno));
