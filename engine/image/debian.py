@@ -77,6 +77,9 @@ def plan(kind: str, suite: str = DEFAULT_SUITE, include=(), variant: str = VARIA
             raise InvalidArgument(f"--include {name!r}: not a Debian package name")
         packages.add(name)
     targets = host_targets(suite)
+    missing = unknown_packages(sorted(set(include)), targets)
+    if missing:           # seconds here, where mmdebstrap needs a minute to say the same
+        raise InvalidArgument(f"--include {missing[0]}: no such package in {suite}")
     return Plan(kind, suite, tuple(sorted(packages)), variant, sources_lines(targets),
                 epoch_for(targets) if epoch is None else int(epoch))
 
@@ -107,6 +110,23 @@ def select_targets(indextargets: str, suite: str, arch: str) -> list[dict]:
                 and (release == suite or release.startswith(suite + "-"))):
             targets.append(fields)
     return targets
+
+
+def unknown_packages(names: list[str], targets: list[dict]) -> list[str]:
+    """Of `names`, those that no package list of the host knows, nor any package provides.
+
+    The host's lists hold the suite's (the plan's sources are the host's); without them on
+    disk nothing is known for sure and [] leaves the verdict to mmdebstrap.
+    """
+    if not names or not all(os.path.exists(t.get("Filename", "")) for t in targets):
+        return []
+    try:
+        out = subprocess.run(["apt-cache", "policy", *names], capture_output=True, text=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    known = {line[:-1] for line in out.splitlines() if line.endswith(":") and line[:1] != " "}
+    return [name for name in names if name not in known]
 
 
 def sources_lines(targets: list[dict]) -> tuple[str, ...]:
