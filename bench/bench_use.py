@@ -63,11 +63,8 @@ def wait_ready(kc, timeout: float = 60) -> None:
                 heard = True
             except queue.Empty:
                 pass
-        if replied and heard:
-            time.sleep(0.2)                 # the start-up's last IOPub messages
-            while kc.iopub_channel.msg_ready():
-                kc.get_iopub_msg(timeout=0)
-            return
+        if replied and heard:       # as dockyard's own wait (kernel/inside/channels.py)
+            return                  # execute_interactive skips others' IOPub messages
     raise TimeoutError("the Docker-started kernel did not answer")
 
 
