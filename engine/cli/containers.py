@@ -219,15 +219,8 @@ def cmd_start(args) -> int:
 
 
 def _each(args, action) -> int:
-    """`action` on every named container; Docker prints each one done, and an error line
-    for each that failed, then exits 1."""
-    from .render import for_each
-    engine = _engine(args)
-
-    def one(ref):
-        action(engine.containers.get(ref))
-        print(ref)
-    return 1 if for_each(args.containers, one) else 0
+    from .render import for_each_container
+    return for_each_container(_engine(args), args.containers, action)
 
 
 def cmd_stop(args) -> int:

@@ -69,6 +69,15 @@ def for_each(names, action) -> list[str]:
     return failed
 
 
+def for_each_container(engine, refs, action) -> int:
+    """Docker's multi-name container verbs (stop, kill, rm, pause, ...): `action(container)`
+    for each, printing each name done and an error line for each that failed; 1 if any did."""
+    def one(ref):
+        action(engine.containers.get(ref))
+        print(ref)
+    return 1 if for_each(refs, one) else 0
+
+
 def inspect_each(names, get, template: str | None = None) -> int:
     """Docker's inspect of several: the ones found (JSON or `template`), then an error line
     for each that wasn't; 1 if any wasn't."""
