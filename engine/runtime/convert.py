@@ -9,18 +9,11 @@ import re
 
 from ..errors import InvalidArgument
 from .devices import parse_device
-from .spec import DEFAULT_CAPS, ContainerSpec, Mount
+from .seccomp import load_profile
+from .spec import CAPABILITIES, DEFAULT_CAPS, ContainerSpec, Mount
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MIN_MEMORY = 6 * 1024 * 1024      # Docker refuses less
-# Capability numbers from linux/capability.h, in order (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40).
-CAPABILITIES = (
-    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP "
-    "LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER "
-    "SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE "
-    "SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP "
-    "MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF "
-    "CHECKPOINT_RESTORE").split()
 ALL_CAPS = (1 << len(CAPABILITIES)) - 1
 RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
            "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
@@ -187,7 +180,6 @@ def parse_security_opt(security_opt) -> tuple[bool, str]:
 
 
 def _read_profile(path: str) -> str:
-    from .seccomp import load_profile
     try:
         with open(path) as f:
             text = f.read()
