@@ -9,7 +9,7 @@ by several images counts once in LayersSize and in what pruning them would recla
 """
 import os
 
-from .volumes import _tree_size
+from .volumes import tree_size
 
 
 def df(engine) -> dict:
@@ -36,15 +36,15 @@ def df(engine) -> dict:
                               if layer_users[layer.chain_id] > 1)} for image in images],
         "Containers": [{
             "Id": c.id, "Names": ["/" + c.name], "Image": c.record["ImageRef"],
-            "State": c.status, "SizeRw": _tree_size(c.bundle / "upper")} for c in containers],
+            "State": c.status, "SizeRw": tree_size(c.bundle / "upper")} for c in containers],
         "Volumes": [{
             "Name": v.name, "Mountpoint": str(v.mountpoint),
-            "UsageData": {"Size": _tree_size(v.mountpoint),
+            "UsageData": {"Size": tree_size(v.mountpoint),
                           "RefCount": int(v.name in in_use_volumes)}}
             for v in engine.volumes.list()],
         "BuildCache": [{"ID": name.removesuffix(".json"), "Type": "regular", "InUse": False,
                         "Size": 0} for name in steps if name.endswith(".json")],
-        "BuildCacheMountsSize": _tree_size(cache.root / "mounts"),
+        "BuildCacheMountsSize": tree_size(cache.root / "mounts"),
     }
 
 
