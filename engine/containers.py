@@ -12,6 +12,7 @@ import signal as signals
 import time
 
 from . import names
+from .create import create_container
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
 from .options import RunOptions
 from .runtime import process
@@ -254,14 +255,15 @@ class Containers:
     # -- lifecycle ---------------------------------------------------------------------------
     def create(self, image, command=None, **kwargs) -> Container:
         """docker create: the record, the bundle and the network endpoint; nothing runs yet."""
-        options = RunOptions.from_kwargs(image=image, command=command, **kwargs)
-        from .create import create_container
-        return create_container(self.engine, options)
+        return self.create_from(RunOptions.from_kwargs(image=image, command=command, **kwargs))
 
     def create_from(self, options: RunOptions) -> Container:
         """docker create from RunOptions (what the CLI and the magics parse their flags into)."""
-        from .create import create_container
-        return create_container(self.engine, options)
+        record, warnings = create_container(self.engine, options)
+        container = Container(self.engine, record)
+        container.warnings = warnings
+        container.emit("create")
+        return container
 
     def run(self, image, command=None, *, detach=False, remove=False, stdout=True, stderr=False,
             **kwargs):

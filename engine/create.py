@@ -1,11 +1,11 @@
 """The create stage: image config + RunOptions -> container record + runtime spec + bundle.
 
 Everything made here is undone if a later step fails: the name, the network endpoint, the
-bundle. Nothing runs yet; `Containers.start` starts the monitor.
+bundle. Nothing runs yet; `Containers.start` starts the monitor. `Containers.create_from`
+makes the Container of the record.
 """
 import os
 
-from .containers import Container
 from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
 from .options import RunOptions
 from .runtime import cgroups, convert, devices, process
@@ -13,7 +13,8 @@ from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
 
-def create_container(engine, options: RunOptions) -> Container:
+def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
+    """The new container's record (its container.json) and what Docker warns about."""
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
     limits = _limits(options)
@@ -99,10 +100,7 @@ def create_container(engine, options: RunOptions) -> Container:
         if endpoints:
             from .endpoints import refresh_hosts
             refresh_hosts(engine)
-        container = Container(engine, record)
-        container.warnings = _warnings(options)
-        container.emit("create")
-        return container
+        return record, _warnings(options)
     except BaseException:
         for step in reversed(undo):
             try:
