@@ -6,7 +6,7 @@ makes the Container of the record.
 """
 import os
 
-from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
+from .errors import Conflict, DockyardError, InvalidArgument
 from .options import RunOptions
 from .runtime import cgroups, convert, devices, process
 from .runtime.spec import ContainerSpec
@@ -24,7 +24,7 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     if options.log_driver not in ("json-file", "none"):
         raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
                               "(json-file or none)")
-    image = resolve_image(engine, options.image, options.pull, platform=options.platform)
+    image = engine.images.get_or_pull(options.image, options.pull, platform=options.platform)
     cid = os.urandom(32).hex()
     undo = []
     try:
@@ -108,46 +108,6 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
             except (OSError, DockyardError):    # the first error is the one to report
                 pass
         raise
-
-
-def resolve_image(engine, ref: str, pull: str = "missing", on_event=None, platform=None):
-    """The image to run: local, or pulled as `docker run --pull` says (missing|always|never);
-    with `platform` ("linux/arm64") a local image for another platform is pulled again."""
-    if pull == "always":
-        return engine.images.pull(ref, platform=platform, on_event=on_event)
-    try:
-        image = engine.images.get(ref)
-    except ImageNotFound as missing:
-        if pull == "never" or _looks_like_an_id(ref):
-            raise
-        try:
-            return engine.images.pull(ref, platform=platform, on_event=on_event)
-        except DockyardError as exc:
-            raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
-    if platform and _platform_of(image) != _normal_platform(platform):
-        if pull == "never" or _looks_like_an_id(ref):
-            raise ImageNotFound(
-                f"image with reference {ref} was found but does not match the specified "
-                f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
-        return engine.images.pull(ref, platform=platform, on_event=on_event)
-    return image
-
-
-def _platform_of(image) -> str:
-    config = image.config
-    return "/".join(p for p in (config.get("os") or "linux", config.get("architecture") or "",
-                                config.get("variant") or "") if p)
-
-
-def _normal_platform(platform: str) -> str:
-    """"amd64" -> "linux/amd64"; "linux/arm64/v8" stays."""
-    return platform if "/" in platform else f"linux/{platform}"
-
-
-def _looks_like_an_id(ref: str) -> bool:
-    hexpart = ref.removeprefix("sha256:")
-    return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
-        c in "0123456789abcdef" for c in hexpart))
 
 
 def _network(engine, cid, name, hostname, options, image, undo):

@@ -1,7 +1,7 @@
 """The image collection of one engine (docker-py's `client.images`), over the image store."""
 from __future__ import annotations
 
-from .errors import InvalidArgument
+from .errors import DockyardError, ImageNotFound, InvalidArgument
 
 
 class Images:
@@ -20,6 +20,28 @@ class Images:
             from .filters import select_images
             return select_images(self.engine, images, filters, name)
         return images
+
+    def get_or_pull(self, ref: str, pull: str = "missing", *, platform=None, on_event=None):
+        """The image to run: local, or pulled as `docker run --pull` says (missing|always|never);
+        with `platform` ("linux/arm64") a local image for another platform is pulled again."""
+        if pull == "always":
+            return self.pull(ref, platform=platform, on_event=on_event)
+        try:
+            image = self.get(ref)
+        except ImageNotFound as missing:
+            if pull == "never" or _looks_like_an_id(ref):
+                raise
+            try:
+                return self.pull(ref, platform=platform, on_event=on_event)
+            except DockyardError as exc:
+                raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+        if platform and _platform_of(image) != _normal_platform(platform):
+            if pull == "never" or _looks_like_an_id(ref):
+                raise ImageNotFound(
+                    f"image with reference {ref} was found but does not match the specified "
+                    f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
+            return self.pull(ref, platform=platform, on_event=on_event)
+        return image
 
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
@@ -158,3 +180,20 @@ class Images:
         """docker logout: forget the server's credentials; False when there were none."""
         from .registry.auth import remove_credentials
         return remove_credentials(self.engine.root, server)
+
+
+def _platform_of(image) -> str:
+    config = image.config
+    return "/".join(p for p in (config.get("os") or "linux", config.get("architecture") or "",
+                                config.get("variant") or "") if p)
+
+
+def _normal_platform(platform: str) -> str:
+    """"amd64" -> "linux/amd64"; "linux/arm64/v8" stays."""
+    return platform if "/" in platform else f"linux/{platform}"
+
+
+def _looks_like_an_id(ref: str) -> bool:
+    hexpart = ref.removeprefix("sha256:")
+    return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
+        c in "0123456789abcdef" for c in hexpart))

@@ -145,7 +145,6 @@ def _with_image(engine, options):
     answers (a pull that can't start stays one error line); options then say never."""
     import sys
     from dataclasses import replace
-    from ..create import resolve_image
     from .registry import PullProgress
     if options.pull == "never":
         return options
@@ -157,7 +156,8 @@ def _with_image(engine, options):
             if options.pull == "missing":
                 print(f"Unable to find image '{options.image}' locally", file=sys.stderr)
         progress(event)
-    resolve_image(engine, options.image, options.pull, on_event=on_event, platform=options.platform)
+    engine.images.get_or_pull(options.image, options.pull, platform=options.platform,
+                              on_event=on_event)
     return replace(options, pull="never")
 
 
