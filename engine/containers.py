@@ -58,8 +58,18 @@ class Container:
 
     @property
     def attrs(self) -> dict:
+        return self.inspect()
+
+    def inspect(self, size: bool = False) -> dict:
+        """`docker inspect` JSON; `size` adds SizeRw and SizeRootFs (`inspect --size`)."""
         from .container_inspect import container_inspect
-        return container_inspect(self)
+        return container_inspect(self, size=size)
+
+    def summary(self, network_ids: dict | None = None, size: bool = False) -> dict:
+        """The container as `GET /containers/json` lists it (what `docker ps` shows);
+        `network_ids` maps network names to ids, so a list looks each up once."""
+        from .container_inspect import container_summary
+        return container_summary(self, network_ids, size=size)
 
     def emit(self, action: str, **attributes) -> dict:
         """Record a container event (Docker's action names) in the data root's event log."""

@@ -32,8 +32,7 @@ def cmd_inspect(args) -> int:
 
 def _inspect_one(engine, kind, ref, size=False) -> dict:
     if kind == "container":
-        from ..container_inspect import container_inspect
-        return container_inspect(engine.containers.get(ref), size=size)
+        return engine.containers.get(ref).inspect(size=size)
     if kind == "image":
         return engine.images.inspect(ref)
     if kind == "network":

@@ -268,7 +268,6 @@ def cmd_group_help(args) -> int:
 
 def cmd_ps(args) -> int:
     import sys
-    from ..container_inspect import container_summary
     from .format import render_rows
     from .rows import ContainerRow
     engine = _engine(args)
@@ -284,7 +283,7 @@ def cmd_ps(args) -> int:
     size = args.size or (not args.quiet and ".Size" in template)   # sizes cost a tree walk
     ids = ({n.name: n.id for n in engine.networks.list()}
            if any(c.record.get("Endpoints") for c in containers) else {})
-    rows = [ContainerRow(container_summary(c, ids, size=size), trunc=not args.no_trunc)
+    rows = [ContainerRow(c.summary(ids, size=size), trunc=not args.no_trunc)
             for c in containers]
     sys.stdout.write(render_rows(template, rows, ContainerRow.HEADERS))
     return 0
