@@ -292,7 +292,7 @@ def cmd_ps(args) -> int:
 def cmd_logs(args) -> int:
     import sys
     from ..errors import InvalidArgument
-    from ..timestamps import parse_ns, rfc3339_ns
+    from .timestamps import parse_ns, rfc3339_ns
     container = _engine(args).containers.get(args.container)
     try:
         tail = None if args.tail == "all" else int(args.tail)

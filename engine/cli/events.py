@@ -44,7 +44,7 @@ def line(event: dict) -> str:
 def cmd_events(args) -> int:
     import time
     from .. import Engine
-    from ..timestamps import parse_timestamp
+    from .timestamps import parse_timestamp
     filters = _filters(args.filter)
     since = parse_timestamp(args.since, flag="--since") if args.since else None
     until = parse_timestamp(args.until, flag="--until") if args.until else None

@@ -11,7 +11,7 @@ from dockyard.engine.cli.build import is_archive
 from dockyard.engine.cli.runflags import run_options
 from dockyard.engine.errors import InvalidArgument
 from dockyard.engine.runtime import bundle, cgroups, convert
-from dockyard.engine.timestamps import parse_ns, parse_timestamp, rfc3339_ns
+from dockyard.engine.cli.timestamps import parse_ns, parse_timestamp, rfc3339_ns
 
 
 @pytest.mark.parametrize("argv, field, value", [

@@ -13,7 +13,7 @@ import datetime
 import re
 import time
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
