@@ -204,6 +204,32 @@ class Container:
         from .containerfs import changes
         return changes(self)
 
+    def get_archive(self, path: str, *, into=None, owner=None) -> bytes:
+        """docker cp out: a tar of `path`, its last component at the top (NotFound if absent);
+        with `into`, also extracted into that local directory, refusing paths that lead out of
+        it (`owner` (uid, gid): every extracted file is given to it)."""
+        from .containerfs import extract_local, read_tar
+        data = read_tar(self, path)
+        if into is not None:
+            extract_local(data, into, owner=owner)
+        return data
+
+    def put_archive(self, path: str, data: bytes) -> None:
+        """docker cp in: extract the tar `data` into the directory `path`."""
+        from .containerfs import write_tar
+        write_tar(self, path, data)
+
+    def path_kind(self, path: str) -> str | None:
+        """"dir", "file" or None: what `path` is in the container's filesystem (docker cp's
+        stat; symlinks followed inside the container)."""
+        from .containerfs import path_kind
+        return path_kind(self, path)
+
+    def export(self, out) -> None:
+        """docker export: the whole filesystem as a tar, written to the binary file `out`."""
+        from .containerfs import export
+        export(self, out)
+
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,
                                          changes=changes, conf=conf)
