@@ -204,6 +204,16 @@ class Container:
         from .containerfs import changes
         return changes(self)
 
+    def connect(self, network: str, *, aliases=(), ip: str | None = None) -> None:
+        """docker network connect: one more network for a container made on a bridge network."""
+        from .endpoints import connect
+        connect(self.engine, network, self.id, aliases=aliases, ip=ip)
+
+    def disconnect(self, network: str) -> None:
+        """docker network disconnect."""
+        from .endpoints import disconnect
+        disconnect(self.engine, network, self.id)
+
     def get_archive(self, path: str, *, into=None, owner=None) -> bytes:
         """docker cp out: a tar of `path`, its last component at the top (NotFound if absent);
         with `into`, also extracted into that local directory, refusing paths that lead out of

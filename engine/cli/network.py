@@ -47,6 +47,11 @@ def _networks(args):
     return Engine(args.data_root).networks
 
 
+def _container(args):
+    from .. import Engine
+    return Engine(args.data_root).containers.get(args.container)
+
+
 def cmd_help(args) -> int:
     args.network_parser.print_help()
     return 0
@@ -103,14 +108,10 @@ def cmd_prune(args) -> int:
 
 
 def cmd_connect(args) -> int:
-    from .. import Engine
-    from ..endpoints import connect
-    connect(Engine(args.data_root), args.network, args.container, aliases=args.alias, ip=args.ip)
+    _container(args).connect(args.network, aliases=args.alias, ip=args.ip)
     return 0
 
 
 def cmd_disconnect(args) -> int:
-    from .. import Engine
-    from ..endpoints import disconnect
-    disconnect(Engine(args.data_root), args.network, args.container)
+    _container(args).disconnect(args.network)
     return 0
