@@ -70,6 +70,11 @@ class Engine:
         from .hostinfo import host_info
         return host_info(self)
 
+    def version(self) -> dict:
+        """docker version's Server part: this engine's version, platform, kernel, data root."""
+        from .hostinfo import engine_version
+        return engine_version(self)
+
     def events(self, *, since: float | None = None, until: float | None = None,
                filters: dict | None = None, follow: bool = False):
         """docker events: event dicts in Docker's shape, oldest first (follow: then live,

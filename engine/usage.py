@@ -9,6 +9,7 @@ by several images counts once in LayersSize and in what pruning them would recla
 """
 import os
 
+from .image.reference import familiar
 from .volumes import tree_size
 
 
@@ -30,7 +31,8 @@ def df(engine) -> dict:
     return {
         "LayersSize": sum(sizes.values()),
         "Images": [{
-            "Id": image.id, "RepoTags": list(image.tags), "Created": image.created,
+            "Id": image.id, "RepoTags": [familiar(t) for t in image.tags],
+            "Created": image.created,
             "Size": image.size, "Containers": used_images.get(image.id, 0),
             "SharedSize": sum(layer.size for layer in image.layers
                               if layer_users[layer.chain_id] > 1)} for image in images],
@@ -46,26 +48,6 @@ def df(engine) -> dict:
                         "Size": 0} for name in steps if name.endswith(".json")],
         "BuildCacheMountsSize": tree_size(cache.root / "mounts"),
     }
-
-
-def summary(report: dict) -> list[tuple[str, int, int, int, int]]:
-    """docker system df's rows: (type, total, active, size, reclaimable), counted as Docker's
-    CLI counts them (an image in use keeps its layers but those it shares)."""
-    images, containers, volumes = report["Images"], report["Containers"], report["Volumes"]
-    used = sum(i["Size"] - i["SharedSize"] for i in images if i["Containers"])
-    alive = ("running", "paused")
-    return [
-        ("Images", len(images), sum(1 for i in images if i["Containers"]),
-         report["LayersSize"], max(report["LayersSize"] - used, 0)),
-        ("Containers", len(containers), sum(1 for c in containers if c["State"] in alive),
-         sum(c["SizeRw"] for c in containers),
-         sum(c["SizeRw"] for c in containers if c["State"] not in alive)),
-        ("Local Volumes", len(volumes), sum(1 for v in volumes if v["UsageData"]["RefCount"]),
-         sum(v["UsageData"]["Size"] for v in volumes),
-         sum(v["UsageData"]["Size"] for v in volumes if not v["UsageData"]["RefCount"])),
-        # RUN --mount=type=cache directories: kept by prune (a build may be using them)
-        ("Build Cache", len(report["BuildCache"]), 0, report["BuildCacheMountsSize"], 0),
-    ]
 
 
 def prune(engine, *, all: bool = False, volumes: bool = False) -> dict:
