@@ -46,6 +46,12 @@ class Images:
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
 
+    def summary(self, image) -> dict:
+        """The image as `GET /images/json` lists it (what `docker images` shows): familiar
+        RepoTags and RepoDigests, Created in Unix seconds, Size, Labels."""
+        from .image.inspect import summary
+        return summary(image)
+
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))
 

@@ -123,9 +123,9 @@ def image_labels(image) -> dict:
 
 def short_names(tags) -> list[str]:
     """Tags as the user typed them: 'docker.io/library/hello:1' -> 'hello:1'."""
-    from dockyard.engine.image.reference import familiar
+    from dockyard.engine import parse_reference
 
-    return [familiar(tag) for tag in tags or ()]
+    return [parse_reference(tag, default_tag=False).familiar for tag in tags or ()]
 
 
 def layer_rows(image, provenance: Provenance | None = None) -> list[LayerRow]:

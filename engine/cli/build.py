@@ -70,12 +70,12 @@ class PlainProgress:
         elif kind == "step-done" and not event["cached"]:
             print(f"#{step} DONE {event['seconds']:.1f}s\n", file=out)
         elif kind == "build-done":
-            from ..image.reference import normalize
+            from .. import parse_reference
             n = len(self.started) + 1
             print(f"#{n} exporting to image", file=out)
             print(f"#{n} writing image {event['image']} done", file=out)
             for tag in event["tags"]:
-                print(f"#{n} naming to {normalize(tag)} done", file=out)
+                print(f"#{n} naming to {parse_reference(tag)} done", file=out)
             print(f"#{n} DONE {event['seconds']:.1f}s", file=out)
         elif kind == "build-failed":
             print(f"#{step} ERROR: {event['error']}", file=out)

@@ -80,7 +80,7 @@ def check_command(args: argparse.Namespace) -> int:
 def expand_command(args: argparse.Namespace) -> int:
     """Expand one word: the result, its words (--words) or what it used (--matches)."""
     import json
-    from ..dockerfile.shell import Lexer
+    from ..dockerfile import Lexer
     from ..errors import DockerfileError
     try:
         result, words, matched, unmatched = Lexer(args.escape).process(args.word, args.env)

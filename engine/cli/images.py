@@ -80,10 +80,10 @@ def _engine(args):
 
 def cmd_ls(args) -> int:
     import sys
-    from ..image.inspect import summary
     from .format import render_rows
     from .rows import ImageRow
-    images = _engine(args).images.list(name=args.repository, all=args.all, filters=args.filter)
+    engine = _engine(args)
+    images = engine.images.list(name=args.repository, all=args.all, filters=args.filter)
     source = args.format or "table"
     if source == "table":
         template = ("{{.ID}}" if args.quiet else
@@ -94,31 +94,32 @@ def cmd_ls(args) -> int:
         template = source
     rows = []
     for image in images:
-        shown = summary(image)
-        for repo, tag, digest in image_rows(image, args.digests or "{{.Digest}}" in template,
+        shown = engine.images.summary(image)
+        for repo, tag, digest in image_rows(shown, args.digests or "{{.Digest}}" in template,
                                             args.digests):
             rows.append(ImageRow(shown, repo, tag, digest, trunc=not args.no_trunc))
     sys.stdout.write(render_rows(template, rows, ImageRow.HEADERS))
     return 0
 
 
-def image_rows(image, digests: bool, digest_rows: bool | None = None) -> list[tuple[str, str, str]]:
-    """(repository, tag, digest) rows of `docker images` for one image, by Docker's rules.
+def image_rows(summary: dict, digests: bool,
+               digest_rows: bool | None = None) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) rows of `docker images` for one image (its summary), by
+    Docker's rules.
 
     A tag's row shows its repository's digest when `digests` (else `<none>`); a repository
     the image has only a digest in gets `<none>` tag rows, one per digest with `digest_rows`
     (--digests), else one with no digest; an image with neither is `<none> <none>`.
     """
-    from ..image.reference import familiar_name, parse
     digest_rows = digests if digest_rows is None else digest_rows
     tags: dict[str, list[str]] = {}
     pinned: dict[str, list[str]] = {}
-    for text in image.tags:
-        ref = parse(text)
-        tags.setdefault(familiar_name(ref), []).append(ref.tag)
-    for text in image.repo_digests:
-        ref = parse(text)
-        pinned.setdefault(familiar_name(ref), []).append(ref.digest)
+    for text in summary["RepoTags"]:            # familiar "name:tag": the tag follows the last :
+        repo, _, tag = text.rpartition(":")
+        tags.setdefault(repo, []).append(tag)
+    for text in summary["RepoDigests"]:         # familiar "name@sha256:..."
+        repo, _, digest = text.partition("@")
+        pinned.setdefault(repo, []).append(digest)
     if not tags and not pinned:
         return [("<none>", "<none>", "<none>")]
     rows = []

@@ -82,8 +82,8 @@ def PushProgress(stream) -> LayerProgress:
 def cmd_pull(args) -> int:
     import sys
 
-    from ..image.reference import familiar, parse
-    ref = parse(args.name)
+    from .. import parse_reference
+    ref = parse_reference(args.name)
     quiet = args.quiet
     if not quiet:
         if not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
@@ -102,7 +102,7 @@ def cmd_pull(args) -> int:
         print(f"Digest: {done['digest']}")
         what = "Image is up to date for" if done["status"] == "up to date" else \
             "Downloaded newer image for"
-        print(f"Status: {what} {familiar(ref)}")
+        print(f"Status: {what} {ref.familiar}")
     print(str(ref))
     return 0
 
@@ -110,8 +110,8 @@ def cmd_pull(args) -> int:
 def cmd_push(args) -> int:
     import sys
 
-    from ..image.reference import parse
-    ref = parse(args.name)
+    from .. import parse_reference
+    ref = parse_reference(args.name)
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
     result = _engine(args).images.push(args.name,

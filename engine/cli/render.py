@@ -20,9 +20,10 @@ def size(n: int | float) -> str:
 
 def ago(rfc3339: str | None) -> str:
     """'3 seconds ago', '2 hours ago' from an RFC 3339 UTC time."""
+    from .timestamps import unix_seconds
     if not rfc3339:
         return ""
-    return ago_seconds(parse_time(rfc3339))
+    return ago_seconds(unix_seconds(rfc3339))
 
 
 def ago_seconds(unix: float) -> str:
@@ -33,13 +34,6 @@ def duration(seconds: float) -> str:
     """Docker's HumanDuration: 'Less than a second', '5 seconds', 'About a minute', '3 hours'."""
     from ..units import human_duration
     return human_duration(seconds)
-
-
-def parse_time(rfc3339: str) -> float:
-    import calendar
-    stamp, _, frac = rfc3339.rstrip("Z").partition(".")
-    base = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
-    return base + (float("0." + frac) if frac else 0.0)
 
 
 def print_inspect(values: list, template: str | None = None) -> None:

@@ -240,8 +240,8 @@ class NetworkRow(GoObject):
         return (self.n.get("Labels") or {}).get(name, "")
 
     def CreatedAt(self):
-        from ..image.model import parse_time
-        return go_time(parse_time(self.n.get("Created", "")))
+        from .timestamps import unix_seconds
+        return go_time(unix_seconds(self.n.get("Created")))
 
 
 class VolumeRow(GoObject):

@@ -71,7 +71,7 @@ def add_run_flags(p, detach=True) -> None:
 
 def run_options(args):
     """argparse Namespace of run/create -> engine RunOptions."""
-    from ..options import RunOptions
+    from .. import RunOptions
     env = list(args.env)
     for path in args.env_file:
         env += _read_lines(path, "--env-file")

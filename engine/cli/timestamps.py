@@ -55,6 +55,12 @@ def _time_ns(text: str) -> int | None:
     return seconds * 10**9 + int((fraction or "0")[:9].ljust(9, "0"))
 
 
+def unix_seconds(rfc3339: str | None) -> float:
+    """Unix seconds of an RFC 3339 time (a record's Created), 0.0 when it isn't one."""
+    ns = _time_ns(rfc3339 or "")
+    return ns / 10**9 if ns is not None else 0.0
+
+
 def parse_ns(value: str, *, now_ns: int | None = None, flag: str = "--since") -> int:
     """Unix nanoseconds from what `docker logs --since` accepts; InvalidArgument naming `flag`."""
     text = str(value).strip()
