@@ -1,0 +1,123 @@
+"""The import graph: front ends use only the Engine's public API, and no modules import each other.
+
+Read from the source with `ast`, so every import counts: at the top of a module and inside
+functions alike (a function-level import that closes a cycle is still a cycle).
+"""
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = {"engine": "dockyard.engine", "extension": "dockyard.extension",
+            "kernel": "dockyard.kernel"}
+# The front ends, and what of the engine they may import: the package (Engine, RunOptions,
+# parse_reference, DockyardError), the error tree, go-units' sizes and durations, and the
+# Dockerfile front end (a library of its own, as buildkit's parser is).
+FRONT_ENDS = ("dockyard.engine.cli", "dockyard.engine.api", "dockyard.extension",
+              "dockyard.kernel")
+PUBLIC = {"dockyard.engine", "dockyard.engine.errors", "dockyard.engine.units",
+          "dockyard.engine.dockerfile"}
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = [PACKAGES[rel.parts[0]], *rel.parts[1:]]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for top in PACKAGES for p in sorted((REPO / top).rglob("*.py"))}
+
+
+def imports(name: str) -> list[tuple[str, int]]:
+    """(module, line) of each dockyard module `name` imports, anywhere in it."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([base] if base else [])])
+            # `from . import x` names a module x; `from .m import f` names module m
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
+                       for a in node.names]
+        else:
+            continue
+        found += [(t, node.lineno) for t in dict.fromkeys(targets) if t.startswith("dockyard.")]
+    return found
+
+
+def known(target: str) -> str:
+    """The module an import loads: `dockyard.engine.image.store.ImageStore` -> its module."""
+    while target not in MODULES and "." in target:
+        target = target.rpartition(".")[0]
+    return target
+
+
+GRAPH = {name: {known(t) for t, _ in imports(name)} - {name} for name in MODULES}
+
+
+def internals(name: str) -> list[str]:
+    """The engine internals a front-end module imports, as "path:line imports module"."""
+    return [f"{MODULES[name].relative_to(REPO)}:{line} imports {target}"
+            for target, line in imports(name)
+            if target.startswith("dockyard.engine") and not target.startswith(FRONT_ENDS)
+            and known(target) not in PUBLIC]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of `graph`: each of more than one node is a
+    cycle."""
+    index, low, stack, found = {}, {}, [], []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = stack[stack.index(node):]
+            del stack[stack.index(node):]
+            if len(component) > 1:
+                found.append(sorted(component))
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_front_ends_use_only_the_public_api():
+    wrong = [line for name in MODULES if name.startswith(FRONT_ENDS) for line in internals(name)]
+    assert not wrong, "front ends import engine internals:\n" + "\n".join(wrong)
+
+
+def test_no_import_cycles():
+    found = cycles(GRAPH)
+    assert not found, "modules that import each other: " + "; ".join(map(" ".join, found))
+
+
+@pytest.mark.parametrize("source, found", [
+    ("from .. import Engine", ["dockyard.engine"]),
+    ("from ..create import create_container", ["dockyard.engine.create"]),
+    ("from ..image import reference", ["dockyard.engine.image.reference"]),
+    ("import dockyard.engine.runtime.process", ["dockyard.engine.runtime.process"]),
+    ("from .render import size", ["dockyard.engine.cli.render"]),
+])
+def test_every_import_counts_inside_functions_too(tmp_path, monkeypatch, source, found):
+    fake = tmp_path / "cp.py"
+    fake.write_text(f"def copy():\n    {source}\n")
+    monkeypatch.setitem(MODULES, "dockyard.engine.cli.cp", fake)
+    assert [known(t) for t, _ in imports("dockyard.engine.cli.cp")] == found
+
+
+def test_a_cycle_through_three_modules_is_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
+    assert cycles(graph) == [["a", "b", "c"]]
