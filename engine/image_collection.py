@@ -139,19 +139,31 @@ class Images:
         container.emit("commit", comment=message or "", imageID=image.id)
         return image
 
-    def pull(self, name, *, platform=None, on_event=None):
-        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
+    def pull(self, name, *, platform=None, on_event=None, credentials=None):
+        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
+
+        credentials: (username, password) for this pull only (else the saved login's)."""
         from .registry.pull import pull
-        image = pull(self.store, name, platform=platform, on_event=on_event)
+        image = pull(self.store, name, platform=platform, on_event=on_event,
+                     client=self._client(name, credentials))
         self._emit("pull", name)
         return image
 
-    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
+    def push(self, name, *, on_event=None, chunk_size=None, credentials=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
         from .registry.push import push
-        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                      client=self._client(name, credentials))
         self._emit("push", name)
         return result
+
+    def _client(self, name, credentials):
+        if not credentials:
+            return None
+        from .image.reference import parse
+        from .registry.client import RegistryClient
+        return RegistryClient(parse(name).domain, root=self.engine.root,
+                              credentials=tuple(credentials))
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
@@ -174,13 +186,15 @@ class Images:
         from .registry.search import search
         return search(term, limit=limit)
 
-    def login(self, server, username, password):
-        """docker login: check the credentials with the registry, then keep them in auth.json."""
+    def login(self, server, username, password, *, remember=True):
+        """docker login: check the credentials with the registry, then keep them in auth.json
+        (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
                        credentials=(username, password)).login()
-        save_credentials(self.engine.root, server, username, password)
+        if remember:
+            save_credentials(self.engine.root, server, username, password)
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""

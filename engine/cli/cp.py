@@ -43,7 +43,7 @@ def copy(engine, source: str, dest: str, *, archive: bool = False,
 
 def _copy_out(container, path, dest, archive):
     if dest == "-":
-        data = container.get_archive(path)
+        data = container.read_archive(path)
         from .render import binary_stdout
         out = binary_stdout("cp")
         out.write(data)
@@ -56,8 +56,8 @@ def _copy_out(container, path, dest, archive):
         raise NotFound(f"destination directory {dest} does not exist: no such directory")
     with tempfile.TemporaryDirectory(dir=parent, prefix=".dockyard-cp-",
                                      ignore_cleanup_errors=True) as tmp:
-        data = container.get_archive(path, into=tmp,
-                                     owner=None if archive else (os.getuid(), os.getgid()))
+        data = container.read_archive(path, into=tmp,
+                                      owner=None if archive else (os.getuid(), os.getgid()))
         if _contents_only(path):        # the tar holds the directory's entries under "./"
             got, name = tmp, os.path.basename(os.path.dirname(path.rstrip("/")))
             os.chmod(tmp, _top_mode(data))

@@ -18,6 +18,20 @@ FRONT_ENDS = ("dockyard.engine.cli", "dockyard.engine.api", "dockyard.extension"
               "dockyard.kernel")
 PUBLIC = {"dockyard.engine", "dockyard.engine.errors", "dockyard.engine.units",
           "dockyard.engine.dockerfile"}
+# What the API server (engine/api, written before this check) still imports of the engine's
+# internals, by its module: its owner moves these onto the public API, and the check below
+# fails once one is no longer needed, so this list only shrinks. Most have a public way now:
+# Container.summary (container_inspect), Container.connect/disconnect (endpoints),
+# Images.summary (image.inspect), RunOptions and parse_reference (options, image.reference),
+# Engine.version (image.model's host_architecture).
+API_INTERNALS = {
+    "build": {"image.reference"}, "hostconfig": {"options"}, "images": {"image.inspect"},
+    "containers": {"filters", "container_inspect", "endpoints", "image.model"},
+    "networks": {"filters", "endpoints"}, "progress": {"image.reference"},
+    "stats": {"storage"}, "streams": {"storage"}, "volumes": {"filters"},
+    "system": {"image.model", "filters", "container_inspect", "image.inspect"},
+}
+API_CYCLES = [["dockyard.engine.api.app", "dockyard.engine.api.system"]]
 
 
 def module_name(path: Path) -> str:
@@ -94,14 +108,28 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def api_internal(line: str) -> bool:
+    """Whether an `internals()` line is one of API_INTERNALS."""
+    where, _, target = line.partition(" imports dockyard.engine.")
+    module = where.partition(":")[0].removeprefix("engine/api/").removesuffix(".py")
+    return where.startswith("engine/api/") and target in API_INTERNALS.get(module, ())
+
+
 def test_front_ends_use_only_the_public_api():
-    wrong = [line for name in MODULES if name.startswith(FRONT_ENDS) for line in internals(name)]
+    found = [line for name in MODULES if name.startswith(FRONT_ENDS) for line in internals(name)]
+    wrong = [line for line in found if not api_internal(line)]
     assert not wrong, "front ends import engine internals:\n" + "\n".join(wrong)
+    still = {(line.partition(":")[0], line.rpartition(".engine.")[2]) for line in found}
+    stale = [f"engine/api/{module}.py: {target}" for module, targets in API_INTERNALS.items()
+             for target in targets if (f"engine/api/{module}.py", target) not in still]
+    assert not stale, "no longer imported, so drop from API_INTERNALS: " + ", ".join(stale)
 
 
 def test_no_import_cycles():
     found = cycles(GRAPH)
-    assert not found, "modules that import each other: " + "; ".join(map(" ".join, found))
+    wrong = [c for c in found if c not in API_CYCLES]
+    assert not wrong, "modules that import each other: " + "; ".join(map(" ".join, wrong))
+    assert all(c in found for c in API_CYCLES), "a cycle in API_CYCLES is gone: drop it"
 
 
 @pytest.mark.parametrize("source, found", [
