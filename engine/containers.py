@@ -11,11 +11,12 @@ import os
 import signal as signals
 import time
 
-from . import names
+from . import endpoints, events, names
 from .create import create_container
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
+from .limits import update as update_limits
 from .options import RunOptions
-from .runtime import process
+from .runtime import process, ps
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
@@ -62,19 +63,18 @@ class Container:
 
     def inspect(self, size: bool = False) -> dict:
         """`docker inspect` JSON; `size` adds SizeRw and SizeRootFs (`inspect --size`)."""
-        from .container_inspect import container_inspect
+        from .container_inspect import container_inspect     # ~11 ms: inspect and ps only
         return container_inspect(self, size=size)
 
     def summary(self, network_ids: dict | None = None, size: bool = False) -> dict:
         """The container as `GET /containers/json` lists it (what `docker ps` shows);
         `network_ids` maps network names to ids, so a list looks each up once."""
-        from .container_inspect import container_summary
+        from .container_inspect import container_summary     # ~11 ms: inspect and ps only
         return container_summary(self, network_ids, size=size)
 
     def emit(self, action: str, **attributes) -> dict:
         """Record a container event (Docker's action names) in the data root's event log."""
-        from .events import record
-        return record(self.engine.root, "container", action, self.id,
+        return events.record(self.engine.root, "container", action, self.id,
                       {**self.labels, "image": self.record["ImageRef"], "name": self.name,
                        **attributes})
 
@@ -124,8 +124,7 @@ class Container:
     def update(self, **limits) -> list[str]:
         """docker update: new cgroup limits (docker-py names), live and for later starts;
         returns Docker's warnings."""
-        from .limits import update
-        return update(self, **limits)
+        return update_limits(self, **limits)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
@@ -192,7 +191,7 @@ class Container:
                      stdin=False, detach=False, winsize=None):
         """docker exec as a Popen whose return code is the command's (see engine/execs.py);
         a TTY starts `winsize` (rows, cols) big. Call exec_done(proc) once it has ended."""
-        from .execs import exec_process
+        from .execs import exec_process      # ~3 ms: exec (and cp with a running container)
         return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
                             tty=tty, stdin=stdin, detach=detach, winsize=winsize)
 
@@ -208,8 +207,7 @@ class Container:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
         if self.status not in ALIVE:
             raise Conflict(f"container {self.id} is not running")
-        from .runtime.ps import top
-        found = top(process.pids(self.bundle), ps_args)
+        found = ps.top(process.pids(self.bundle), ps_args)
         self.emit("top")
         return found
 
@@ -223,22 +221,20 @@ class Container:
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
-        from .containerfs import changes
+        from .containerfs import changes             # ~3 ms: diff, cp and export only
         return changes(self)
 
     def connect(self, network: str, *, aliases=(), ip: str | None = None) -> None:
         """docker network connect: one more network for a container made on a bridge network."""
-        from .endpoints import connect
-        connect(self.engine, network, self.id, aliases=aliases, ip=ip)
+        endpoints.connect(self.engine, network, self.id, aliases=aliases, ip=ip)
 
     def disconnect(self, network: str) -> None:
         """docker network disconnect."""
-        from .endpoints import disconnect
-        disconnect(self.engine, network, self.id)
+        endpoints.disconnect(self.engine, network, self.id)
 
     def get_archive(self, path: str) -> tuple[bytes, dict]:
         """docker cp out: (a tar of `path`, its stat as containerfs.stat gives it)."""
-        from .containerfs import read_tar, stat
+        from .containerfs import read_tar, stat      # ~3 ms: diff, cp and export only
         info = stat(self, path)
         return read_tar(self, path), info
 
@@ -246,7 +242,7 @@ class Container:
         """A tar of `path`, its last component at the top (NotFound if absent); with `into`,
         also extracted into that local directory, refusing paths that lead out of it (`owner`
         (uid, gid): every extracted file is given to it). `dockyard cp` out."""
-        from .containerfs import extract_local, read_tar
+        from .containerfs import extract_local, read_tar     # ~3 ms: cp only
         data = read_tar(self, path)
         if into is not None:
             extract_local(data, into, owner=owner)
@@ -254,22 +250,22 @@ class Container:
 
     def put_archive(self, path: str, data: bytes) -> None:
         """docker cp in: extract the tar `data` into the directory `path`."""
-        from .containerfs import write_tar
+        from .containerfs import write_tar           # ~3 ms: diff, cp and export only
         write_tar(self, path, data)
 
     def stat_path(self, path: str) -> dict:
-        from .containerfs import stat
+        from .containerfs import stat                # ~3 ms: diff, cp and export only
         return stat(self, path)
 
     def path_kind(self, path: str) -> str | None:
         """"dir", "file" or None: what `path` is in the container's filesystem (docker cp's
         stat; symlinks followed inside the container)."""
-        from .containerfs import path_kind
+        from .containerfs import path_kind           # ~3 ms: diff, cp and export only
         return path_kind(self, path)
 
     def export(self, out) -> None:
         """docker export: the whole filesystem as a tar, written to the binary file `out`."""
-        from .containerfs import export
+        from .containerfs import export              # ~3 ms: diff, cp and export only
         export(self, out)
 
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
@@ -316,7 +312,7 @@ class Containers:
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
         if filters or since or before or limit > 0:
-            from .filters import Filters, select_containers
+            from .filters import Filters, select_containers      # ~4 ms: filtered lists only
             wanted = Filters.of(filters)
             for key, ref in (("since", since), ("before", before)):
                 if ref:
@@ -396,9 +392,8 @@ class Containers:
         # release the network and the name.
         process.remove(container.bundle)
         if self.engine.has_networks(container):
-            from .endpoints import refresh_hosts
             self.engine.networks.release(container.id)
-            refresh_hosts(self.engine)
+            endpoints.refresh_hosts(self.engine)
         self._unname(container)
         container.emit("destroy")
         if volumes:
@@ -454,9 +449,8 @@ class Containers:
         if link.is_symlink() and os.readlink(link) == container.id:
             link.unlink()
         if self.engine.has_networks(container):
-            from .endpoints import refresh_hosts
             self.engine.networks.rename(container.id, name)
-            refresh_hosts(self.engine)
+            endpoints.refresh_hosts(self.engine)
         container.emit("rename", oldName="/" + old)
 
     def reserved_ids(self) -> set[str]:

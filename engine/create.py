@@ -5,11 +5,13 @@ bundle. Nothing runs yet; `Containers.start` starts the monitor. `Containers.cre
 makes the Container of the record.
 """
 import os
+import sys
 
+from .endpoints import join as join_network, refresh_hosts
 from .errors import Conflict, DockyardError, InvalidArgument
 from .options import RunOptions
 from .runtime import cgroups, convert, devices, process
-from .runtime.spec import ContainerSpec
+from .runtime.spec import ContainerSpec, Mount
 from .storage import atomic_write_json, now_rfc3339
 
 
@@ -98,7 +100,6 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
         }
         atomic_write_json(bundle / "container.json", record)
         if endpoints:
-            from .endpoints import refresh_hosts
             refresh_hosts(engine)
         return record, _warnings(options)
     except BaseException:
@@ -123,8 +124,7 @@ def _network(engine, cid, name, hostname, options, image, undo):
             raise Conflict(f"cannot join network of a non running container: {other.name}")
         return f"/proc/{other.state.pid}/ns/net", {}, {}
     undo.append(lambda: engine.networks.release(cid))
-    from .endpoints import join
-    return join(engine, cid, name, hostname, options, image)
+    return join_network(engine, cid, name, hostname, options, image)
 
 
 def _limits(options) -> dict:
@@ -188,7 +188,6 @@ def _shm(value) -> list:
     """--shm-size: a /dev/shm of that size over the runtime's default 64 MiB one."""
     if value in (None, ""):
         return []
-    from .runtime.spec import Mount
     return [Mount("tmpfs", "shm", "/dev/shm", data=f"mode=1777,size={_shm_bytes(value)}")]
 
 
@@ -208,7 +207,6 @@ def _memory_swap(value, memory: int) -> int:
 
 def _on_exit(engine, cid) -> tuple[str, ...]:
     """`run -d --rm`: the monitor execs this after the exit to remove the container."""
-    import sys
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
 
 

@@ -1,7 +1,20 @@
-"""The image collection of one engine (docker-py's `client.images`), over the image store."""
+"""The image collection of one engine (docker-py's `client.images`), over the image store.
+
+The builder, the registry client and the archive formats are imported by the calls that use
+them (the figures: CPU time of the import on top of the image store), so listing images or
+running a container pays for none of them.
+"""
 from __future__ import annotations
 
-from .errors import DockyardError, ImageNotFound, InvalidArgument
+import os
+import shutil
+import tempfile
+
+from . import events
+from .errors import ContentError, DockyardError, ImageNotFound, InvalidArgument
+from .image.inspect import summary as image_summary
+from .image.layers import apply
+from .image.reference import parse
 
 
 class Images:
@@ -17,7 +30,7 @@ class Images:
         (docker-py's dict or `--filter` strings) as `docker images` applies them."""
         images = self.store.list()
         if name or filters:
-            from .filters import select_images
+            from .filters import select_images       # ~5 ms: filtered lists only
             return select_images(self.engine, images, filters, name)
         return images
 
@@ -49,8 +62,7 @@ class Images:
     def summary(self, image) -> dict:
         """The image as `GET /images/json` lists it (what `docker images` shows): familiar
         RepoTags and RepoDigests, Created in Unix seconds, Size, Labels."""
-        from .image.inspect import summary
-        return summary(image)
+        return image_summary(image)
 
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))
@@ -72,8 +84,7 @@ class Images:
         return report
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
-        from .events import record
-        record(self.engine.root, "image", action, actor, {"name": name or actor})
+        events.record(self.engine.root, "image", action, actor, {"name": name or actor})
 
     def _report(self, report: list[dict], images: set) -> None:
         """untag and delete events for an rmi/prune report (not for the layers it names)."""
@@ -88,12 +99,12 @@ class Images:
         if name.split(":")[0] != "busybox":
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
-        from .image.bootstrap import bootstrap_busybox
+        from .image.bootstrap import bootstrap_busybox      # ~7 ms
         return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
     def import_image(self, source, reference=None, changes=None, message=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
-        from .image.bootstrap import import_tarball
+        from .image.bootstrap import import_tarball     # ~7 ms
         image = import_tarball(self.store, source, reference, changes=changes, message=message)
         self._emit("import", image.id, reference)
         return image
@@ -101,14 +112,9 @@ class Images:
     def build(self, dockerfile=None, *, context=None, **kwargs):
         """docker build; `context` is a directory, or a binary file holding a tar of one (plain
         or compressed: `docker build -`), unpacked for the build and removed after."""
-        from .builder.build import build
+        from .builder.build import build            # ~30 ms: the builder
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
-        import os
-        import shutil
-        import tempfile
-        from .errors import ContentError
-        from .image.layers import apply
         base = self.engine.root / "buildcache" / "tmp"
         base.mkdir(parents=True, exist_ok=True)
         unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
@@ -133,7 +139,7 @@ class Images:
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .builder.commit import commit
+        from .builder.commit import commit          # ~31 ms: the builder
         image = commit(self.engine, container, repository, tag, message=message, author=author,
                        changes=changes, conf=conf)
         container.emit("commit", comment=message or "", imageID=image.id)
@@ -143,7 +149,7 @@ class Images:
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
 
         credentials: (username, password) for this pull only (else the saved login's)."""
-        from .registry.pull import pull
+        from .registry.pull import pull             # ~29 ms: the registry client
         image = pull(self.store, name, platform=platform, on_event=on_event,
                      client=self._client(name, credentials))
         self._emit("pull", name)
@@ -151,7 +157,7 @@ class Images:
 
     def push(self, name, *, on_event=None, chunk_size=None, credentials=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
-        from .registry.push import push
+        from .registry.push import push             # ~29 ms: the registry client
         result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
                       client=self._client(name, credentials))
         self._emit("push", name)
@@ -160,14 +166,13 @@ class Images:
     def _client(self, name, credentials):
         if not credentials:
             return None
-        from .image.reference import parse
-        from .registry.client import RegistryClient
+        from .registry.client import RegistryClient     # ~26 ms
         return RegistryClient(parse(name).domain, root=self.engine.root,
                               credentials=tuple(credentials))
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
-        from .archive import save
+        from .archive import save           # ~8 ms: docker save's formats
         refs = [refs] if isinstance(refs, str) else list(refs)
         save(self.store, refs, out)
         for ref in refs:
@@ -175,7 +180,7 @@ class Images:
 
     def load(self, source):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
-        from .archive import load
+        from .archive import load           # ~8 ms: docker load's formats
         loaded = load(self.store, source)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
@@ -183,12 +188,13 @@ class Images:
 
     def search(self, term: str, limit: int = 25) -> list[dict]:
         """docker search: results of the index's /v1/search (Docker Hub unless named)."""
-        from .registry.search import search
+        from .registry.search import search         # ~19 ms
         return search(term, limit=limit)
 
     def login(self, server, username, password, *, remember=True):
         """docker login: check the credentials with the registry, then keep them in auth.json
         (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
+        # ~26 ms: the registry client
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
@@ -198,7 +204,7 @@ class Images:
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""
-        from .registry.auth import remove_credentials
+        from .registry.auth import remove_credentials   # ~1 ms, with the registry package
         return remove_credentials(self.engine.root, server)
 
 

@@ -9,6 +9,7 @@ by several images counts once in LayersSize and in what pruning them would recla
 """
 import os
 
+from .builder.cache import BuildCache
 from .image.reference import familiar
 from .volumes import tree_size
 
@@ -25,7 +26,6 @@ def df(engine) -> dict:
             layer_users[layer.chain_id] = layer_users.get(layer.chain_id, 0) + 1
     sizes = {layer.chain_id: layer.size for image in images for layer in image.layers}
     in_use_volumes = engine.volumes.in_use()
-    from .builder.cache import BuildCache
     cache = BuildCache(engine.root)
     steps = sorted(os.listdir(cache.steps)) if cache.steps.is_dir() else []
     return {
@@ -53,7 +53,6 @@ def df(engine) -> dict:
 def prune(engine, *, all: bool = False, volumes: bool = False) -> dict:
     """docker system prune: stopped containers, unused networks, dangling (all=True: unused)
     images, the build cache's step records, and with volumes=True unused anonymous volumes."""
-    from .builder.cache import BuildCache
     report = {"ContainersDeleted": engine.containers.prune()["ContainersDeleted"],
               "NetworksDeleted": engine.networks.prune()}
     volume_report = engine.volumes.prune(in_use=engine.volumes.in_use()) if volumes else {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
+from . import events
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
 from .image.lock import file_lock
 from .image.merged import copy_from_layers
@@ -147,8 +148,7 @@ class Volumes:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
-        from .events import record
-        record(self.root, "volume", "create", name, {"driver": "local"})
+        events.record(self.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def get(self, name: str) -> Volume:
@@ -178,7 +178,7 @@ class Volumes:
             with contextlib.suppress(VolumeNotFound):   # removed meanwhile
                 found.append(self.get(name))
         if filters:
-            from .filters import select_volumes
+            from .filters import select_volumes      # ~5 ms: filtered lists only
             return select_volumes(found, filters, self.in_use)
         return found
 
@@ -205,8 +205,7 @@ class Volumes:
         except OSError as exc:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
-        from .events import record
-        record(self.root, "volume", "destroy", name, {"driver": "local"})
+        events.record(self.root, "volume", "destroy", name, {"driver": "local"})
 
     def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
         """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;

@@ -3,9 +3,11 @@
     args = resolve_command(config, command=["echo", "hi"])     # Entrypoint + Cmd, as Docker
     spec = to_spec("3f2a...", bundle, config, lowerdirs=("l/AB",), mem_limit="64m")
 """
+import ipaddress
 import math
 import os
 import re
+import signal
 
 from ..errors import InvalidArgument
 from .devices import parse_device
@@ -239,7 +241,6 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
 def parse_signal(value) -> str:
     """--stop-signal: "TERM", "SIGUSR1", "9" -> the signal's name ("SIGTERM"); Docker's error
     for anything else, at create time rather than when the container is stopped."""
-    import signal
     name = str(value).strip().upper()
     try:
         if name.isdigit():
@@ -252,7 +253,6 @@ def parse_signal(value) -> str:
 def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
     """--add-host "db:10.0.0.5" (or "db=10.0.0.5", IPv6 after the first colon) -> pairs;
     the address may be the word host-gateway, resolved once the network is known."""
-    import ipaddress
     out = []
     for item in items:
         sep = "=" if "=" in item else ":"
@@ -272,7 +272,6 @@ def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
 
 
 def parse_dns(servers) -> tuple[str, ...]:
-    import ipaddress
     for server in servers:
         try:
             ipaddress.ip_address(server)
