@@ -1,6 +1,7 @@
 """Verbs that change containers in place: pause, unpause, rename, update."""
 import sys
 
+from .. import Engine
 from ..errors import InvalidArgument
 from .render import for_each_container
 
@@ -30,7 +31,6 @@ def register(sub) -> None:
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 

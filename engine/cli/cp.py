@@ -14,6 +14,7 @@ import tarfile
 import tempfile
 
 from ..errors import InvalidArgument, NotFound
+from .render import binary_stdout
 
 
 def _split(arg: str):
@@ -44,7 +45,6 @@ def copy(engine, source: str, dest: str, *, archive: bool = False,
 def _copy_out(container, path, dest, archive):
     if dest == "-":
         data = container.read_archive(path)
-        from .render import binary_stdout
         out = binary_stdout("cp")
         out.write(data)
         out.flush()

@@ -1,5 +1,11 @@
 """Image verbs: images, rmi, tag, history, import, and the `image` group (ls, rm, inspect, prune,
 tag, history, import, bootstrap, and build, pull, push, save, load)."""
+import sys
+
+from .. import Engine
+from . import build
+from .registry import register_image_verbs
+from .render import ago_seconds, confirm, for_each, inspect_each, size, table
 
 
 def register(sub) -> None:
@@ -25,8 +31,6 @@ def register(sub) -> None:
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-f", "--force", action="store_true")
     p.set_defaults(func=cmd_prune)
-    from . import build
-    from .registry import register_image_verbs
     register_image_verbs(group)
     build.register(group)
     p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
@@ -74,13 +78,11 @@ def _import(p):
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
 def cmd_ls(args) -> int:
-    import sys
-    from .format import render_rows
+    from .format import render_rows  # ~30 ms with the rows: list output only
     from .rows import ImageRow
     engine = _engine(args)
     images = engine.images.list(name=args.repository, all=args.all, filters=args.filter)
@@ -135,7 +137,6 @@ def image_rows(summary: dict, digests: bool,
 
 
 def cmd_rm(args) -> int:
-    from .render import for_each
     engine = _engine(args)
 
     def remove(ref):
@@ -151,7 +152,6 @@ def cmd_tag(args) -> int:
 
 
 def cmd_history(args) -> int:
-    from .render import ago_seconds, size, table
     rows = []
     for entry in _engine(args).images.history(args.image):
         created_by = entry["CreatedBy"]
@@ -169,7 +169,6 @@ def cmd_history(args) -> int:
 
 
 def cmd_import(args) -> int:
-    import sys
     engine = _engine(args)
     source = sys.stdin.buffer if args.file == "-" else args.file
     image = engine.images.import_image(source, args.reference, changes=args.change,
@@ -179,12 +178,10 @@ def cmd_import(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import inspect_each
     return inspect_each(args.images, _engine(args).images.inspect, args.format)
 
 
 def cmd_prune(args) -> int:
-    from .render import confirm, size
     if not args.force and not confirm(
             "WARNING! This will remove all images without at least one container associated "
             "to them." if args.all else "WARNING! This will remove all dangling images."):

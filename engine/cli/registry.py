@@ -1,5 +1,9 @@
 """Registry and archive verbs: pull, push, save, load, login, logout, with Docker's plain output."""
-from .render import binary_stdout
+import sys
+
+from .. import Engine, parse_reference
+from ..errors import InvalidArgument
+from .render import binary_stdout, table
 
 
 def register(sub) -> None:
@@ -42,7 +46,6 @@ def register_image_verbs(sub) -> None:
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
@@ -80,9 +83,6 @@ def PushProgress(stream) -> LayerProgress:
 
 
 def cmd_pull(args) -> int:
-    import sys
-
-    from .. import parse_reference
     ref = parse_reference(args.name)
     quiet = args.quiet
     if not quiet:
@@ -108,9 +108,6 @@ def cmd_pull(args) -> int:
 
 
 def cmd_push(args) -> int:
-    import sys
-
-    from .. import parse_reference
     ref = parse_reference(args.name)
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
@@ -121,9 +118,6 @@ def cmd_push(args) -> int:
 
 
 def cmd_save(args) -> int:
-    import sys
-
-    from ..errors import InvalidArgument
     engine = _engine(args)
     if args.output:
         engine.images.save(args.images, args.output)
@@ -138,7 +132,6 @@ def cmd_save(args) -> int:
 
 
 def cmd_load(args) -> int:
-    import sys
     engine = _engine(args)
     source = args.input or sys.stdin.buffer
     for loaded in engine.images.load(source):
@@ -152,7 +145,6 @@ def cmd_load(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from .render import table
     rows = []
     for hit in _engine(args).images.search(args.term, limit=args.limit):
         text = (hit.get("description") or "").replace("\n", " ")
@@ -165,10 +157,8 @@ def cmd_search(args) -> int:
 
 
 def cmd_login(args) -> int:
-    import getpass
-    import sys
+    import getpass  # ~1 ms: login only
 
-    from ..errors import InvalidArgument
     password = args.password
     if args.password_stdin:
         if password:

@@ -1,4 +1,9 @@
 """System verbs: info, version, events, and the `system` group (info, df, prune, events)."""
+import platform
+
+from .. import Engine
+from .events import add_events
+from .render import ago, confirm, size, table
 
 
 def register(sub) -> None:
@@ -6,7 +11,6 @@ def register(sub) -> None:
     p = sub.add_parser("version", help="Show the dockyard version information")
     p.add_argument("-f", "--format", help="Go template, e.g. {{.Server.Version}}")
     p.set_defaults(func=cmd_version)
-    from .events import add_events
     add_events(sub.add_parser("events", help="Get real time events from the engine"))
     group = sub.add_parser("system", help="Manage dockyard")
     group.set_defaults(func=lambda args: group.print_help() or 0)   # `docker system`: the verbs
@@ -32,14 +36,13 @@ def _info(p):
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
 def cmd_info(args) -> int:
     info = _engine(args).info()
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         print(render_format(args.format, info))
         return 0
     for key, value in info.items():
@@ -54,7 +57,6 @@ def cmd_info(args) -> int:
 
 def version_info(engine) -> dict:
     """`docker version`'s two parts: this client, and the engine it runs in-process."""
-    import platform
     server = engine.version()
     server["OsArch"] = f"{server['Os']}/{server['Arch']}"
     return {"Client": {"Version": server["Version"], "PythonVersion": platform.python_version(),
@@ -65,7 +67,7 @@ def version_info(engine) -> dict:
 def cmd_version(args) -> int:
     info = version_info(_engine(args))
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         print(render_format(args.format, info))
         return 0
     client, server = info["Client"], info["Server"]
@@ -82,7 +84,6 @@ def cmd_version(args) -> int:
 
 
 def cmd_df(args) -> int:
-    from .render import size, table
     engine = _engine(args)
     report = engine.df()
     rows = []
@@ -90,7 +91,7 @@ def cmd_df(args) -> int:
         share = f" ({100 * reclaimable // used}%)" if used else ""
         rows.append([kind, total, active, size(used), size(reclaimable) + share])
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         for kind, total, active, used, reclaimable in rows:
             print(render_format(args.format, {"Type": kind, "TotalCount": total,
                                               "Active": active, "Size": used,
@@ -123,7 +124,6 @@ def df_rows(report: dict) -> list[tuple[str, int, int, int, int]]:
 
 
 def _verbose(report: dict) -> None:
-    from .render import ago, size, table
     print("\nImages space usage:\n")
     table(["REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE",
            "CONTAINERS"],
@@ -141,7 +141,6 @@ def _verbose(report: dict) -> None:
 
 
 def cmd_prune(args) -> int:
-    from .render import confirm, size
     what = ["all stopped containers", "all networks not used by at least one container"]
     if args.volumes:
         what.append("all anonymous volumes not used by at least one container")

@@ -4,6 +4,7 @@ Read from the source with `ast`, so every import counts: at the top of a module 
 functions alike (a function-level import that closes a cycle is still a cycle).
 """
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,14 @@ API_INTERNALS = {
     "system": {"image.model", "filters", "container_inspect", "image.inspect"},
 }
 API_CYCLES = [["dockyard.engine.api.app", "dockyard.engine.api.system"]]
+# Modules whose imports inside functions must each say what they save at start-up (a CPU-time
+# figure, "~30 ms", on the line or in the comment just above): the front ends but the API
+# server, and the Engine's facade.
+LAZY_CHECKED = ("dockyard.engine.cli", "dockyard.extension", "dockyard.kernel",
+                "dockyard.engine.engine", "dockyard.engine.containers", "dockyard.engine.create",
+                "dockyard.engine.image_collection", "dockyard.engine.volumes",
+                "dockyard.engine.usage")
+FIGURE = re.compile(r"\d+(\.\d+)? ms\b")
 
 
 def module_name(path: Path) -> str:
@@ -115,6 +124,26 @@ def api_internal(line: str) -> bool:
     return where.startswith("engine/api/") and target in API_INTERNALS.get(module, ())
 
 
+def unexplained_lazy_imports(path: Path) -> list[int]:
+    """The line of each import inside a function of `path` that has no figure."""
+    lines = path.read_text().splitlines()
+    found = []
+    for function in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            said = lines[node.lineno - 1:node.end_lineno]
+            above = node.lineno - 2
+            while above >= 0 and lines[above].strip().startswith(("#", "from ", "import ")):
+                said.append(lines[above])
+                above -= 1
+            if not any(FIGURE.search(line.partition("#")[2]) for line in said):
+                found.append(node.lineno)
+    return sorted(set(found))
+
+
 def test_front_ends_use_only_the_public_api():
     found = [line for name in MODULES if name.startswith(FRONT_ENDS) for line in internals(name)]
     wrong = [line for line in found if not api_internal(line)]
@@ -130,6 +159,24 @@ def test_no_import_cycles():
     wrong = [c for c in found if c not in API_CYCLES]
     assert not wrong, "modules that import each other: " + "; ".join(map(" ".join, wrong))
     assert all(c in found for c in API_CYCLES), "a cycle in API_CYCLES is gone: drop it"
+
+
+def test_imports_inside_functions_say_what_they_save():
+    checked = [name for name in MODULES
+               if any(name == m or name.startswith(m + ".") for m in LAZY_CHECKED)]
+    wrong = [f"{MODULES[name].relative_to(REPO)}:{line}" for name in checked
+             for line in unexplained_lazy_imports(MODULES[name])]
+    assert not wrong, ("imports inside functions without the start-up time they save "
+                       "(import at the top instead, or measure):\n" + "\n".join(wrong))
+
+
+def test_a_lazy_import_needs_its_figure(tmp_path):
+    (tmp_path / "cp.py").write_text(
+        "def a():\n    import sys\n"
+        "def b():\n    import tarfile  # ~5 ms\n"
+        "def c():\n    # ~30 ms: templates\n    from .format import f\n    from .rows import R\n"
+        "def d():\n    x = 1  # 2 ms\n    import json\n")
+    assert unexplained_lazy_imports(tmp_path / "cp.py") == [2, 11]
 
 
 @pytest.mark.parametrize("source, found", [
