@@ -16,7 +16,8 @@ from .create import create_container
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
 from .limits import update as update_limits
 from .options import RunOptions
-from .runtime import process, ps
+from .runtime import ps
+from .runtime.process import State
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
@@ -48,14 +49,15 @@ class Container:
         return self.engine.images.get(self.record["Image"])
 
     @property
-    def state(self) -> process.State:
-        return process.state(self.bundle)
+    def state(self) -> State:
+        return self.engine.runtime.state(self.bundle)
 
     @property
     def status(self) -> str:
         """Docker's State.Status: created, running, paused, exited or dead."""
         status = self.state.status
-        return "paused" if status == "running" and process.paused(self.bundle) else status
+        paused = status == "running" and self.engine.runtime.paused(self.bundle)
+        return "paused" if paused else status
 
     @property
     def attrs(self) -> dict:
@@ -85,14 +87,14 @@ class Container:
         """Start (or start again) the container's process; a running container is left alone."""
         return self.engine.containers.start(self)
 
-    def stop(self, timeout: float | None = None) -> process.State:
+    def stop(self, timeout: float | None = None) -> State:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
         A paused container is thawed first, so it can act on the signal."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
         if self.status == "paused":
-            process.freeze(self.bundle, False)
-        state = process.stop(self.bundle, timeout)
+            self.engine.runtime.freeze(self.bundle, False)
+        state = self.engine.runtime.stop(self.bundle, timeout)
         self.emit("stop")
         return state
 
@@ -101,16 +103,16 @@ class Container:
         status = self.status
         if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
-        process.kill(self.bundle, signal)
+        self.engine.runtime.kill(self.bundle, signal)
         if status == "paused":
-            process.freeze(self.bundle, False)
-        self.emit("kill", signal=int(process.signal_number(signal)))
+            self.engine.runtime.freeze(self.bundle, False)
+        self.emit("kill", signal=int(self.engine.runtime.signal_number(signal)))
 
     def pause(self, frozen: bool = True):
         """docker pause: freeze every process of the container (cgroup freezer)."""
         status = self.status
         if frozen and status == "running" or not frozen and status == "paused":
-            process.freeze(self.bundle, frozen)
+            self.engine.runtime.freeze(self.bundle, frozen)
             return self.emit("pause" if frozen else "unpause")
         raise Conflict(f"Container {self.id} is " + (
             "already paused" if status == "paused" else "not running" if frozen else "not paused"))
@@ -132,7 +134,7 @@ class Container:
         self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
-        state = process.wait(self.bundle, timeout)
+        state = self.engine.runtime.wait(self.bundle, timeout)
         if state.status == "running":
             raise TimeoutError(f"container {self.name} still running after {timeout} s")
         return {"StatusCode": state.exit_code, "Error": state.error and {"Message": state.error}}
@@ -158,22 +160,22 @@ class Container:
         where it stands."""
         if self.log_driver == "none" and not attached:
             raise Conflict("configured logging driver does not support reading")
-        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
-                            stop=stop, file=file)
+        return self.engine.runtime.logs(self.bundle, follow=follow, tail=tail, since=since,
+                                        until=until, stop=stop, file=file)
 
     def open_log(self, *, at_end=True):
         """The log, held open (at its end: what comes next) for a reader that attaches now."""
-        return process.open_log(self.bundle, at_end=at_end)
+        return self.engine.runtime.open_log(self.bundle, at_end=at_end)
 
     def resize(self, height: int, width: int) -> None:
         """The window size of the container's TTY (docker run -t)."""
-        process.resize(self.bundle, height, width)
+        self.engine.runtime.resize(self.bundle, height, width)
 
     def open_stdin(self):
         """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
         if not self.record["Config"].get("OpenStdin"):
             raise Conflict(f"container {self.name} was not created with an open stdin (-i)")
-        return process.open_stdin(self.bundle)
+        return self.engine.runtime.open_stdin(self.bundle)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
@@ -183,7 +185,7 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
-        process.exec_done(proc)
+        self.engine.runtime.exec_done(proc)
         self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
@@ -197,24 +199,24 @@ class Container:
 
     def exec_resize(self, proc, height: int, width: int) -> None:
         """The window size of a running exec_process(tty=True) process's TTY."""
-        process.resize_exec(proc, height, width)
+        self.engine.runtime.resize_exec(proc, height, width)
 
     def exec_done(self, proc) -> None:
         """Remove what the exec left (its resize FIFO) once `proc` has ended."""
-        process.exec_done(proc)
+        self.engine.runtime.exec_done(proc)
 
     def top(self, ps_args: str | None = None) -> dict:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
         if self.status not in ALIVE:
             raise Conflict(f"container {self.id} is not running")
-        found = ps.top(process.pids(self.bundle), ps_args)
+        found = ps.top(self.engine.runtime.pids(self.bundle), ps_args)
         self.emit("top")
         return found
 
     def stats(self, stream=False):
         """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
         block_read, block_write, net_rx, net_tx (bytes; the counters only grow)."""
-        found = process.stats(self.bundle)
+        found = self.engine.runtime.stats(self.bundle)
         found["net_rx"], found["net_tx"] = (self.engine.networks.traffic(self.id)
                                             if self.engine.has_networks(self) else (0, 0))
         return found
@@ -352,7 +354,7 @@ class Containers:
         if detach:
             return container
         try:
-            state = process.wait(container.bundle)
+            state = self.engine.runtime.wait(container.bundle)
             out = container.logs(stdout=stdout, stderr=stderr)
             if state.exit_code:
                 err = container.logs(stdout=False, stderr=True)
@@ -364,7 +366,7 @@ class Containers:
             if remove:
                 self.remove(container, force=True)
 
-    def start(self, container: Container, attach: bool = False) -> process.State:
+    def start(self, container: Container, attach: bool = False) -> State:
         """Start the container's process (a running one is left alone). `attach`: a client
         follows the output from now on; with the `none` log driver only such a client gets
         it (the log holds this run's output), else it is discarded."""
@@ -372,7 +374,7 @@ class Containers:
             return container.state
         if container.log_driver == "none":
             _discard_log(container.bundle / "container.log", keep_this_run=attach)
-        state = process.start(container.bundle)
+        state = self.engine.runtime.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
         return state        # the monitor recorded the start event
@@ -387,10 +389,10 @@ class Containers:
                 container.kill(signals.SIGKILL)
             except Conflict:            # it exited (or was killed by someone else) meanwhile
                 pass
-            process.wait(container.bundle, 10)
+            self.engine.runtime.wait(container.bundle, 10)
         # The bundle goes first: its removal is atomic, so of two removers only one goes on to
         # release the network and the name.
-        process.remove(container.bundle)
+        self.engine.runtime.remove(container.bundle)
         if self.engine.has_networks(container):
             self.engine.networks.release(container.id)
             endpoints.refresh_hosts(self.engine)

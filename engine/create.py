@@ -10,7 +10,7 @@ import sys
 from .endpoints import join as join_network, refresh_hosts
 from .errors import Conflict, DockyardError, InvalidArgument
 from .options import RunOptions
-from .runtime import cgroups, convert, devices, process
+from .runtime import cgroups, convert, devices
 from .runtime.spec import ContainerSpec, Mount
 from .storage import atomic_write_json, now_rfc3339
 
@@ -26,7 +26,8 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     if options.log_driver not in ("json-file", "none"):
         raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
                               "(json-file or none)")
-    image = engine.images.get_or_pull(options.image, options.pull, platform=options.platform)
+    image = engine.images.get_or_pull(options.image, options.pull,
+                                      platform=options.platform)
     cid = os.urandom(32).hex()
     undo = []
     try:
@@ -54,8 +55,8 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
             stop_signal=stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
         )
-        process.create(spec)        # leaves nothing behind if it fails
-        undo.append(lambda: process.remove(bundle))
+        engine.runtime.create(spec)     # leaves nothing behind if it fails
+        undo.append(lambda: engine.runtime.remove(bundle))
         record = {
             "Id": cid, "Name": "/" + name, "Created": now_rfc3339(),
             "Image": image.id, "ImageRef": options.image,

@@ -4,6 +4,12 @@
     engine.images.bootstrap("busybox")
     engine.containers.run("busybox", ["echo", "hi"], remove=True)   # b"hi\\n"
 
+The engine's collaborators with the kernel and the network are passed in, the real ones by
+default: `runtime` (what runtime/process.py offers: create, start, state, wait, stop, kill,
+remove, logs, exec, ... over the shim), `links` and `firewall` (network/links.py: netlink,
+network/firewall.py: nftables) and `registry_transport` (registry/transport.py: HTTP). A unit
+test passes fakes: `Engine(root, runtime=FakeRuntime(), links=FakeLinks(), firewall=...)`.
+
 Any number of processes may open one data root at once; all state is on disk, written atomically
 under a lock. Collections are made on first use, so opening an engine costs nothing: each
 imports its modules then (the figures below: CPU time of the import on top of this module).
@@ -18,7 +24,12 @@ DEFAULT_ROOT = "/var/lib/dockyard"
 
 
 class Engine:
-    def __init__(self, data_root: str | os.PathLike | None = None):
+    def __init__(self, data_root: str | os.PathLike | None = None, *, runtime=None, links=None,
+                 firewall=None, registry_transport=None):
+        if runtime is not None:
+            self.runtime = runtime          # else the cached property below: the real one
+        self.links, self.firewall = links, firewall     # None: network/'s real ones
+        self.registry_transport = registry_transport    # None: a new HTTP transport per client
         root = data_root or os.environ.get("DOCKYARD_DATA_ROOT") or DEFAULT_ROOT
         self.root = Path(root).absolute()
         try:
@@ -28,6 +39,12 @@ class Engine:
 
     def __repr__(self):
         return f"<Engine {self.root}>"
+
+    @cached_property
+    def runtime(self):
+        """The container runtime: runtime/process.py's functions, over the shim."""
+        from .runtime import process                     # ~46 ms, on first use
+        return process
 
     @cached_property
     def store(self):
@@ -47,7 +64,7 @@ class Engine:
     @cached_property
     def networks(self):
         from .network.networks import Networks           # ~42 ms, on first use
-        networks = Networks(self.root)
+        networks = Networks(self.root, links=self.links, firewall=self.firewall)
         # A process killed mid-create (or a reboot) can leave a namespace, veth or port rule
         # for a container that has no record; two listdirs find that, so check on first use.
         alive = {p.name for p in (self.root / "containers").glob("*")}

@@ -7,7 +7,6 @@ import os
 
 from .containerfs import kind_in
 from .errors import Conflict, InvalidArgument, StartError
-from .runtime import process
 
 
 def exec_process(container, cmd, *, user=None, workdir=None, environment=None, tty=False,
@@ -32,8 +31,9 @@ def exec_process(container, cmd, *, user=None, workdir=None, environment=None, t
     args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     exec_id = os.urandom(32).hex()
     container.emit("exec_create: " + " ".join(args), execID=exec_id)
-    proc = process.exec(container.bundle, args, env=_env_list(environment), user=user,
-                        cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+    proc = container.engine.runtime.exec(container.bundle, args, env=_env_list(environment),
+                                         user=user, cwd=workdir, tty=tty, stdin=stdin,
+                                         detach=detach, winsize=winsize)
     container.emit("exec_start: " + " ".join(args), execID=exec_id)
     proc.exec_id = exec_id
     return proc

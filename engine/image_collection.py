@@ -164,11 +164,14 @@ class Images:
         return result
 
     def _client(self, name, credentials):
-        if not credentials:
+        """A client for `name`'s registry with the engine's transport and these credentials;
+        None when neither is given (pull and push then make their own)."""
+        transport = self.engine.registry_transport
+        if not credentials and transport is None:
             return None
         from .registry.client import RegistryClient     # ~26 ms
-        return RegistryClient(parse(name).domain, root=self.engine.root,
-                              credentials=tuple(credentials))
+        return RegistryClient(parse(name).domain, root=self.engine.root, transport=transport,
+                              credentials=tuple(credentials) if credentials else None)
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
@@ -189,7 +192,7 @@ class Images:
     def search(self, term: str, limit: int = 25) -> list[dict]:
         """docker search: results of the index's /v1/search (Docker Hub unless named)."""
         from .registry.search import search         # ~19 ms
-        return search(term, limit=limit)
+        return search(term, limit=limit, transport=self.engine.registry_transport)
 
     def login(self, server, username, password, *, remember=True):
         """docker login: check the credentials with the registry, then keep them in auth.json
@@ -198,7 +201,8 @@ class Images:
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
-                       credentials=(username, password)).login()
+                       credentials=(username, password),
+                       transport=self.engine.registry_transport).login()
         if remember:
             save_credentials(self.engine.root, server, username, password)
 

@@ -7,7 +7,7 @@ The limits are checked with Docker's messages against what the container has now
 its cgroup (when running), to its spec (what the next start applies) and to its record.
 """
 from .errors import Conflict, InvalidArgument
-from .runtime import convert, process
+from .runtime import convert
 
 # docker-py's keyword -> ours
 _ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -71,7 +71,7 @@ def update(container, **limits) -> list[str]:
     if container.status not in ("created", "running", "paused", "exited"):
         raise Conflict(f"Cannot update container {container.id}: it is {container.status}")
     accesses = [d.get("CgroupPermissions", "rwm") for d in host.get("Devices") or ()]
-    process.update_limits(container.bundle, new, accesses)
+    container.engine.runtime.update_limits(container.bundle, new, accesses)
     host.update(Memory=memory, MemorySwap=swap, MemoryReservation=reservation,
                 NanoCpus=int(new["cpus"] * 1e9), CpuShares=new["cpu_shares"],
                 CpusetCpus=new["cpuset_cpus"], PidsLimit=new["pids"])
