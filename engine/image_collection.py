@@ -1,5 +1,9 @@
 """The image collection of one engine (docker-py's `client.images`), over the image store.
 
+Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
+intent while it runs; temp files of such a call that was killed are removed by the next engine
+use or prune once no writer is alive (recovery.py).
+
 The builder, the registry client and the archive formats are imported by the calls that use
 them (the figures: CPU time of the import on top of the image store), so listing images or
 running a container pays for none of them.
@@ -7,14 +11,17 @@ running a container pays for none of them.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
+from contextlib import contextmanager
 
-from . import events
+from . import events, intents
 from .errors import ContentError, DockyardError, ImageNotFound, InvalidArgument
 from .image.inspect import summary as image_summary
 from .image.layers import apply
 from .image.reference import parse
+from .recovery import WRITER_PREFIX, sweep_store, writers_alive
 
 
 class Images:
@@ -78,10 +85,18 @@ class Images:
         return report
 
     def prune(self, all=False) -> dict:
+        """docker image prune; also the temp files of writes that were killed."""
         images = {image.id for image in self.store.list()}
         report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
         self._report(report.get("ImagesDeleted") or [], images)
+        if not writers_alive(self.engine):
+            sweep_store(self.engine)
         return report
+
+    @contextmanager
+    def _writing(self, op: str):
+        with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
+            yield
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
         events.record(self.engine.root, "image", action, actor, {"name": name or actor})
@@ -100,18 +115,26 @@ class Images:
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
         from .image.bootstrap import bootstrap_busybox      # ~7 ms
-        return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+        with self._writing("bootstrap"):
+            return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
-    def import_image(self, source, reference=None, changes=None, message=None):
-        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+    def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
+        device nodes it holds are left out, named in one {"type": "note"} event."""
         from .image.bootstrap import import_tarball     # ~7 ms
-        image = import_tarball(self.store, source, reference, changes=changes, message=message)
+        with self._writing("import"):
+            image = import_tarball(self.store, source, reference, changes=changes,
+                                   message=message, on_event=on_event)
         self._emit("import", image.id, reference)
         return image
 
     def build(self, dockerfile=None, *, context=None, **kwargs):
         """docker build; `context` is a directory, or a binary file holding a tar of one (plain
         or compressed: `docker build -`), unpacked for the build and removed after."""
+        with self._writing("build"):
+            return self._build(dockerfile, context=context, **kwargs)
+
+    def _build(self, dockerfile, *, context, **kwargs):
         from .builder.build import build            # ~30 ms: the builder
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
@@ -140,8 +163,9 @@ class Images:
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
         from .builder.commit import commit          # ~31 ms: the builder
-        image = commit(self.engine, container, repository, tag, message=message, author=author,
-                       changes=changes, conf=conf)
+        with self._writing("commit"):
+            image = commit(self.engine, container, repository, tag, message=message,
+                           author=author, changes=changes, conf=conf)
         container.emit("commit", comment=message or "", imageID=image.id)
         return image
 
@@ -150,16 +174,21 @@ class Images:
 
         credentials: (username, password) for this pull only (else the saved login's)."""
         from .registry.pull import pull             # ~29 ms: the registry client
-        image = pull(self.store, name, platform=platform, on_event=on_event,
-                     client=self._client(name, credentials))
+        with self._writing("pull"):
+            image = pull(self.store, name, platform=platform, on_event=on_event,
+                         client=self._client(name, credentials))
         self._emit("pull", name)
         return image
 
-    def push(self, name, *, on_event=None, chunk_size=None, credentials=None) -> dict:
-        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+    def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
+             compression=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
+
+        `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push             # ~29 ms: the registry client
         result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
-                      client=self._client(name, credentials))
+                      client=self._client(name, credentials), compression=compression)
         self._emit("push", name)
         return result
 
@@ -181,10 +210,12 @@ class Images:
         for ref in refs:
             self._emit("save", ref)
 
-    def load(self, source):
-        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+    def load(self, source, on_event=None):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
+        device nodes in a layer are left out, named in {"type": "note"} events."""
         from .archive import load           # ~8 ms: docker load's formats
-        loaded = load(self.store, source)
+        with self._writing("load"):
+            loaded = load(self.store, source, on_event)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded
@@ -210,7 +241,6 @@ class Images:
         """docker logout: forget the server's credentials; False when there were none."""
         from .registry.auth import remove_credentials   # ~1 ms, with the registry package
         return remove_credentials(self.engine.root, server)
-
 
 def _platform_of(image) -> str:
     config = image.config

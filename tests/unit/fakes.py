@@ -7,6 +7,7 @@ network/firewall.py) are tested in tests/host/ against a real kernel.
 """
 import os
 import shutil
+from contextlib import nullcontext
 from ipaddress import IPv4Network
 
 from dockyard.engine.errors import Conflict, ContainerNotFound
@@ -58,6 +59,16 @@ class FakeRuntime:
 
     signal_number = staticmethod(signal_number)
 
+    def start_lock(self, bundle):
+        return nullcontext()
+
+    def attach_lock(self, bundle):
+        self.state(bundle)
+        return nullcontext()
+
+    def wait_exit_command(self, bundle, timeout=10) -> None:
+        pass
+
     def remove(self, bundle) -> None:
         if self.state(bundle).status == "running":
             raise Conflict("running")
@@ -73,13 +84,19 @@ class FakeLinks:
         self.netns: set[str] = set()
         self.routed = [IPv4Network(r) for r in routed]
         self.fail_endpoint = False
+        self.aliases: dict[str, str] = {}
 
     def routed_subnets(self):
         return list(self.routed)
 
-    def ensure_bridge(self, name, address, prefixlen):
+    def ensure_bridge(self, name, address, prefixlen, alias=None):
         self.links[name] = 1500
+        if alias:
+            self.aliases[name] = alias
         return 1500
+
+    def bridges_with_alias(self, prefix):
+        return [(n, a) for n, a in self.aliases.items() if a.startswith(prefix) and n in self.links]
 
     def mtu(self, name):
         return self.links.get(name)
@@ -98,6 +115,8 @@ class FakeLinks:
         self.netns.discard(path)
         if os.path.exists(path):
             os.unlink(path)
+            return True
+        return False
 
     def add_endpoint(self, **kw):
         self.links[kw["host_ifname"]] = kw["mtu"]
