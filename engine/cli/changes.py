@@ -30,20 +30,16 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_update)
 
 
-def _engine(args):
-    return Engine(args.data_root)
-
-
 def cmd_pause(args) -> int:
-    return for_each_container(_engine(args), args.containers, lambda c: c.pause())
+    return for_each_container(Engine(args.data_root), args.containers, lambda c: c.pause())
 
 
 def cmd_unpause(args) -> int:
-    return for_each_container(_engine(args), args.containers, lambda c: c.unpause())
+    return for_each_container(Engine(args.data_root), args.containers, lambda c: c.unpause())
 
 
 def cmd_rename(args) -> int:
-    _engine(args).containers.get(args.container).rename(args.new_name)
+    Engine(args.data_root).containers.get(args.container).rename(args.new_name)
     return 0
 
 
@@ -58,4 +54,4 @@ def cmd_update(args) -> int:
     def update(container):
         for warning in container.update(**limits):
             print(f"WARNING: {warning}", file=sys.stderr)
-    return for_each_container(_engine(args), args.containers, update)
+    return for_each_container(Engine(args.data_root), args.containers, update)
