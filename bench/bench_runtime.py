@@ -16,6 +16,7 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from conftest import make_busybox_rootfs  # noqa: E402
 
+from dockyard.engine import RunOptions  # noqa: E402
 from dockyard.engine.runtime import convert, devices, process, seccomp, shim  # noqa: E402
 from dockyard.engine.runtime.spec import CAPABILITIES, DEFAULT_CAPS  # noqa: E402
 
@@ -24,8 +25,9 @@ N = 20
 
 def spec(root, command, **options):
     cid = uuid.uuid4().hex
-    return convert.to_spec(cid, f"{root}/containers/{cid}", {"config": {}}, snapshots_root=f"{root}/snapshots",
-                           lowerdirs=("l/BUSYBOX",), command=command, **options)
+    return convert.to_spec({}, RunOptions.from_kwargs(image="busybox", command=command, **options),
+                           id=cid, bundle=f"{root}/containers/{cid}",
+                           snapshots_root=f"{root}/snapshots", lowerdirs=("l/BUSYBOX",))
 
 
 def run_rm_true(root, **options):

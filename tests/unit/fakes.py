@@ -16,23 +16,33 @@ from dockyard.engine.runtime.process import State, signal_number
 
 class FakeRuntime:
     """runtime/process.py without a shim: a container runs from start() until stop() or
-    kill(); its bundle is a plain directory; `specs` keeps what create() was given."""
+    kill() (or exits at once with `exit_on_start`); its bundle is a plain directory with an
+    empty upper/; `specs` keeps what create() was given, `created` every spec ever."""
 
     def __init__(self):
         self.specs: dict[str, object] = {}
+        self.created: list = []
         self.states: dict[str, State] = {}
         self.fail_create: Exception | None = None
+        self.exit_on_start: int | None = None
 
     def create(self, spec) -> None:
         if self.fail_create:
             raise self.fail_create
-        os.makedirs(spec.bundle)
+        os.makedirs(os.path.join(spec.bundle, "upper"))
         self.specs[spec.bundle], self.states[spec.bundle] = spec, State("created")
+        self.created.append(spec)
 
     def start(self, bundle) -> State:
-        self.states[str(bundle)] = State("running", pid=4242, monitor=4243,
-                                         started_at="2024-05-01T12:00:00Z")
+        if self.exit_on_start is not None:
+            self.states[str(bundle)] = State("exited", exit_code=self.exit_on_start)
+        else:
+            self.states[str(bundle)] = State("running", pid=4242, monitor=4243,
+                                             started_at="2024-05-01T12:00:00Z")
         return self.states[str(bundle)]
+
+    def logs(self, bundle, follow=False, **kwargs) -> list:
+        return []
 
     def state(self, bundle) -> State:
         try:

@@ -7,8 +7,10 @@ import os
 
 import pytest
 
-from dockyard.engine import Engine
+from dockyard.engine import Engine, RunOptions
+from dockyard.engine.dockerfile.imageconfig import DEFAULT_PATH
 from dockyard.engine.errors import Conflict, HostError, InvalidArgument
+from dockyard.engine.runtime import convert
 from fakes import FakeFirewall, FakeLinks, FakeRuntime
 
 
@@ -90,3 +92,25 @@ def test_bad_flags_are_refused_before_the_image_is_looked_up(engine):
     with pytest.raises(InvalidArgument, match="Minimum memoryswap limit"):
         engine.containers.create("no-such-image", memory="64m", memory_swap="32m")
     assert not (engine.root / "names").exists()
+
+
+def test_create_makes_its_spec_by_the_one_path(engine):
+    options = RunOptions.from_kwargs(image="app:1", command=["echo"], name="web",
+                                     mem_limit="64m", security_opt=["no-new-privileges"],
+                                     ulimits=["nofile=10:20"], hostname="box", network="none")
+    container = engine.containers.create_from(options)
+    image = engine.images.get("app:1")
+    assert engine.runtime.specs[str(container.bundle)] == convert.to_spec(
+        image.config, options, id=container.id, bundle=str(container.bundle),
+        snapshots_root=str(engine.store.snapshots_root), lowerdirs=engine.store.lowerdirs(image),
+        hostname="box", netns="")
+
+
+def test_the_builders_run_is_made_by_the_same_path(engine):
+    engine.runtime.exit_on_start = 0
+    engine.images.build("FROM app:1\nENV B=2\nRUN echo hi\n", tag="built")
+    (spec,) = engine.runtime.created
+    assert spec.args == ("/bin/sh", "-c", "echo hi") and spec.hostname == "buildkitsandbox"
+    assert spec.env == ("A=1", "B=2", f"PATH={DEFAULT_PATH}") and spec.cwd == "/srv"
+    assert spec.netns == "host" and spec.rlimits == () and spec.seccomp == "default"
+    assert not (engine.root / "containers").exists() or not os.listdir(engine.root / "containers")
