@@ -81,7 +81,7 @@ class Engine:
         self.__dict__[name] = collection
         if not self.__dict__.get("_recovery_done"):
             self.__dict__["_recovery_done"] = True
-            from .recovery import recover                # ~46 ms (the runtime), on first use
+            from .recovery import recover                # ~25 ms, on first use
             recover(self)
         return collection
 

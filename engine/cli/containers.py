@@ -148,7 +148,7 @@ def _engine(args):
 def _with_image(engine, options):
     """Pull first when --pull says so, showing Docker's progress lines once the registry
     answers (a pull that can't start stays one error line); options then say never."""
-    from .registry import PullProgress      # ~2 ms: run and create only
+    from .registry import PullProgress      # ~4 ms: run and create only
     if options.pull == "never":
         return options
     progress, started = PullProgress(sys.stderr), []
