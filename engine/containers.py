@@ -16,10 +16,8 @@ from contextlib import contextmanager
 from . import endpoints, events, intents, names
 from .create import create_container
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
-from .limits import update as update_limits
 from .options import RunOptions
 from .recovery import exists, settle
-from .runtime import ps
 from .runtime.process import State
 from .storage import atomic_write_json
 
@@ -132,6 +130,7 @@ class Container:
     def update(self, **limits) -> list[str]:
         """docker update: new cgroup limits (docker-py names), live and for later starts;
         returns Docker's warnings."""
+        from .limits import update as update_limits     # ~1 ms: docker update only
         return update_limits(self, **limits)
 
     def restart(self, timeout: float | None = None):
@@ -215,6 +214,7 @@ class Container:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
         if self.status not in ALIVE:
             raise Conflict(f"container {self.id} is not running")
+        from .runtime import ps         # ~1 ms: docker top only
         found = ps.top(self.engine.runtime.pids(self.bundle), ps_args)
         self.emit("top")
         return found
