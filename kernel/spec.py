@@ -57,7 +57,7 @@ def write_kernelspec(directory: str, display_name: str = DISPLAY_NAME, *,
     with open(os.path.join(directory, "kernel.json"), "w") as f:
         json.dump(spec, f, indent=1)
     try:
-        from ipykernel.kernelspec import RESOURCES
+        from ipykernel.kernelspec import RESOURCES      # ~140 ms: for the logos only
     except ImportError:
         return directory
     for logo in os.listdir(RESOURCES):
@@ -70,7 +70,7 @@ def install(name: str = KERNEL_NAME, *, user: bool = False, sys_prefix: bool = F
             image: str | None = None, data_root: str | None = None) -> str:
     """Install the kernelspec as `name` (system-wide unless user/sys_prefix/prefix); return its
     path. With `image`, the kernel runs inside a container of it."""
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpecManager     # ~135 ms
 
     if sys_prefix:
         prefix = sys.prefix

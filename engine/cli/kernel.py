@@ -38,7 +38,7 @@ def _missing_verb(args) -> int:
 
 def handler(args) -> int:
     """Install the kernelspec and print where it went."""
-    from dockyard.kernel import spec     # jupyter_client is heavy; only this command needs it
+    from dockyard.kernel import spec     # ~7 ms: only this command needs it
 
     name = args.name or (spec.image_kernel_name(args.image) if args.image else spec.KERNEL_NAME)
     data_root = None
