@@ -23,11 +23,13 @@ from dockyard.engine.cli.main import ArgumentParser
 from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 
 from . import commandline, interrupts, reprs, running, views
+from .bootstrap_widget import BootstrapProgress
 from .build_widget import BuildProgress
 from .container_widget import ContainerView
 from .hostinfo import HostInfo
 from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
+from .use import use
 
 
 def dockerfile_parser():
@@ -311,8 +313,6 @@ class DockyardMagics(Magics):
 
     def _bootstrap(self, args):
         """`%image bootstrap debian|python`: mmdebstrap's progress as a widget; the Image."""
-        from .bootstrap_widget import BootstrapProgress
-
         progress = BootstrapProgress()
         if not args.quiet:
             display(progress)
@@ -331,7 +331,6 @@ class DockyardMagics(Magics):
         the next cells run (extension/use.py)."""
         words = commandline.split(line)
         if words[:1] == ["use"]:
-            from .use import use
             return use(self, words[1:])
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "

@@ -10,15 +10,13 @@ the call and shows a one-line banner.
 import sys
 from html import escape
 
-
+from dockyard.engine.cli.main import ArgumentParser
 from dockyard.engine.errors import InvalidArgument
 
 from . import commandline
 
 
 def use_parser():
-    from dockyard.engine.cli.main import ArgumentParser
-
     p = ArgumentParser(prog="%dockyard use", add_help=False)
     p.add_argument("image", nargs="?", help="an image, or `host`")
     p.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]")

@@ -18,6 +18,10 @@ from typing import Any
 
 from jupyter_client.connect import port_names
 from jupyter_client.provisioning import KernelProvisionerBase
+
+from dockyard.engine import Engine
+
+from .inside.launch import new_session, start
 from traitlets import List, Unicode
 
 from dockyard.engine.errors import ContainerNotFound
@@ -43,12 +47,10 @@ class DockyardProvisioner(KernelProvisionerBase):
         return self.kernel is not None
 
     def _engine(self):
-        from dockyard.engine import Engine
         return Engine(self.data_root or None)
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         """Make the session (unix socket paths, key) and give the manager its connection info."""
-        from .inside.launch import new_session
         self._session = new_session()
         info = self._session[1]
         # jupyter_client compares this with its own view, where the key is bytes.
@@ -62,7 +64,6 @@ class DockyardProvisioner(KernelProvisionerBase):
         return await super().pre_launch(cmd=list(self.kernel_spec.argv), **kwargs)
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        from .inside.launch import start
         env = kwargs.get("env") or {}
         passed = [f"{k}={v}" for k, v in env.items() if k.startswith("JPY_")]
         cwd = kwargs.get("cwd") or os.getcwd()

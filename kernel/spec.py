@@ -30,7 +30,7 @@ def kernel_json(python: str | None = None, display_name: str = DISPLAY_NAME) -> 
 def image_kernel_json(image: str, display_name: str | None = None,
                       data_root: str | None = None) -> dict:
     """kernel.json for a kernel inside a container of `image` (dockyard's provisioner)."""
-    from .provisioner import NAME
+    from .provisioner import NAME       # ~160 ms: jupyter_client's provisioning
     config = {"image": image, "data_root": data_root or ""}
     return {
         # Informational: the provisioner runs the image's python3 with ipykernel itself.
@@ -84,7 +84,7 @@ def install(name: str = KERNEL_NAME, *, user: bool = False, sys_prefix: bool = F
 
 def dockyard_kernels() -> list[dict]:
     """Installed dockyard kernelspecs: name, display_name, image ('' for the host one), path."""
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpecManager     # ~135 ms
 
     found = []
     for name, entry in sorted(KernelSpecManager().get_all_specs().items()):
@@ -98,7 +98,7 @@ def dockyard_kernels() -> list[dict]:
 
 def remove(name: str) -> str:
     """Remove the kernelspec `name`; its former path (KeyError if there is none)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel   # ~135 ms
 
     try:
         return KernelSpecManager().remove_kernel_spec(name)

@@ -2,7 +2,7 @@
 tag, history, import, bootstrap, and build, pull, push, save, load)."""
 import sys
 
-from .. import Engine
+from .. import Engine, parse_reference
 from . import build
 from .registry import register_image_verbs
 from .render import ago_seconds, confirm, for_each, inspect_each, size, table
@@ -204,7 +204,6 @@ def cmd_prune(args) -> int:
 
 
 def cmd_bootstrap(args) -> int:
-    import sys
     include = [name for value in args.include for name in value.split(",") if name]
 
     def progress(event):
@@ -218,7 +217,7 @@ def cmd_bootstrap(args) -> int:
     image = _engine(args).images.bootstrap(args.name, args.tag, suite=args.suite, include=include,
                                            on_event=None if args.quiet else progress)
     if not args.quiet:
-        from ..image.reference import familiar
-        print(f"Tagged {', '.join(familiar(t) for t in image.tags)}", file=sys.stderr)
+        tags = (parse_reference(t).familiar for t in image.tags)
+        print(f"Tagged {', '.join(tags)}", file=sys.stderr)
     print(image.id)
     return 0

@@ -3,7 +3,9 @@
 `install` alone registers "Python 3 (dockyard)" (the host kernel with the magics); with
 `--image IMAGE` a kernelspec whose kernel runs inside a container of IMAGE (the provisioner).
 """
+from .. import Engine
 from ..errors import HostError, InvalidArgument, NotFound
+from .tabwriter import tabwrite
 
 
 def register(subparsers) -> None:
@@ -43,7 +45,6 @@ def handler(args) -> int:
     name = args.name or (spec.image_kernel_name(args.image) if args.image else spec.KERNEL_NAME)
     data_root = None
     if args.image:
-        from .. import Engine
         engine = Engine(args.data_root)
         engine.images.get(args.image)          # ImageNotFound now, not at the first notebook
         data_root = str(engine.root)
@@ -58,9 +59,7 @@ def handler(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from dockyard.kernel import spec
-
-    from .tabwriter import tabwrite
+    from dockyard.kernel import spec     # ~8 ms: every CLI run registers this module
     lines = ["NAME\tIMAGE\tDISPLAY NAME\tPATH"]
     lines += [f"{k['name']}\t{k['image'] or '(host)'}\t{k['display_name']}\t{k['path']}"
               for k in spec.dockyard_kernels()]
@@ -69,7 +68,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_remove(args) -> int:
-    from dockyard.kernel import spec
+    from dockyard.kernel import spec     # ~8 ms
 
     names = {k["name"] for k in spec.dockyard_kernels()}
     for name in args.names:

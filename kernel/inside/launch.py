@@ -18,6 +18,7 @@ import glob
 import json
 import os
 import secrets
+import select
 import shutil
 import socket
 import tempfile
@@ -62,7 +63,6 @@ class InsideKernel:
 
     def alive(self) -> bool:
         """False once the container ended (the lifeline is closed at the other end)."""
-        import select
         if self.lifeline.fileno() < 0:
             return False
         ready, _, _ = select.select([self.lifeline], [], [], 0)

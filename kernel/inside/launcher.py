@@ -10,6 +10,7 @@ and says `ready PYTHON_VERSION` or `no-ipykernel PYTHON_VERSION`. When that conn
 container outlives the process that started it. SIGINT and SIGTERM go on to the kernel; as
 PID 1 it also reaps orphans.
 """
+import importlib.util
 import os
 import select
 import signal
@@ -23,7 +24,6 @@ STOP_GRACE_S = 2.0
 
 def find_ipykernel():
     """sys.path additions that make ipykernel importable, or None when it isn't there."""
-    import importlib.util
     if importlib.util.find_spec("ipykernel") is not None:
         return []
     if os.path.isdir(EXTRA_PATH):

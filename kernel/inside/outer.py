@@ -14,6 +14,7 @@ import os
 from dockyard.engine.errors import KernelDied, NoIpykernel
 
 from .forward import Inside, runs_on_host
+from .ipykernel_image import with_ipykernel
 from .launch import start
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
@@ -39,7 +40,6 @@ class UseMixin:
         try:
             kernel = start(engine, image, **options)
         except NoIpykernel as missing:
-            from .ipykernel_image import with_ipykernel
             derived = with_ipykernel(engine, image, missing.python, on_event=on_event)
             kernel = start(engine, derived, **options)
             kernel.image = image
