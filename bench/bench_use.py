@@ -7,7 +7,8 @@ bootstrap cache, $DOCKYARD_BOOTSTRAP_CACHE or ~/.cache/dockyard-bench/bootstrap)
 
 - first result: a dockyard kernel runs `%dockyard use python:latest --network none` and then
   the cell `1`; the time from sending the first to the result of the second.
-- per cell: the trivial cell `1`, sent by a Jupyter client, inside (forwarded) and on the host.
+- per cell: the trivial cell `1`, sent by a Jupyter client, inside (forwarded) and on the host,
+  and sent straight to the kernel inside the same container (forwarding's own cost).
 
 The peer, in the same run: Debian's dockerd (bench/peers.py) with the same root filesystem
 imported; `docker run --network none` of python3 -m ipykernel_launcher on unix sockets in a
@@ -75,19 +76,38 @@ def measure_dockyard(root: Path, rounds: int, cells: int) -> dict:
     try:
         for _ in range(cells):
             cell(kc, "1")
-        first, inside, host = [], [], []
-        for _ in range(rounds):         # host and inside cells side by side: the same load
+        first, inside, host, direct = [], [], [], []
+        for _ in range(rounds):         # host, inside and direct side by side: the same load
             host += [cell(kc, "1") for _ in range(cells)]
             t = time.perf_counter()
             cell(kc, "%dockyard use python:latest --network none")
             cell(kc, "1")
             first.append(time.perf_counter() - t)
-            inside += [cell(kc, "1") for _ in range(cells)]
+            inner = inner_client(root)
+            for _ in range(cells):
+                inside.append(cell(kc, "1"))
+                direct.append(cell(inner, "1"))
+            inner.stop_channels()
             cell(kc, "%dockyard use host")
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    return {"first": first, "inside": inside, "host": host}
+    return {"first": first, "inside": inside, "host": host, "direct": direct}
+
+
+def inner_client(root: Path):
+    """A Jupyter client of the kernel inside the `%dockyard use` container, for cells sent to
+    it without the dockyard kernel in between (its session directory holds the connection)."""
+    from jupyter_client import BlockingKernelClient
+
+    from dockyard.engine import Engine
+    (container,) = [c for c in Engine(root).containers.list()
+                    if c.attrs["Config"]["Labels"].get("org.dockyard.kernel") == "use"]
+    session = container.attrs["Config"]["Labels"]["org.dockyard.kernel.session"]
+    kc = BlockingKernelClient()
+    kc.load_connection_file(os.path.join(session, "connection.json"))
+    kc.start_channels()
+    return kc
 
 
 def measure_docker(work: Path, rootfs_tar: str, rounds: int, cells: int) -> dict:
@@ -154,6 +174,7 @@ def main(argv=None) -> int:
     docker_cell = (Figure.missing(theirs["missing"]) if "missing" in theirs
                    else Figure.timed(theirs["inside"]))
     inside, host = Figure.timed(ours["inside"]), Figure.timed(ours["host"])
+    direct = Figure.timed(ours["direct"])
     print(markdown_table("`%dockyard use python:latest --network none`, then the cell `1`: "
                          "time to its result "
                          "(target: within 1.5 s, ahead of the Docker-launched kernel)",
@@ -161,9 +182,11 @@ def main(argv=None) -> int:
                           "docker run + ipykernel": docker_first}))
     print(markdown_table("the trivial cell `1` (target: forwarding adds under 5 ms)",
                          {"dockyard, inside (forwarded)": inside, "dockyard, on the host": host,
+                          "the same inner kernel, direct": direct,
                           "docker run's kernel, direct": docker_cell}))
-    print(f"Forwarding overhead per cell: {inside.value - host.value:.2f} ms "
-          f"(inside minus host medians).")
+    print(f"Forwarding overhead per cell: {inside.value - host.value:.2f} ms inside minus "
+          f"host, {inside.value - direct.value:.2f} ms forwarded minus direct to the same "
+          "kernel (medians).")
     return 0
 
 
