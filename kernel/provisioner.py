@@ -18,13 +18,12 @@ from typing import Any
 
 from jupyter_client.connect import port_names
 from jupyter_client.provisioning import KernelProvisionerBase
-
-from dockyard.engine import Engine
-
-from .inside.launch import new_session, start
 from traitlets import List, Unicode
 
+from dockyard.engine import Engine
 from dockyard.engine.errors import ContainerNotFound
+
+from .inside.launch import new_session, start
 
 NAME = "dockyard-provisioner"
 
@@ -50,8 +49,13 @@ class DockyardProvisioner(KernelProvisionerBase):
         return Engine(self.data_root or None)
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
-        """Make the session (unix socket paths, key) and give the manager its connection info."""
-        self._session = new_session()
+        """Make the session (unix socket paths, key) and give the manager its connection info.
+
+        A restart keeps the session, so clients connected before it (Jupyter Server's
+        channels, a KernelClient) reach the new kernel at the same paths with the same key.
+        """
+        if self._session is None or not os.path.isdir(self._session[0]):
+            self._session = new_session()
         info = self._session[1]
         # jupyter_client compares this with its own view, where the key is bytes.
         self.connection_info = dict(info, key=info["key"].encode())
@@ -102,9 +106,11 @@ class DockyardProvisioner(KernelProvisionerBase):
         kernel, self.kernel = self.kernel, None
         if kernel is not None:
             try:
-                await asyncio.to_thread(kernel.stop)
+                await asyncio.to_thread(kernel.stop, restart)
             except ContainerNotFound:
                 pass
+        if not restart:
+            self._session = None
 
     async def get_provisioner_info(self) -> dict[str, Any]:
         info = await super().get_provisioner_info()

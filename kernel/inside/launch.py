@@ -75,8 +75,10 @@ class InsideKernel:
         except ContainerNotFound:
             return None
 
-    def stop(self) -> None:
-        """End the container: close the lifeline, then remove it (killed if still running)."""
+    def stop(self, keep_session: bool = False) -> None:
+        """End the container: close the lifeline, then remove it (killed if still running).
+
+        `keep_session` keeps the session directory (its paths and key) for a restart."""
         self.lifeline.close()
         try:
             self.container.reload()
@@ -88,7 +90,14 @@ class InsideKernel:
             self.container.remove(force=True)
         except ContainerNotFound:
             pass                     # the reaper was first
-        shutil.rmtree(self.session, ignore_errors=True)
+        if keep_session:
+            for name in ("lifeline", *(f"k-{n}" for n in range(1, 6))):
+                try:
+                    os.unlink(os.path.join(self.session, name))
+                except FileNotFoundError:
+                    pass
+        else:
+            shutil.rmtree(self.session, ignore_errors=True)
 
 
 def sweep_sessions(older_than: float = STALE_AFTER_S) -> None:

@@ -54,3 +54,46 @@ def test_a_kernelspec_for_an_image_runs_notebooks_inside_it(python_image, tmp_pa
              "kernel list)")
     done = cli(root, "kernel", "install", "--image", "nosuch:1", "--prefix", str(prefix))
     assert done.stderr.strip().startswith("Error: ") and "nosuch" in done.stderr
+
+
+def test_interrupt_and_restart_map_onto_the_container(python_image, tmp_path, monkeypatch):
+    from jupyter_client.manager import KernelManager
+
+    prefix = tmp_path / "prefix"
+    root = python_image["root"]
+    assert cli(root, "kernel", "install", "--image", "python:latest", "--name", "dy-signals",
+               "--prefix", str(prefix)).returncode == 0
+    monkeypatch.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+    km = KernelManager(kernel_name="dy-signals")
+    km.start_kernel(cwd=str(tmp_path))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        first = kernel_container_ids(root)
+        assert len(first) == 1
+        msg_id = kc.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(60)",
+                            stop_on_error=False)      # the next cell is not aborted
+        while kc.get_iopub_msg(timeout=30)["content"].get("text") != "sleeping\n":
+            pass
+        km.interrupt_kernel()                       # SIGINT inside: the kernel lives on
+        reply = kc.get_shell_msg(timeout=30)
+        while reply["parent_header"]["msg_id"] != msg_id:      # wait_for_ready's kernel_info
+            reply = kc.get_shell_msg(timeout=30)
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        assert kc.execute_interactive("1", timeout=30)["content"]["status"] == "ok"
+        assert kernel_container_ids(root) == first
+
+        km.restart_kernel(now=True)                 # a new container, the old one gone
+        kc.wait_for_ready(timeout=60)
+        again = kernel_container_ids(root)
+        assert len(again) == 1 and again != first
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert kernel_container_ids(root) == []
+
+
+def kernel_container_ids(root):
+    return [c.id for c in Engine(root).containers.list(all=True)
+            if c.attrs["Config"]["Labels"].get("org.dockyard.kernel") == "provisioner"]
