@@ -38,6 +38,11 @@ class Engine:
         return Images(self)
 
     @cached_property
+    def notebooks(self):
+        from .notebook_collection import Notebooks
+        return Notebooks(self)
+
+    @cached_property
     def containers(self):
         from .containers import Containers
         return Containers(self)
