@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import BuildError, DockyardError, ImageNotFound, InvalidArgument, NotFound
+from .errors import DockyardError, ImageNotFound, InvalidArgument, NotFound
 from .notebook import cells as cellmod
 from .notebook import drift, lockfile, nbfile, record
 
@@ -55,9 +55,13 @@ class Notebooks:
     def build(self, path, *, nocache: bool = False, on_event=None) -> list[drift.Drift]:
         """Build the environment cells by the lock; one Drift per cell (and per lock entry
         whose cell is gone). Without a lock every cell is reported missing."""
+        return self._by_lock(path, nocache, on_event)[1]
+
+    def _by_lock(self, path, nocache, on_event):
+        """(entries by cell key, drift rows) of a build by the lock."""
         _, found, lock, _ = self.open(path)
         entries, moved = self._run_cells(path, found, lock, _epoch_of(lock), nocache, on_event)
-        return report(found, entries, lock, moved)
+        return entries, report(found, entries, lock, moved)
 
     def verify(self, path, *, nocache: bool = False, update: bool = False,
                on_event=None) -> list[drift.Drift]:
@@ -94,6 +98,48 @@ class Notebooks:
             raise
         nbfile.write_notebook(nb, out)
         return out
+
+    def diff(self, first, second) -> dict:
+        """Two notebooks' locks compared cell by cell (as drift), their bootstrapped package
+        versions, and their final environments' image diff when both images are here."""
+        from .diff.packages import package_changes
+        locks = []
+        for path in (first, second):
+            nb = nbfile.read_notebook(path)
+            lock, _ = lockfile.read_lock(nb, path)
+            if lock is None:
+                raise InvalidArgument(f"{path} has no lock: run `dockyard notebook lock {path}`")
+            locks.append(lock)
+        a, b = locks
+        labels = {key: _entry_label(e).split(" (")[0]
+                  for lock in locks for key, e in entries_by_key(lock).items()}
+        rows = [drift.compare(old, new, _entry_label(new or old), labels=labels).to_dict()
+                for old, new in pair_entries(a["cells"], b["cells"])]
+        result = {"a": {"path": str(first), "cells": a["cells"]},
+                  "b": {"path": str(second), "cells": b["cells"]}, "cells": rows,
+                  "bootstrap": package_changes(bootstrapped(a), bootstrapped(b)),
+                  "images": None, "images_missing": ""}
+        if a["cells"] and b["cells"]:
+            from .diff.compare import diff_images
+            try:
+                images = [self.engine.images.get(lock["cells"][-1]["image"]) for lock in locks]
+                result["images"] = diff_images(*images, names=(str(first), str(second)))
+            except ImageNotFound as exc:
+                result["images_missing"] = f"{exc}; build both with `dockyard notebook build`"
+        return result
+
+    def image(self, path, tag: str, *, jupyter: bool = False, on_event=None):
+        """An image whose top layer holds the notebook (and the files its cells COPY from its
+        directory) on its final environment, labelled with its lock; with `jupyter`, JupyterLab
+        is installed (pip) into an environment that lacks it."""
+        from .notebook.ship import make_image
+        return make_image(self, path, tag, jupyter=jupyter, on_event=on_event)
+
+    def pull(self, ref: str, directory=".") -> list[Path]:
+        """Take the notebook and its lock out of an image `notebook image` made (pulled first
+        when it is not here); the paths written. Conflict when one exists already."""
+        from .notebook.ship import take_out
+        return take_out(self.engine, ref, directory)
 
     # -- building cells ----------------------------------------------------------------------
 
@@ -242,6 +288,37 @@ def report(found, entries: dict, lock: dict | None, moved: dict) -> list[drift.D
             label = f"cell {entry['index'] + 1} ({entry['magic']})"
             rows.append(drift.compare(entry, None, label))
     return rows
+
+
+def pair_entries(a: list[dict], b: list[dict]) -> list[tuple[dict | None, dict | None]]:
+    """Entries of two locks paired by cell key, else by position among the unpaired."""
+    keyed_b = entries_by_key({"cells": b})
+    pairs, rest_a = [], []
+    for key, entry in entries_by_key({"cells": a}).items():
+        if key in keyed_b:
+            pairs.append((entry, keyed_b.pop(key)))
+        else:
+            rest_a.append(entry)
+    rest_b = list(keyed_b.values())
+    for i in range(max(len(rest_a), len(rest_b))):
+        pairs.append((rest_a[i] if i < len(rest_a) else None,
+                      rest_b[i] if i < len(rest_b) else None))
+    return sorted(pairs, key=lambda p: (p[1] or p[0])["index"])
+
+
+def bootstrapped(lock: dict) -> dict[str, str]:
+    """Every package version a lock's bootstrapped images (cells and bases) name."""
+    found = {}
+    for entry in lock["cells"]:
+        infos = [entry.get("bootstrap")] + [b["source"].get("bootstrap")
+                                            for b in entry.get("bases", [])]
+        for info in infos:
+            found.update((info or {}).get("packages") or {})
+    return found
+
+
+def _entry_label(entry: dict) -> str:
+    return f"cell {entry['index'] + 1} ({entry['magic']})"
 
 
 def origin_text(source: dict) -> str:

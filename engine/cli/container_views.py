@@ -49,6 +49,16 @@ def cmd_top(args) -> int:
 
 
 def cmd_diff(args) -> int:
+    if args.other:                          # two names: images (issue 13), else Docker's diff
+        import json
+
+        from .imagediff import print_image_diff
+        result = _engine(args).images.diff(args.container, args.other)
+        if args.format == "json":
+            print(json.dumps(result, indent=2))
+        else:
+            print_image_diff(result)
+        return 0
     for change in _engine(args).containers.get(args.container).diff():
         print("CAD"[change["Kind"]], change["Path"])
     return 0

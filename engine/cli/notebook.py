@@ -74,6 +74,8 @@ def progress(quiet: bool):
     def on_event(event: dict) -> None:
         if event["type"] == "cell-start":
             print(f"==> {event['cell']}", file=sys.stderr, flush=True)
+        elif event["type"] == "warning":
+            print(f"Warning: {event['text']}", file=sys.stderr, flush=True)
         elif event["type"] not in ("cell-done", "build-done"):
             plain(event)
     return on_event
