@@ -58,7 +58,13 @@ def _common(p) -> None:
 
 
 def _engine(args):
+    import sys
+
     from .. import Engine
+    # jsonschema (under nbformat) imports rfc3987_syntax, when installed, for its "iri" format
+    # check, which no notebook or lock schema uses; building its grammar costs seconds per
+    # command. This is our own process, so leave it out.
+    sys.modules.setdefault("rfc3987_syntax", None)
     return Engine(args.data_root)
 
 

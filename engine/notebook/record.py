@@ -54,16 +54,19 @@ class StepRecorder:
 
 
 def bootstrap_info(config: dict) -> dict | None:
-    """The bootstrap an image came from (kind, suite, exact package versions), from its labels
-    or history; None for an image that was not bootstrapped."""
+    """What bootstrap made this image (kind, suite, exact package versions), from its labels
+    or history; None for an image that was not bootstrapped, an image built on one included
+    (it inherits the labels, but has more than the bootstrap's one history entry)."""
     labels = (config.get("config") or {}).get("Labels") or {}
+    history = config.get("history") or []
+    if len(history) != 1:
+        return None
     if labels.get(BOOTSTRAP_LABEL + "kind"):
         packages = dict(p.split("=", 1) for p in labels.get(BOOTSTRAP_LABEL + "packages",
                                                            "").split() if "=" in p)
         return {"kind": labels[BOOTSTRAP_LABEL + "kind"],
                 "suite": labels.get(BOOTSTRAP_LABEL + "suite", ""), "packages": packages}
-    history = config.get("history") or []
-    first = (history[0].get("created_by") or "") if history else ""
+    first = history[0].get("created_by") or ""
     if first.startswith(BUSYBOX_HISTORY):
         return {"kind": "busybox", "created_by": first}
     return None
