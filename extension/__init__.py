@@ -11,7 +11,7 @@ _loaded = {}
 
 def load_ipython_extension(ipython) -> None:
     """Register everything with `ipython` (an InteractiveShell)."""
-    from . import failures, reprs
+    from . import failures, lock, reprs
     from .magics import DockyardMagics
 
     if ipython in _loaded:
@@ -22,17 +22,19 @@ def load_ipython_extension(ipython) -> None:
     reprs.register(ipython)
     _register_widget_displays(ipython, magics)
     failures.install(ipython)
+    lock.register(ipython, magics)
     _loaded[ipython] = magics
 
 
 def unload_ipython_extension(ipython) -> None:
     """Undo load_ipython_extension; live container widgets stop polling."""
-    from . import failures, reprs
+    from . import failures, lock, reprs
 
     magics = _loaded.pop(ipython, None)
     if magics is None:
         return
     magics.close_views()
+    lock.unregister(ipython, magics)
     reprs.unregister(ipython)
     hook = ipython.display_formatter.ipython_display_formatter
     for (module, name) in reprs.CLASSES:

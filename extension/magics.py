@@ -15,35 +15,13 @@ from IPython.core.magic import (Magics, cell_magic, line_cell_magic, line_magic,
 from IPython.display import display
 
 from dockyard.engine.errors import ContainerError, InvalidArgument, NotFound
+# One parser for `%%dockerfile` lines, shared with the notebook lock (which reads them headless).
+from dockyard.engine.notebook.cells import build_args, dockerfile_parser
 
-from . import commandline, running
+from . import commandline, lock, running
 from .build_widget import BuildProgress
 from .layers import Provenance
 from .settings import DockyardSettings
-
-
-def dockerfile_parser():
-    """`%%dockerfile` flags: those of `dockyard build`, with --context for the directory."""
-    from dockyard.engine.cli.main import ArgumentParser
-
-    p = ArgumentParser(prog="%%dockerfile", add_help=False)
-    p.add_argument("-t", "--tag", help="name the image, e.g. myenv:1")
-    p.add_argument("--no-cache", action="store_true", help="run every step, ignore the cache")
-    p.add_argument("--build-arg", action="append", default=[], metavar="K=V")
-    p.add_argument("--target", help="stop at this stage")
-    p.add_argument("--context", default=None, help="build context directory (default: the cwd)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no live progress, only the image")
-    return p
-
-
-def build_args(pairs: list[str]) -> dict:
-    found = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not key:
-            raise InvalidArgument(f"--build-arg {pair!r}: expected K=V")
-        found[key] = value if eq else os.environ.get(key, "")
-    return found
 
 
 @magics_class
@@ -79,7 +57,7 @@ class DockyardMagics(Magics):
             image = self.engine.images.build(
                 cell, context=args.context or os.getcwd(), tag=args.tag,
                 buildargs=build_args(args.build_arg), target=args.target,
-                nocache=args.no_cache, on_event=progress.on_event)
+                nocache=args.no_cache, on_event=progress.on_event, **lock.build_options(self))
         except Exception as exc:
             if progress.status == "building":
                 progress.on_event({"type": "build-failed", "error": str(exc)})
@@ -159,7 +137,11 @@ class DockyardMagics(Magics):
     @line_magic
     @no_var_expand
     def image(self, line):
-        """`%image ls|history|inspect|rm|tag|prune|...` as `dockyard image ...`."""
+        """`%image ls|history|inspect|rm|tag|prune|...` as `dockyard image ...`; `%image diff
+        A B` compares two images (extension/envdiff.py)."""
+        if line.split()[:1] == ["diff"]:
+            from .envdiff import image_diff
+            return image_diff(self, line)
         return self._group("image", line, lambda: self.engine.images.list())
 
     @line_magic
@@ -186,8 +168,11 @@ class DockyardMagics(Magics):
     def dockyard(self, line):
         """`%dockyard info`: what the host gives the engine, and so which features are on."""
         words = commandline.split(line)
+        if words[:1] == ["lock"]:
+            return lock.lock_magic(self, words[1:])
         if words != ["info"]:
-            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
+            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "
+                                  "(try: %dockyard info, %dockyard lock)")
         from .hostinfo import HostInfo
         return HostInfo(self.engine.info())
 
@@ -210,7 +195,8 @@ class DockyardMagics(Magics):
         """Display an Image as its LayerStack widget, annotated with this kernel's builds."""
         from .layers import LayerStack
 
-        display(LayerStack(image, self.provenance))
+        from .envdiff import with_layer_browser
+        display(with_layer_browser(LayerStack(image, self.provenance), image, self.engine))
 
     def close_views(self) -> None:
         for view in list(self.views):

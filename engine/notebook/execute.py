@@ -4,13 +4,15 @@
 
 The kernel starts with the notebook's directory as its working directory and the given
 environment on top of this process's; it talks over ipc sockets in a private temp dir, so
-runs never compete for TCP ports. The first failing cell stops the run: CellError names it
+runs never compete for TCP ports; the kernel is shut down when the run ends, however it ends.
+The first failing cell stops the run: CellError names it
 (its number and the error's one line), and the notebook keeps the outputs so far.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 from ..errors import CellError, NotFound
@@ -30,7 +32,9 @@ def execute(nb, workdir, *, env: dict, kernel: str = "dockyard", timeout: float 
                             resources={"metadata": {"path": str(workdir)}}, kernel_name=kernel)
     index = -1
     try:
-        with client.setup_kernel(env={**os.environ, **env}):
+        # The kernel's own log lines (stderr) are not the notebook's output, which comes back
+        # over its channels; left on our stderr they would follow the CLI's one Error line.
+        with client.setup_kernel(env={**os.environ, **env}, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
             client.set_widgets_metadata()
@@ -46,6 +50,8 @@ def execute(nb, workdir, *, env: dict, kernel: str = "dockyard", timeout: float 
         raise CellError(f"cell {index + 1} failed: {exc.ename}: {_one_line(exc.evalue)}",
                         index + 1) from None
     finally:
+        if manager.has_kernel:              # a km passed in is ours to stop, not nbclient's
+            manager.shutdown_kernel(now=False)
         shutil.rmtree(sockets, ignore_errors=True)
     return nb
 

@@ -80,3 +80,20 @@ def embed(nb, lock: dict) -> None:
 def lock_text(lock: dict) -> str:
     """A sidecar file's content: stable key order, one field per line, so diffs are small."""
     return json.dumps(lock, indent=1, sort_keys=True) + "\n"
+
+
+def peek(nb_path) -> dict | None:
+    """The lock of the notebook file at `nb_path` (metadata, else sidecar) read quickly: plain
+    JSON and the version, without the schema (a kernel reads it at every build; the verbs that
+    act on a lock check it whole). None when there is none, or none this dockyard reads."""
+    path = Path(nb_path)
+    try:
+        meta = (json.loads(path.read_text(encoding="utf-8")).get("metadata") or {})
+        lock = (meta.get("dockyard") or {}).get("lock")
+        if lock is None and sidecar_path(path).exists():
+            lock = json.loads(sidecar_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, AttributeError):
+        return None
+    ok = isinstance(lock, dict) and lock.get("version") == VERSION and \
+        isinstance(lock.get("cells"), list) and isinstance(lock.get("source_date_epoch"), int)
+    return lock if ok else None
