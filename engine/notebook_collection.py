@@ -52,7 +52,7 @@ class Notebooks:
         lock = self._write(path, nb, entries, epoch, "sidecar" if sidecar else where)
         return lock
 
-    def build(self, path, *, nocache: bool = False, on_event=None) -> list[drift.Drift]:
+    def build(self, path, *, nocache: bool = False, on_event=None) -> drift.Report:
         """Build the environment cells by the lock; one Drift per cell (and per lock entry
         whose cell is gone). Without a lock every cell is reported missing."""
         return self._by_lock(path, nocache, on_event)[1]
@@ -64,7 +64,7 @@ class Notebooks:
         return entries, report(found, entries, lock, moved)
 
     def verify(self, path, *, nocache: bool = False, update: bool = False,
-               on_event=None) -> list[drift.Drift]:
+               on_event=None) -> drift.Report:
         """build()'s comparison; with `update`, the cells are built as they are now (bases not
         pinned) and the lock is rewritten from them."""
         nb, found, lock, where = self.open(path)
@@ -276,12 +276,12 @@ def entries_by_key(lock: dict | None) -> dict[str, dict]:
     return found
 
 
-def report(found, entries: dict, lock: dict | None, moved: dict) -> list[drift.Drift]:
+def report(found, entries: dict, lock: dict | None, moved: dict) -> drift.Report:
     """One Drift per cell in notebook order, then one per lock entry whose cell is gone."""
     locked = entries_by_key(lock)
     labels = {c.key: c.label.split(" (")[0] for c in found}
-    rows = [drift.compare(locked.get(c.key), entries[c.key], c.label, moved.get(c.key), labels)
-            for c in found]
+    rows = drift.Report(drift.compare(locked.get(c.key), entries[c.key], c.label,
+                                      moved.get(c.key), labels) for c in found)
     keys = {c.key for c in found}
     for key, entry in locked.items():
         if key not in keys:

@@ -227,11 +227,30 @@ class LockTable(widgets.VBox):
         return bundle
 
 
+def report_html(report) -> str:
+    """A drift report (engine.notebooks.build/verify) as a table: cell, digests, status, why."""
+    rows = []
+    for row in report:
+        colour = STATUS_COLOURS.get(row.status, "#455a64")
+        rows.append([escape(row.cell), code(short_digest(row.locked) or "-"),
+                     code(short_digest(row.current) or "-"),
+                     f"<span class='dy-lock-{row.status}' style='color:{colour};"
+                     f"font-weight:bold'>{escape(row.status)}</span>",
+                     code(row.step) if row.step else "", escape(row.reason)])
+    return table(["cell", "locked", "current", "status", "first step that differs", "why"],
+                 rows, "dy-drift-table")
+
+
+REPORT = ("dockyard.engine.notebook.drift", "Report")
+
+
 def register(ipython, magics) -> None:
-    """Track cells for the lock: the IPython events of `magics`' shell."""
+    """Track cells for the lock (the IPython events of `magics`' shell); show drift reports
+    as tables."""
     magics.lock_state = LockState(magics)
     ipython.events.register("pre_run_cell", magics.lock_state.pre_run_cell)
     ipython.events.register("post_run_cell", magics.lock_state.post_run_cell)
+    ipython.display_formatter.formatters["text/html"].for_type_by_name(*REPORT, report_html)
 
 
 def unregister(ipython, magics) -> None:
@@ -239,3 +258,7 @@ def unregister(ipython, magics) -> None:
     if state is not None:
         ipython.events.unregister("pre_run_cell", state.pre_run_cell)
         ipython.events.unregister("post_run_cell", state.post_run_cell)
+    formatter = ipython.display_formatter.formatters["text/html"]
+    formatter.deferred_printers.pop(REPORT, None)
+    formatter.type_printers = {t: f for t, f in formatter.type_printers.items()
+                               if (t.__module__, t.__name__) != REPORT}

@@ -119,7 +119,7 @@ def cmd_verify(args) -> int:
     drift_table(rows)
     if args.update:
         return 0
-    return 0 if all(r.status == "same" for r in rows) else 1
+    return 0 if rows.ok else 1
 
 
 def cmd_run(args) -> int:

@@ -33,6 +33,14 @@ class Drift:
         return asdict(self)
 
 
+class Report(list):
+    """A notebook's Drift rows in notebook order; `ok` when every cell is the same."""
+
+    @property
+    def ok(self) -> bool:
+        return all(row.status == "same" for row in self)
+
+
 def short(digest: str | None) -> str:
     """sha256:0123456789ab (12 hex digits), or "-"."""
     if not digest:
