@@ -37,6 +37,36 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         raise InvalidArgument(f"{self.prog}: {message}")
 
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        self._refuse_single_dash_long(args)
+        return super().parse_known_args(args, namespace)
+
+    def _refuse_single_dash_long(self, args: list[str]) -> None:
+        """`-tag x:1` is a typo for `--tag x:1`, not `-t ag x:1`: say so, as Docker's CLI does.
+
+        Only this parser's own flags are looked at: the scan stops at a subcommand, or at a
+        command given to the container (`run busybox find / -name x`).
+        """
+        stop_at_positional = any(a.nargs in (argparse.REMAINDER, argparse.PARSER)
+                                 for a in self._positionals._group_actions)
+        words = iter(args)
+        for word in words:
+            if word == "--":
+                return
+            if not word.startswith("-") or word == "-":
+                if stop_at_positional:
+                    return
+                continue
+            flag = word.split("=", 1)[0]
+            action = self._option_string_actions.get(flag)
+            if action is not None:
+                if "=" not in word and (action.nargs is None or action.nargs == 1):
+                    next(words, None)                   # its value, e.g. `-e -x`
+            elif not flag.startswith("--") and len(flag) > 2 \
+                    and "-" + flag in self._option_string_actions:
+                self.error(f"unknown flag {flag}: did you mean -{flag}?")
+
 
 class _Skipped:
     """Stands in for the parser of a command that isn't being run: it records nothing."""
