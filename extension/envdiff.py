@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from traitlets import Int, Unicode
 
 from .htmlkit import code, human_size, short_digest, table
+from .static import StaticSnapshot
 
 CAP = 100          # rows of a long list shown before "Show all"
 MARK = {"added": "+", "removed": "−", "changed": "~"}
@@ -99,7 +100,7 @@ def diff_html(result: dict, limit: int | None = CAP) -> str:
             f"<b>Files</b>{files_html(files, limit)}</div>")
 
 
-class ImageDiffView(widgets.VBox):
+class ImageDiffView(StaticSnapshot, widgets.VBox):
     """The comparison of two images; "Show all" lists every changed file."""
 
     files_changed = Int(help="Files added, changed or removed.").tag(sync=True)
@@ -124,11 +125,15 @@ class ImageDiffView(widgets.VBox):
         self.body.value = diff_html(self.result, limit=None)
         self.children = (self.body,)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/html"] = self.html
-        return bundle
+    def static_html(self) -> str:
+        return self.html
+
+    def summary(self) -> str:
+        counts = {k: sum(f["change"] == k for f in self.result["files"]) for k in MARK}
+        return (f"{self.first} -> {self.second}: {counts['added']} files added, "
+                f"{counts['changed']} changed, {counts['removed']} removed; "
+                f"{len(self.result['debian'])} Debian and {len(self.result['python'])} Python "
+                "package changes")
 
 
 class LayerBrowser(widgets.VBox):

@@ -22,6 +22,7 @@ from traitlets import Int, Unicode
 from dockyard.engine.errors import InvalidArgument
 
 from .htmlkit import code, short_digest, table
+from .static import StaticSnapshot
 
 STATUS_COLOURS = {"same": "#2e7d32", "drifted": "#c62828", "not built": "#757575",
                   "new": "#1565c0"}
@@ -203,7 +204,7 @@ def lock_html(rows: list[list], note: str) -> str:
             f"<div class='dy-lock-message'>{escape(note)}</div></div>")
 
 
-class LockTable(widgets.VBox):
+class LockTable(StaticSnapshot, widgets.VBox):
     """The environment cells against the lock; its HTML is also its static copy."""
 
     cells = Int(help="Environment cells in the table.").tag(sync=True)
@@ -219,12 +220,11 @@ class LockTable(widgets.VBox):
         self.drifted = sum(1 for row in rows if row[3] == "drifted")
         self.written = written
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is not None:
-            bundle["text/html"] = self.html
-            bundle["text/plain"] = self.note
-        return bundle
+    def static_html(self) -> str:
+        return self.html
+
+    def summary(self) -> str:
+        return self.note
 
 
 def report_html(report) -> str:
