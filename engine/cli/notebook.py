@@ -69,19 +69,20 @@ def _engine(args):
 
 
 def progress(quiet: bool):
-    """The on_event printing each cell's header and its build as `docker build` does."""
+    """The on_event printing each cell's header and its build as `docker build` does (only
+    warnings with `quiet`)."""
     import sys
 
     from .build import PlainProgress
-    if quiet:
-        return None
     plain = PlainProgress(sys.stderr)
 
     def on_event(event: dict) -> None:
-        if event["type"] == "cell-start":
-            print(f"==> {event['cell']}", file=sys.stderr, flush=True)
-        elif event["type"] == "warning":
+        if event["type"] == "warning":            # even with -q
             print(f"Warning: {event['text']}", file=sys.stderr, flush=True)
+        elif quiet:
+            return
+        elif event["type"] == "cell-start":
+            print(f"==> {event['cell']}", file=sys.stderr, flush=True)
         elif event["type"] not in ("cell-done", "build-done"):
             plain(event)
     return on_event

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import Conflict, ImageNotFound, InvalidArgument
+from ..image.reference import familiar
 from . import lockfile, nbfile
 
 WORKDIR = "/notebook"
@@ -52,11 +53,11 @@ def copied_files(env_cells, notebook_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def has_jupyter(view, env: list[str]) -> bool:
-    """Whether `jupyter-lab` is on the image's PATH."""
+def on_path(view, env: list[str], program: str) -> bool:
+    """Whether `program` is on the image's PATH."""
     path = next((e[5:] for e in env or [] if e.startswith("PATH=")),
                 "/usr/local/bin:/usr/bin:/bin")
-    return any(view.resolve(f"{d.rstrip('/')}/jupyter-lab") for d in path.split(":") if d)
+    return any(view.resolve(f"{d.rstrip('/')}/{program}") for d in path.split(":") if d)
 
 
 def dockerfile_for(base: str, *, jupyter: bool, install: bool) -> str:
@@ -103,9 +104,14 @@ def make_image(notebooks, path, tag: str, *, jupyter: bool, on_event=None):
     entries = list(notebooks._by_lock(path, False, on_event)[0].values())
     uses = [e for e in entries if e["kind"] == "use"]
     env = notebooks.engine.images.get((uses or entries)[-1]["image"])
-    has = has_jupyter(view_of(env.layers), (env.config.get("config") or {}).get("Env"))
+    view, variables = view_of(env.layers), (env.config.get("config") or {}).get("Env")
+    has = on_path(view, variables, "jupyter-lab")
+    name = familiar(env.tags[0]) if env.tags else env.short_id
+    if jupyter and not has and not on_path(view, variables, "python3"):
+        raise InvalidArgument(f"--jupyter: {name} has no python3 to install JupyterLab into "
+                              "(start the environment from a Python image, e.g. `%image "
+                              "bootstrap python`)")
     if not has and not jupyter and on_event is not None:
-        name = env.tags[0] if env.tags else env.short_id
         on_event({"type": "warning", "text": f"{name} has no JupyterLab, so the image won't "
                   "start Jupyter: add --jupyter"})
     stage = _stage(notebooks.engine.root, path, where, copied_files(found, path.parent))

@@ -55,6 +55,14 @@ def test_the_image_holds_the_notebook_its_files_and_its_lock(shipped):
     assert "has no JupyterLab" in warnings[0]["text"]      # busybox: no Jupyter to start
 
 
+def test_jupyter_needs_a_python_environment(shipped):
+    engine, path, _, _, _ = shipped
+    with pytest.raises(InvalidArgument, match="--jupyter: shipenv:1 has no python3"):
+        engine.notebooks.image(path, "withlab:1", jupyter=True)
+    assert not [i for i in engine.images.list() if "withlab:1" in " ".join(i.tags)]
+    assert os.listdir(engine.root / "buildcache" / "tmp") == []
+
+
 def test_pull_takes_the_notebook_and_lock_back_out(shipped, tmp_path):
     engine, path, lock, image, _ = shipped
     written = engine.notebooks.pull("analysis:1", tmp_path / "copy")
