@@ -13,6 +13,7 @@ the notebook file changes only when a whole lock has been made.
 """
 from __future__ import annotations
 
+import copy
 import os
 import time
 from pathlib import Path
@@ -67,9 +68,9 @@ class Notebooks:
                on_event=None) -> drift.Report:
         """build()'s comparison; with `update`, the cells are built as they are now (bases not
         pinned) and the lock is rewritten from them."""
-        nb, found, lock, where = self.open(path)
         if not update:
             return self.build(path, nocache=nocache, on_event=on_event)
+        nb, found, lock, where = self.open(path)
         epoch = _epoch_of(lock) or _new_epoch()
         entries, _ = self._run_cells(path, found, None, epoch, nocache, on_event)
         rows = report(found, entries, lock, {})
@@ -84,7 +85,9 @@ class Notebooks:
         from .errors import CellError
         from .notebook.execute import execute
         path = Path(path)
-        self.build(path, on_event=on_event)
+        for row in self.build(path, on_event=on_event):
+            if row.status != "same" and on_event is not None:
+                on_event({"type": "warning", "text": f"{row.cell}: {row.status}: {row.reason}"})
         nb = nbfile.read_notebook(path)
         out = Path(output) if output else path.with_name(path.stem + ".executed.ipynb")
         # The kernel finds the lock through JPY_SESSION_NAME, as under JupyterLab, so its
@@ -172,7 +175,7 @@ class Notebooks:
                 target=opts.get("target"), nocache=nocache or opts.get("no_cache", False),
                 on_event=recorder, source_date_epoch=epoch, pins=pins)
         except DockyardError as exc:
-            raise type(exc)(_failure(cell, recorder, exc)) from None
+            raise _naming_cell(exc, _failure(cell, recorder, exc)) from None
         bases = [record.base_entry(b["name"], self.engine.images.get(b["image"]), made_by)
                  for b in recorder.bases]
         entry = record.cell_entry(cell, image, tags=[opts["tag"]] if opts.get("tag") else [],
@@ -338,9 +341,17 @@ def _failure(cell, recorder, exc: DockyardError) -> str:
     """`cell 3 (%%dockerfile): Dockerfile line 4: RUN false: <what the builder said>`."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     step = recorder.failed_step()
-    if step is not None:
-        return f"{cell.label}: Dockerfile line {step['line']}: {step['instruction']}: {text}"
-    return f"{cell.label}: {text}"
+    if step is None or text.startswith("Dockerfile line"):
+        return f"{cell.label}: {text}"
+    where = f"Dockerfile line {step['line']}: {step['instruction']}"
+    return f"{cell.label}: {where}: {text.removeprefix(step['instruction'] + ': ')}"
+
+
+def _naming_cell(exc: DockyardError, text: str) -> DockyardError:
+    """`exc` (same class and attributes) whose message is `text`."""
+    renamed = copy.copy(exc)
+    renamed.args = (text,)
+    return renamed
 
 
 def _epoch_of(lock: dict | None) -> int | None:

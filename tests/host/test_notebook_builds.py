@@ -160,6 +160,10 @@ BAD_INPUTS = {
                                               "%%dockerfile -t broken:1\nFROM busybox\n"
                                               "RUN echo one\nRUN exit 3\n"),
                      "cell 3 (%%dockerfile -t broken:1): Dockerfile line 3: RUN exit 3: "),
+    "bad Dockerfile": (lambda p: write_notebook(p, "%%dockerfile\nFROM busybox\nCOPY only\n"),
+                       "cell 2 (%%dockerfile): Dockerfile line 2: "),
+    "missing base": (lambda p: write_notebook(p, "%%dockerfile\nFROM nowhere:1\n"),
+                     "cell 2 (%%dockerfile): Dockerfile line 1: FROM nowhere:1: "),
 }
 
 
