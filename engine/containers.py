@@ -140,12 +140,24 @@ class Container:
                   if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
 
-    def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False):
+    def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False,
+                    stop=lambda: False, file=None):
         """LogEntry(stream, time, data) items of the log. `attached`: for a client attached
-        since its start, which reads the output even with the `none` log driver."""
+        since its start, which reads the output even with the `none` log driver. Follow ends
+        at the exit or once `stop()`; `file` is the log as open_log() gave it, read on from
+        where it stands."""
         if self.log_driver == "none" and not attached:
             raise Conflict("configured logging driver does not support reading")
-        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until)
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
+                            stop=stop, file=file)
+
+    def open_log(self, *, at_end=True):
+        """The log, held open (at its end: what comes next) for a reader that attaches now."""
+        return process.open_log(self.bundle, at_end=at_end)
+
+    def resize(self, height: int, width: int) -> None:
+        """The window size of the container's TTY (docker run -t)."""
+        process.resize(self.bundle, height, width)
 
     def open_stdin(self):
         """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
@@ -161,15 +173,25 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        process.exec_done(proc)
         self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
     def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                     stdin=False, detach=False):
-        """docker exec as a Popen whose return code is the command's (see engine/execs.py)."""
+                     stdin=False, detach=False, winsize=None):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py);
+        a TTY starts `winsize` (rows, cols) big. Call exec_done(proc) once it has ended."""
         from .execs import exec_process
         return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
-                            tty=tty, stdin=stdin, detach=detach)
+                            tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+
+    def exec_resize(self, proc, height: int, width: int) -> None:
+        """The window size of a running exec_process(tty=True) process's TTY."""
+        process.resize_exec(proc, height, width)
+
+    def exec_done(self, proc) -> None:
+        """Remove what the exec left (its resize FIFO) once `proc` has ended."""
+        process.exec_done(proc)
 
     def top(self, ps_args: str | None = None) -> dict:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
@@ -192,6 +214,26 @@ class Container:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
         from .containerfs import changes
         return changes(self)
+
+    def get_archive(self, path: str) -> tuple[bytes, dict]:
+        """docker cp out: (a tar of `path`, its stat as containerfs.stat gives it)."""
+        from .containerfs import read_tar, stat
+        info = stat(self, path)
+        return read_tar(self, path), info
+
+    def put_archive(self, path: str, data: bytes) -> None:
+        """docker cp in: extract the tar `data` into the directory `path`."""
+        from .containerfs import write_tar
+        write_tar(self, path, data)
+
+    def stat_path(self, path: str) -> dict:
+        from .containerfs import stat
+        return stat(self, path)
+
+    def export(self, out) -> None:
+        """docker export: the whole filesystem as a tar, written to the binary file `out`."""
+        from .containerfs import export
+        export(self, out)
 
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,
@@ -243,7 +285,7 @@ class Containers:
                 if ref:
                     wanted.values.setdefault(key, []).append(ref)
             return select_containers(self.engine, found, wanted, all=all, limit=limit)
-        return found if all else [c for c in found if c.state.status == "running"]
+        return found if all else [c for c in found if _running(c)]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -408,6 +450,13 @@ class Containers:
 
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
+
+
+def _running(container) -> bool:
+    try:
+        return container.state.status == "running"
+    except ContainerNotFound:       # removed while we looked
+        return False
 
 
 def _discard_log(path, keep_this_run: bool) -> None:

@@ -11,7 +11,7 @@ from .runtime import process
 
 
 def exec_process(container, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                 stdin=False, detach=False):
+                 stdin=False, detach=False, winsize=None):
     """A Popen of `cmd` in the running container; its return code is the command's.
 
     StartError(126) for a working directory that isn't there, in the words of Docker's runtime;
@@ -33,7 +33,7 @@ def exec_process(container, cmd, *, user=None, workdir=None, environment=None, t
     exec_id = os.urandom(32).hex()
     container.emit("exec_create: " + " ".join(args), execID=exec_id)
     proc = process.exec(container.bundle, args, env=_env_list(environment), user=user,
-                        cwd=workdir, tty=tty, stdin=stdin, detach=detach)
+                        cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize)
     container.emit("exec_start: " + " ".join(args), execID=exec_id)
     proc.exec_id = exec_id
     return proc

@@ -339,6 +339,7 @@ def cmd_exec(args) -> int:
         return 0
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
+    container.exec_done(proc)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
     container.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)

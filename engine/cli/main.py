@@ -26,6 +26,7 @@ COMMANDS = {
     "system": ("info", "version", "system", "events"),
     "kernel": ("kernel",),
     "notebook": ("notebook",),
+    "daemon": ("daemon",),
     "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--data-root",)

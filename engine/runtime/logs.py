@@ -21,6 +21,18 @@ class LogEntry:
     data: bytes
 
 
+def open_log(bundle: str, *, at_end: bool = True):
+    """The log as a binary file (made empty if the container never ran), positioned at its
+    end: held open, it keeps every line the container writes from now on readable, even once
+    the container is removed (docker run --rm attaches before the start)."""
+    fd = os.open(os.path.join(bundle, "container.log"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                 0o640)
+    f = os.fdopen(fd, "rb")
+    if at_end:
+        f.seek(0, os.SEEK_END)
+    return f
+
+
 def _since(value) -> str:
     """A comparable RFC 3339 string from a datetime, a Unix timestamp or such a string."""
     if isinstance(value, str):
@@ -40,9 +52,10 @@ def _parse(raw: bytes) -> LogEntry:
 
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None, until=None,
          running: Callable[[], bool] = lambda: False, poll: float = 0.05,
-         pause: Callable[[float], object] = time.sleep) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log (written at `since` or later, at `until` or earlier);
-    with follow, keeps reading while `running()`.
+         pause: Callable[[float], object] = time.sleep, file=None) -> Iterator[LogEntry]:
+    """Entries of <bundle>/container.log (or of `file`, the log opened earlier, from where it
+    stands), written at `since` or later, at `until` or earlier; with follow, keeps reading
+    while `running()`.
 
     `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
     follower sees the end at once instead of after a poll interval.
@@ -54,7 +67,7 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
     def wanted(entry: LogEntry) -> bool:
         return (cutoff is None or entry.time >= cutoff) and (end is None or entry.time <= end)
     try:
-        f = open(path, "rb")
+        f = file or open(path, "rb")
     except FileNotFoundError:
         if not follow:
             return

@@ -176,13 +176,14 @@ def stop(bundle: str, timeout: float = 10) -> State:
 
 
 def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=False,
-         detach=False) -> subprocess.Popen:
+         detach=False, winsize: tuple[int, int] | None = None) -> subprocess.Popen:
     """docker exec: `args` in the running container (its namespaces, cgroup, user, env).
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
-    stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
-    The shim joins the container through a pidfd and reads the exec's pairs from a memfd, so
-    neither a recycled pid nor the size of argv and env can change what runs where.
+    stderr when it can't be run). tty: stdout carries the pty, sized `winsize` (rows, cols)
+    from the start and resized by resize_exec(); stdin: write to proc.stdin. The shim joins
+    the container through a pidfd and reads the exec's pairs from a memfd, so neither a
+    recycled pid nor the size of argv and env can change what runs where.
     """
     if not args:
         raise InvalidArgument("no command specified")
@@ -190,22 +191,38 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
     merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
     for e in env:
         merged[e.split("=", 1)[0]] = e
+    resize = None
+    if tty and not detach:      # later window sizes, read by the shim (resize_exec)
+        resize = os.path.join(bundle, f"exec-{os.urandom(8).hex()}.resize")
+        os.mkfifo(resize, 0o600)
     spec = [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
             ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
             *((("user", user),) if user is not None else ()),
-            *((("cwd", cwd),) if cwd is not None else ())]
-    specfd = _bundle.pairs_memfd(spec)
+            *((("cwd", cwd),) if cwd is not None else ()),
+            *((("resize", resize),) if resize else ()),
+            *((("winsize", f"{int(winsize[0])} {int(winsize[1])}"),)
+              if tty and winsize and all(winsize) else ())]
+    try:
+        specfd = _bundle.pairs_memfd(spec)
+    except BaseException:
+        _unlink(resize)
+        raise
     try:
         pidfd = _container_pidfd(bundle)
         try:
             out = subprocess.DEVNULL if detach else subprocess.PIPE
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)],
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT if tty and not detach else out,
                 start_new_session=detach, pass_fds=(pidfd, specfd))
+            proc.resize_path = resize       # the shim holds it open; exec_done() removes it
+            return proc
         finally:
             os.close(pidfd)
+    except BaseException:
+        _unlink(resize)
+        raise
     finally:
         os.close(specfd)
 
@@ -232,6 +249,48 @@ def _container_pidfd(bundle: str) -> int:
     return fd
 
 
+def resize_exec(proc: subprocess.Popen, rows: int, cols: int) -> None:
+    """Set the window size of an exec's TTY (exec(..., tty=True))."""
+    path = getattr(proc, "resize_path", None)
+    if path is None:
+        raise Conflict("this exec has no TTY")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:          # the exec has ended (no reader, or already cleaned up)
+        raise Conflict("the exec is not running") from exc
+    try:
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def exec_done(proc: subprocess.Popen) -> None:
+    """Remove what exec() made for `proc` once it has ended (its resize FIFO)."""
+    _unlink(getattr(proc, "resize_path", None))
+
+
+def _unlink(path: str | None) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def resize(bundle: str, rows: int, cols: int) -> None:
+    """Set the window size of a running container's TTY (the monitor reads the `resize` FIFO)."""
+    try:
+        fd = os.open(os.path.join(bundle, "resize"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise Conflict(f"container {os.path.basename(bundle)} has no TTY") from None
+    except OSError as exc:          # ENXIO: no monitor holds the FIFO open
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from exc
+    try:
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    finally:
+        os.close(fd)
+
+
 def open_stdin(bundle: str):
     """The container's stdin (run -i), as a binary file to write to; closing it sends EOF.
 
@@ -241,12 +300,32 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         until=None) -> Iterator[_logs.LogEntry]:
-    """LogEntry(stream, time, data) from the container's log; follow reads on while it runs."""
-    state(bundle)   # NotFound for a missing container
+         until=None, stop=lambda: False, file=None) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log (or `file`, opened earlier by
+    open_log); follow reads on while it runs (and `stop()` is false: a reader whose client
+    left ends at the next poll). A container removed meanwhile has stopped running."""
+    if file is None:
+        state(bundle)   # NotFound for a missing container
+
+    def running() -> bool:
+        try:
+            return not stop() and state(bundle).status == "running"
+        except ContainerNotFound:
+            return False
+
+    def pause(seconds):
+        try:
+            wait(bundle, seconds)
+        except ContainerNotFound:
+            pass
     return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
-                      running=lambda: state(bundle).status == "running",
-                      pause=lambda seconds: wait(bundle, seconds))
+                      running=running, pause=pause, file=file)
+
+
+def open_log(bundle: str, *, at_end: bool = True):
+    """The container's log file, held open from now on (see logs.open_log)."""
+    state(bundle)
+    return _logs.open_log(bundle, at_end=at_end)
 
 
 def _cgroup_dirs(bundle: str) -> list[str]:

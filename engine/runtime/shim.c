@@ -674,6 +674,9 @@ static void open_container_tty(int stdin_too) {
     int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
+    struct winsize ws = {0};   /* exec -t: the client's size before the command starts */
+    if (get("winsize") && sscanf(get("winsize"), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2)
+        ioctl(slave, TIOCSWINSZ, &ws);
     if (stdin_too) CHECK(dup2(slave, 0), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 1), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 2), "dup2 %s: %s", name, strerror(errno));
@@ -981,7 +984,13 @@ static void monitor(const char *bundle, int ready) {
             if (s->fd < 0 || !p[k].revents) continue;
             char buf[65536];
             ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0) { log_feed(s, buf, n); continue; }
+            if (n > 0) {
+                log_feed(s, buf, n);
+                /* A TTY's reader waits on prompts without a newline ("/ # "): each read is
+                 * logged at once, as Docker logs TTY output. */
+                if (tty) log_flush(s);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             log_flush(s);   /* EOF, or EIO on a pty master once the last slave closed */
             if (s->fd != in_w) close(s->fd);
@@ -1045,12 +1054,19 @@ failed:
 
 /* ---------------------------------------------------------------- exec */
 
-static void pump_tty(int master, pid_t child, int sfd) {
+static void pump_tty(int master, pid_t child, int sfd, int resize) {
     int in_open = 1, out_open = 1, status;
     while (out_open) {
-        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0}};
-        if (poll(p, 3, -1) < 0) continue;
+        struct pollfd p[4] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0},
+                              {resize, POLLIN, 0}};
+        if (poll(p, 4, -1) < 0) continue;
         char buf[65536];
+        if (p[3].revents) {   /* "ROWS COLS\n" from the engine (exec resize) */
+            ssize_t n = read(resize, buf, 63);
+            struct winsize ws = {0};
+            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2))
+                ioctl(master, TIOCSWINSZ, &ws);
+        }
         if (p[0].revents) {
             ssize_t n = read(master, buf, sizeof buf);
             if (n <= 0) out_open = 0;
@@ -1129,6 +1145,8 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char err[1024];
     int *cg = open_cgroup_procs(err, sizeof err);
     if (!cg) fail(125, "%s", err);
+    /* The resize FIFO lives in the bundle, which setns(mnt) hides: opened now (RDWR: no HUP). */
+    int resize = get("resize") ? open(get("resize"), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
     join_cgroups(cg);   /* before setns(cgroup): the move must be visible from our namespace */
     join_namespaces(pidfd);
     close(pidfd);
@@ -1153,7 +1171,7 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char msg[4200];
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
-    if (master >= 0 && !code) pump_tty(master, child, sfd);
+    if (master >= 0 && !code) pump_tty(master, child, sfd, resize);
     for (;;) {   /* forward signals until the child exits */
         struct pollfd p = {sfd, POLLIN, 0};
         if (poll(&p, 1, -1) < 0 && errno != EINTR) fail(125, "poll: %s", strerror(errno));
