@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -73,6 +74,26 @@ def test_pull_takes_the_notebook_and_lock_back_out(shipped, tmp_path):
     with pytest.raises(InvalidArgument, match="holds no notebook"):
         engine.notebooks.pull("busybox", tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+def test_cli_exit_codes_of_image_and_pull(shipped, tmp_path):
+    engine, path, _, _, _ = shipped
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "--data-root",
+                               str(engine.root), "notebook", *args], capture_output=True, text=True)
+    made = cli("image", "-q", str(path), "-t", "again:1")
+    assert made.returncode == 0 and made.stdout.strip() == engine.images.get("again:1").id
+    assert made.stderr.startswith("Warning: shipenv:1 has no JupyterLab")
+    unlocked = path.with_name("unlocked.ipynb")
+    unlocked.write_text(path.read_text().replace('"dockyard": {', '"other": {'))
+    failed = cli("image", "-q", str(unlocked), "-t", "nolock:1")
+    assert failed.returncode == 1 and "has no lock: run `dockyard notebook lock" in failed.stderr
+    assert cli("pull", "again:1", str(tmp_path / "out")).returncode == 0
+    conflict = cli("pull", "again:1", str(tmp_path / "out"))
+    assert conflict.returncode == 1 and conflict.stderr.count("\n") == 1
+    nolock = cli("diff", str(path), str(unlocked))
+    assert nolock.returncode == 1 and "unlocked.ipynb has no lock" in nolock.stderr
 
 
 def podman(work, *args, check=True):
