@@ -17,7 +17,8 @@ from dockyard.engine.errors import BuildError, InvalidArgument, NotFound
 from dockyard.engine.notebook import lockfile
 
 ENV_CELL = "%%dockerfile -t env:1\nFROM busybox\nCOPY app.txt /app/\nRUN echo built > /built\n"
-DATE_CELL = "%%dockerfile -t dated:1\nFROM env:1\nRUN date +%s%N > /when\n"
+# busybox's date has whole seconds: sleeping first makes a second build's date another one
+DATE_CELL = "%%dockerfile -t dated:1\nFROM env:1\nRUN sleep 1 && date > /when\n"
 
 
 def write_notebook(directory, *sources, name="nb.ipynb"):
@@ -65,7 +66,7 @@ def test_a_second_data_root_rebuilds_the_same_images(tmp_path, project):
     rows = second.notebooks.build(nb)
     assert [r.status for r in rows] == ["same", "same", "drifted"]
     assert second.images.get("env:1").id == env["image"]
-    assert rows[2].step == "line 2: RUN date +%s%N > /when"
+    assert rows[2].step == "line 2: RUN sleep 1 && date > /when"
     assert rows[2].reason.startswith("not deterministic")
 
 

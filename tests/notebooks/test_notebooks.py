@@ -119,7 +119,7 @@ def test_reproducible_environment(host_ready, dockyard_kernel, tmp_path):
     elsewhere = outputs(cell_with(nb, "elsewhere.notebooks.build"), "execute_result")[0]
     html = elsewhere.data["text/html"]
     assert html.count("dy-lock-same") == 2 and html.count("dy-lock-drifted") == 1
-    assert "not deterministic" in html and "RUN date &gt; /env/built-at" in html
+    assert "not deterministic" in html and "RUN sleep 1 &amp;&amp; date &gt; /env/built-at" in html
     assert "is the locked image: True" in text_of(cell_with(nb, "is the locked image"))
     drift = outputs(cell_with(nb, "numbers==2.0"), "execute_result")[0].data["text/html"]
     assert "COPY requirements.txt /env/" in drift and "a build-context file changed" in drift
