@@ -86,7 +86,7 @@ def cli(root, *args):
 def test_notebook_run_executes_a_locked_notebook_and_names_a_failed_cell(project, tmp_path):
     root = tmp_path / "root"
     path = save(project, BOOTSTRAP, ENV,
-                "%container run --rm lockenv:1 cat /data.txt")
+                "%container run --rm --network none lockenv:1 cat /data.txt")
     assert cli(root, "notebook", "lock", "-q", str(path)).returncode == 0
     done = cli(root, "notebook", "run", "-q", str(path), "-o", str(tmp_path / "out.ipynb"))
     assert done.returncode == 0, done.stderr
