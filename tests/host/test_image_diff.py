@@ -1,7 +1,9 @@
 """`dockyard diff IMAGE1 IMAGE2` on real builds: files, config, layers, Debian and Python packages.
 
-The environments are busybox images with a dpkg status file and a *.dist-info directory
-written by RUN steps, so the package sections read what dpkg and pip would have left.
+The first pair are busybox images with a dpkg status file and *.dist-info directories written
+by RUN steps (every kind of change at once); the last test installs a real .deb (built by the
+host's dpkg-deb, installed by busybox's dpkg) and a real wheel (built by setuptools, unpacked as
+pip does) so the package sections read what the package managers themselves wrote.
 """
 import json
 import subprocess
@@ -110,3 +112,46 @@ def test_cli_text_and_json(engine, images):
     missing = subprocess.run([*argv, "diffbase:1", "nope:1"], capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stderr.startswith("Error: ")
     assert missing.stderr.count("\n") == 1
+
+
+def real_packages(top):
+    """A build context holding hello-lock_1.2-3_all.deb and tinylock-0.4.1-py3-none-any.whl."""
+    context, deb, project = top / "ctx", top / "deb", top / "tinylock"
+    (deb / "DEBIAN").mkdir(parents=True)
+    (deb / "DEBIAN" / "control").write_text(
+        "Package: hello-lock\nVersion: 1.2-3\nArchitecture: all\n"
+        "Maintainer: dockyard <dev@example.org>\nDescription: a test package\n")
+    (deb / "usr" / "share" / "hello-lock").mkdir(parents=True)
+    (deb / "usr" / "share" / "hello-lock" / "README").write_text("hello\n")
+    context.mkdir()
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(deb),
+                    str(context / "hello-lock.deb")], check=True, capture_output=True)
+    (project / "tinylock").mkdir(parents=True)
+    (project / "tinylock" / "__init__.py").write_text("X = 1\n")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "tinylock"\nversion = "0.4.1"\n[build-system]\n'
+        'requires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n')
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation",
+                    "--no-deps", "--no-index", "-w", str(context), str(project)],
+                   check=True, capture_output=True)
+    return context
+
+
+def test_a_real_debian_package_and_wheel_installed(engine, tmp_path):
+    context = real_packages(tmp_path)
+    engine.images.build("FROM busybox\nRUN mkdir -p /var/lib/dpkg/info /var/lib/dpkg/updates "
+                        "&& touch /var/lib/dpkg/status\n", tag="realbase:1")
+    engine.images.build(
+        "FROM realbase:1\nCOPY hello-lock.deb tinylock-0.4.1-py3-none-any.whl /tmp/\n"
+        f"RUN dpkg -i /tmp/hello-lock.deb && mkdir -p {SITE} && "
+        f"unzip -q /tmp/tinylock-0.4.1-py3-none-any.whl -d {SITE} && rm /tmp/*.deb /tmp/*.whl\n",
+        context=str(context), tag="realnew:1")
+    result = engine.images.diff("realbase:1", "realnew:1")
+    assert result["debian"] == [{"name": "hello-lock", "change": "added", "old": None,
+                                 "new": "1.2-3"}]
+    assert result["python"] == [{"name": "tinylock", "change": "added", "old": None,
+                                 "new": "0.4.1"}]
+    files = {f["path"]: f["change"] for f in result["files"]}
+    assert files["/usr/share/hello-lock/README"] == "added"
+    assert files["/var/lib/dpkg/status"] == "changed"
+    assert files[f"{SITE}/tinylock/__init__.py"] == "added"
