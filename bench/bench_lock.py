@@ -5,8 +5,10 @@
 Two images share a base whose top layer holds `--files` files (an installed environment, say)
 and differ only in their last layer (a few files changed, a package added). `dockyard diff`
 reads just the layers they don't share; the peer is what standard tools do for two OCI images:
-umoci unpacks both from the data root (which is an OCI image layout) and `diff -rq` compares
-the trees. A third row diffs an image against bare busybox, so that the big layer is read:
+umoci unpacks both and `diff -rq` compares the trees. The data root's own OCI layout holds no
+blob for a layer built here (its snapshot is the truth, issue 14), so each image is first
+exported with `dockyard save` (Docker 25's tar, an OCI layout inside) and untarred: setup, not
+timed, so the peer starts from two ready OCI layouts. A third row diffs an image against bare busybox, so that the big layer is read:
 what it costs when the layers are not shared.
 
 The notebook rows: `notebook lock` of a two-cell notebook on a fresh data root (busybox
@@ -45,13 +47,23 @@ def make_images(engine, top: Path, files: int):
         engine.images.build(f"FROM bench-base:1\n{CHANGE.format(v=version)}\n", tag=name)
 
 
-def umoci_diff(root: Path, work: Path) -> None:
-    """Unpack both images with umoci and compare the trees with diff -rq (exit 1: differ)."""
+def oci_layouts(engine, work: Path) -> None:
+    """work/layout-a and work/layout-b: bench-a:1 and bench-b:1 as OCI layouts (dockyard save)."""
+    for name in ("a", "b"):
+        archive = work / f"{name}.tar"
+        engine.images.save(f"bench-{name}:1", str(archive))
+        (work / f"layout-{name}").mkdir()
+        subprocess.run(["tar", "-xf", str(archive), "-C", str(work / f"layout-{name}")],
+                       check=True)
+        archive.unlink()
+
+
+def umoci_diff(work: Path) -> None:
+    """Unpack both layouts with umoci and compare the trees with diff -rq (exit 1: differ)."""
     for name in ("a", "b"):
         shutil.rmtree(work / name, ignore_errors=True)
-        subprocess.run(["umoci", "unpack", "--image",
-                        f"{root}:docker.io/library/bench-{name}:1", str(work / name)],
-                       check=True, capture_output=True)
+        subprocess.run(["umoci", "unpack", "--image", f"{work}/layout-{name}:1",
+                        str(work / name)], check=True, capture_output=True)
     done = subprocess.run(["diff", "-rq", "--no-dereference", str(work / "a" / "rootfs"),
                            str(work / "b" / "rootfs")], capture_output=True)
     assert done.returncode == 1, done.stderr
@@ -99,7 +111,8 @@ def main(argv=None) -> int:
         if shutil.which("umoci"):
             work = top / "unpacked"
             work.mkdir()
-            peer = Figure.timed(time_calls(lambda: umoci_diff(top / "root", work), args.rounds))
+            oci_layouts(engine, work)
+            peer = Figure.timed(time_calls(lambda: umoci_diff(work), args.rounds))
         else:
             peer = Figure.missing("umoci not installed")
         print(markdown_table(f"diff of two images sharing a {args.files}-file layer",
