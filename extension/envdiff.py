@@ -13,6 +13,9 @@ from html import escape
 import ipywidgets as widgets
 from traitlets import Int, Unicode
 
+from dockyard.engine.cli.main import ArgumentParser
+
+from .commandline import split
 from .htmlkit import code, human_size, short_digest, table
 from .static import StaticSnapshot
 
@@ -22,7 +25,6 @@ COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00"}
 
 
 def diff_parser():
-    from dockyard.engine.cli.main import ArgumentParser
     p = ArgumentParser(prog="%image diff", add_help=False)
     p.add_argument("first", metavar="IMAGE1")
     p.add_argument("second", metavar="IMAGE2")
@@ -31,7 +33,6 @@ def diff_parser():
 
 def image_diff(magics, line: str):
     """`%image diff A B`: the engine's comparison as an ImageDiffView."""
-    from .commandline import split
     args = diff_parser().parse_args(split(line)[1:])
     return ImageDiffView(magics.engine.images.diff(args.first, args.second))
 

@@ -19,6 +19,8 @@ import ipywidgets as widgets
 from IPython.display import display
 from traitlets import Int, Unicode
 
+from dockyard.engine import environment_cells, peek_lock
+from dockyard.engine.cli.main import ArgumentParser
 from dockyard.engine.errors import InvalidArgument
 
 from .htmlkit import code, short_digest, table
@@ -56,7 +58,6 @@ class LockState:
 
     def running_cell(self):
         """The running cell as an EnvCell when it is a %%dockerfile cell, else None."""
-        from dockyard.engine.notebook.cells import environment_cells
         if not self.raw.lstrip().startswith("%%dockerfile"):
             return None
         try:
@@ -90,8 +91,7 @@ class LockState:
 
 
 def lock_of(path: Path | None) -> dict | None:
-    from dockyard.engine.notebook.lockfile import peek
-    return peek(path) if path is not None else None
+    return peek_lock(path) if path is not None else None
 
 
 def build_options(magics) -> dict:
@@ -157,7 +157,6 @@ class LockNote:
 
 
 def lock_parser():
-    from dockyard.engine.cli.main import ArgumentParser
     p = ArgumentParser(prog="%dockyard lock", add_help=False)
     p.add_argument("--sidecar", action="store_true",
                    help="write NAME.dockyard-lock.json beside the notebook instead")

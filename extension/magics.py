@@ -18,13 +18,16 @@ from IPython.core.magic import (Magics, cell_magic, line_cell_magic, line_magic,
                                 no_var_expand)
 from IPython.display import display
 
-from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 # One parser for `%%dockerfile` lines, shared with the notebook lock (which reads them headless).
-from dockyard.engine.notebook.cells import build_args, dockerfile_parser
+from dockyard.engine import Engine, build_args, dockerfile_parser
+from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 
 from . import commandline, interrupts, lock, reprs, running, views
 from .build_widget import BuildProgress
-from .layers import Provenance
+from .container_widget import ContainerView
+from .envdiff import image_diff, with_layer_browser
+from .hostinfo import HostInfo
+from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
 
 
@@ -68,8 +71,6 @@ class DockyardMagics(Magics):
     @property
     def engine(self):
         """The Engine on settings.data_root, reopened if that setting changes."""
-        from dockyard.engine import Engine
-
         root = self.settings.data_root or None
         if self._engine is None or self._engine_root != root:
             self._engine, self._engine_root = Engine(root), root
@@ -249,7 +250,6 @@ class DockyardMagics(Magics):
         """`%image ls|history|inspect|rm|tag|prune|bootstrap|...` as `dockyard image ...`;
         `%image diff A B` compares two images (extension/envdiff.py)."""
         if line.split()[:1] == ["diff"]:
-            from .envdiff import image_diff
             return image_diff(self, line)
         return self._group("image", line, lambda: self.engine.images.list())
 
@@ -300,14 +300,11 @@ class DockyardMagics(Magics):
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "
                                   "(try: %dockyard info, %dockyard lock)")
-        from .hostinfo import HostInfo
         return HostInfo(self.engine.info())
 
     # -- widgets for returned objects ---------------------------------------------------------
     def show_container(self, container) -> None:
         """Display a Container as a live ContainerView (the IPython display hook for it)."""
-        from .container_widget import ContainerView
-
         try:
             view = ContainerView(container, log_tail=self.settings.log_tail,
                                  refresh_seconds=self.settings.refresh_seconds,
@@ -320,9 +317,6 @@ class DockyardMagics(Magics):
 
     def show_image(self, image) -> None:
         """Display an Image as its LayerStack widget, annotated with this kernel's builds."""
-        from .layers import LayerStack
-
-        from .envdiff import with_layer_browser
         with_layer_browser(LayerStack(image, self.provenance), image, self.engine).show()
 
     def _sync_views(self) -> None:

@@ -4,13 +4,14 @@
 """
 import sys
 
+from .render import size
+
 MARK = {"added": "+", "removed": "-", "changed": "~"}
 FILE_MARK = {"added": "A", "removed": "D", "changed": "C"}
 
 
 def print_image_diff(result: dict, out=None) -> None:
     """The diff of two images, section by section; a section with no change says so."""
-    from .render import size
     out = out or sys.stdout
     a, b = result["a"]["name"], result["b"]["name"]
     layers = result["layers"]
@@ -37,7 +38,6 @@ def _value(value) -> str:
 
 
 def _files(changes: list[dict], out) -> None:
-    from .render import size
     counts = {kind: [c for c in changes if c["change"] == kind] for kind in FILE_MARK}
     print(f"Files: {len(counts['added'])} added ({size(sum(c['size'] for c in counts['added']))})"
           f", {len(counts['changed'])} changed, {len(counts['removed'])} removed "

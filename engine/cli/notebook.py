@@ -8,6 +8,13 @@ Build progress goes to stderr (BuildKit's plain lines, under a header per cell);
 table to stdout. Exit statuses: 0 done (verify: everything matches), 1 drift (verify) or any
 failure, 125 a bad command line.
 """
+import json
+import sys
+
+from .. import Engine
+from .build import PlainProgress
+from .imagediff import print_lock_diff
+from .render import table
 
 
 def register(sub) -> None:
@@ -58,9 +65,6 @@ def _common(p) -> None:
 
 
 def _engine(args):
-    import sys
-
-    from .. import Engine
     # jsonschema (under nbformat) imports rfc3987_syntax, when installed, for its "iri" format
     # check, which no notebook or lock schema uses; building its grammar costs seconds per
     # command. This is our own process, so leave it out.
@@ -71,9 +75,6 @@ def _engine(args):
 def progress(quiet: bool):
     """The on_event printing each cell's header and its build as `docker build` does (only
     warnings with `quiet`)."""
-    import sys
-
-    from .build import PlainProgress
     plain = PlainProgress(sys.stderr)
 
     def on_event(event: dict) -> None:
@@ -92,16 +93,12 @@ def cmd_lock(args) -> int:
     engine = _engine(args)
     lock = engine.notebooks.lock(args.notebook, sidecar=args.sidecar, nocache=args.no_cache,
                                  on_event=progress(args.quiet))
-    from ..notebook.drift import short
-    from .render import table
     rows = [[f"cell {c['index'] + 1}", c["magic"], short(c["image"])] for c in lock["cells"]]
     table(["CELL", "MAGIC", "IMAGE"], rows)
     return 0
 
 
 def drift_table(rows) -> None:
-    from ..notebook.drift import short
-    from .render import table
     table(["CELL", "STATUS", "LOCKED", "CURRENT", "STEP", "WHY"],
           [[r.cell, r.status, short(r.locked), short(r.current), r.step or "-", r.reason or "-"]
            for r in rows])
@@ -131,9 +128,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    import json
-
-    from .imagediff import print_lock_diff
     result = _engine(args).notebooks.diff(args.first, args.second)
     if args.format == "json":
         print(json.dumps(result, indent=2))
@@ -153,3 +147,11 @@ def cmd_pull(args) -> int:
     for path in _engine(args).notebooks.pull(args.ref, args.directory):
         print(path)
     return 0
+
+
+def short(digest: str | None) -> str:
+    """sha256:0123456789ab (12 hex digits), or "-"."""
+    if not digest:
+        return "-"
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}" if hexpart else digest[:19]
