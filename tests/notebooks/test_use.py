@@ -101,7 +101,8 @@ def test_cells_run_inside_and_everything_comes_back(kernel, tmp_path):
 
 def test_input_interrupt_and_comms(kernel):
     km, kc, engine = kernel
-    run(kc, "%dockyard use python:latest --network none")
+    reply, out = run(kc, "%dockyard use python:latest --network none")
+    assert reply["status"] == "ok", out
 
     # input(): the inner kernel's request goes to the front end and the answer back
     msg_id = kc.execute("name = input('who? ')\nprint('hello', name)", allow_stdin=True)
