@@ -47,6 +47,7 @@ def _create(engine, options, image, cid, intent, *, limits, host, stop_signal,
                                 options.environment)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
         host["extra_hosts"] = _host_gateway(host["extra_hosts"], endpoints)
+        host["dns_resolver"] = _embedded_dns(engine, endpoints, host["dns"])
         mounts = _mounts(engine, image, options, undo)
         anonymous = [m.source for m in mounts if _is_anonymous(engine, m)]
         if anonymous:
@@ -242,6 +243,14 @@ def _host_options(options) -> dict:
                 dns_options=tuple(options.dns_opt),
                 sysctls=convert.parse_sysctls(options.sysctls, options.network),
                 group_add=tuple(str(g) for g in options.group_add))
+
+
+def _embedded_dns(engine, endpoints, dns_servers) -> bool:
+    """Whether the container gets the embedded DNS server: on a user-defined network, as in
+    Docker (the default bridge resolves no names), unless --dns names its own loopback."""
+    from .network.dns import wants_embedded
+    return (any(not engine.networks.is_default(n) for n in endpoints)
+            and wants_embedded(dns_servers))
 
 
 def _host_gateway(extra_hosts, endpoints) -> tuple:

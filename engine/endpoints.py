@@ -5,7 +5,8 @@ publishes its ports, gives both back when it exits (`release`: the monitor's exi
 or the engine that waited for it) and takes them again when it starts (`rejoin`), as Docker
 does. Its record keeps what it asked for (networks, aliases, a fixed --ip, -p) across that.
 Every attached container's /etc/hosts is rewritten in place whenever a container joins or
-leaves (names resolve through kept-current hosts files: see engine/network/hosts.py for why).
+leaves, and so are the records its embedded DNS server answers from (engine/network/hosts.py,
+engine/network/dns.py).
 """
 from .errors import Conflict, InvalidArgument
 
@@ -103,7 +104,8 @@ def ports_record(bindings) -> dict:
 
 
 def refresh_hosts(engine) -> None:
-    """Rewrite the /etc/hosts of every container on a network (in place: it is bind-mounted)."""
+    """Rewrite the /etc/hosts of every container on a network (in place: it is bind-mounted),
+    and the records of the embedded DNS servers (network/dns.py)."""
     from .network.hosts import write_in_place
 
     def write(cid, text):
@@ -111,17 +113,34 @@ def refresh_hosts(engine) -> None:
         if path.exists():
             write_in_place(str(path), text + _extra_hosts(engine, cid))
     engine.networks.refresh_hosts(write)
+    _refresh_dns(engine)
+
+
+def _refresh_dns(engine) -> None:
+    """Rewrite `<bundle>/dns-records` of every attached container that has one."""
+    from .network import dns
+    networks = engine.networks.list()
+    for cid in sorted({cid for net in networks for cid in net.endpoints}):
+        path = engine.root / "containers" / cid / dns.RECORDS
+        if path.exists():
+            names, subnets = dns.names_for(networks, cid)
+            servers = dns.upstreams(_host_config(engine, cid).get("Dns") or (), subnets)
+            dns.write_records(str(path), dns.render_records(names, servers))
+
+
+def _host_config(engine, cid: str) -> dict:
+    import json
+    try:
+        with open(engine.root / "containers" / cid / "container.json") as f:
+            return json.load(f)["HostConfig"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _extra_hosts(engine, cid: str) -> str:
     """The container's --add-host lines, kept below the network's names on every rewrite."""
-    import json
     from .runtime.bundle import extra_hosts_text
-    try:
-        with open(engine.root / "containers" / cid / "container.json") as f:
-            entries = json.load(f)["HostConfig"].get("ExtraHosts") or []
-    except (OSError, ValueError, KeyError):
-        return ""
+    entries = _host_config(engine, cid).get("ExtraHosts") or []
     return extra_hosts_text(entry.split(":", 1) for entry in entries)
 
 
