@@ -45,6 +45,7 @@
 
 /* ---------------------------------------------------------------- the monitor's side */
 
+/* Why the set-up failed, to the monitor (which waits for "+" or this). */
 static void report_and_exit(int fd, const char *what) {
     char msg[512];
     int n = snprintf(msg, sizeof msg, "embedded DNS server: %s: %s", what, strerror(errno));
@@ -90,9 +91,12 @@ static void start_child(const char *bundle, const char *netns, pid_t monitor, in
     if (udp < 0 || tcp < 0 || report < 0 || dup2(udp, UDP_FD) < 0 || dup2(tcp, TCP_FD) < 0)
         report_and_exit(report, "dup2");
     cloexec_from(TCP_FD + 1);
+    /* Ready: the sockets take queries from now on, and the server reads them once it has
+     * exec'd, while the container starts. */
+    if (write(report, "+", 1) < 0) _exit(1);
     const char *argv[] = {"dockyard-shim", "dns", bundle, NULL};
     execv("/proc/self/exe", (char **)argv);
-    report_and_exit(report, "exec");
+    _exit(127);
 }
 
 pid_t dns_start(const char *bundle, char *err, size_t errlen) {
@@ -108,17 +112,22 @@ pid_t dns_start(const char *bundle, char *err, size_t errlen) {
         start_child(bundle, get("netns"), monitor, report[1]);
     }
     close(report[1]);
-    ssize_t n = 0, got;
-    while (pid > 0 && (got = read(report[0], err + n, errlen - 1 - n)) != 0)
+    ssize_t n = 0, got;     /* "+": ready; else why not, up to EOF */
+    while (pid > 0 && (n == 0 || err[0] != '+') && (got = read(report[0], err + n, errlen - 1 - n)) != 0)
         if (got > 0) n += got;
         else if (errno != EINTR) break;
     close(report[0]);
+    if (pid > 0 && n > 0 && err[0] == '+') {
+        err[0] = 0;
+        return pid;
+    }
     if (pid < 0) snprintf(err, errlen, "embedded DNS server: fork: %s", strerror(errno));
-    else if (n > 0) {       /* EOF without a word: it exec'd */
-        err[n] = 0;
+    else {
+        if (n == 0) snprintf(err, errlen, "embedded DNS server: its set-up died");
+        else err[n] = 0;
         waitpid(pid, NULL, 0);
     }
-    return pid < 0 || n > 0 ? -1 : pid;
+    return -1;
 }
 
 void dns_stop(pid_t pid) {

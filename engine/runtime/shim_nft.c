@@ -176,16 +176,20 @@ static int read_acks(int fd, uint32_t first, uint32_t last) {
     return 0;
 }
 
-int dns_redirect(unsigned short udp_port, unsigned short tcp_port, char *err, size_t errlen) {
+/* One transaction: the table, its chain, the two rules; `replace` deletes a table of that
+ * name first ("table; delete table; table", which never fails but waits for an RCU grace
+ * period, ~10 ms: only for a namespace that has one already). 0, or -errno. */
+static int send_batch(unsigned short udp_port, unsigned short tcp_port, int replace) {
     static struct msg m;
     memset(&m, 0, sizeof m);
     begin_message(&m, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC);
     end_message(&m);
     uint32_t first = m.seq + 1;
-    /* "table; delete table; table": replaces what a previous start may have left, never fails */
-    table_message(&m, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-    table_message(&m, NFT_MSG_DELTABLE, 0);
-    table_message(&m, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+    if (replace) {
+        table_message(&m, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+        table_message(&m, NFT_MSG_DELTABLE, 0);
+    }
+    table_message(&m, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL);
     begin_message(&m, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_ACK,
                   NFPROTO_IPV4);
     attr_str(&m, NFTA_CHAIN_TABLE, TABLE);
@@ -202,7 +206,7 @@ int dns_redirect(unsigned short udp_port, unsigned short tcp_port, char *err, si
     uint32_t last = m.seq;
     begin_message(&m, NFNL_MSG_BATCH_END, 0, AF_UNSPEC);
     end_message(&m);
-    if (m.overflow) { snprintf(err, errlen, "nftables message too long"); return -1; }
+    if (m.overflow) return -EMSGSIZE;
 
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
     struct timeval timeout = {.tv_sec = 5};
@@ -212,6 +216,12 @@ int dns_redirect(unsigned short udp_port, unsigned short tcp_port, char *err, si
     if (!rc && sendto(fd, m.buf, m.len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) rc = -errno;
     if (!rc) rc = read_acks(fd, first, last);
     if (fd >= 0) close(fd);
+    return rc;
+}
+
+int dns_redirect(unsigned short udp_port, unsigned short tcp_port, char *err, size_t errlen) {
+    int rc = send_batch(udp_port, tcp_port, 0);
+    if (rc == -EEXIST) rc = send_batch(udp_port, tcp_port, 1);   /* a previous start's */
     if (rc) snprintf(err, errlen, "nftables redirect of %s:53: %s", DNS_ADDRESS, strerror(-rc));
     return rc ? -1 : 0;
 }

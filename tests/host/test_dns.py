@@ -210,3 +210,17 @@ def test_system_check_knows_a_container_that_lost_its_server(engine, net):
     time.sleep(0.1)
     texts = [f.text for f in check(engine).findings]
     assert any(web.id[:12] in t and "DNS server" in t for t in texts), texts
+
+
+def test_a_stale_redirect_table_in_the_namespace_is_replaced(engine, net):
+    web = engine.containers.create("busybox", ["sleep", "120"], network=net)
+    ns = netns(engine, web)     # made at create: a table a dead start left there
+    stale = ("table ip dockyard_dns {\n chain output { type nat hook output priority -100\n"
+             " ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:9\n }\n}\n")
+    subprocess.run(["nsenter", f"--net={ns}", "nft", "-f", "-"], input=stale, text=True,
+                   check=True)
+    web.start()
+    rules = subprocess.run(["nsenter", f"--net={ns}", "nft", "list", "ruleset"],
+                           capture_output=True, text=True, check=True).stdout
+    assert rules.count("table ip dockyard_dns") == 1 and ":9\n" not in rules, rules
+    assert ask(ns, web.id[:12])["answers"] == [(A, ip_of(web, net))]
