@@ -20,8 +20,9 @@ import signal
 from dataclasses import dataclass, field
 
 from . import intents, recovery
+from .endpoints import holding
 from .errors import DockyardError
-from .runtime import cgroups, process
+from .runtime import cgroups
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _containers(engine, repair, checked) -> list[tuple[str, bool]]:
 def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
     bundle = str(engine.root / "containers" / cid)
     try:
-        status = process.state(bundle).status
+        status = engine.runtime.state(bundle).status
     except (OSError, DockyardError):      # removed meanwhile
         return []
     if status == "dead":
@@ -147,7 +148,7 @@ def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
                        lambda: recovery.settle(engine, cid))]
     if status == "running":
         return []
-    if not recovery.holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
+    if not holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
         return [_fixed(f"stopped container {cid[:12]} still holds its network", repair,
                        lambda: recovery.settle(engine, cid))]
     dirs = glob.glob(f"{cgroups.ROOT}/dockyard/{cid}") + glob.glob(
@@ -214,7 +215,7 @@ def _dns_servers(engine, servers: dict[str, int], repair) -> list[tuple[str, boo
     found = []
     for bundle, pid in servers.items():
         try:
-            status = process.state(bundle).status
+            status = engine.runtime.state(bundle).status
         except (OSError, DockyardError):        # its directory is gone
             status = "removed"
         if status in ("exited", "dead", "removed"):
@@ -224,7 +225,7 @@ def _dns_servers(engine, servers: dict[str, int], repair) -> list[tuple[str, boo
     for records in glob.glob(str(engine.root / "containers" / "*" / RECORDS)):
         bundle = os.path.dirname(records)
         try:
-            state = process.state(bundle)
+            state = engine.runtime.state(bundle)
         except (OSError, DockyardError):
             continue
         if state.status == "running" and bundle not in servers and os.path.exists(f"/proc/{state.pid}"):
