@@ -23,6 +23,7 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
     convert.settings(options)
+    convert.parse_links(options.links)
     exposed = convert.parse_expose(options.expose)
     if options.log_driver not in ("json-file", "none"):
         raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
@@ -42,6 +43,7 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
         undo.append(lambda: os.unlink(engine.containers.names_dir / name))
         hostname = _hostname(engine, options, cid)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
+        _check_legacy_links(engine, options, endpoints)
         mounts = _mounts(engine, image, options, undo)
         anonymous = [m.source for m in mounts if _is_anonymous(engine, m)]
         if anonymous:
@@ -106,7 +108,9 @@ def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) ->
             "VolumesFrom": list(options.volumes_from),
             "ExtraHosts": [f"{n}:{a}" for n, a in spec.extra_hosts] or None,
             "Dns": list(spec.dns), "DnsSearch": list(spec.dns_search),
-            "DnsOptions": list(spec.dns_options), "ShmSize": shm_bytes(options.shm_size),
+            "DnsOptions": list(spec.dns_options),
+            "Links": [f"/{t}:/{name}/{a}" for t, a in convert.parse_links(options.links)]
+            or None, "ShmSize": shm_bytes(options.shm_size),
             "LogConfig": {"Type": options.log_driver, "Config": {}},
             "Sysctls": dict(spec.sysctls), "GroupAdd": list(spec.group_add) or None,
             "OomKillDisable": spec.oom_kill_disable, "CpuShares": spec.cpu_shares,
@@ -160,6 +164,14 @@ def _embedded_dns(engine, endpoints, dns_servers) -> bool:
     Docker (the default bridge resolves no names), unless --dns names its own loopback."""
     return (any(not engine.networks.is_default(n) for n in endpoints)
             and wants_embedded(dns_servers))
+
+
+def _check_legacy_links(engine, options, endpoints) -> None:
+    """--link on the default bridge needs its target to exist (Docker's legacy links); on a
+    user network the alias answers whatever the name does, whenever it does."""
+    if options.links and not any(not engine.networks.is_default(n) for n in endpoints):
+        for target, _ in convert.parse_links(options.links):
+            engine.containers.get(target)
 
 
 def _warnings(options) -> list[str]:

@@ -112,24 +112,44 @@ def refresh_hosts(engine) -> None:
     and the records of the embedded DNS servers (network/dns.py)."""
     from .network.hosts import write_in_place
 
+    networks = engine.networks.list()
+
     def write(cid, text):
         path = engine.root / "containers" / cid / "hosts"
         if path.exists():
-            write_in_place(str(path), text + _extra_hosts(engine, cid))
+            write_in_place(str(path), text + _extra_hosts(engine, cid)
+                           + _legacy_link_hosts(networks, cid, _links(engine, cid)))
     engine.networks.refresh_hosts(write)
-    _refresh_dns(engine)
+    _refresh_dns(engine, networks)
 
 
-def _refresh_dns(engine) -> None:
+def _refresh_dns(engine, networks) -> None:
     """Rewrite `<bundle>/dns-records` of every attached container that has one."""
     from .network import dns
-    networks = engine.networks.list()
     for cid in sorted({cid for net in networks for cid in net.endpoints}):
         path = engine.root / "containers" / cid / dns.RECORDS
         if path.exists():
-            names, subnets = dns.names_for(networks, cid)
+            names, subnets = dns.names_for(networks, cid, _links(engine, cid))
             servers = dns.upstreams(_host_config(engine, cid).get("Dns") or (), subnets)
             dns.write_records(str(path), dns.render_records(names, servers))
+
+
+def _links(engine, cid: str) -> list[tuple[str, str]]:
+    """The container's --link (target, alias) pairs."""
+    from .network.dns import parse_link
+    return [parse_link(entry) for entry in _host_config(engine, cid).get("Links") or ()]
+
+
+def _legacy_link_hosts(networks, cid: str, links) -> str:
+    """/etc/hosts lines of --link on the default bridge (Docker's legacy links): "IP alias
+    name" for each target there. On user networks the embedded DNS server answers them."""
+    from .network.dns import is_link_target
+    bridge = next((net for net in networks if net.default and cid in net.endpoints), None)
+    if bridge is None or not links:
+        return ""
+    return "".join(f"{ep['ip']}\t{alias} {ep.get('name') or peer[:12]}\n"
+                   for target, alias in links for peer, ep in sorted(bridge.endpoints.items())
+                   if peer != cid and is_link_target(target, peer, ep))
 
 
 def _host_config(engine, cid: str) -> dict:

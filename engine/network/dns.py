@@ -107,10 +107,26 @@ def write_records(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def names_for(networks, cid: str) -> tuple[list, list[str] | None]:
+def parse_link(entry: str) -> tuple[str, str]:
+    """One of HostConfig.Links, "/db:/web/database" (Docker's form) -> ("db", "database")."""
+    target, _, alias = entry.partition(":")
+    target = target.lstrip("/")
+    return target, alias.rpartition("/")[2] or target
+
+
+def is_link_target(target: str, peer: str, endpoint: dict) -> bool:
+    """Whether --link's `target` (a name, or an id of 12 digits or more) names this endpoint's
+    container."""
+    target = target.lower()
+    return target == (endpoint.get("name") or "").lower() or (len(target) >= 12
+                                                               and peer.startswith(target))
+
+
+def names_for(networks, cid: str, links=()) -> tuple[list, list[str] | None]:
     """What container `cid`'s server answers, from `networks` (Network values): for each user
     network it is on, in attach order, every endpoint's address and Docker's DNSNames there
-    (name, aliases, short id); and the subnets it may forward into (None: anywhere, once one
+    (name, aliases, short id), and the aliases of its own --link (target, alias) pairs, which
+    only it sees, as Docker's; and the subnets it may forward into (None: anywhere, once one
     of its networks is not internal)."""
     mine = sorted((n for n in networks if cid in n.endpoints),
                   key=lambda n: int(n.endpoints[cid]["ifname"][3:]))
@@ -119,7 +135,9 @@ def names_for(networks, cid: str) -> tuple[list, list[str] | None]:
         if net.default:
             continue
         peers = sorted(net.endpoints.items(), key=lambda item: ipaddress.ip_address(item[1]["ip"]))
-        answers.append((net.name, [(ep["ip"], [ep.get("name"), *ep["aliases"], peer[:12]])
+        answers.append((net.name, [(ep["ip"], [ep.get("name"), *ep["aliases"], peer[:12],
+                                               *(alias for target, alias in links
+                                                 if is_link_target(target, peer, ep))])
                                    for peer, ep in peers]))
     external = any(not net.internal for net in mine)
     return answers, None if external else [net.subnet for net in mine]

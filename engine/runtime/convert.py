@@ -267,6 +267,19 @@ def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def parse_links(items) -> tuple[tuple[str, str], ...]:
+    """--link "db:database" (or "db", its own alias) -> (target, alias) pairs."""
+    out = []
+    for item in items:
+        target, _, alias = item.partition(":")
+        target, alias = target.lstrip("/"), alias or target.lstrip("/")
+        if not target or not alias or "/" in alias:
+            raise InvalidArgument(f'invalid argument "{item}" for "--link" flag: '
+                                  "expected CONTAINER[:ALIAS]")
+        out.append((target, alias))
+    return tuple(out)
+
+
 def parse_dns(servers) -> tuple[str, ...]:
     for server in servers:
         try:

@@ -17,6 +17,7 @@ from dns_wire import AAAA, PTR, FakeUpstream, ask, in_netns
 
 from dockyard.engine.check import check
 from dockyard.engine.endpoints import disconnect
+from dockyard.engine.errors import ContainerNotFound
 from dockyard.engine.network import dns
 
 A = 1
@@ -224,3 +225,20 @@ def test_a_stale_redirect_table_in_the_namespace_is_replaced(engine, net):
                            capture_output=True, text=True, check=True).stdout
     assert rules.count("table ip dockyard_dns") == 1 and ":9\n" not in rules, rules
     assert ask(ns, web.id[:12])["answers"] == [(A, ip_of(web, net))]
+
+
+def test_link_aliases_answer_in_the_linking_container_only(engine, net):
+    web = sleeper(engine, net, name=f"web-{net}")
+    client = sleeper(engine, net, links=[f"{web.name}:site"])
+    other = sleeper(engine, net)
+    assert client.attrs["HostConfig"]["Links"] == [f"/{web.name}:/{client.name}/site"]
+    assert ask(netns(engine, client), "site")["answers"] == [(A, ip_of(web, net))]
+    assert ask(netns(engine, other), "site")["rcode"] != "NOERROR"
+    # on the default bridge (legacy links): /etc/hosts, and the target must exist
+    old = sleeper(engine, "bridge")
+    legacy = sleeper(engine, "bridge", links=[f"{old.name}:olddb"])
+    assert f"{ip_of(old, 'bridge')}\tolddb {old.name}\n" in (legacy.bundle / "hosts").read_text()
+    before = len(engine.containers.list(all=True))
+    with pytest.raises(ContainerNotFound, match="nosuch"):
+        sleeper(engine, "bridge", links=["nosuch:x"])
+    assert len(engine.containers.list(all=True)) == before

@@ -91,3 +91,28 @@ def test_records_are_replaced_atomically(tmp_path):
     dns.write_records(str(path), "a web 172.20.0.2\n")
     assert path.read_text() == "a web 172.20.0.2\n"
     assert [p.name for p in tmp_path.iterdir()] == ["dns-records"]
+
+
+def test_a_links_alias_answers_for_its_target_only_in_the_linking_container():
+    front = network("front", {ME: endpoint("172.20.0.3", "me"),
+                              WEB: endpoint("172.20.0.2", "web"), DB: endpoint("172.20.0.4", "db")})
+    links = [dns.parse_link("/web:/me/site"), dns.parse_link(f"/{DB[:12]}:/me/data")]
+    assert links == [("web", "site"), (DB[:12], "data")]
+    answers, _ = dns.names_for([front], ME, links)
+    assert dict(answers[0][1])["172.20.0.2"] == ["web", WEB[:12], "site"]
+    assert dict(answers[0][1])["172.20.0.4"] == ["db", DB[:12], "data"]
+    others, _ = dns.names_for([front], WEB)
+    assert "site" not in str(others)
+    # a target that isn't there (yet): no record, as Docker's alias answers nothing then
+    answers, _ = dns.names_for([front], ME, [("nosuch", "gone")])
+    assert "gone" not in str(answers)
+
+
+def test_link_flags_are_checked():
+    import pytest
+    from dockyard.engine.errors import InvalidArgument
+    from dockyard.engine.runtime.convert import parse_links
+    assert parse_links(["db:database", "/web"]) == (("db", "database"), ("web", "web"))
+    for bad in ("", ":x", "db:a/b"):
+        with pytest.raises(InvalidArgument, match="--link"):
+            parse_links([bad])
