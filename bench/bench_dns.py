@@ -114,7 +114,8 @@ def memory(engine, root: Path, net: str) -> tuple[Figure, Figure]:
 
 def python_floor() -> Figure:
     """The PSS of `python -S` with socket and select imported: any Python resolver's least."""
-    code = "import socket, select, sys; sys.stdout.write('up\\n'); sys.stdout.flush(); sys.stdin.read()"
+    code = ("import socket, select, sys; sys.stdout.write('up\\n'); sys.stdout.flush(); "
+            "sys.stdin.read()")
     pss = []
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-S", "-c", code], stdin=subprocess.PIPE,
@@ -144,7 +145,8 @@ def docker(queries: int) -> dict[str, Figure]:
         peer.docker("network", "create", "--subnet", THEIRS, "--gateway", gateway, net)
         upstream = FakeUpstream(gateway, {FORWARDED: "192.0.2.7"})
         try:
-            peer.docker("run", "-d", "--network", net, "--name", "target", "busybox", "sleep", "600")
+            peer.docker("run", "-d", "--network", net, "--name", "target", "busybox",
+                        "sleep", "600")
             cid = peer.docker("run", "-d", "--network", net, "--dns", gateway, "busybox",
                               "sleep", "600").strip()
             pid = peer.docker("inspect", "-f", "{{.State.Pid}}", cid).strip()

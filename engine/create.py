@@ -6,6 +6,7 @@ yet; `Containers.start` starts the monitor; `Containers.create_from` makes the C
 the record.
 """
 import os
+import shutil
 import sys
 
 from . import intents
@@ -24,6 +25,7 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
     convert.settings(options)
     convert.parse_links(options.links)
+    _check_container_network(options)
     exposed = convert.parse_expose(options.expose)
     if options.log_driver not in ("json-file", "none"):
         raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
@@ -58,6 +60,7 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
             dns_resolver=_embedded_dns(engine, endpoints, options.dns))
         engine.runtime.create(spec)     # leaves nothing behind if it fails
         undo.append(lambda: engine.runtime.remove(spec.bundle))
+        _share_resolv_conf(engine, options, engine.root / "containers" / cid)
         record = _record(name, image, options, spec, exposed,
                          mounts=[_mount_record(engine, m) for m in mounts],
                          endpoints=endpoints, ports=ports)
@@ -164,6 +167,28 @@ def _embedded_dns(engine, endpoints, dns_servers) -> bool:
     Docker (the default bridge resolves no names), unless --dns names its own loopback."""
     return (any(not engine.networks.is_default(n) for n in endpoints)
             and wants_embedded(dns_servers))
+
+
+def _check_container_network(options) -> None:
+    """--network container:X takes X's resolv.conf and names: Docker refuses flags that would
+    change them, in its words."""
+    if not (options.network or "").startswith("container:"):
+        return
+    if options.dns or options.dns_search or options.dns_opt:
+        raise InvalidArgument("conflicting options: dns and the network mode")
+    if options.extra_hosts:
+        raise InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
+    if options.links:
+        raise InvalidArgument("conflicting options: container type network can't be used "
+                              "with links. This would result in undefined behavior")
+
+
+def _share_resolv_conf(engine, options, bundle) -> None:
+    """--network container:X: X's resolv.conf, as Docker shares it, so names resolve at X's
+    127.0.0.11 (its server answers in the namespace they share)."""
+    if (options.network or "").startswith("container:"):
+        other = engine.containers.get(options.network.split(":", 1)[1])
+        shutil.copyfile(other.bundle / "resolv.conf", bundle / "resolv.conf")
 
 
 def _check_legacy_links(engine, options, endpoints) -> None:

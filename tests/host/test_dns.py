@@ -17,7 +17,7 @@ from dns_wire import AAAA, PTR, FakeUpstream, ask, in_netns
 
 from dockyard.engine.check import check
 from dockyard.engine.endpoints import disconnect
-from dockyard.engine.errors import ContainerNotFound
+from dockyard.engine.errors import ContainerNotFound, InvalidArgument
 from dockyard.engine.network import dns
 
 A = 1
@@ -144,7 +144,8 @@ def test_a_container_only_on_an_internal_network_forwards_nothing(engine):
 def test_the_hosts_servers_are_asked_and_dns_flags_keep_their_meaning(engine, net, tmp_path,
                                                                       monkeypatch):
     # a loopback server in the host's resolv.conf (a local cache): asked from the host's side
-    address = f"127.{secrets.randbelow(200) + 20}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    address = ".".join(map(str, (127, secrets.randbelow(200) + 20, secrets.randbelow(250),
+                                 secrets.randbelow(250) + 1)))
     upstream = FakeUpstream(address, {"hostside.test": "192.0.2.9"})
     conf = tmp_path / "resolv.conf"
     conf.write_text(f"nameserver {address}\nsearch example.internal\noptions timeout:2\n")
@@ -242,3 +243,14 @@ def test_link_aliases_answer_in_the_linking_container_only(engine, net):
     with pytest.raises(ContainerNotFound, match="nosuch"):
         sleeper(engine, "bridge", links=["nosuch:x"])
     assert len(engine.containers.list(all=True)) == before
+
+
+def test_a_container_on_anothers_network_resolves_at_its_server(engine, net):
+    web = sleeper(engine, net, name=f"web-{net}")
+    host = sleeper(engine, net)
+    out = nslookup(engine, f"container:{host.id}", web.name)
+    assert f"Address: {ip_of(web, net)}" in out and "rc=0" in out, out
+    for flags, word in (({"dns": ["10.0.0.1"]}, "dns"), ({"extra_hosts": ["a:10.0.0.1"]}, "host"),
+                        ({"links": [web.name]}, "links")):
+        with pytest.raises(InvalidArgument, match=f"conflicting options: .*{word}"):
+            sleeper(engine, f"container:{host.id}", **flags)

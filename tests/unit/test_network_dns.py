@@ -95,7 +95,8 @@ def test_records_are_replaced_atomically(tmp_path):
 
 def test_a_links_alias_answers_for_its_target_only_in_the_linking_container():
     front = network("front", {ME: endpoint("172.20.0.3", "me"),
-                              WEB: endpoint("172.20.0.2", "web"), DB: endpoint("172.20.0.4", "db")})
+                              WEB: endpoint("172.20.0.2", "web"),
+                              DB: endpoint("172.20.0.4", "db")})
     links = [dns.parse_link("/web:/me/site"), dns.parse_link(f"/{DB[:12]}:/me/data")]
     assert links == [("web", "site"), (DB[:12], "data")]
     answers, _ = dns.names_for([front], ME, links)
