@@ -13,7 +13,8 @@ from ..errors import InvalidArgument, StartError
 from . import attach, changes
 from . import container_views as views
 from .attach import follow_until_exit, pump_stdin, run_attached
-from .render import binary, binary_stdout, confirm, for_each, for_each_container, size
+from .render import (binary, binary_stdout, confirm, for_each, for_each_container,
+                     print_deleted, size)
 from .runflags import add_run_flags, cidfile, run_options
 
 
@@ -245,11 +246,7 @@ def cmd_prune(args) -> int:
     if not args.force and not confirm("WARNING! This will remove all stopped containers."):
         return 0
     report = _engine(args).containers.prune()
-    if report["ContainersDeleted"]:
-        print("Deleted Containers:")
-        for cid in report["ContainersDeleted"]:
-            print(cid)
-        print()
+    print_deleted(report, [("Deleted Containers", "ContainersDeleted")])
     print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0
 
