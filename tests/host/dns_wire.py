@@ -124,8 +124,10 @@ class FakeUpstream:
         self.udp.bind((address, 53))
         self.tcp.bind((address, 53))
         self.tcp.listen()
-        for target in (self._serve_udp, self._serve_tcp):
-            threading.Thread(target=target, daemon=True).start()
+        self.threads = [threading.Thread(target=target, daemon=True)
+                        for target in (self._serve_udp, self._serve_tcp)]
+        for thread in self.threads:
+            thread.start()
 
     def answer(self, msg: bytes) -> bytes:
         name, end = _name(msg, 12)
@@ -161,9 +163,14 @@ class FakeUpstream:
                 conn.sendall(struct.pack("!H", len(reply)) + reply)
 
     def close(self):
+        """Stop serving: once this returns, nothing listens on the address (a thread still
+        inside recvfrom would keep the socket bound, and queries would wait, not fail)."""
         for s in (self.udp, self.tcp):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+        for thread in self.threads:
+            thread.join(10)
+        for s in (self.udp, self.tcp):
             s.close()
