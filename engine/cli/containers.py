@@ -106,8 +106,12 @@ def _register_verbs(sub, group=False) -> None:
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="[ps OPTIONS]")
     p.set_defaults(func=views.cmd_top)
-    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem")
-    p.add_argument("container")
+    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem, "
+                       "or compare two images (IMAGE1 IMAGE2)")
+    p.add_argument("container", metavar="CONTAINER|IMAGE1")
+    p.add_argument("other", nargs="?", metavar="IMAGE2", help="compare two images")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="with two images: json prints the whole comparison")
     p.set_defaults(func=views.cmd_diff)
     p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
     p.add_argument("container")
