@@ -18,6 +18,7 @@ from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
+ALIVE = process.ALIVE       # running, or waiting to restart: the monitor acts for it
 ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
@@ -32,6 +33,8 @@ class Container:
     name = property(lambda self: self.record["Name"].lstrip("/"))
     bundle = property(lambda self: self.engine.root / "containers" / self.id)
     labels = property(lambda self: self.record["Config"].get("Labels") or {})
+    log_driver = property(lambda self: (self.record["HostConfig"].get("LogConfig") or {})
+                          .get("Type") or "json-file")
 
     def __repr__(self):
         return f"<Container: {self.short_id} {self.name}>"
@@ -61,14 +64,20 @@ class Container:
         return self.engine.containers.start(self)
 
     def stop(self, timeout: float | None = None) -> process.State:
-        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine."""
+        """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
+        Stopped for good: the restart policy applies again after the next start."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
         return process.stop(self.bundle, timeout)
 
     def kill(self, signal="KILL"):
-        if self.status != "running":
+        """docker kill: the signal to PID 1. SIGKILL or the stop signal (any signal, when the
+        container sets none) also stops it for good, as Docker's kill does."""
+        if self.status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
+        signum, stop_signal = process.signal_number(signal), self.record["Config"].get("StopSignal")
+        if signum == signals.SIGKILL or not stop_signal or signum == process.signal_number(stop_signal):
+            process.mark_stopped(self.bundle)
         process.kill(self.bundle, signal)
 
     def restart(self, timeout: float | None = None):
@@ -77,7 +86,7 @@ class Container:
 
     def wait(self, timeout: float | None = None) -> dict:
         state = process.wait(self.bundle, timeout)
-        if state.status == "running":
+        if state.status in ALIVE:
             raise TimeoutError(f"container {self.name} still running after {timeout} s")
         return {"StatusCode": state.exit_code, "Error": state.error and {"Message": state.error}}
 
@@ -88,10 +97,17 @@ class Container:
              timestamps=False):
         """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going)."""
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        entries = process.logs(self.bundle, follow=follow, tail=tail)
+        entries = self.log_entries(follow=follow, tail=tail)
         chunks = ((e.time + " " if timestamps else "").encode() + e.data
                   for e in entries if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
+
+    def log_entries(self, *, follow=False, tail=None, run_of=None):
+        """LogEntry items of the log (follow: while it runs; run_of=PID: while that run lasts,
+        for the client attached to it, which reads the output even with the `none` driver)."""
+        if self.log_driver == "none" and run_of is None:
+            raise Conflict("configured logging driver does not support reading")
+        return process.logs(self.bundle, follow=follow, tail=tail, run_of=run_of)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
@@ -105,6 +121,10 @@ class Container:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
         return proc.returncode, out
+
+    def resize(self, height: int, width: int) -> None:
+        """The size of the container's terminal (-t), in rows and columns (docker-py's)."""
+        process.resize(self.bundle, height, width)
 
     def top(self):
         return process.top(self.bundle)
@@ -159,7 +179,7 @@ class Containers:
             except FileNotFoundError:       # removed while we looked, or still being created
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
-        return found if all else [c for c in found if c.status == "running"]
+        return found if all else [c for c in found if c.status in ALIVE]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -188,9 +208,10 @@ class Containers:
             return container
         try:
             state = process.wait(container.bundle)
-            out = container.logs(stdout=stdout, stderr=stderr)
+            readable = container.log_driver != "none"       # docker-py: None without a log
+            out = container.logs(stdout=stdout, stderr=stderr) if readable else None
             if state.exit_code:
-                err = container.logs(stdout=False, stderr=True)
+                err = container.logs(stdout=False, stderr=True) if readable else b""
                 raise ContainerError(f"container {container.name} exited with {state.exit_code}: "
                                      f"{err.decode(errors='replace').strip()[-300:]}",
                                      state.exit_code, err)
@@ -199,9 +220,13 @@ class Containers:
             if remove:
                 self.remove(container, force=True)
 
-    def start(self, container: Container) -> process.State:
-        if container.status == "running":
+    def start(self, container: Container, attach: bool = False) -> process.State:
+        """Start the container's process (a running one is left alone). `attach`: a client
+        follows this run's output; with the `none` log driver only such a client gets it."""
+        if container.status in ALIVE:
             return container.state
+        if container.log_driver == "none":
+            _none_log(container.bundle / "container.log", attached=attach)
         state = process.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
@@ -209,15 +234,12 @@ class Containers:
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first)."""
-        if container.status == "running":
+        if container.status in ALIVE:
             if not force:
-                raise Conflict(f"cannot remove container {container.name}: container is running: "
-                               "stop the container before removing or force remove")
-            try:
-                process.kill(container.bundle, signals.SIGKILL)
-            except Conflict:            # it exited (or was killed by someone else) meanwhile
-                pass
-            process.wait(container.bundle, 10)
+                raise Conflict(f"cannot remove container {container.name}: container is "
+                               f"{container.status}: stop the container before removing or "
+                               "force remove")
+            process.stop(container.bundle, timeout=0)     # SIGKILL, and no restart
         # The bundle goes first: its removal is atomic, so of two removers only one goes on to
         # release the network and the name.
         process.remove(container.bundle)
@@ -292,6 +314,14 @@ class Containers:
 
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
+
+
+def _none_log(path, attached: bool) -> None:
+    """The `none` log driver: the monitor writes container.log only if it exists at the start,
+    left empty for a client attached to this run; nothing is kept for `logs`."""
+    path.unlink(missing_ok=True)
+    if attached:
+        path.touch()
 
 
 def _env_list(environment) -> list[str]:

@@ -6,9 +6,9 @@ bundle. Nothing runs yet; `Containers.start` starts the monitor.
 import os
 
 from .containers import Container
-from .errors import Conflict, DockyardError, ImageNotFound
+from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
 from .options import RunOptions
-from .runtime import cgroups, convert, devices, process
+from .runtime import cgroups, convert, devices, monitor_options, process
 from .runtime.spec import ContainerSpec
 from .storage import atomic_write_json, now_rfc3339
 
@@ -24,6 +24,7 @@ def create_container(engine, options: RunOptions) -> Container:
         cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
         pids_limit=options.pids_limit or 0, rlimits=convert.parse_rlimits(options.ulimits))
     limits["no_new_privs"], limits["seccomp"] = convert.parse_security_opt(options.security_opt)
+    watch = _monitor_options(options)
     image = resolve_image(engine, options.image, options.pull)
     cid = os.urandom(32).hex()
     undo = []
@@ -36,6 +37,7 @@ def create_container(engine, options: RunOptions) -> Container:
         hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
         env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
                                 options.environment)
+        health = monitor_options.merge_health(image_config.get("Healthcheck"), watch.pop("health"))
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
         mounts = _mounts(engine, image, options, undo)
         spec = ContainerSpec(
@@ -50,6 +52,8 @@ def create_container(engine, options: RunOptions) -> Container:
             init=options.init, **limits,
             stop_signal=options.stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
+            healthcheck=monitor_options.healthcheck(health), console_size=options.console_size,
+            **watch,
         )
         process.create(spec)        # leaves nothing behind if it fails
         undo.append(lambda: process.remove(bundle))
@@ -69,9 +73,13 @@ def create_container(engine, options: RunOptions) -> Container:
                 "Volumes": image_config.get("Volumes"),
                 "StopSignal": options.stop_signal or image_config.get("StopSignal"),
                 "StopTimeout": options.stop_timeout,
+                **({"Healthcheck": health} if health else {}),
             },
             "HostConfig": {
                 "AutoRemove": options.auto_remove, "NetworkMode": options.network or "default",
+                "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
+                "LogConfig": {"Type": spec.log_driver, "Config": dict(options.log_opts)},
+                "ConsoleSize": list(options.console_size or (0, 0)),
                 "Memory": spec.memory or 0, "MemorySwap": spec.memory_swap or 0,
                 "NanoCpus": int((spec.cpus or 0) * 1e9), "PidsLimit": spec.pids_limit,
                 "CapAdd": list(options.cap_add), "CapDrop": list(options.cap_drop),
@@ -121,6 +129,18 @@ def _looks_like_an_id(ref: str) -> bool:
     hexpart = ref.removeprefix("sha256:")
     return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
         c in "0123456789abcdef" for c in hexpart))
+
+
+def _monitor_options(options: RunOptions) -> dict:
+    """The spec's restart, log and (user's) health fields, checked as Docker checks them."""
+    restart, restart_max = monitor_options.restart_policy(options.restart_policy)
+    if options.auto_remove and restart != "no":
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+    log_driver, log_max_size, log_max_file = monitor_options.log_config(options.log_driver,
+                                                                         options.log_opts)
+    return dict(restart=restart, restart_max=restart_max, log_driver=log_driver,
+                log_max_size=log_max_size, log_max_file=log_max_file,
+                health=monitor_options.health_config(options.healthcheck))
 
 
 def _network(engine, cid, name, hostname, options, image, undo):

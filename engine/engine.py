@@ -35,8 +35,12 @@ class Engine:
 
     @cached_property
     def containers(self):
+        from .autostart import after_reboot
         from .containers import Containers
-        return Containers(self)
+        containers = self.__dict__["containers"] = Containers(self)
+        # the first use after a reboot starts what the restart policies bring back
+        self.started_after_reboot = after_reboot(self)
+        return containers
 
     @cached_property
     def networks(self):

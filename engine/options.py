@@ -46,6 +46,11 @@ class RunOptions:
     stop_timeout: int | None = None
     ulimits: tuple[str, ...] = ()               # "nofile=1024:2048"
     pull: str = "missing"                       # docker run --pull: missing | always | never
+    restart_policy: str | dict | None = None    # "on-failure:3" or {"Name": ..., "MaximumRetryCount": N}
+    log_driver: str = "json-file"               # json-file | none
+    log_opts: dict = field(default_factory=dict)   # json-file: max-size, max-file
+    healthcheck: dict | None = None             # docker-py's {"test", "interval", ...} (ns) or Docker's keys
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the client's terminal, for -t
 
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -60,6 +65,9 @@ class RunOptions:
         for key, value in kwargs.items():
             if key == "nano_cpus":
                 key, value = "cpus", value and value / 1e9
+            if key == "log_config":         # docker-py: {"type": "json-file", "config": {...}}
+                values["log_opts"] = dict((value or {}).get("config") or {})
+                key, value = "log_driver", (value or {}).get("type") or "json-file"
             key = cls.ALIASES.get(key, key)
             if key not in known:
                 raise InvalidArgument(f"unknown container option: {key}")
@@ -97,4 +105,4 @@ def _port_item(container, host) -> str:
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
            "cap_add", "cap_drop", "security_opt", "ulimits", "devices"}
-_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}}
+_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "log_opts": {}, "log_driver": "json-file"}

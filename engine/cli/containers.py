@@ -2,6 +2,7 @@
 top, stats, diff, commit, cp, export, port. The flags of run/create are in runflags.py.
 """
 import argparse
+import contextlib
 
 from .render import binary, binary_stdout
 from .runflags import add_run_flags, run_options
@@ -131,6 +132,10 @@ def cmd_run(args) -> int:
     from .attach import run_attached
     engine = _engine(args)
     options = _with_image(engine, run_options(args))
+    if args.tty:        # the pty starts with our terminal's size, as Docker's ConsoleSize
+        from dataclasses import replace
+        from .terminal import size
+        options = replace(options, console_size=size())
     container = create_container(engine, options)
     if args.detach:
         engine.containers.start(container)
@@ -183,8 +188,7 @@ def cmd_wait(args) -> int:
 
 
 def cmd_ps(args) -> int:
-    from .render import ago, duration, parse_time, table
-    import time
+    from .render import ago, container_status, table
     containers = _engine(args).containers.list(all=args.all)
     if args.quiet:
         for c in containers:
@@ -192,13 +196,7 @@ def cmd_ps(args) -> int:
         return 0
     rows = []
     for c in containers:
-        state = c.state
-        if state.status == "running":
-            status = "Up " + duration(time.time() - parse_time(state.started_at))
-        elif state.status == "exited":
-            status = f"Exited ({state.exit_code}) {ago(state.finished_at)}"
-        else:
-            status = state.status.title()
+        status = container_status(c.state)
         cmd = " ".join([c.record["Path"], *c.record["Args"]])
         if not args.no_trunc and len(cmd) > 20:
             cmd = cmd[:19] + "…"
@@ -221,8 +219,7 @@ def cmd_logs(args) -> int:
     import sys
     container = _engine(args).containers.get(args.container)
     tail = None if args.tail == "all" else int(args.tail)
-    from ..runtime import process
-    for entry in process.logs(container.bundle, follow=args.follow, tail=tail):
+    for entry in container.log_entries(follow=args.follow, tail=tail):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         if args.timestamps:
             out.write(entry.time.encode() + b" ")
@@ -239,16 +236,34 @@ def cmd_exec(args) -> int:
         raise InvalidArgument("exec needs a command")
     if container.status != "running":
         raise Conflict(f"container {container.name} is not running")
+    import sys
+    if args.tty and not args.detach and (sys.stdin.isatty() or sys.stdout.isatty()):
+        return _exec_in_terminal(container, args)
     proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
                         cwd=args.workdir, tty=args.tty, stdin=args.interactive, detach=args.detach)
     if args.detach:
         return 0
-    import sys
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
     return proc.returncode
+
+
+def _exec_in_terminal(container, args) -> int:
+    """exec -t from a terminal: the shim copies between it and the pty (raw with -i), sizes the
+    pty like it and follows its SIGWINCH; Ctrl-C without -i goes to the command."""
+    from ..runtime import process
+    from .terminal import raw_mode, size
+    with raw_mode(0) if args.interactive else contextlib.nullcontext():
+        proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
+                            cwd=args.workdir, tty=True, stdin=args.interactive,
+                            console_size=size(), terminal=True)
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:     # the shim, in our process group, passed it on
+                continue
 
 
 def cmd_inspect(args) -> int:

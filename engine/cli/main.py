@@ -22,7 +22,7 @@ COMMANDS = {
     "dockerfile": ("dockerfile",),
     "network": ("network",),
     "volume": ("volume",),
-    "system": ("info", "version"),
+    "system": ("info", "version", "system"),
     "kernel": ("kernel",),
     "registry": ("pull", "push", "save", "load", "login", "logout"),
 }

@@ -61,6 +61,20 @@ def duration(seconds: float) -> str:
     return f"{hours // (24 * 365)} years"
 
 
+def container_status(state) -> str:
+    """`docker ps` STATUS: 'Up 5 seconds (healthy)', 'Restarting (1) 2 seconds ago', ..."""
+    if state.status == "running":
+        health = (state.health or {}).get("Status")
+        text = "Up " + duration(time.time() - parse_time(state.started_at))
+        return f"{text} (health: starting)" if health == "starting" else \
+            f"{text} ({health})" if health else text
+    if state.status == "restarting":
+        return f"Restarting ({state.exit_code}) {ago(state.finished_at)}"
+    if state.status == "exited":
+        return f"Exited ({state.exit_code}) {ago(state.finished_at)}"
+    return state.status.title()
+
+
 def parse_time(rfc3339: str) -> float:
     import calendar
     stamp, _, frac = rfc3339.rstrip("Z").partition(".")

@@ -48,11 +48,24 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--ulimit", action="append", default=[])
     p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
                    help="pull the image before creating (default: when it is missing)")
+    p.add_argument("--restart", help="no | on-failure[:max-retries] | always | unless-stopped")
+    p.add_argument("--log-driver", default="json-file", help="json-file or none")
+    p.add_argument("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="json-file: max-size=10m, max-file=3")
+    p.add_argument("--health-cmd", help="command to run to check health")
+    for name, what in (("interval", "time between checks"), ("timeout", "longest a check may run"),
+                       ("start-period", "start-up time before failures count"),
+                       ("start-interval", "time between checks during the start period")):
+        p.add_argument(f"--health-{name}", help=f"{what} (ms|s|m|h)")
+    p.add_argument("--health-retries", type=int, help="failures in a row before unhealthy")
+    p.add_argument("--no-healthcheck", action="store_true", help="disable any HEALTHCHECK")
 
 
 def run_options(args):
     """argparse Namespace of run/create -> engine RunOptions."""
+    from ..errors import InvalidArgument
     from ..options import RunOptions
+    from ..runtime.monitor_options import parse_log_opts
     env = list(args.env)
     for path in args.env_file:
         env += _read_env_file(path)
@@ -60,6 +73,8 @@ def run_options(args):
     if args.entrypoint is not None:
         entrypoint = (args.entrypoint,) if args.entrypoint else ()
     labels = dict(item.partition("=")[::2] for item in args.label)
+    if args.rm and args.restart not in (None, "", "no"):
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
     return RunOptions(
         image=args.image, command=tuple(args.command) or None, entrypoint=entrypoint,
         name=args.name, environment=tuple(env), working_dir=args.workdir, user=args.user,
@@ -74,7 +89,23 @@ def run_options(args):
         cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
         security_opt=tuple(args.security_opt), devices=tuple(args.device), read_only=args.read_only, init=args.init,
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
-        pull=args.pull)
+        pull=args.pull, restart_policy=args.restart, log_driver=args.log_driver,
+        log_opts=parse_log_opts(args.log_opt), healthcheck=_healthcheck(args))
+
+
+def _healthcheck(args) -> dict | None:
+    """--health-* and --no-healthcheck as docker-py's healthcheck dict (None: the image's)."""
+    from ..errors import InvalidArgument
+    given = {key: value for key, value in (
+        ("test", args.health_cmd and ["CMD-SHELL", args.health_cmd]),
+        ("interval", args.health_interval), ("timeout", args.health_timeout),
+        ("start_period", args.health_start_period), ("start_interval", args.health_start_interval),
+        ("retries", args.health_retries)) if value not in (None, "")}
+    if args.no_healthcheck:
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"test": ["NONE"]}
+    return given or None
 
 
 def _read_env_file(path) -> list[str]:

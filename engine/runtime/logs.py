@@ -1,4 +1,5 @@
-"""Read a container's log: Docker json-file lines {"log","stream","time"} written by the shim.
+"""Read a container's log: Docker json-file lines {"log","stream","time"} written by the shim,
+across the files its rotation leaves (container.log.N ... container.log.1, container.log).
 
     for entry in read(bundle, tail=10):
         print(entry.stream, entry.time, entry.data)
@@ -38,10 +39,47 @@ def _parse(raw: bytes) -> LogEntry:
     return LogEntry(entry["stream"], entry["time"], entry["log"].encode("utf-8", "surrogateescape"))
 
 
+def log_files(bundle: str) -> list[str]:
+    """container.log's rotated files, oldest first (container.log.N ... .1), then itself."""
+    base = os.path.join(bundle, "container.log")
+    rotated = []
+    for name in os.listdir(bundle):
+        suffix = name[len("container.log."):]
+        if name.startswith("container.log.") and suffix.isdigit():
+            rotated.append((int(suffix), os.path.join(bundle, name)))
+    return [path for _, path in sorted(rotated, reverse=True)] + [base]
+
+
+def _lines(path: str) -> list[bytes]:
+    try:
+        with open(path, "rb") as f:
+            return f.read().splitlines(keepends=True)
+    except FileNotFoundError:       # rotated away while we looked
+        return []
+
+
+def _same(path: str, st: os.stat_result) -> bool:
+    try:
+        other = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
+
+
+def _replaced(f, path: str) -> bool:
+    """Whether the monitor rotated the file `f` reads: `path` is another file now, or `f` was
+    emptied under us (max-file 1)."""
+    if not os.path.exists(path):
+        return False                # renamed, its successor not made yet: look again later
+    mine = os.fstat(f.fileno())
+    return not _same(path, mine) or mine.st_size < f.tell()
+
+
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
          running: Callable[[], bool] = lambda: False, poll: float = 0.05,
          pause: Callable[[float], object] = time.sleep) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log; with follow, keeps reading while `running()`.
+    """Entries of <bundle>/container.log and its rotated files, in order; with follow, keeps
+    reading while `running()`, from one file to the next when the monitor rotates it.
 
     `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
     follower sees the end at once instead of after a poll interval.
@@ -58,8 +96,12 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                 return
             time.sleep(poll)
         f = open(path, "rb")
-    with f:
-        lines = f.read().splitlines(keepends=True)
+    try:
+        # the rotated files, then the open one; rotated since we opened it, it is one of them
+        mine = os.fstat(f.fileno())
+        lines = [line for older in log_files(bundle)[:-1] if not _same(older, mine)
+                 for line in _lines(older)]
+        lines += f.read().splitlines(keepends=True)
         partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         if tail is not None:
             lines = list(collections.deque(lines, maxlen=tail)) if tail > 0 else []
@@ -76,7 +118,17 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                     entry = _parse(raw)
                     if cutoff is None or entry.time >= cutoff:
                         yield entry
+            elif _replaced(f, path):   # all of the old file is read: on to the new one
+                try:
+                    new = open(path, "rb")
+                except FileNotFoundError:      # between the monitor's rename and its open
+                    pause(poll)
+                    continue
+                f.close()
+                f, partial = new, b""
             elif not alive:
                 return
             else:
                 pause(poll)
+    finally:
+        f.close()

@@ -282,6 +282,7 @@ static int run_once(struct mon *m, struct state *st) {
         st->exit_code = code;
         goto failed;
     }
+    if (m->health) health_start(m->health, child);   /* "starting" before anyone sees it run */
     st->status = "running";
     write_state(m->bundle, st);
     if (m->ready >= 0) {  /* tell the engine: the command is running */
@@ -292,7 +293,6 @@ static int run_once(struct mon *m, struct state *st) {
         close(m->ready);
         m->ready = -1;
     }
-    if (m->health) health_start(m->health, child);
     int in_w = tty ? master : in[1];
     if (!tty && in_w >= 0 && fcntl(in_w, F_SETFL, O_NONBLOCK) < 0) { /* a blocking write only stalls stdin */ }
     if (!tty && in_w >= 0 && m->fifo < 0) { close(in_w); in_w = -1; }  /* no stdin, or its client is gone */
