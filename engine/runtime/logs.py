@@ -66,13 +66,32 @@ def _same(path: str, st: os.stat_result) -> bool:
     return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
 
 
-def _replaced(f, path: str) -> bool:
-    """Whether the monitor rotated the file `f` reads: `path` is another file now, or `f` was
-    emptied under us (max-file 1)."""
-    if not os.path.exists(path):
-        return False                # renamed, its successor not made yet: look again later
+def _next_file(f, bundle: str):
+    """The file that follows `f` in the log, open, once the monitor has rotated `f` away (it is
+    container.log.K now: .K-1 follows, or container.log after .1); None while it has not."""
     mine = os.fstat(f.fileno())
-    return not _same(path, mine) or mine.st_size < f.tell()
+    files = log_files(bundle)
+    if _same(files[-1], mine):
+        return None
+    for older, newer in zip(files, files[1:]):
+        if _same(older, mine):
+            try:
+                following = open(newer, "rb")
+            except FileNotFoundError:       # between the monitor's rename and its open
+                return None
+            if _same(older, mine):          # no rotation moved them meanwhile
+                return following
+            following.close()
+            return None
+    try:            # rotated out of the kept files (max-file) while we read: on with the oldest
+        return open(files[0], "rb")
+    except FileNotFoundError:
+        return None
+
+
+def _emptied(f) -> bool:
+    """max-file 1: the monitor empties container.log where it is."""
+    return os.fstat(f.fileno()).st_size < f.tell()
 
 
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
@@ -118,14 +137,12 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                     entry = _parse(raw)
                     if cutoff is None or entry.time >= cutoff:
                         yield entry
-            elif _replaced(f, path):   # all of the old file is read: on to the new one
-                try:
-                    new = open(path, "rb")
-                except FileNotFoundError:      # between the monitor's rename and its open
-                    pause(poll)
-                    continue
+            elif (following := _next_file(f, bundle)) is not None:   # read to its end: on
                 f.close()
-                f, partial = new, b""
+                f, partial = following, b""
+            elif _emptied(f):
+                f.seek(0)
+                partial = b""
             elif not alive:
                 return
             else:

@@ -76,3 +76,22 @@ def test_follow_goes_on_when_the_only_file_is_emptied(tmp_path):
             write(tmp_path / "container.log", step)
     seen = texts(logs.read(bundle, follow=True, running=lambda: not done, pause=writer_runs))
     assert seen == ["0", "1", "2", "3"]
+
+
+def test_follow_loses_nothing_when_several_rotations_come_between_two_reads(tmp_path):
+    bundle = str(tmp_path)
+    write(tmp_path / "container.log", "0")
+    batches = iter([["1", "rotate", "2", "rotate", "3"], ["rotate", "4", "rotate", "rotate", "5"]])
+    done = []
+
+    def writer_runs(_seconds):
+        batch = next(batches, None)
+        if batch is None:
+            done.append(True)
+        for step in batch or ():
+            if step == "rotate":
+                rotate(bundle, max_file=5)
+            else:
+                write(tmp_path / "container.log", step)
+    seen = texts(logs.read(bundle, follow=True, running=lambda: not done, pause=writer_runs))
+    assert seen == ["0", "1", "2", "3", "4", "5"]

@@ -1,0 +1,130 @@
+"""Restart policies, carried out by the container's monitor with no engine process running:
+Docker's doubling back-off, RestartCount, stop and kill for good, the network kept across
+restarts, and what comes back after a reboot of the engine host."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from dockyard.engine import Engine
+from dockyard.engine.cli.render import parse_time
+from dockyard.engine.runtime import process
+
+DOCKYARD = [sys.executable, "-m", "dockyard.engine.cli"]
+
+
+def cli(engine, *argv) -> str:
+    done = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), *argv], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def until(check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_on_failure_restarts_n_times_with_a_doubling_delay_and_no_engine_running(engine):
+    # `run -d` returns at once: every restart below is the monitor's own
+    cid = cli(engine, "run", "-d", "--network", "none", "--restart", "on-failure:3", "busybox",
+              "sh", "-c", "echo run; exit 3").strip()
+    container = engine.containers.get(cid)
+    assert container.wait(timeout=30)["StatusCode"] == 3
+    entries = list(process.logs(str(container.bundle)))
+    assert [e.data for e in entries] == [b"run\n"] * 4           # the start and three restarts
+    times = [parse_time(e.time) for e in entries]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert [round(g, 1) >= d for g, d in zip(gaps, (0.1, 0.2, 0.4))] == [True] * 3, gaps
+    attrs = container.attrs
+    assert attrs["RestartCount"] == 3
+    assert attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    assert (attrs["State"]["Status"], attrs["State"]["ExitCode"]) == ("exited", 3)
+    container.remove()
+
+
+def test_always_restarts_until_stopped_and_a_start_undoes_the_stop(engine):
+    container = engine.containers.run("busybox", ["sh", "-c", "sleep 0.1"], detach=True,
+                                      network_mode="none", restart_policy={"Name": "always"})
+    monitor = container.state.monitor
+    until(lambda: container.attrs["RestartCount"] >= 2)
+    assert container.state.monitor == monitor                  # one monitor did every restart
+    container.stop(timeout=2)
+    count = container.attrs["RestartCount"]
+    time.sleep(1.0)                                             # past any back-off so far
+    attrs = container.attrs
+    assert (attrs["State"]["Status"], attrs["RestartCount"]) == ("exited", count)
+    container.start()                                           # the policy applies again
+    assert container.attrs["RestartCount"] == 0
+    until(lambda: container.attrs["RestartCount"] >= 1)
+    container.kill()                                            # as stop: for good
+    until(lambda: container.status == "exited")
+    time.sleep(0.5)
+    assert container.status == "exited"
+    container.remove()
+
+
+def test_stop_and_rm_of_a_container_waiting_to_restart(engine):
+    container = engine.containers.run("busybox", ["false"], detach=True, network_mode="none",
+                                      restart_policy={"Name": "unless-stopped"})
+    until(lambda: container.status == "restarting", timeout=10)
+    attrs = container.attrs
+    assert attrs["State"]["Restarting"] and attrs["State"]["Running"] and attrs["State"]["Pid"] == 0
+    assert "Restarting (1)" in cli(engine, "ps")
+    assert container.stop(timeout=2).status == "exited"
+    container.start()
+    until(lambda: container.status == "restarting", timeout=10)
+    container.remove(force=True)
+    assert not container.bundle.exists()
+
+
+def test_the_network_stays_across_restarts(engine):
+    script = "ip -4 -o addr show eth0 | awk '{print $4}'; readlink /proc/self/ns/net; sleep 0.2"
+    container = engine.containers.run("busybox", ["sh", "-c", script], detach=True,
+                                      restart_policy={"Name": "always"})
+    until(lambda: container.attrs["RestartCount"] >= 2)
+    container.stop(timeout=1)
+    runs = b"".join(e.data for e in process.logs(str(container.bundle))).decode().split("\n")
+    address, netns = runs[0], runs[1]
+    assert runs[:-1] == [address, netns] * (len(runs) // 2), runs
+    assert address.split("/")[0] == container.attrs["NetworkSettings"]["IPAddress"]
+    container.remove()
+
+
+def _reboot(engine, containers) -> None:
+    """What a reboot leaves: every monitor and container process gone, an older boot id."""
+    for container in containers:
+        state = container.state
+        if state.status == "running":
+            os.kill(state.monitor, signal.SIGKILL)
+            for proc in process.top(str(container.bundle)):
+                os.kill(proc["pid"], signal.SIGKILL)
+            until(lambda: not process.top(str(container.bundle)))
+        path = container.bundle / "state.json"
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "boot_id": "an-earlier-boot"}))
+    (engine.root / "boot_id").write_text("an-earlier-boot\n")
+
+
+def test_after_a_reboot_the_policies_say_what_comes_back(engine):
+    made = {}
+    for name, policy, command in (
+            ("rb-always", "always", "sleep 100"), ("rb-stopped", "unless-stopped", "sleep 100"),
+            ("rb-unless", "unless-stopped", "sleep 100"), ("rb-done", "on-failure", "true"),
+            ("rb-failing", "on-failure", "sleep 100"), ("rb-no", "no", "sleep 100")):
+        made[name] = engine.containers.run("busybox", command.split(), detach=True, name=name,
+                                           network_mode="none", restart_policy={"Name": policy})
+    made["rb-stopped"].stop(timeout=0)
+    made["rb-done"].wait(timeout=10)
+    _reboot(engine, made.values())
+    assert sorted(cli(engine, "system", "start").split()) == ["rb-always", "rb-failing", "rb-unless"]
+    assert cli(engine, "system", "start") == ""            # once per boot
+    status = {name: Engine(engine.root).containers.get(name).status for name in made}
+    assert status == {"rb-always": "running", "rb-stopped": "exited", "rb-unless": "running",
+                      "rb-done": "exited", "rb-failing": "running", "rb-no": "dead"}
+    for container in made.values():
+        container.remove(force=True)
