@@ -53,7 +53,7 @@ class Container:
 
     @property
     def attrs(self) -> dict:
-        from .inspect import container_inspect
+        from .container_inspect import container_inspect
         return container_inspect(self)
 
     def reload(self):
@@ -130,7 +130,12 @@ class Container:
         return process.top(self.bundle)
 
     def stats(self, stream=False):
-        return process.stats(self.bundle)
+        """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
+        block_read, block_write, net_rx, net_tx (bytes; the counters only grow)."""
+        found = process.stats(self.bundle)
+        found["net_rx"], found["net_tx"] = (self.engine.networks.traffic(self.id)
+                                            if self.engine.has_networks(self) else (0, 0))
+        return found
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
@@ -169,8 +174,9 @@ class Containers:
         except FileNotFoundError:
             raise ContainerNotFound(f"No such container: {id_or_name}") from None
 
-    def list(self, all=False) -> list[Container]:
-        """Running containers (all=True: every one), newest first."""
+    def list(self, all=False, filters=None, limit=-1, since=None, before=None) -> list[Container]:
+        """Running containers (all=True: every one), newest first; `filters` (docker-py's dict
+        or `--filter` strings), `limit` (`ps -n`), `since` and `before` as Docker applies them."""
         found = []
         for path in self._ids():
             try:
@@ -179,6 +185,13 @@ class Containers:
             except FileNotFoundError:       # removed while we looked, or still being created
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
+        if filters or since or before or limit > 0:
+            from .filters import Filters, select_containers
+            wanted = Filters.of(filters)
+            for key, ref in (("since", since), ("before", before)):
+                if ref:
+                    wanted.values.setdefault(key, []).append(ref)
+            return select_containers(self.engine, found, wanted, all=all, limit=limit)
         return found if all else [c for c in found if c.status in ALIVE]
 
     def images_in_use(self) -> frozenset[str]:

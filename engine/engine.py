@@ -30,7 +30,7 @@ class Engine:
 
     @cached_property
     def images(self):
-        from .images import Images
+        from .image_collection import Images
         return Images(self)
 
     @cached_property

@@ -2,7 +2,8 @@
 
     DockyardError
     ├── InvalidArgument(ValueError)   bad reference, flag, port or volume spec     → HTTP 400
-    │   └── DockerfileError           .line; "Dockerfile line 7: COPY needs a destination"
+    │   ├── DockerfileError           .line; "Dockerfile line 7: COPY needs a destination"
+    │   └── TemplateError             a --format template that doesn't parse or run (Go's words)
     ├── NotFound(LookupError)         image, container, network, volume, blob      → 404
     ├── Conflict                      name taken, image in use, wrong state        → 409
     ├── BuildError                    a step failed: .instruction, .exit_code, .log
@@ -34,6 +35,10 @@ class DockerfileError(InvalidArgument):
         self.line, self.instruction, self.reason = line, instruction, message
         where = f"Dockerfile line {line}: " if line else "Dockerfile: "
         super().__init__(where + message)
+
+
+class TemplateError(InvalidArgument):
+    """A Go template (`--format`) that doesn't parse or fails as it runs; Go's message."""
 
 
 class NotFound(DockyardError, LookupError):

@@ -178,8 +178,8 @@ class Volumes:
         except (FileNotFoundError, NotADirectoryError):
             raise VolumeNotFound(f"no such volume: {name}") from None
 
-    def list(self) -> list[Volume]:
-        """Every volume, sorted by name."""
+    def list(self, filters=None) -> list[Volume]:
+        """Every volume, sorted by name; `filters` as `docker volume ls --filter` applies them."""
         try:
             names = sorted(n for n in os.listdir(self.dir) if VOLUME_NAME.fullmatch(n))
         except FileNotFoundError:
@@ -188,6 +188,9 @@ class Volumes:
         for name in names:
             with contextlib.suppress(VolumeNotFound):   # removed meanwhile
                 found.append(self.get(name))
+        if filters:
+            from .filters import select_volumes
+            return select_volumes(found, filters, self.in_use)
         return found
 
     def remove(self, name: str, *, force: bool = False, in_use: Iterable[str] | None = None):

@@ -24,13 +24,10 @@ def split(line: str) -> list[str]:
 
 
 def top_level_commands() -> set[str]:
-    """The command names the CLI's parser knows right now (command modules register lazily)."""
-    from dockyard.engine.cli.main import build_parser
+    """The command names the CLI's parser knows (its table of commands per module)."""
+    from dockyard.engine.cli.main import COMMANDS
 
-    for action in build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
+    return {name for names in COMMANDS.values() for name in names}
 
 
 def argv_for(group: str, words: list[str] | str, commands: set[str] | None = None) -> list[str]:

@@ -11,7 +11,10 @@ def one_line(exc: BaseException) -> str:
 def show_error(shell, etype, value, tb, tb_offset=None):
     """IPython custom-exception handler: the cell fails with one line, the kernel stays healthy."""
     stb = [one_line(value)]
-    shell._showtraceback(etype, value, stb)
+    # IPython's documented hook for an exception's own traceback: showtraceback() then shows
+    # this one line, through whatever display the shell has (terminal or kernel error message).
+    value._render_traceback_ = lambda: stb
+    shell.showtraceback((etype, value, tb))
     return stb
 
 

@@ -42,7 +42,12 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_rm)
     p = sub.add_parser("ps", help="List containers")
     p.add_argument("-a", "--all", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
+    p.add_argument("-n", "--last", type=int, default=-1, help="the N last created (any state)")
+    p.add_argument("-l", "--latest", action="store_true", help="the last created (any state)")
     p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-s", "--size", action="store_true")
     p.add_argument("--no-trunc", action="store_true")
     p.set_defaults(func=cmd_ps)
     p = sub.add_parser("logs", help="Fetch the logs of a container")
@@ -63,6 +68,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_exec)
     p = sub.add_parser("inspect", help="Return low-level information on containers or images")
     p.add_argument("-f", "--format")
+    p.add_argument("-s", "--size", action="store_true", help="containers: add SizeRw, SizeRootFs")
     p.add_argument("--type", choices=("container", "image", "network", "volume"))
     p.add_argument("objects", nargs="+")
     p.set_defaults(func=cmd_inspect)
@@ -72,8 +78,11 @@ def register(sub) -> None:
         p = sub.add_parser(verb, help=help_)
         p.add_argument("container")
         p.set_defaults(func={"top": cmd_top, "diff": cmd_diff, "port": cmd_port}[verb])
-    p = sub.add_parser("stats", help="Display a snapshot of containers' resource usage")
-    p.add_argument("--no-stream", action="store_true")
+    p = sub.add_parser("stats", help="Display a live stream of containers' resource usage")
+    p.add_argument("-a", "--all", action="store_true", help="all containers, not just running")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
+    p.add_argument("--no-stream", action="store_true", help="one table, not a live one")
+    p.add_argument("--no-trunc", action="store_true")
     p.add_argument("containers", nargs="*")
     p.set_defaults(func=cmd_stats)
     p = sub.add_parser("commit", help="Create a new image from a container's changes")
@@ -188,31 +197,27 @@ def cmd_wait(args) -> int:
 
 
 def cmd_ps(args) -> int:
-    from .render import ago, container_status, table
-    containers = _engine(args).containers.list(all=args.all)
+    import sys
+    from ..container_inspect import container_summary
+    from .format import render_rows
+    from .rows import ContainerRow
+    engine = _engine(args)
+    containers = engine.containers.list(all=args.all, filters=args.filter,
+                                        limit=1 if args.latest else args.last)
+    source = args.format or "table"
     if args.quiet:
-        for c in containers:
-            print(c.id if args.no_trunc else c.short_id)
-        return 0
-    rows = []
-    for c in containers:
-        status = container_status(c.state)
-        cmd = " ".join([c.record["Path"], *c.record["Args"]])
-        if not args.no_trunc and len(cmd) > 20:
-            cmd = cmd[:19] + "…"
-        rows.append([c.id if args.no_trunc else c.short_id, c.record["ImageRef"], f'"{cmd}"',
-                     ago(c.record["Created"]), status, _ports_text(c), c.name])
-    table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], rows)
+        template = "{{.ID}}"
+    elif source == "table":
+        template = ContainerRow.TABLE + ("\t{{.Size}}" if args.size else "")
+    else:
+        template = source
+    size = args.size or (not args.quiet and ".Size" in template)   # sizes cost a tree walk
+    ids = ({n.name: n.id for n in engine.networks.list()}
+           if any(c.record.get("Endpoints") for c in containers) else {})
+    rows = [ContainerRow(container_summary(c, ids, size=size), trunc=not args.no_trunc)
+            for c in containers]
+    sys.stdout.write(render_rows(template, rows, ContainerRow.HEADERS))
     return 0
-
-
-def _ports_text(container) -> str:
-    ports = container.attrs["NetworkSettings"].get("Ports") or {}
-    parts = []
-    for cport, bindings in ports.items():
-        for b in bindings or []:
-            parts.append(f"{b['HostIp'] or '0.0.0.0'}:{b['HostPort']}->{cport}")
-    return ", ".join(parts)
 
 
 def cmd_logs(args) -> int:
@@ -274,7 +279,7 @@ def cmd_inspect(args) -> int:
     for ref in args.objects:
         for kind in ([args.type] if args.type else ["container", "image", "network", "volume"]):
             try:
-                found.append(_inspect_one(engine, kind, ref))
+                found.append(_inspect_one(engine, kind, ref, size=args.size))
                 break
             except NotFound:
                 continue
@@ -284,9 +289,10 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _inspect_one(engine, kind, ref) -> dict:
+def _inspect_one(engine, kind, ref, size=False) -> dict:
     if kind == "container":
-        return engine.containers.get(ref).attrs
+        from ..container_inspect import container_inspect
+        return container_inspect(engine.containers.get(ref), size=size)
     if kind == "image":
         return engine.images.inspect(ref)
     if kind == "network":
@@ -317,24 +323,9 @@ def cmd_port(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .render import size, table
-    engine = _engine(args)
-    containers = ([engine.containers.get(r) for r in args.containers] if args.containers
-                  else engine.containers.list())
-    import time
-    # CPU % is usage over an interval, as docker stats measures it: two samples.
-    first, started = {c.id: c.stats() for c in containers}, time.monotonic()
-    time.sleep(0.5)
-    rows = []
-    for c in containers:
-        s = c.stats()
-        used = s.get("cpu_usage_ns", 0) - first[c.id].get("cpu_usage_ns", 0)
-        percent = 100 * used / ((time.monotonic() - started) * 1e9)
-        rows.append([c.short_id, c.name, f"{percent:.2f}%",
-                     f"{size(s.get('memory_usage', 0))} / {size(s.get('memory_limit', 0))}",
-                     s.get("pids", 0)])
-    table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"], rows)
-    return 0
+    from . import stats
+    return stats.run(_engine(args), args.containers, all=args.all, stream=not args.no_stream,
+                     source=args.format, trunc=not args.no_trunc)
 
 
 def cmd_commit(args) -> int:
@@ -347,13 +338,13 @@ def cmd_commit(args) -> int:
 
 
 def cmd_cp(args) -> int:
-    from .copy import copy
+    from .cp import copy
     copy(_engine(args), args.source, args.dest)
     return 0
 
 
 def cmd_export(args) -> int:
-    from .copy import export
+    from .cp import export
     container = _engine(args).containers.get(args.container)
     if args.output:
         with open(args.output, "wb") as f:

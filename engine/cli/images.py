@@ -36,6 +36,8 @@ def _ls(p):
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--no-trunc", action="store_true")
     p.add_argument("--digests", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
     p.add_argument("repository", nargs="?")
     p.set_defaults(func=cmd_ls)
 
@@ -73,34 +75,38 @@ def _engine(args):
 
 
 def cmd_ls(args) -> int:
-    from .render import ago, size, table
+    import sys
+    from ..image.inspect import summary
+    from .format import render_rows
+    from .rows import ImageRow
+    images = _engine(args).images.list(name=args.repository, all=args.all, filters=args.filter)
+    source = args.format or "table"
+    if source == "table":
+        template = ("{{.ID}}" if args.quiet else
+                    ImageRow.DIGEST_TABLE if args.digests else ImageRow.TABLE)
+    elif source.startswith("table") and args.digests and "{{.Digest}}" not in source:
+        template = source + "\t{{.Digest}}"
+    else:
+        template = source
     rows = []
-    for image in _engine(args).images.list():
-        shown = image.id if args.no_trunc else image.short_id
-        if args.quiet:
-            rows.append([shown])
-            continue
-        for repo, tag, digest in image_rows(image, args.digests):
-            if args.repository and args.repository not in (repo, f"{repo}:{tag}"):
-                continue
-            rows.append([repo, tag, *([digest] if args.digests else []), shown,
-                         ago(image.created), size(image.size)])
-    if args.quiet:
-        for row in dict.fromkeys(tuple(r) for r in rows):
-            print(row[0])
-        return 0
-    table(["REPOSITORY", "TAG", *(["DIGEST"] if args.digests else []), "IMAGE ID", "CREATED",
-           "SIZE"], rows)
+    for image in images:
+        shown = summary(image)
+        for repo, tag, digest in image_rows(image, args.digests or "{{.Digest}}" in template,
+                                            args.digests):
+            rows.append(ImageRow(shown, repo, tag, digest, trunc=not args.no_trunc))
+    sys.stdout.write(render_rows(template, rows, ImageRow.HEADERS))
     return 0
 
 
-def image_rows(image, digests: bool) -> list[tuple[str, str, str]]:
+def image_rows(image, digests: bool, digest_rows: bool | None = None) -> list[tuple[str, str, str]]:
     """(repository, tag, digest) rows of `docker images` for one image, by Docker's rules.
 
-    A tag's row shows its repository's digest (`<none>` if it has none); a repository the image
-    has only a digest in gets a `<none>` tag; an image with neither is `<none> <none>`.
+    A tag's row shows its repository's digest when `digests` (else `<none>`); a repository
+    the image has only a digest in gets `<none>` tag rows, one per digest with `digest_rows`
+    (--digests), else one with no digest; an image with neither is `<none> <none>`.
     """
     from ..image.reference import familiar_name, parse
+    digest_rows = digests if digest_rows is None else digest_rows
     tags: dict[str, list[str]] = {}
     pinned: dict[str, list[str]] = {}
     for text in image.tags:
@@ -119,7 +125,7 @@ def image_rows(image, digests: bool) -> list[tuple[str, str, str]]:
         for tag in repo_tags:
             rows += [(repo, tag, d) for d in found] or [(repo, tag, "<none>")]
     for repo, found in pinned.items():        # known by digest only
-        rows += [(repo, "<none>", d) for d in found] if digests else [(repo, "<none>", "")]
+        rows += [(repo, "<none>", d) for d in found] if digest_rows else [(repo, "<none>", "")]
     return rows
 
 

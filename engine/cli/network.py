@@ -15,6 +15,8 @@ def register(sub) -> None:
     p = verbs.add_parser("ls", aliases=["list"], help="List networks")
     p.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
     p.set_defaults(func=cmd_ls)
     p = verbs.add_parser("inspect", help="Show networks in detail")
     p.add_argument("-f", "--format")
@@ -60,14 +62,14 @@ def cmd_create(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    from .render import table
-    networks = _networks(args).list()
-    if args.quiet:
-        for n in networks:
-            print(n.id if args.no_trunc else n.id[:12])
-        return 0
-    rows = [[n.id if args.no_trunc else n.id[:12], n.name, n.driver, "local"] for n in networks]
-    table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"], rows)
+    import sys
+    from .format import render_rows
+    from .rows import NetworkRow, natural_key
+    source = args.format or "table"
+    template = ("{{.ID}}" if args.quiet else NetworkRow.TABLE) if source == "table" else source
+    networks = sorted(_networks(args).list(filters=args.filter), key=lambda n: natural_key(n.name))
+    rows = [NetworkRow(n.inspect(), trunc=not args.no_trunc) for n in networks]
+    sys.stdout.write(render_rows(template, rows, NetworkRow.HEADERS))
     return 0
 
 

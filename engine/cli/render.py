@@ -1,5 +1,4 @@
 """Shared by the CLI commands: Docker's tables, sizes, relative times, inspect output, KEY=VALUE."""
-import json
 import sys
 import time
 
@@ -15,11 +14,8 @@ def table(headers: list[str], rows: list[list[str]], out=None) -> None:
 
 def size(n: int | float) -> str:
     """Docker's human sizes: 4.26MB, 1.2GB, 512B (decimal units)."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1000
-    return f"{n}"
+    from ..units import human_size
+    return human_size(n)
 
 
 def ago(rfc3339: str | None) -> str:
@@ -35,44 +31,8 @@ def ago_seconds(unix: float) -> str:
 
 def duration(seconds: float) -> str:
     """Docker's HumanDuration: 'Less than a second', '5 seconds', 'About a minute', '3 hours'."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // (24 * 7)} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // (24 * 30)} months"
-    return f"{hours // (24 * 365)} years"
-
-
-def container_status(state) -> str:
-    """`docker ps` STATUS: 'Up 5 seconds (healthy)', 'Restarting (1) 2 seconds ago', ..."""
-    if state.status == "running":
-        health = (state.health or {}).get("Status")
-        text = "Up " + duration(time.time() - parse_time(state.started_at))
-        return f"{text} (health: starting)" if health == "starting" else \
-            f"{text} ({health})" if health else text
-    if state.status == "restarting":
-        return f"Restarting ({state.exit_code}) {ago(state.finished_at)}"
-    if state.status == "exited":
-        return f"Exited ({state.exit_code}) {ago(state.finished_at)}"
-    return state.status.title()
+    from ..units import human_duration
+    return human_duration(seconds)
 
 
 def parse_time(rfc3339: str) -> float:
@@ -82,19 +42,16 @@ def parse_time(rfc3339: str) -> float:
     return base + (float("0." + frac) if frac else 0.0)
 
 
-def dump_json(value) -> None:
-    json.dump(value, sys.stdout, indent=4)
-    sys.stdout.write("\n")
-
-
 def print_inspect(values: list, template: str | None = None) -> None:
-    """`inspect` output: a JSON array, or each value through `--format`."""
-    if template:
-        from .format import render_format
-        for value in values:
-            print(render_format(template, value))
-    else:
-        dump_json(values)
+    """`inspect` output: a JSON array, `--format json` compact, or each value through a
+    template; a template failing on some values prints the others, then raises."""
+    from ..errors import TemplateError
+    from .format import inspect_text
+    try:
+        sys.stdout.write(inspect_text(values, template))
+    except TemplateError as exc:
+        sys.stdout.write(getattr(exc, "text", ""))
+        raise
 
 
 def key_values(items: list[str], flag: str) -> dict:

@@ -21,7 +21,9 @@ def register(subparsers) -> None:
 
     p = verbs.add_parser("ls", aliases=["list"], help="List volumes")
     p.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
-    p.add_argument("--format", help="Go template, e.g. {{.Name}}")
+    p.add_argument("-f", "--filter", action="append", default=[], metavar="K=V",
+                   help="dangling, driver, label or name")
+    p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
     p.set_defaults(func=cmd_ls)
 
     p = verbs.add_parser("inspect", help="Display detailed information on volumes")
@@ -61,20 +63,13 @@ def cmd_create(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    volumes = _volumes(args).list()
-    if args.quiet:
-        for v in volumes:
-            print(v.name)
-    elif args.format:
-        from .format import render_format
-        for v in volumes:
-            print(render_format(args.format, {**v.inspect(), "Driver": v.driver}))
-    else:
-        # Docker's tabwriter: minimum width 10, padding 3.
-        width = max([10] + [len(v.driver) + 3 for v in volumes])
-        print("DRIVER".ljust(width) + "VOLUME NAME")
-        for v in volumes:
-            print(v.driver.ljust(width) + v.name)
+    from .format import render_rows
+    from .rows import VolumeRow, natural_key
+    source = args.format or "table"
+    template = ("{{.Name}}" if args.quiet else VolumeRow.TABLE) if source == "table" else source
+    volumes = sorted(_volumes(args).list(filters=args.filter), key=lambda v: natural_key(v.name))
+    rows = [VolumeRow(v.inspect()) for v in volumes]
+    sys.stdout.write(render_rows(template, rows, VolumeRow.HEADERS))
     return 0
 
 

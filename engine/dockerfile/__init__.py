@@ -12,35 +12,29 @@ Layers, each usable alone:
        "warnings": [...], "directives": {"escape": "`"}}
 
   ``args`` of ENV and LABEL are ``[key, raw_value]`` pairs; ``sub`` is ONBUILD's trigger.
-- ``parse(text) -> Dockerfile``: checked, typed stages (``check(text)`` only validates).
+- ``instructions/``: one class per instruction (``Run``, ``Copy``, ``Env``, ...), each with its
+  flags, its typed fields, how it expands, what it adds to the build cache key, how it
+  changes the image config and which build step runs it; ``REGISTRY`` maps keywords to them.
+- ``parse(text) -> Dockerfile``: checked stages (``check(text)`` only validates).
   ``Dockerfile``: ``meta_args`` (ARGs before the first FROM), ``stages``, ``escape``,
   ``syntax``, ``check`` (the directive's raw value), ``warnings``, ``stage(name_or_index)``.
   ``Stage``: ``name``, ``base`` (FROM's raw image), ``platform``, ``from_line``, ``index``,
   ``instructions``, ``from_instruction``.
-  ``Instruction``: ``cmd`` (lower case), ``flags`` (name -> list of values; booleans are
-  "true"/"false"; ``RUN --mount`` values are dicts from ``flags.parse_mount``), ``args``
-  (raw), ``json`` (exec form), ``heredocs`` (``Heredoc``: name, content, expand, chomp, fd,
-  ``.text`` with ``<<-`` tabs removed), ``start_line``, ``end_line``, ``original``, ``sub``
-  (ONBUILD's trigger, an Instruction), ``raw_flags``, ``used`` (names expansion used).
-  Accessors: ``value`` (MAINTAINER USER WORKDIR STOPSIGNAL); ``pairs`` (ENV LABEL: (k, v);
-  ARG: (name, default or None)); ``base`` ``stage_name`` ``platform`` (FROM); ``command``
-  ``prepend_shell`` (RUN CMD ENTRYPOINT SHELL), ``mounts`` ``network`` ``security`` (RUN);
-  ``sources`` ``dest`` ``heredoc_files`` [(name, content, expand)] ``chown`` ``chmod``
-  ``from_`` ``link`` ``parents`` ``excludes`` (COPY ADD), ``checksum`` ``keep_git_dir``
-  ``unpack`` (ADD; None when not given); ``ports`` (EXPOSE), ``volumes`` (VOLUME),
-  ``healthcheck`` -> ``Healthcheck(test, interval, timeout, start_period, start_interval,
-  retries)``, durations in ns, ``test == ["NONE"]`` for HEALTHCHECK NONE.
 - ``expand(instruction, env, *, escape)``: variables applied where Docker applies them.
+- ``apply_changes(config, changes)``: ``commit --change`` lines applied to a config.
 - ``shell.process_word / process_words / process_word_with_matches``: the shell lexer.
 
 Every problem is a ``DockerfileError`` ("Dockerfile line N: INSTRUCTION: ...").
 """
+from .changes import apply_changes
 from .expand import expand
-from .instructions import Dockerfile, Healthcheck, Instruction, Stage, check, parse
-from .parser import Heredoc, parse_tree
+from .heredoc import Heredoc
+from .instructions import REGISTRY, HealthConfig, Instruction
+from .parser import parse_tree
+from .stages import Dockerfile, Stage, check, parse
 
-__all__ = ["Dockerfile", "Healthcheck", "Heredoc", "Instruction", "Stage", "check", "dump_ast",
-           "expand", "parse", "parse_tree"]
+__all__ = ["REGISTRY", "Dockerfile", "HealthConfig", "Heredoc", "Instruction", "Stage",
+           "apply_changes", "check", "dump_ast", "expand", "parse", "parse_tree"]
 
 
 def dump_ast(text: str | bytes) -> dict:

@@ -2,7 +2,8 @@
 
 Ports of buildkit's ``split_command.go`` and ``line_parsers.go``: flags are the leading
 ``--name[=value]`` words; arguments are JSON arrays, words, ``key=value`` pairs or the raw
-rest of the line, depending on the instruction. Each parser fills ``node.args``/``node.json``.
+rest of the line, depending on the instruction. Each syntax below fills ``node.args`` and
+``node.json`` from the rest of the line; an instruction class names its own as ``syntax``.
 """
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ def parse_words(rest: str, escape: str) -> list[str]:
     return words
 
 
-def _parse_name_val(node, rest, escape):
+def name_val(node, rest, escape):
+    """ENV, LABEL: ``key=value`` pairs, or the legacy ``key value with spaces``."""
     words = parse_words(rest, escape)
     if not words:
         return
@@ -161,16 +163,19 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _parse_name_or_name_val(node, rest, escape):
+def name_or_name_val(node, rest, escape):
+    """ARG: words, each ``name`` or ``name=default``."""
     node.args = parse_words(rest, escape)
 
 
-def _parse_whitespace_delimited(node, rest, escape):
+def whitespace_delimited(node, rest, escape):
+    """FROM, EXPOSE: words split on whitespace."""
     if rest:
         node.args = WHITESPACE.split(rest)
 
 
-def _parse_string(node, rest, escape):
+def one_string(node, rest, escape):
+    """USER, WORKDIR, STOPSIGNAL, MAINTAINER: the rest of the line as one string."""
     if rest:
         node.args = [rest]
 
@@ -197,7 +202,8 @@ def _reject_constant(name):
     raise ValueError(name)
 
 
-def _parse_maybe_json(node, rest, escape):
+def maybe_json(node, rest, escape):
+    """RUN, CMD, ENTRYPOINT, SHELL: a JSON array (exec form), else the line (shell form)."""
     if not rest:
         return
     values = _parse_json(rest)
@@ -207,40 +213,24 @@ def _parse_maybe_json(node, rest, escape):
         node.args, node.json = values, True
 
 
-def _parse_maybe_json_to_list(node, rest, escape):
+def maybe_json_to_list(node, rest, escape):
+    """COPY, ADD, VOLUME: a JSON array, else words split on whitespace."""
     values = _parse_json(rest)
     if values is None:
-        _parse_whitespace_delimited(node, rest, escape)
+        whitespace_delimited(node, rest, escape)
     else:
         node.args, node.json = values, True
 
 
-def _parse_health(node, rest, escape):
-    # HEALTHCHECK <type> <command>: the type word, then CMD's JSON-or-shell syntax.
+def health(node, rest, escape):
+    """HEALTHCHECK: the type word (CMD, NONE), then CMD's JSON-or-shell syntax."""
     parts = re.split(r"(\s+)", rest, maxsplit=1)
     if not parts[0]:
         return
     tail = parts[2] if len(parts) == 3 else ""
-    _parse_maybe_json(node, tail, escape)
+    maybe_json(node, tail, escape)
     node.args = [parts[0]] + node.args
 
 
-ARGUMENT_PARSERS = {
-    "add": _parse_maybe_json_to_list,
-    "arg": _parse_name_or_name_val,
-    "cmd": _parse_maybe_json,
-    "copy": _parse_maybe_json_to_list,
-    "entrypoint": _parse_maybe_json,
-    "env": _parse_name_val,
-    "expose": _parse_whitespace_delimited,
-    "from": _parse_whitespace_delimited,
-    "healthcheck": _parse_health,
-    "label": _parse_name_val,
-    "maintainer": _parse_string,
-    "run": _parse_maybe_json,
-    "shell": _parse_maybe_json,
-    "stopsignal": _parse_string,
-    "user": _parse_string,
-    "volume": _parse_maybe_json_to_list,
-    "workdir": _parse_string,
-}
+def ignore(node, rest, escape):
+    """Unknown instructions keep no arguments; the instructions layer refuses them."""

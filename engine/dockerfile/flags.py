@@ -1,9 +1,18 @@
-"""Instruction flags (``--name=value``) as buildkit's BFlags parses them, and their values.
+"""Instruction flags (``--name=value``) as buildkit's BFlags declares, parses and reads them.
 
-``parse_flags(cmd, raw)`` gives ``{name: [value, ...]}``: a bool flag's value is "true" or
-"false", a string flag has one value, a repeatable flag (``--mount``, ``--exclude``) one per
-use. ``parse_mount`` turns a ``RUN --mount`` value into a dict with every field filled in with
-Docker's default; ``parse_duration`` reads Go durations (``30s``, ``1m30s``) as nanoseconds.
+An instruction class declares each flag it accepts as a ``Flag`` attribute, which also reads
+the flag's value back::
+
+    class Copy(Instruction):
+        chown = Flag(STRING, expand=True)        # ins.chown: the last value, or ""
+        link = Flag(BOOL)                        # ins.link: True/False
+        excludes = Flag(STRINGS, "exclude", expand=True)   # ins.excludes: every value
+
+``parse_flags(allowed, raw)`` checks raw flags against such declarations and gives
+``{name: [value, ...]}``: a bool flag's value is "true" or "false", a string flag has one
+value, a repeatable flag (``--mount``, ``--exclude``) one per use. ``parse_mount`` turns a
+``RUN --mount`` value into a dict with every field filled in with Docker's default;
+``parse_duration`` reads Go durations (``30s``, ``1m30s``) as nanoseconds.
 """
 from __future__ import annotations
 
@@ -13,17 +22,37 @@ import re
 from ..errors import DockerfileError
 
 BOOL, STRING, STRINGS = "bool", "string", "strings"
+_DEFAULTS = {BOOL: False, STRING: "", STRINGS: ()}
+_BY_KIND = object()
 
-FLAGS: dict[str, dict[str, str]] = {
-    "from": {"platform": STRING},
-    "run": {"mount": STRINGS, "network": STRING, "security": STRING},
-    "copy": {"from": STRING, "chown": STRING, "chmod": STRING, "link": BOOL, "parents": BOOL,
-             "exclude": STRINGS},
-    "add": {"chown": STRING, "chmod": STRING, "link": BOOL, "keep-git-dir": BOOL,
-            "checksum": STRING, "unpack": BOOL, "exclude": STRINGS},
-    "healthcheck": {"interval": STRING, "timeout": STRING, "start-period": STRING,
-                    "start-interval": STRING, "retries": STRING},
-}
+
+class Flag:
+    """One flag an instruction accepts; on an instruction, the attribute reads its value.
+
+    ``name`` defaults to the attribute's (``keep_git_dir`` -> ``keep-git-dir``, ``from_`` ->
+    ``from``); ``expand`` says whether Docker applies variables to its values; ``default`` is
+    what reading gives when the flag wasn't used ("", False or [] by kind; ADD's ``--unpack``
+    has None, for "Docker's default").
+    """
+
+    def __init__(self, kind: str, name: str = "", *, expand: bool = False, default=_BY_KIND):
+        self.kind, self.name, self.expand = kind, name, expand
+        self.default = _DEFAULTS[kind] if default is _BY_KIND else default
+
+    def __set_name__(self, owner, attribute: str) -> None:
+        self.name = self.name or attribute.rstrip("_").replace("_", "-")
+
+    def __get__(self, instruction, owner=None):
+        if instruction is None:
+            return self
+        values = instruction.flags.get(self.name)
+        if not values:
+            return list(self.default) if self.kind == STRINGS else self.default
+        if self.kind == STRINGS:
+            return list(values)
+        return values[-1] == "true" if self.kind == BOOL else values[-1]
+
+
 NETWORK_MODES = ("default", "none", "host")
 SECURITY_MODES = ("sandbox", "insecure")
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
@@ -41,9 +70,8 @@ _DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgtp]?)i?b?\Z", re.IGNORECASE)
 
 
-def parse_flags(cmd: str, raw: list[str]) -> dict[str, list[str]]:
-    """Check ``raw`` flags against what ``cmd`` accepts; values are not expanded here."""
-    allowed = FLAGS.get(cmd, {})
+def parse_flags(allowed: dict[str, Flag], raw: list[str]) -> dict[str, list[str]]:
+    """Check ``raw`` flags against the ``allowed`` declarations; values are not expanded here."""
     out: dict[str, list[str]] = {}
     for arg in raw:
         if not arg.startswith("--"):
@@ -51,10 +79,11 @@ def parse_flags(cmd: str, raw: list[str]) -> dict[str, list[str]]:
         if arg == "--":
             break
         name, eq, value = arg[2:].partition("=")
-        kind = allowed.get(name)
-        if kind is None:
+        declared = allowed.get(name)
+        if declared is None:
             hint = _suggest(name, allowed)
             raise DockerfileError(f"unknown flag: {name}" + (f" (did you mean {hint}?)" if hint else ""))
+        kind = declared.kind
         if name in out and kind != STRINGS:
             raise DockerfileError(f"duplicate flag specified: {name}")
         if kind == BOOL:

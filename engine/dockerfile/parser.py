@@ -3,8 +3,9 @@
 This layer knows lines, parser directives, comments, continuations, heredocs and each
 instruction's argument syntax (JSON or shell form, key=value pairs, words). It keeps the raw
 argument text: no variable expansion, and no validation of argument counts or flag names
-(that is ``instructions.parse``). Unknown instructions parse to a node without arguments,
-as in Docker, and are refused by the next layer.
+(that is the instruction classes', ``instructions/``). Each class names its argument syntax;
+unknown instructions parse to a node without arguments, as in Docker, and are refused by the
+next layer.
 """
 from __future__ import annotations
 
@@ -12,44 +13,20 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import DockerfileError
-from .arguments import ARGUMENT_PARSERS, lstrip as _lstrip, split_command
-from .shell import Lexer
+from .arguments import lstrip as _lstrip, split_command
+from .heredoc import Heredoc, heredocs_from_line
+from .instructions import REGISTRY
 
 # Go's \s is ASCII-only, hence re.ASCII.
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z", re.ASCII | re.DOTALL)
-_HEREDOC = re.compile(r"([0-9]*)<<(-?)([^<]*)\Z", re.DOTALL)
-_LEADING_TABS = re.compile(r"^\t+", re.MULTILINE)
 _CONTINUATION = {
     esc: re.compile(r"([^%s])%s[ \t]*\Z|^%s[ \t]*\Z" % ((re.escape(esc),) * 3), re.DOTALL)
     for esc in ("\\", "`")
 }
 DIRECTIVES = ("syntax", "escape", "check")
-# Instructions whose shell form may open heredocs, and those wrapping such an instruction.
-HEREDOC_INSTRUCTIONS = frozenset({"run", "copy", "add"})
-_NAME_VALUE = frozenset({"env", "label"})
 _UTF8_BOM = "\ufeff"
 # bufio.Scanner's limit in Docker's parser: longer lines are an error there, so here too.
 MAX_LINE = 64 * 1024
-
-
-@dataclass
-class Heredoc:
-    """One ``<<[-]NAME`` body; content is raw (tabs kept even when chomp is set)."""
-
-    name: str
-    content: str = ""
-    expand: bool = True
-    chomp: bool = False
-    fd: int = 0
-
-    @property
-    def text(self) -> str:
-        """The body as Docker uses it: leading tabs removed from each line for ``<<-``."""
-        return _LEADING_TABS.sub("", self.content) if self.chomp else self.content
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "content": self.content, "expand": self.expand,
-                "chomp": self.chomp, "fd": self.fd}
 
 
 @dataclass
@@ -126,44 +103,47 @@ class _Directives:
         self.values[key] = value
 
 
-def parse_tree(text: str | bytes) -> ParseResult:
-    """Parse Dockerfile text into nodes; raise DockerfileError for what Docker's parser refuses."""
-    if isinstance(text, (bytes, bytearray)):
-        text = bytes(text).decode("utf-8", errors="replace")
-    lines = _split_lines(text)
-    if lines and lines[0].startswith(_UTF8_BOM):
-        lines[0] = lines[0][1:]
-    directives = _Directives()
-    children: list[Node] = []
-    warnings: list[str] = []
-    i, current = 0, 0
+class _Lines:
+    """The file's physical lines, read in order; ``number`` is the last one read (1-based)."""
 
-    def process(raw: str, strip_left: bool, number: int) -> str:
+    def __init__(self, text: str):
+        self.lines = _split_lines(text)
+        if self.lines and self.lines[0].startswith(_UTF8_BOM):
+            self.lines[0] = self.lines[0][1:]
+        self.number = 0
+        self.directives = _Directives()
+
+    def more(self) -> bool:
+        return self.number < len(self.lines)
+
+    def raw(self) -> str:
+        """The next line as it is, its newline kept."""
+        self.number += 1
+        raw = self.lines[self.number - 1]
         if len(raw) > MAX_LINE:
             raise DockerfileError(f"dockerfile line greater than max allowed size of {MAX_LINE - 1}",
-                                  number)
+                                  self.number)
+        return raw
+
+    def token(self, raw: str, strip_left: bool) -> str:
+        """A line's text for the instruction: "" for a comment; directives are noted."""
         token = _trim_newline(raw)
         if strip_left:
             token = _lstrip(token)
-        directives.see(token, number)
+        self.directives.see(token, self.number)
         return "" if token.startswith("#") else token
 
-    while i < len(lines):
-        raw = lines[i]
-        i += 1
-        token = process(raw, True, current + 1)
-        current += 1
-        start = current
-        regex = _CONTINUATION[directives.escape]
-        line, continued = _trim_continuation(token, regex)
+    def instruction(self) -> tuple[str | None, bool]:
+        """The next logical line (continuations joined; None for a blank or comment line) and
+        whether an empty continuation line was skipped in it."""
+        regex = _CONTINUATION[self.directives.escape]
+        line, continued = _trim_continuation(self.token(self.raw(), True), regex)
         if not continued and line == "":
-            continue
+            return None, False
         empty_continuation = False
-        while continued and i < len(lines):
-            raw = lines[i]
-            i += 1
-            token = process(raw, False, current + 1)
-            current += 1
+        while continued and self.more():
+            raw = self.raw()
+            token = self.token(raw, False)
             if _is_comment(raw):
                 continue
             if not _lstrip(token):
@@ -171,34 +151,49 @@ def parse_tree(text: str | bytes) -> ParseResult:
                 continue
             more, continued = _trim_continuation(token, regex)
             line += more
+        return line, empty_continuation
+
+    def heredoc_body(self, heredoc: Heredoc, node: Node) -> None:
+        """Read lines into ``heredoc`` up to its delimiter (tabs before it allowed for <<-)."""
+        while self.more():
+            raw = self.raw()
+            candidate = _trim_newline(raw)
+            if heredoc.chomp:
+                candidate = candidate.lstrip("\t")
+            if candidate == heredoc.name:
+                return
+            heredoc.content += raw
+        raise DockerfileError(f"{node.cmd.upper()}: unterminated heredoc <<{heredoc.name}",
+                              node.start_line, node.cmd.upper())
+
+
+def parse_tree(text: str | bytes) -> ParseResult:
+    """Parse Dockerfile text into nodes; raise DockerfileError for what Docker's parser refuses."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    lines = _Lines(text)
+    children: list[Node] = []
+    warnings: list[str] = []
+    while lines.more():
+        start = lines.number + 1
+        line, empty_continuation = lines.instruction()
+        if line is None:
+            continue
         if empty_continuation:
             warnings.append("[WARNING]: Empty continuation line found in:\n    " + line)
-        node = node_from_line(line, directives.escape, start, current)
+        node = node_from_line(line, lines.directives.escape, start, lines.number)
         if _can_contain_heredoc(node):
             for heredoc in heredocs_from_line(line, start):
-                terminated = False
-                while i < len(lines):
-                    raw = lines[i]
-                    i += 1
-                    current += 1
-                    candidate = _trim_newline(raw)
-                    if heredoc.chomp:
-                        candidate = candidate.lstrip("\t")
-                    if candidate == heredoc.name:
-                        terminated = True
-                        break
-                    heredoc.content += raw
-                if not terminated:
-                    raise DockerfileError(f"{node.cmd.upper()}: unterminated heredoc "
-                                          f"<<{heredoc.name}", start, node.cmd.upper())
+                lines.heredoc_body(heredoc, node)
                 node.heredocs.append(heredoc)
-        _set_lines(node, start, current)
+        _set_lines(node, start, lines.number)
         children.append(node)
     if warnings:
         warnings.append("[WARNING]: Empty continuation lines will become errors in a future release.")
     if not children:
-        raise DockerfileError("file with no instructions", current or None)
-    return ParseResult(children, directives.escape, dict(directives.values), warnings)
+        raise DockerfileError("file with no instructions", lines.number or None)
+    return ParseResult(children, lines.directives.escape, dict(lines.directives.values),
+                       warnings)
 
 
 def _set_lines(node: Node, start: int, end: int) -> None:
@@ -216,54 +211,22 @@ def _trim_continuation(line: str, regex: re.Pattern) -> tuple[str, bool]:
 
 
 def _can_contain_heredoc(node: Node) -> bool:
-    if node.cmd == "onbuild" and node.sub is not None:
+    # ONBUILD's trigger (the only node with a sub) may open heredocs too.
+    if node.sub is not None:
         node = node.sub
-    return node.cmd in HEREDOC_INSTRUCTIONS and not node.json
-
-
-def heredocs_from_line(line: str, number: int = 0) -> list[Heredoc]:
-    """The heredocs a line opens, in order: each word shaped like ``[fd]<<[-]NAME``."""
-    lex = Lexer("\\", raw_quotes=True, raw_escapes=True, skip_unset_env=True)
-    try:
-        words = lex.process(line, {})[1]
-    except DockerfileError:
-        return []
-    docs = []
-    for word in words:
-        heredoc = parse_heredoc(word, number)
-        if heredoc is not None:
-            docs.append(heredoc)
-    return docs
-
-
-def parse_heredoc(word: str, number: int = 0) -> Heredoc | None:
-    """A Heredoc when ``word`` is a heredoc opener like ``<<EOF``, ``<<-"EOF"`` or ``3<<EOF``."""
-    match = _HEREDOC.match(word)
-    if not match or not match.group(3):
-        return None
-    rest = match.group(3)
-    plain = Lexer("\\", skip_unset_env=True)
-    raw = Lexer("\\", raw_quotes=True, skip_unset_env=True)
-    try:
-        words = plain.process(rest, {})[1]
-        if len(words) != 1:
-            return None
-        words_raw = raw.process(rest, {})[1]
-    except DockerfileError as exc:
-        raise DockerfileError(f"invalid heredoc {word}: {exc.reason}", number or None) from None
-    # Quotes anywhere in the delimiter turn expansion of the body off, as in sh.
-    quotes = lambda w: w.count("'") + w.count('"')  # noqa: E731
-    fd = int(match.group(1)) if match.group(1) else 0
-    return Heredoc(name=words[0], expand=quotes(words[0]) == quotes(words_raw[0]),
-                   chomp=match.group(2) == "-", fd=min(fd, 2 ** 64 - 1))
+    cls = REGISTRY.get(node.cmd)
+    return cls is not None and cls.heredocs_allowed and not node.json
 
 
 def node_from_line(line: str, escape: str, start: int = 0, end: int = 0) -> Node:
-    """Parse one logical line (continuations joined) into a Node."""
+    """Parse one logical line (continuations joined) into a Node; the instruction's class
+    says how its arguments are written (unknown instructions keep none, as in Docker)."""
     cmd, flags, rest = split_command(line)
     node = Node(cmd=cmd, flags=flags, original=line, start_line=start, end_line=end)
+    cls = REGISTRY.get(cmd)
     try:
-        _ARGUMENT_PARSERS.get(cmd, _parse_ignore)(node, rest, escape)
+        if cls is not None:
+            cls.parse_arguments(node, rest, escape, node_from_line)
     except DockerfileError as exc:
         raise DockerfileError(_named(exc.reason, cmd), start or None, cmd.upper()) from None
     return node
@@ -273,18 +236,3 @@ def _named(message: str, cmd: str) -> str:
     """Prefix a message with the instruction unless it already starts with its name."""
     name = cmd.upper()
     return message if message.upper().startswith(name) else f"{name}: {message}"
-
-
-def _parse_ignore(node, rest, escape):
-    """Unknown instructions keep no arguments; the instructions layer refuses them."""
-
-
-def _parse_sub(node, rest, escape):
-    if rest:
-        node.sub = node_from_line(rest, escape)
-
-
-
-
-_ARGUMENT_PARSERS = {**ARGUMENT_PARSERS, "onbuild": _parse_sub}
-INSTRUCTIONS = tuple(sorted(_ARGUMENT_PARSERS))

@@ -53,20 +53,28 @@ class Network:
                    default=record["default"], endpoints=dict(record["endpoints"]))
 
     def inspect(self) -> dict:
-        """The `docker network inspect` dict for this network."""
+        """The `docker network inspect` dict for this network (API 1.47's keys and order)."""
         prefixlen = self.subnet.split("/")[1]
         containers = {
-            cid: {"Name": ep.get("name") or "", "EndpointID": ep["host_ifname"],
+            cid: {"Name": ep.get("name") or "", "EndpointID": endpoint_id(self.id, cid),
                   "MacAddress": ep["mac"], "IPv4Address": f"{ep['ip']}/{prefixlen}", "IPv6Address": ""}
             for cid, ep in self.endpoints.items()
         }
         return {
             "Name": self.name, "Id": self.id, "Created": self.created, "Scope": "local",
-            "Driver": self.driver, "EnableIPv6": False,
+            "Driver": self.driver, "EnableIPv4": True, "EnableIPv6": False,
             "IPAM": {"Driver": "default", "Options": {},
                      "Config": [{"Subnet": self.subnet, "Gateway": self.gateway}]},
             "Internal": self.internal, "Attachable": False, "Ingress": False,
+            "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
             "Containers": containers,
             "Options": {"com.docker.network.bridge.name": self.bridge},
             "Labels": dict(self.labels),
         }
+
+
+def endpoint_id(network_id: str, container_id: str) -> str:
+    """A container's endpoint on a network, named as Docker names endpoints: 64 hex digits,
+    the same in `network inspect` and the container's NetworkSettings."""
+    import hashlib
+    return hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()

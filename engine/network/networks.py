@@ -85,15 +85,32 @@ class Networks:
         """The network with this name, id or unique id prefix; NetworkNotFound otherwise."""
         return Network.from_record(self._find(self.state.networks(), name_or_id))
 
-    def list(self) -> list[Network]:
-        """All networks, oldest first."""
-        return [Network.from_record(r) for r in self.state.networks()]
+    def list(self, filters=None) -> list[Network]:
+        """All networks, oldest first; `filters` as `docker network ls --filter` applies them."""
+        networks = [Network.from_record(r) for r in self.state.networks()]
+        if filters:
+            from ..filters import select_networks
+            return select_networks(networks, filters)
+        return networks
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         """The container's endpoints, in the order they were attached (eth0 first)."""
         found = [Endpoint.from_record(r, container_id) for r in self.state.networks()
                  if container_id in r["endpoints"]]
         return sorted(found, key=lambda ep: int(ep.ifname[3:]))
+
+    def traffic(self, container_id: str) -> tuple[int, int]:
+        """Bytes the container received and sent on its networks: its veths' host ends count
+        the same bytes the other way round."""
+        received = sent = 0
+        for ep in self.endpoints(container_id):
+            counters = Path("/sys/class/net") / ep.host_ifname / "statistics"
+            try:
+                received += int((counters / "tx_bytes").read_text())
+                sent += int((counters / "rx_bytes").read_text())
+            except (OSError, ValueError):     # not plugged (a stopped container) or gone
+                continue
+        return received, sent
 
     def ports(self, container_id: str) -> list[PortBinding]:
         """The container's published ports."""

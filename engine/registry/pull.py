@@ -15,7 +15,7 @@ import hashlib
 import json
 import zlib
 
-from ..errors import ContentError, RegistryError
+from ..errors import ContentError, ImageNotFound, RegistryError
 from ..image import reference
 from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
@@ -113,10 +113,15 @@ def _json(data: bytes, what: str) -> dict:
 
 
 def _existing_image(store, manifest: dict) -> str | None:
+    """The id of the stored image with this manifest's config, or None when there is none yet.
+
+    Only "no such image" means "not here yet": a corrupt blob or an unreadable store is an
+    error the caller must see, not a reason to pull over it.
+    """
     digest = manifest.get("config", {}).get("digest")
     try:
         return store.get(digest).id if digest else None
-    except Exception:            # any lookup failure just means "not here yet"
+    except ImageNotFound:
         return None
 
 

@@ -18,7 +18,7 @@ from ..errors import Unsupported
 from . import devices as _devices
 
 ROOT = "/sys/fs/cgroup"
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "blkio")   # blkio: stats' BLOCK I/O
 
 
 def warm_up() -> None:
@@ -173,16 +173,46 @@ def _keyed(text: str | None) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in (text or "").splitlines() if line)}
 
 
+def _blkio_v1(text: str | None) -> tuple[int, int]:
+    """(read, written) bytes from blkio.throttle.io_service_bytes: "8:0 Read 4096" lines."""
+    totals = {"Read": 0, "Write": 0}
+    for line in (text or "").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in totals:
+            totals[parts[1]] += int(parts[2])
+    return totals["Read"], totals["Write"]
+
+
+def _io_v2(text: str | None) -> tuple[int, int]:
+    """(read, written) bytes from io.stat: "8:0 rbytes=4096 wbytes=0 rios=1 ..." lines."""
+    read = written = 0
+    for line in (text or "").splitlines():
+        fields = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
+        read += int(fields.get("rbytes", 0))
+        written += int(fields.get("wbytes", 0))
+    return read, written
+
+
 def stats(dirs: list[str]) -> dict:
-    """cpu_usage_ns, memory_usage, memory_limit, pids from the container's cgroup dirs."""
-    out = {"cpu_usage_ns": None, "memory_usage": None, "memory_limit": None, "pids": None}
+    """cpu_usage_ns, memory_usage, memory_limit, memory_cache (inactive file pages, which
+    `docker stats` leaves out of the usage), pids, block_read and block_write (bytes; None
+    where the cgroup doesn't count them) from the container's cgroup dirs."""
+    out = {"cpu_usage_ns": None, "memory_usage": None, "memory_limit": None, "memory_cache": None,
+           "pids": None, "block_read": None, "block_write": None}
     for d in dirs:
         if os.path.exists(f"{d}/memory.usage_in_bytes"):
             out["memory_usage"] = _int(_read(f"{d}/memory.usage_in_bytes"))
             out["memory_limit"] = _int(_read(f"{d}/memory.limit_in_bytes"))
+            out["memory_cache"] = _keyed(_read(f"{d}/memory.stat")).get("total_inactive_file")
         if os.path.exists(f"{d}/memory.current"):
             out["memory_usage"] = _int(_read(f"{d}/memory.current"))
             out["memory_limit"] = _int(_read(f"{d}/memory.max"))
+            out["memory_cache"] = _keyed(_read(f"{d}/memory.stat")).get("inactive_file")
+        if os.path.exists(f"{d}/blkio.throttle.io_service_bytes_recursive"):
+            out["block_read"], out["block_write"] = _blkio_v1(
+                _read(f"{d}/blkio.throttle.io_service_bytes_recursive"))
+        if os.path.exists(f"{d}/io.stat"):
+            out["block_read"], out["block_write"] = _io_v2(_read(f"{d}/io.stat"))
         if os.path.exists(f"{d}/cpuacct.usage"):
             out["cpu_usage_ns"] = _int(_read(f"{d}/cpuacct.usage"))
         if os.path.exists(f"{d}/cpu.stat") and "usage_usec" in (_read(f"{d}/cpu.stat") or ""):

@@ -347,16 +347,35 @@ def _cgroup_dirs(bundle: str) -> list[str]:
 
 
 def stats(bundle: str) -> dict:
-    """cpu_usage_ns, memory_usage, memory_limit, pids of a running container (v1 or v2).
+    """cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids, block_read and
+    block_write of a running container (cgroup v1 or v2).
 
     Without a limit the cgroup says "max" or 2^63: the limit is then the host's memory, as
-    `docker stats` shows it.
+    `docker stats` shows it. Where the cgroup counts no block I/O (v2 without the io
+    controller), its processes' /proc/PID/io do.
     """
-    found = cgroups.stats(_cgroup_dirs(bundle))
+    dirs = _cgroup_dirs(bundle)
+    found = cgroups.stats(dirs)
     host = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if not found.get("memory_limit") or found["memory_limit"] > host:
         found["memory_limit"] = host
+    if found.get("block_read") is None:
+        found["block_read"], found["block_write"] = _processes_io(cgroups.procs(dirs))
     return found
+
+
+def _processes_io(pids: list[int]) -> tuple[int, int]:
+    """(read, written) bytes of storage I/O by these processes, from /proc/PID/io."""
+    read = written = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/io") as f:
+                fields = dict(line.split(": ", 1) for line in f.read().splitlines())
+        except (OSError, ValueError):        # exited meanwhile
+            continue
+        read += int(fields.get("read_bytes", 0))
+        written += int(fields.get("write_bytes", 0))
+    return read, written
 
 
 def top(bundle: str) -> list[dict]:

@@ -319,7 +319,7 @@ def test_stats_top_and_cp_of_a_mounted_file(engine, tmp_path):
         stats = cli(engine, "stats", "--no-stream", "busy").stdout.splitlines()
         cpu = float(stats[1].split()[2].rstrip("%"))
         assert 20 < cpu <= 200, stats          # a busy loop: most of a core
-        assert "GB" in stats[1] or "MB" in stats[1]     # no limit: the host's memory
+        assert "GiB" in stats[1] or "MiB" in stats[1]   # no limit: the host's memory, binary
         top = cli(engine, "top", "busy").stdout
         assert "sh -c while :; do :; done" in top
         cli(engine, "cp", "busy:/etc/hostname", str(tmp_path / "hn"))    # a bind-mounted file

@@ -53,6 +53,15 @@ def test_bad_lines_fail_in_both_with_the_same_message(group, line):
     assert cli.stderr.strip() == f"Error: {magic.value}"
 
 
+def test_top_level_commands_are_the_ones_the_cli_parser_offers():
+    import re
+    from dockyard.engine.cli.main import build_parser
+    with pytest.raises(InvalidArgument) as refused:
+        build_parser().parse_args(["no-such-verb"])
+    offered = set(re.findall(r"'([^']+)'", str(refused.value).split("choose from", 1)[1]))
+    assert commandline.top_level_commands() == offered and "run" in offered
+
+
 def test_data_root_setting_becomes_the_cli_flag(tmp_path):
     args = commandline.parse(["ps"], data_root=str(tmp_path))
     assert args.data_root == str(tmp_path)

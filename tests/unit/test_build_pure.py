@@ -4,13 +4,12 @@ import os
 
 import pytest
 
-from dockyard.engine.build import config as cfg
-from dockyard.engine.build.cache import BuildCache, step_key
-from dockyard.engine.build.context import Context, HashMemo
-from dockyard.engine.build.ignore import IgnoreMatcher, parse_ignore, read_ignore_file
-from dockyard.engine.build.runstep import command_line, created_by
-from dockyard.engine.build.stages import meta_arg_values, needed_stages
-from dockyard.engine.dockerfile import expand, parse
+from dockyard.engine.builder.cache import BuildCache, step_key
+from dockyard.engine.builder.context import Context, HashMemo
+from dockyard.engine.builder.ignore import IgnoreMatcher, parse_ignore, read_ignore_file
+from dockyard.engine.builder.runplan import created_by
+from dockyard.engine.builder.stages import meta_arg_values, needed_stages
+from dockyard.engine.dockerfile import apply_changes, expand, parse
 from dockyard.engine.errors import BuildError, InvalidArgument
 
 
@@ -102,7 +101,7 @@ def test_metadata_instructions_and_history_lines():
                   'HEALTHCHECK --interval=5s CMD true\nONBUILD RUN make\n').stages[0]
     config, lines = {}, []
     for ins in stage.instructions:
-        config, line = cfg.apply_metadata(config, expand(ins, {}), cmd_set=True)
+        config, line = expand(ins, {}).apply(config, cmd_set=True)
         lines.append(line)
     assert config["Env"] == ["A=1", "B=two words"]
     assert config["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}, "8000/tcp": {}, "8001/tcp": {}}
@@ -118,28 +117,28 @@ def test_metadata_instructions_and_history_lines():
 
 def test_entrypoint_clears_inherited_cmd():
     ins = parse('FROM scratch\nENTRYPOINT ["x"]\n').stages[0].instructions[0]
-    config, _ = cfg.apply_metadata({"Cmd": ["sh"]}, ins, cmd_set=False)
+    config, _ = ins.apply({"Cmd": ["sh"]}, cmd_set=False)
     assert config["Cmd"] is None
 
 
 def test_apply_changes():
-    config = cfg.apply_changes({"Cmd": ["sh"], "Env": ["A=1"]},
+    config = apply_changes({"Cmd": ["sh"], "Env": ["A=1"]},
                                ['CMD ["echo", "hi"]', "ENV B=$A-2", "EXPOSE 80"])
     assert config["Cmd"] == ["echo", "hi"]
     assert config["Env"] == ["A=1", "B=1-2"]
     with pytest.raises(InvalidArgument, match="RUN is not a valid change"):
-        cfg.apply_changes({}, ["RUN rm -rf /"])
+        apply_changes({}, ["RUN rm -rf /"])
 
 
 def test_run_argv_forms_and_history():
     ins = parse("FROM scratch\nRUN echo $HOME\nRUN [\"ls\", \"-l\"]\nRUN <<EOF\necho a\nEOF\n"
                 "RUN cat <<EOF > /f\nbody\nEOF\nRUN <<EOF\n#!/usr/bin/python3\nprint(1)\nEOF\n"
                 ).stages[0].instructions
-    assert command_line(ins[0], {}) == ["/bin/sh", "-c", "echo $HOME"]
-    assert command_line(ins[1], {"Shell": ["bash", "-c"]}) == ["ls", "-l"]
-    assert command_line(ins[2], {}) == ["/bin/sh", "-c", "echo a\n"]
-    assert command_line(ins[3], {}) == ["/bin/sh", "-c", "cat <<EOF > /f\nbody\nEOF"]
-    assert command_line(ins[4], {})[:2] == ["/usr/bin/python3", "-c"]
+    assert ins[0].argv({}) == ["/bin/sh", "-c", "echo $HOME"]
+    assert ins[1].argv({"Shell": ["bash", "-c"]}) == ["ls", "-l"]
+    assert ins[2].argv({}) == ["/bin/sh", "-c", "echo a\n"]
+    assert ins[3].argv({}) == ["/bin/sh", "-c", "cat <<EOF > /f\nbody\nEOF"]
+    assert ins[4].argv({})[:2] == ["/usr/bin/python3", "-c"]
 
     class S:
         config = {"Env": ["B=1"]}

@@ -190,5 +190,6 @@ def test_cli_images_digests_column(store, by_index, data_root, capsys):
         ["127.0.0.1:5000/app", "1", app.short_id],
         ["127.0.0.1:5000/multi", "<none>", by_index.short_id],
         ["local", "1", app.short_id]]
-    assert sorted(dockyard_images(data_root, capsys, "-q")) == sorted([[app.short_id],
-                                                                       [by_index.short_id]])
+    # -q prints the ID of every row shown, as Docker does: app's twice, once per tag
+    assert sorted(dockyard_images(data_root, capsys, "-q")) == sorted(
+        [[app.short_id], [app.short_id], [by_index.short_id]])

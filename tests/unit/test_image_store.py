@@ -259,7 +259,11 @@ def test_history_and_inspect(store, base, tmp_path):
     assert rows[0]["Tags"] == ["app:latest"] and rows[0]["Comment"] == "c"
     info = store.inspect(image)
     assert info["Id"] == image.id and info["RepoTags"] == ["app:latest"]
-    assert info["Config"] == {"Env": ["A=1"]} and info["Size"] == image.size
+    # Docker's whole container.Config, unset fields included (User "", Cmd null)
+    assert info["Config"]["Env"] == ["A=1"] and info["Config"]["User"] == ""
+    assert info["Config"]["Cmd"] is None and list(info["Config"])[:3] == [
+        "Hostname", "Domainname", "User"]
+    assert info["Comment"] == "c" and info["Size"] == image.size      # the last step's comment
     assert info["RootFS"]["Layers"] == [base.diff_id, top.diff_id]
     assert info["GraphDriver"]["Data"]["UpperDir"] == str(top.snapshot)
 

@@ -9,7 +9,8 @@ import pytest
 from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError, Unauthorized
 from dockyard.engine.registry import auth
 from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
-from dockyard.engine.registry.pull import _DiffHasher, choose_platform
+from dockyard.engine.image.store import ImageStore
+from dockyard.engine.registry.pull import _DiffHasher, _existing_image, choose_platform
 
 
 def test_parse_bearer_and_basic_challenges():
@@ -107,3 +108,17 @@ def test_diff_hasher_reads_gzip_members_and_plain_tars_in_any_chunking():
     hasher = _DiffHasher()
     hasher.update(bytes(broken))
     assert hasher.finish() is None
+
+
+def test_existing_image_is_none_only_when_the_store_has_no_such_image(data_root, tmp_path):
+    store = ImageStore(data_root)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "f").write_bytes(b"x")
+    layer = store.add_layer_from_dir(tmp_path / "base", None, epoch=0)
+    image = store.create_image({"created": "2024-01-01T00:00:00Z", "config": {}}, [layer])
+    assert _existing_image(store, {"config": {"digest": image.id}}) == image.id
+    assert _existing_image(store, {"config": {"digest": "sha256:" + "0" * 64}}) is None
+    assert _existing_image(store, {}) is None
+    store.blobs.path(image.id).write_bytes(b"{}")          # a corrupt config is no "not here yet"
+    with pytest.raises(ContentError):
+        _existing_image(ImageStore(data_root), {"config": {"digest": image.id}})

@@ -76,3 +76,41 @@ def test_errors_are_one_line(dockyard):
     rc, _, err = dockyard("create", "--opt", "type=nfs", "v1")
     assert rc == 125 and "volume options are not supported" in err
     assert dockyard()[0] == 125
+
+
+@pytest.mark.parametrize("argv, out", [
+    (["ls", "--filter", "dangling=true", "--format", "{{.Name}}"], "data\nlabelled\n"),
+    (["ls", "--filter", "dangling=false", "--format", "{{.Name}}"], "busy\n"),
+    (["ls", "--filter", "name=dat", "--format", "{{.Name}}"], "data\n"),      # a regex, unanchored
+    (["ls", "--filter", "name=^l", "-q"], "labelled\n"),
+    (["ls", "--filter", "label=team", "--format", "{{.Name}} {{.Label \"team\"}}"],
+     "labelled infra\n"),
+    (["ls", "--filter", "label=team=other", "-q"], ""),
+    (["ls", "--filter", "driver=local", "--filter", "name=busy", "-q"], "busy\n"),
+    (["ls", "--filter", "driver=nfs", "-q"], ""),
+    (["ls", "--format", "table {{.Name}}\t{{.Scope}}\t{{.Labels}}", "--filter", "name=la"],
+     "VOLUME NAME   SCOPE     LABELS\nlabelled      local     team=infra\n"),
+    (["ls", "--format", "json", "--filter", "name=busy"],
+     '{"Availability":"N/A","Driver":"local","Group":"N/A","Labels":"","Links":"N/A",'
+     '"Mountpoint":"MOUNT","Name":"busy","Scope":"local","Size":"N/A","Status":"N/A"}\n'),
+])
+def test_ls_filters_and_formats(dockyard, data_root, argv, out):
+    for name in ("busy", "data"):
+        dockyard("create", name)
+    dockyard("create", "--label", "team=infra", "labelled")
+    dockyard.engine.used = ("busy",)
+    expected = out.replace("MOUNT", str(data_root / "volumes" / "busy" / "_data"))
+    assert dockyard(*argv) == (0, expected, "")
+
+
+@pytest.mark.parametrize("argv, err", [
+    (["ls", "--filter", "size=1"], "Error: invalid filter 'size'\n"),
+    (["ls", "--filter", "dangling=yes"], "Error: invalid filter 'dangling=yes'\n"),
+    (["ls", "--format", "{{.Nope}}"], 'Error: template parsing error: template: :1:2: executing '
+                                      '"" at <.Nope>: can\'t evaluate field Nope in type '
+                                      '*formatter.volumeContext\n'),
+])
+def test_ls_refuses_bad_filters(dockyard, argv, err):
+    dockyard("create", "data")
+    rc, out, error = dockyard(*argv)
+    assert rc != 0 and (out, error) == ("", err)

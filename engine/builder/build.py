@@ -5,8 +5,8 @@
 Each instruction is one step. A step's cache key is its parent's key, the instruction after
 expansion (with the build args it sees) and the digest of its inputs (COPY/ADD file content
 and metadata); a hit reuses the recorded layer and config and costs no container. RUN runs in
-a real container (run.py), COPY/ADD fill a fresh tree (copy.py), the rest only change the
-config and add an `empty_layer` history entry. Events, in order, are dicts:
+a real container (runplan.py, runcontainer.py), COPY/ADD fill a fresh tree (copy.py), the
+rest only change the config and add an `empty_layer` history entry. Events, in order, are dicts:
 
     {"type": "step-start", "step", "total", "stage", "instruction", "line"}
     {"type": "cache-hit", "step"}
@@ -81,7 +81,7 @@ def build(engine, dockerfile: str | None = None, *, path=None, fileobj=None, con
     ignore = read_ignore_file(ctx_dir, dockerfile_path) if ctx_dir else []
     memo = HashMemo(cache.root / "filehash.json")
     ctx = Context(ctx_dir, ignore, memo)
-    from .steps import Session
+    from .session import Session
     session = Session(engine, parsed, ctx, cache, buildargs=buildargs, nocache=nocache,
                       on_event=on_event, epoch=_epoch(source_date_epoch, buildargs), cell=cell,
                       secrets=dict(secrets or {}))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import copy
 import time
 
+from ..dockerfile.changes import apply_changes
 from ..errors import InvalidArgument
-from .config import apply_changes
 
 _CONFIG_KEYS = ("Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Labels", "ExposedPorts",
                 "Volumes", "StopSignal", "Healthcheck", "Shell", "OnBuild")

@@ -1,7 +1,7 @@
-"""RUN planning: argv (SHELL, exec form, heredocs), environment, user, mounts, cache inputs.
+"""RUN planning: environment, user, mounts, cache inputs (the argv is the Run instruction's).
 
     action, inputs = plan_run(session, state, instruction, trail)
-    layer, created_by = action()        # runs the container (run.run_step)
+    layer, created_by = action()        # runs the container (runcontainer.run_step)
 
 `--mount`: cache (persistent per id under buildcache/mounts/), bind (from the context or a
 stage/image; read-only unless rw, and rw writes are thrown away, as BuildKit), tmpfs, secret
@@ -12,41 +12,17 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import shutil
 
+from ..dockerfile.imageconfig import DEFAULT_PATH, env_dict
 from ..errors import BuildError
-from . import config as cfg
 from .stages import PROXY_ARGS
-
-_HEREDOC_ALONE = re.compile(r"[0-9]*<<-?([\"']?)[^\s\"']+\1")
-
-
-def command_line(ins, config: dict) -> list[str]:
-    """RUN's argv. A shell-form RUN with heredocs hands the whole text, heredocs included, to
-    the shell (which understands `<<EOF`); `RUN <<EOF` alone runs the body as a script, with
-    its own interpreter when it starts with `#!`."""
-    if ins.json:
-        return list(ins.args)
-    text = " ".join(ins.args)
-    if ins.heredocs:
-        only = ins.heredocs[0]
-        if len(ins.heredocs) == 1 and _HEREDOC_ALONE.fullmatch(text.strip()):
-            body = only.text
-            if body.startswith("#!"):
-                # BuildKit writes the script to a file and runs it; `interpreter -c` is the
-                # same for the shells and python that shebangs name.
-                return body.splitlines()[0][2:].split() + ["-c", body]
-            return cfg.shell_of(config) + [body]
-        for doc in ins.heredocs:
-            text += "\n" + doc.content + doc.name
-    return cfg.shell_of(config) + [text]
 
 
 def run_env(state) -> list[str]:
     """The container's environment: ENV (PATH by default), then ARGs that ENV doesn't set."""
-    env = cfg.env_dict(state.config)
-    env.setdefault("PATH", cfg.DEFAULT_PATH)
+    env = env_dict(state.config)
+    env.setdefault("PATH", DEFAULT_PATH)
     for name, value in state.args.items():
         env.setdefault(name, value)
     return [f"{k}={v}" for k, v in env.items()]
@@ -54,7 +30,7 @@ def run_env(state) -> list[str]:
 
 def created_by(argv: list[str], state) -> str:
     """BuildKit's history line: `RUN |2 A=1 B=2 /bin/sh -c make # buildkit`."""
-    env = cfg.env_dict(state.config)
+    env = env_dict(state.config)
     args = [f"{k}={v}" for k, v in sorted(state.args.items()) if k not in env]
     prefix = [f"|{len(args)}"] + args if args else []
     return "RUN " + " ".join(prefix + argv) + " # buildkit"
@@ -62,11 +38,11 @@ def created_by(argv: list[str], state) -> str:
 
 def plan_run(session, state, ins, trail):
     """(action, inputs digest) for an expanded RUN instruction."""
-    from .run import cache_mount, netns_for, run_step
+    from .runcontainer import cache_mount, netns_for, run_step
     netns_for(ins.network)                       # refuse a bad --network before any work
     if ins.security not in ("sandbox", ""):
         raise BuildError(f"RUN --security={ins.security} is not supported", ins.original)
-    argv = command_line(ins, state.config)
+    argv = ins.argv(state.config)
     inputs, makers = [], []
     for mount in ins.mounts:
         kind = mount.get("type", "bind")

@@ -2,19 +2,19 @@
 
 A stage's state is plain values: the container config, the layers (bottom first), the history,
 the ARGs in scope and the cache key that names everything so far. A step maps a state and an
-instruction to the next state; builder.build() drives it and writes the final image.
+instruction to the next state; build.build() drives it and writes the final image.
 """
 from __future__ import annotations
 
 import copy
-import json
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
 
+from ..dockerfile.imageconfig import env_dict
+from ..dockerfile.instructions import Cmd
 from ..errors import BuildError, ImageNotFound, InvalidArgument, NotFound
-from . import config as cfg
 from .cache import step_key
 from .rootfs import MergedView, lookup_ids
 from .stages import stage_index
@@ -39,7 +39,7 @@ class State:
 
     def env(self) -> dict[str, str]:
         """What expansion sees: the ARGs in scope, then ENV (ENV wins)."""
-        return {**self.args, **cfg.env_dict(self.config)}
+        return {**self.args, **env_dict(self.config)}
 
 
 def _rfc3339(seconds: float) -> str:
@@ -103,7 +103,7 @@ class Session:
             state.config["OnBuild"] = None        # triggers run once, in the child build
             state = self._onbuild(stage, state, triggers, trail)
         for ins in stage.instructions:
-            state = self.run_step(stage, state, ins, trail)
+            state = self.build_step(stage, state, ins, trail)
         self.states[index] = state
         return state
 
@@ -142,7 +142,7 @@ class Session:
             parsed = parse("FROM scratch\n" + text)
             for ins in parsed.stages[0].instructions:
                 self.total += 1
-                state = self.run_step(stage, state, ins, trail)
+                state = self.build_step(stage, state, ins, trail)
         return state
 
     # -- steps -----------------------------------------------------------------------------
@@ -160,27 +160,18 @@ class Session:
                    "digest": layer.digest if layer is not None else None,
                    "size": size, "seconds": time.monotonic() - started, "cached": cached})
 
-    def run_step(self, stage, state: State, ins, trail) -> State:
+    def build_step(self, stage, state: State, ins, trail) -> State:
         """Apply one instruction: from the cache when its key is known, else for real."""
         from ..dockerfile import expand
         number = self._start(stage, ins.original, ins.start_line)
         started = time.monotonic()
-        if ins.cmd == "arg":
+        if ins.step == "arg":
             state = self._arg(state, ins)
             self._done(number, None, 0, started, cached=True)      # ARG builds nothing either
             return state
-        expanded = ins if ins.cmd == "run" and not ins.flags.get("mount") else \
-            expand(ins, state.env(), escape=self.dockerfile.escape)
-        if ins.cmd in cfg.METADATA:
-            action, inputs = None, ""
-        elif ins.cmd == "run":
-            from .runstep import plan_run
-            action, inputs = plan_run(self, state, expanded, trail)
-        elif ins.cmd in ("copy", "add"):
-            action, inputs = self._plan_copy(state, expanded, trail)
-        else:
-            raise BuildError(f"{ins.cmd.upper()} is not supported here", ins.original)
-        key = step_key(state.key, _describe(expanded, state), inputs)
+        expanded = expand(ins, state.env(), escape=self.dockerfile.escape)
+        action, inputs = self._plan(state, expanded, trail)
+        key = step_key(state.key, expanded.cache_key(state), inputs)
         hit = None if self.nocache else self._cached(key)
         if hit is not None:
             self.emit({"type": "cache-hit", "step": number})
@@ -190,11 +181,10 @@ class Session:
             return new
         try:
             if action is None:
-                config, created_by = cfg.apply_metadata(state.config, expanded,
-                                                        cmd_set=state.cmd_set)
+                config, created_by = expanded.apply(state.config, cmd_set=state.cmd_set)
                 record = {"layer": None, "config": config,
                           "history": self.history(created_by, True),
-                          "author": expanded.value if ins.cmd == "maintainer" else state.author}
+                          "author": expanded.author(state.author)}
             else:
                 layer, created_by = action()
                 record = {"layer": layer.chain_id, "config": state.config,
@@ -208,6 +198,18 @@ class Session:
         layer = new.layers[-1] if record["layer"] else None
         self._done(number, layer, layer.size if layer else 0, started, cached=False)
         return new
+
+    def _plan(self, state: State, ins, trail):
+        """(action, inputs digest) of the step that runs an expanded instruction; action is
+        None for a config step, which changes only the image config."""
+        if ins.step == "config":
+            return None, ""
+        if ins.step == "run":
+            from .runplan import plan_run
+            return plan_run(self, state, ins, trail)
+        if ins.step == "copy":
+            return self._plan_copy(state, ins, trail)
+        raise BuildError(f"{ins.cmd.upper()} is not supported here", ins.original)
 
     def _cached(self, key: str) -> dict | None:
         record = self.cache.get(key)
@@ -228,12 +230,11 @@ class Session:
         return replace(state, config=copy.deepcopy(record["config"]), layers=layers,
                        history=state.history + [record["history"]], key=key,
                        author=record.get("author", state.author),
-                       cmd_set=state.cmd_set or ins.cmd == "cmd")
+                       cmd_set=state.cmd_set or isinstance(ins, Cmd))
 
     def _arg(self, state: State, ins) -> State:
         from ..dockerfile.shell import process_word
         args = dict(state.args)
-        shown = []
         for name, default in ins.pairs:
             name = process_word(name, state.env(), escape=self.dockerfile.escape)
             if name in self.buildargs:
@@ -245,10 +246,7 @@ class Session:
                 value = self.meta.get(name)
             if value is not None:
                 args[name] = value
-                shown.append(f"{name}={value}")
-            else:
-                shown.append(name)
-        # The values are part of later keys through _describe; ARG itself adds no history
+        # The values are part of later RUN keys (Run.cache_parts); ARG itself adds no history
         # entry, as BuildKit.
         return replace(state, args=args)
 
@@ -289,7 +287,7 @@ class Session:
             layer = self.store.add_layer_from_dir(tree, state.layers[-1] if state.layers
                                                   else None, epoch=epoch)
             shutil.rmtree(tree, ignore_errors=True)
-            words = [f for f in ins.raw_flags] + [a for a in ins.args]
+            words = [*ins.raw_flags, *ins.source_words, ins.dest]
             return layer, f"{ins.cmd.upper()} {' '.join(words)} # buildkit"
         return action, plan.digest
 
@@ -308,19 +306,4 @@ class Session:
             image_config["author"] = state.author
         return self.store.create_image(image_config, list(state.layers), tags=tags,
                                        history=state.history)
-
-
-def _describe(ins, state: State) -> str:
-    """What identifies an expanded instruction for the cache: its text, flags and, for RUN,
-    the build args it sees as environment; for ENTRYPOINT, whether this stage set CMD (the
-    parent key can't tell: `FROM stage` keeps the key but starts with CMD unset)."""
-    parts = [ins.cmd, ins.flags, [list(a) if isinstance(a, tuple) else a for a in ins.args],
-             ins.json, [(h.name, h.content, h.expand, h.chomp) for h in ins.heredocs]]
-    if ins.cmd == "run":
-        parts.append(sorted(state.args.items()))
-    elif ins.cmd in ("copy", "add"):
-        parts.append(state.config.get("WorkingDir") or "/")
-    elif ins.cmd == "entrypoint":
-        parts.append(state.cmd_set)
-    return json.dumps(parts, sort_keys=True, default=str)
 

@@ -12,8 +12,14 @@ class Images:
     def get(self, ref: str):
         return self.store.get(ref)
 
-    def list(self, all=False):
-        return self.store.list()
+    def list(self, name=None, all=False, filters=None):
+        """Images, newest first; `name` (REPOSITORY[:TAG], globs allowed) and `filters`
+        (docker-py's dict or `--filter` strings) as `docker images` applies them."""
+        images = self.store.list()
+        if name or filters:
+            from .filters import select_images
+            return select_images(self.engine, images, filters, name)
+        return images
 
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
@@ -44,12 +50,12 @@ class Images:
         return import_tarball(self.store, source, reference, changes=changes, message=message)
 
     def build(self, dockerfile=None, **kwargs):
-        from .build.builder import build
+        from .builder.build import build
         return build(self.engine, dockerfile, **kwargs)
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .build.commit import commit
+        from .builder.commit import commit
         return commit(self.engine, container, repository, tag, message=message, author=author,
                       changes=changes, conf=conf)
 

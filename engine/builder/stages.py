@@ -50,13 +50,8 @@ def stage_index(dockerfile, ref: str) -> int | None:
 
 
 def _references(dockerfile, stage, meta: dict[str, str]) -> list[str]:
-    refs = [process_word(stage.base, meta, escape=dockerfile.escape)]
-    for ins in stage.instructions:
-        if ins.cmd in ("copy", "add") and ins.from_:
-            refs.append(process_word(ins.from_, meta, escape=dockerfile.escape))
-        if ins.cmd == "run":
-            refs.extend(m["from"] for m in ins.mounts if m.get("from"))
-    return refs
+    refs = [stage.base] + [ref for ins in stage.instructions for ref in ins.references()]
+    return [process_word(ref, meta, escape=dockerfile.escape) for ref in refs]
 
 
 def needed_stages(dockerfile, target: int, meta: dict[str, str]) -> list[int]:
