@@ -177,7 +177,7 @@ def select_containers(engine, containers: list, filters, all: bool = False,
         if any(created >= b for b in before) or any(created <= s for s in since):
             continue
         state = c.state
-        if not (all or state.status == "running"):
+        if not (all or state.status in ("running", "restarting")):   # as Docker ps
             continue
         if not (f.match("name", record["Name"]) or f.match("name", c.name)) \
                 or not f.match("id", c.id) or not f.match_labels("label", c.labels) \

@@ -14,6 +14,7 @@ from . import container_info as info
 from .htmlkit import code, human_size, state_badge
 
 THREAD_PREFIX = "dockyard-watch-"
+HEALTH_COLOURS = {"healthy": "#2e7d32", "unhealthy": "#c62828", "starting": "#ef6c00"}
 
 
 class ContainerView(widgets.VBox):
@@ -22,6 +23,7 @@ class ContainerView(widgets.VBox):
     container_id = Unicode(help="The container's full id.").tag(sync=True)
     container_name = Unicode(help="The container's name.").tag(sync=True)
     state = Unicode("unknown", help="created, running, exited, ... or removed.").tag(sync=True)
+    health = Unicode("", help="The health check's status: starting, healthy, unhealthy; '' without one.").tag(sync=True)
     cpu_percent = Float(None, allow_none=True, help="CPU use since the last poll, % of one CPU.").tag(sync=True)
     memory_bytes = Int(None, allow_none=True, help="Memory use from the container's cgroup.").tag(sync=True)
     polling = Bool(False, help="Whether the poll thread is running.").tag(sync=True)
@@ -63,6 +65,7 @@ class ContainerView(widgets.VBox):
                 return
             attrs = self.container.attrs or {}
             self.state = info.state(attrs)
+            self.health = info.health(attrs)
             if self.state == "running":
                 self._read_stats()
             self.header.value = self._header_html(attrs)
@@ -161,8 +164,16 @@ class ContainerView(widgets.VBox):
         facts_html = " · ".join(f"{k}: <span class='dy-{k.lower()}'>{v}</span>" for k, v in facts if v)
         error = f"<div class='dy-error' style='color:#c62828'>{escape(self.message)}</div>" if self.message else ""
         return (f"<div class='dy-container-head'><b class='dy-name'>{escape(self.container_name)}</b> "
-                f"{code(self.container_id[:12])} {state_badge(self.state)}</div>"
+                f"{code(self.container_id[:12])} {state_badge(self.state)}{self._health_html()}</div>"
                 f"<div class='dy-facts'>{facts_html}</div>{error}")
+
+    def _health_html(self) -> str:
+        if not self.health:
+            return ""
+        colour = HEALTH_COLOURS.get(self.health, "#455a64")
+        return (f" <span class='dy-health dy-health-{escape(self.health)}' style='color:{colour};"
+                f"border:1px solid {colour};padding:0 5px;border-radius:3px'>"
+                f"{escape(self.health)}</span>")
 
     def _usage_html(self) -> str:
         if self.state != "running":

@@ -95,3 +95,15 @@ def test_the_images_healthcheck_and_no_healthcheck(engine, run):
     assert "Health" not in plain.attrs["State"]
     assert not (plain.bundle / "health.json").exists()
     engine.images.remove("monitor-health:1")
+
+
+def test_the_container_widget_shows_the_health(run):
+    from dockyard.extension.container_widget import ContainerView
+    container = run(["sleep", "60"], healthcheck={"test": "exit 1", "interval": FAST, "retries": 1})
+    view = ContainerView(container, autostart=False, log_tail=0)
+    try:
+        until(lambda: health(container).get("Status") == "unhealthy")
+        view.refresh()
+        assert view.health == "unhealthy" and "dy-health-unhealthy" in view.header.value
+    finally:
+        view.close()
