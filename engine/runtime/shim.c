@@ -800,7 +800,8 @@ static int pump_tty(int master, pid_t child, int sfd) {
         while (read(sfd, &si, sizeof si) == sizeof si) {
             struct winsize ws;
             if (si.ssi_signo == SIGWINCH) {
-                if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+                /* our stdin is no terminal: nothing to follow; a pty that is gone: ends below */
+                if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ioctl(master, TIOCSWINSZ, &ws) < 0) out_open = 0;
             } else if (si.ssi_signo != SIGCHLD) kill(child, si.ssi_signo);
             else if (!exited && waitpid(child, &status, WNOHANG) == child) exited = 1;
         }

@@ -200,7 +200,7 @@ static void launch(struct health *h) {
     }
     pid_t pid = fork();
     if (pid == 0) {
-        setpgid(0, 0);
+        if (setpgid(0, 0) < 0) { dprintf(pipefd[1], "health check: setpgid: %s\n", strerror(errno)); _exit(126); }
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         int pidfd = dup(h->pidfd), spec = dup(h->spec);   /* dup: without close-on-exec */
         if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0 ||
@@ -210,7 +210,7 @@ static void launch(struct health *h) {
         }
         sigset_t none;
         sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) _exit(126);   /* cannot fail with a valid set */
         char a[16], b[16];
         snprintf(a, sizeof a, "%d", pidfd);
         snprintf(b, sizeof b, "%d", spec);
@@ -226,7 +226,9 @@ static void launch(struct health *h) {
         arm(h, next_interval(h));
         return;
     }
-    setpgid(pid, pid);    /* as the child does: whichever runs first, kill(-pid) reaches it */
+    /* as the child does, whichever runs first, so kill(-pid) reaches it; EACCES once it has
+     * exec'd means the child's own call was first */
+    if (setpgid(pid, pid) < 0 && errno != EACCES) { /* ESRCH: it is gone, the reap records it */ }
     h->probe = pid;
     h->out = pipefd[0];
     if (fcntl(h->out, F_SETFL, O_NONBLOCK) < 0) { /* reads may block a moment: still correct */ }

@@ -54,6 +54,7 @@ struct mon {
     int selfns;       /* this process's PID namespace: children but PID 1 are born in it */
     int ready;        /* the launcher's pipe, until the first start is reported */
     struct health *health;
+    struct winsize ws;   /* the client's last terminal size: a restarted container's pty gets it */
     sigset_t set;
 };
 
@@ -178,6 +179,23 @@ static pid_t fork_pid1(struct mon *m, struct io *io, int rep, int *cg, struct st
     return child;
 }
 
+/* The latest "ROWS COLS" line a client wrote to the resize FIFO into m->ws; 0 if none. Lines
+ * never straddle reads (a line is one write, shorter than PIPE_BUF). */
+static int read_size(struct mon *m) {
+    char buf[4096];
+    int found = 0;
+    ssize_t n;
+    while ((n = read(m->resize, buf, sizeof buf - 1)) > 0) {
+        buf[n] = 0;
+        for (char *line = buf, *end; (end = strchr(line, '\n')); line = end + 1) {
+            struct winsize ws = {0};
+            *end = 0;
+            if (sscanf(line, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) { m->ws = ws; found = 1; }
+        }
+    }
+    return found;
+}
+
 /* Copy the container's output to the log, the stdin FIFO to the container, pass signals on and
  * serve the probes until PID 1 has exited and its output has ended; returns its wait status. */
 static int pump(struct mon *m, pid_t child, int master, int out, int err, int in_w) {
@@ -185,6 +203,7 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
     size_t npending = 0;
     int tty = master >= 0, reaped = 0, status = 0;
     struct stream so = {tty ? master : out, "stdout", "", 0}, se = {err, "stderr", "", 0};
+    if (tty && m->ws.ws_row) ioctl(master, TIOCSWINSZ, &m->ws);   /* a restart: the last size */
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
         struct pollfd p[7] = {{m->sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
                               {npending ? -1 : m->fifo, POLLIN, 0}, {m->resize, POLLIN, 0},
@@ -227,13 +246,8 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
         }
-        if (m->resize >= 0 && p[4].revents) {
-            char buf[64];
-            ssize_t n = read(m->resize, buf, sizeof buf - 1);
-            struct winsize ws = {0};
-            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) && tty)
-                ioctl(master, TIOCSWINSZ, &ws);   /* a bad size is the client's, not ours */
-        }
+        if (m->resize >= 0 && p[4].revents && read_size(m) && tty)
+            ioctl(master, TIOCSWINSZ, &m->ws);   /* a bad size is the client's, not ours */
         if (m->health) health_event(m->health, p + 5);
     }
     if (!reaped) waitpid(child, &status, 0);
