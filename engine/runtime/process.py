@@ -8,6 +8,7 @@ so any process on the same data root sees the container, its logs and its exit c
     state = process.wait(spec.bundle); process.remove(spec.bundle)
 """
 import fcntl
+import functools
 import os
 import select
 import shutil
@@ -46,8 +47,9 @@ class State:
     health: dict | None = None   # Docker's State.Health, with a healthcheck once started
 
 
+@functools.cache
 def boot_id() -> str:
-    """This boot of the host (a reboot ends every monitor)."""
+    """This boot of the host (a reboot ends every monitor, and every engine process)."""
     with open(BOOT_ID) as f:
         return f.read().strip()
 
@@ -118,8 +120,9 @@ def state(bundle: str) -> State:
             if not os.path.exists(os.path.join(bundle, "spec")):
                 raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}")
             return State("created")
-        s = State(**{k: raw[k] for k in State.__dataclass_fields__ if k in raw})
-        s.health = _read_json(bundle, "health.json")
+        s = State(**{k: raw[k] for k in State.__dataclass_fields__ if k != "health" and k in raw})
+        if raw.get("health"):           # the monitor runs a health check: its file
+            s.health = _read_json(bundle, "health.json")
         if s.status not in ALIVE or (_alive_monitor(s.monitor) and s.boot_id in ("", boot_id())):
             return s
     s.status = "dead"           # its monitor died, or the host rebooted since
@@ -203,8 +206,11 @@ def signal_number(sig) -> int:
 def mark_stopped(bundle: str) -> None:
     """Stopped for good, as Docker's stop and kill: the monitor restarts the container no more
     (until the next start), and one waiting to restart it ends now."""
-    with open(os.path.join(bundle, STOPPED_MARK), "w"):
-        pass
+    try:
+        with open(os.path.join(bundle, STOPPED_MARK), "w"):
+            pass
+    except FileNotFoundError:
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
     s = state(bundle)
     if s.status == "restarting" and _alive_monitor(s.monitor):
         fd = _pidfd(s.monitor)

@@ -42,7 +42,7 @@
 struct state {
     const char *status;          /* running | restarting | exited */
     pid_t pid, monitor;
-    int exit_code, oom, restart_count;
+    int exit_code, oom, restart_count, health;   /* health: a health.json to read */
     char started[40], finished[40], boot_id[40], error[4200];
 };
 
@@ -61,8 +61,9 @@ struct mon {
 static void state_body(FILE *f, void *arg) {
     struct state *st = arg;
     fprintf(f, "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-            "\"restart_count\":%d,\"boot_id\":\"%s\",\"error\":\"", st->status, st->pid, st->monitor,
-            st->exit_code, st->oom ? "true" : "false", st->restart_count, st->boot_id);
+            "\"restart_count\":%d,\"boot_id\":\"%s\",\"health\":%s,\"error\":\"", st->status, st->pid,
+            st->monitor, st->exit_code, st->oom ? "true" : "false", st->restart_count, st->boot_id,
+            st->health ? "true" : "false");
     json_string(f, st->error, strlen(st->error));
     fprintf(f, "\",\"started_at\":\"%s\",\"finished_at\":\"%s\"}\n", st->started, st->finished);
 }
@@ -262,7 +263,8 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
 static int run_once(struct mon *m, struct state *st) {
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1}, *cg = NULL;
     int tty = flag("tty"), master = -1;
-    *st = (struct state){.status = "exited", .monitor = st->monitor, .restart_count = st->restart_count};
+    *st = (struct state){.status = "exited", .monitor = st->monitor, .restart_count = st->restart_count,
+                         .health = m->health != NULL};
     read_boot_id(st->boot_id);
     pid_t child = -1;
     if (cgroup_create(st->error, sizeof st->error) < 0) goto failed;
@@ -345,6 +347,7 @@ void monitor(const char *bundle, int ready) {
                     : delay * 2 > MAX_DELAY_MS ? MAX_DELAY_MS : delay * 2;
             st.restart_count++;
             st.status = "restarting";
+            st.pid = 0;
             write_state(bundle, &st);
             if (!backoff(&m, delay)) break;
         }
