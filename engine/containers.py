@@ -76,9 +76,15 @@ class Container:
         if self.status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
         signum, stop_signal = process.signal_number(signal), self.record["Config"].get("StopSignal")
-        if signum == signals.SIGKILL or not stop_signal or signum == process.signal_number(stop_signal):
+        for_good = signum == signals.SIGKILL or not stop_signal or \
+            signum == process.signal_number(stop_signal)
+        if for_good:
             process.mark_stopped(self.bundle)
-        process.kill(self.bundle, signal)
+        try:
+            process.kill(self.bundle, signal)
+        except Conflict:
+            if not for_good:        # it exited meanwhile, and the mark keeps it down: done
+                raise
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)

@@ -1,6 +1,8 @@
 """Restart policies, carried out by the container's monitor with no engine process running:
 Docker's doubling back-off, RestartCount, stop and kill for good, the network kept across
 restarts, and what comes back after a reboot of the engine host."""
+import contextlib
+import io
 import json
 import os
 import signal
@@ -9,6 +11,7 @@ import sys
 import time
 
 from dockyard.engine import Engine
+from dockyard.engine.cli.main import main
 from dockyard.engine.cli.render import parse_time
 from dockyard.engine.runtime import process
 
@@ -20,6 +23,14 @@ def cli(engine, *argv) -> str:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def ps(engine) -> str:
+    """`dockyard ps` in this process: a new one takes longer than a restart's back-off."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--data-root", str(engine.root), "ps"]) == 0
+    return out.getvalue()
 
 
 def until(check, timeout=20.0):
@@ -71,10 +82,11 @@ def test_always_restarts_until_stopped_and_a_start_undoes_the_stop(engine):
 def test_stop_and_rm_of_a_container_waiting_to_restart(engine):
     container = engine.containers.run("busybox", ["false"], detach=True, network_mode="none",
                                       restart_policy={"Name": "unless-stopped"})
-    until(lambda: container.status == "restarting", timeout=10)
+    # its fifth restart waits 1.6 s: long enough to look at it
+    until(lambda: container.state.restart_count >= 5 and container.status == "restarting", timeout=20)
     attrs = container.attrs
     assert attrs["State"]["Restarting"] and attrs["State"]["Running"] and attrs["State"]["Pid"] == 0
-    assert "Restarting (1)" in cli(engine, "ps")
+    assert "Restarting (1)" in ps(engine)
     assert container.stop(timeout=2).status == "exited"
     container.start()
     until(lambda: container.status == "restarting", timeout=10)
