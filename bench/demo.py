@@ -35,7 +35,7 @@ def main():
     from dockyard.engine import Engine
     engine = Engine()
     print(f"data root: {engine.root}")
-    for name in ("writer", "sleeper"):          # a demo cut short last time left these
+    for name in ("writer", "sleeper", "quickstart-clock"):   # a demo cut short left these
         subprocess.run(DOCKYARD + ["rm", "-f", name], capture_output=True)
 
     step("A base image without internet: busybox from the host's busybox-static")
@@ -91,6 +91,8 @@ def main():
                     str(HERE / "notebooks" / "quickstart.ipynb")], check=True,
                    env={**os.environ, "DOCKYARD_DATA_ROOT": str(engine.root)})
     print(f"executed in {time.monotonic() - t:.1f} s: {out}")
+    # The notebook leaves its clock running for the reader (its clean-up cell is theirs to run).
+    sh("rm", "-f", "quickstart-clock")
     print("\nAll done. Open it with `make lab`.")
 
 

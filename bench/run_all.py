@@ -33,9 +33,10 @@ BASE = "dockyard"
 ROUNDS = {"run_none": 20, "run_bridge": 20, "sleepers": 50, "build_cold": 5, "build_cached": 10}
 QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_cached": 3}
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
-           ("bench_isolation.py", []))
+           ("bench_isolation.py", []), ("bench_notebook.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
-              "bench_network.py": ["--mib", "64", "--rounds", "3"]}
+              "bench_network.py": ["--mib", "64", "--rounds", "3"],
+              "bench_notebook.py": ["--rounds", "2"]}
 
 # (benchmark key, title, the target for dockyard)
 TABLES = (

@@ -36,6 +36,7 @@ HOST_CONFIG_FIELDS = (
 def container_inspect(container, size: bool = False) -> dict:
     """`docker inspect` of a container; `size` adds SizeRw and SizeRootFs (`inspect --size`)."""
     record, state = container.record, container.state
+    paused = state.status == "running" and container.status == "paused"
     bundle = container.bundle
     networks = network_settings(container)
     inspect = {
@@ -43,8 +44,9 @@ def container_inspect(container, size: bool = False) -> dict:
         "Args": record["Args"],
         "State": {
             # restarting counts as running, as in Docker (rm, stop... treat it so)
-            "Status": state.status, "Running": state.status in ("running", "restarting"),
-            "Paused": False, "Restarting": state.status == "restarting",
+            "Status": "paused" if paused else state.status,
+            "Running": state.status in ("running", "restarting"), "Paused": paused,
+            "Restarting": state.status == "restarting",
             "OOMKilled": bool(state.oom_killed), "Dead": state.status == "dead",
             "Pid": state.pid or 0 if state.status == "running" else 0,
             "ExitCode": state.exit_code or 0, "Error": state.error or "",
@@ -187,6 +189,7 @@ def sizes(container) -> tuple[int, int]:
 def container_summary(container, network_ids: dict | None = None, size: bool = False) -> dict:
     """The container as `GET /containers/json` lists it: Names, Command, Ports, State, Status."""
     record, state = container.record, container.state
+    paused = state.status == "running" and container.status == "paused"
     settings = network_settings(container, network_ids)
     summary = {
         "Id": record["Id"], "Names": [record["Name"]], "Image": record.get("ImageRef") or
@@ -198,7 +201,8 @@ def container_summary(container, network_ids: dict | None = None, size: bool = F
         summary["SizeRw"], summary["SizeRootFs"] = sizes(container)
     summary.update({
         "Labels": (record.get("Config") or {}).get("Labels") or {},
-        "State": state.status, "Status": status_text(state),
+        "State": "paused" if paused else state.status,
+        "Status": status_text(state) + (" (Paused)" if paused else ""),
         "HostConfig": {"NetworkMode": host_config(record.get("HostConfig") or {})["NetworkMode"]},
         "NetworkSettings": {"Networks": settings["Networks"]},
         "Mounts": [mount_point(m) for m in record.get("Mounts") or ()],

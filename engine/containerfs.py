@@ -76,6 +76,57 @@ def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
                               f"{err.decode(errors='replace').strip()}")
 
 
+def kind_in(root: str, path: str) -> str | None:
+    """"dir", "file" (anything else) or None for `path` inside `root`, symlinks resolved as if
+    `root` were / (`root` may be /proc/PID/root: the walk then sees the container's mounts)."""
+    import os
+    parts, resolved, hops = [p for p in path.split("/") if p], [], 0
+    while parts:
+        part = parts.pop(0)
+        if part in (".", ".."):
+            resolved = resolved[:-1] if part == ".." else resolved
+            continue
+        here = os.path.join(root, *resolved, part)
+        if os.path.islink(here):
+            hops += 1
+            target = os.readlink(here)
+            if hops > 40:
+                return None
+            resolved = [] if target.startswith("/") else resolved
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        resolved.append(part)
+    final = os.path.join(root, *resolved)
+    return "dir" if os.path.isdir(final) else "file" if os.path.lexists(final) else None
+
+
+def path_kind(container, path: str) -> str | None:
+    """"dir", "file" or None: what `path` is in the container's filesystem (docker cp's stat)."""
+    if container.status in ("running", "paused"):
+        return kind_in(f"/proc/{container.state.pid}/root", path)
+    script = (f'p="$ROOT"{shlex.quote("/" + path.strip("/"))}; '
+              'if [ -d "$p" ]; then echo dir; elif [ -e "$p" ] || [ -L "$p" ]; then echo file; fi')
+    proc = _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise HostError(f"look at {path} in {container.name}: "
+                        f"{err.decode(errors='replace').strip()}")
+    return out.decode().strip() or None
+
+
+def extract_local(tar_bytes: bytes, root: str, *, owner: tuple[int, int] | None = None) -> None:
+    """Extract a tar read from a container into the local directory `root`, refusing paths
+    that lead out of it; `owner` (uid, gid): every extracted file is given to it."""
+    import io
+    import os
+    from .image.layers import apply
+    apply(io.BytesIO(tar_bytes), root, overlay=False)
+    if owner:
+        for top, dirs, files in os.walk(root):
+            for name in dirs + files:
+                os.lchown(os.path.join(top, name), *owner)
+
+
 def lowerdirs_abs(container) -> list[str]:
     """The image's snapshot dirs, topmost first, as absolute paths."""
     store = container.engine.store

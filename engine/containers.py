@@ -18,12 +18,14 @@ from .runtime import process
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
-ALIVE = process.ALIVE       # running, or waiting to restart: the monitor acts for it
+ALIVE = (*process.ALIVE, "paused")   # the monitor acts for it: running, restarting, paused
 ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
     """One container, docker-py style: `attrs` is `docker inspect`'s JSON."""
+
+    warnings: list[str] = []    # what create accepted but warns about (Docker's Warnings)
 
     def __init__(self, engine, record: dict):
         self.engine, self.record = engine, record
@@ -49,12 +51,21 @@ class Container:
 
     @property
     def status(self) -> str:
-        return self.state.status
+        """Docker's State.Status: created, running, paused, exited or dead."""
+        status = self.state.status
+        return "paused" if status == "running" and process.paused(self.bundle) else status
 
     @property
     def attrs(self) -> dict:
         from .container_inspect import container_inspect
         return container_inspect(self)
+
+    def emit(self, action: str, **attributes) -> dict:
+        """Record a container event (Docker's action names) in the data root's event log."""
+        from .events import record
+        return record(self.engine.root, "container", action, self.id,
+                      {**self.labels, "image": self.record["ImageRef"], "name": self.name,
+                       **attributes})
 
     def reload(self):
         self.record = self.engine.containers.get(self.id).record
@@ -65,15 +76,22 @@ class Container:
 
     def stop(self, timeout: float | None = None) -> process.State:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
-        Stopped for good: the restart policy applies again after the next start."""
+        A paused container is thawed first, so it can act on the signal. Stopped for good: the
+        restart policy applies again after the next start."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        return process.stop(self.bundle, timeout)
+        if self.status == "paused":
+            process.freeze(self.bundle, False)
+        state = process.stop(self.bundle, timeout)
+        self.emit("stop")
+        return state
 
     def kill(self, signal="KILL"):
-        """docker kill: the signal to PID 1. SIGKILL or the stop signal (any signal, when the
-        container sets none) also stops it for good, as Docker's kill does."""
-        if self.status not in ALIVE:
+        """docker kill: the signal to PID 1; a paused container is thawed after it, so the signal
+        arrives. SIGKILL or the stop signal (any signal, when the container sets none) also
+        stops it for good, as Docker's kill does."""
+        status = self.status
+        if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
         signum, stop_signal = process.signal_number(signal), self.record["Config"].get("StopSignal")
         for_good = signum == signals.SIGKILL or not stop_signal or \
@@ -85,10 +103,35 @@ class Container:
         except Conflict:
             if not for_good:        # it exited meanwhile, and the mark keeps it down: done
                 raise
+        if status == "paused":
+            process.freeze(self.bundle, False)
+        self.emit("kill", signal=int(signum))
+
+    def pause(self, frozen: bool = True):
+        """docker pause: freeze every process of the container (cgroup freezer)."""
+        status = self.status
+        if frozen and status == "running" or not frozen and status == "paused":
+            process.freeze(self.bundle, frozen)
+            return self.emit("pause" if frozen else "unpause")
+        raise Conflict(f"Container {self.id} is " + (
+            "already paused" if status == "paused" else "not running" if frozen else "not paused"))
+
+    def unpause(self):
+        self.pause(frozen=False)
+
+    def rename(self, name: str):
+        self.engine.containers.rename(self, name)
+
+    def update(self, **limits) -> list[str]:
+        """docker update: new cgroup limits (docker-py names), live and for later starts;
+        returns Docker's warnings."""
+        from .limits import update
+        return update(self, **limits)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
         self.start()
+        self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
         state = process.wait(self.bundle, timeout)
@@ -100,40 +143,62 @@ class Container:
         self.engine.containers.remove(self, force=force, volumes=v)
 
     def logs(self, stdout=True, stderr=True, stream=False, follow=False, tail=None,
-             timestamps=False):
-        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going)."""
+             timestamps=False, since=None, until=None):
+        """Bytes of the log, or an iterator of chunks with stream=True (follow keeps going);
+        since/until: Unix times or datetimes bounding the entries."""
         wanted = {s for s, on in (("stdout", stdout), ("stderr", stderr)) if on}
-        entries = self.log_entries(follow=follow, tail=tail)
         chunks = ((e.time + " " if timestamps else "").encode() + e.data
-                  for e in entries if e.stream in wanted)
+                  for e in self.log_entries(follow=follow, tail=tail, since=since, until=until)
+                  if e.stream in wanted)
         return chunks if stream or follow else b"".join(chunks)
 
-    def log_entries(self, *, follow=False, tail=None, run_of=None):
-        """LogEntry items of the log (follow: while it runs; run_of=PID: while that run lasts,
-        for the client attached to it, which reads the output even with the `none` driver)."""
-        if self.log_driver == "none" and run_of is None:
+    def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False,
+                    run_of=None):
+        """LogEntry(stream, time, data) items of the log (follow: while it runs, restarts
+        included; run_of=PID: while that run lasts). `attached`/`run_of`: for a client attached
+        since its start, which reads the output even with the `none` log driver."""
+        if self.log_driver == "none" and not attached and run_of is None:
             raise Conflict("configured logging driver does not support reading")
-        return process.logs(self.bundle, follow=follow, tail=tail, run_of=run_of)
+        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
+                            run_of=run_of)
+
+    def open_stdin(self):
+        """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
+        if not self.record["Config"].get("OpenStdin"):
+            raise Conflict(f"container {self.name} was not created with an open stdin (-i)")
+        return process.open_stdin(self.bundle)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
         """(exit_code, output bytes) of `cmd` run inside the running container; stdin may be bytes."""
-        if self.status != "running":
-            raise Conflict(f"container {self.name} is not running")
-        args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        proc = process.exec(self.bundle, args, env=_env_list(environment), user=user, cwd=workdir,
-                            tty=tty, stdin=bool(stdin), detach=detach)
+        proc = self.exec_process(cmd, user=user, workdir=workdir, environment=environment,
+                                 tty=tty, stdin=bool(stdin), detach=detach)
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
     def resize(self, height: int, width: int) -> None:
         """The size of the container's terminal (-t), in rows and columns (docker-py's)."""
         process.resize(self.bundle, height, width)
 
-    def top(self):
-        return process.top(self.bundle)
+    def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
+                     stdin=False, detach=False, console_size=None, terminal=False):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py)."""
+        from .execs import exec_process
+        return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
+                            tty=tty, stdin=stdin, detach=detach, console_size=console_size,
+                            terminal=terminal)
+
+    def top(self, ps_args: str | None = None) -> dict:
+        """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
+        if self.status not in ALIVE:
+            raise Conflict(f"container {self.id} is not running")
+        from .runtime.ps import top
+        found = top(process.pids(self.bundle), ps_args)
+        self.emit("top")
+        return found
 
     def stats(self, stream=False):
         """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
@@ -198,7 +263,7 @@ class Containers:
                 if ref:
                     wanted.values.setdefault(key, []).append(ref)
             return select_containers(self.engine, found, wanted, all=all, limit=limit)
-        return found if all else [c for c in found if c.status in ALIVE]
+        return found if all else [c for c in found if c.state.status in process.ALIVE]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -210,6 +275,11 @@ class Containers:
     def create(self, image, command=None, **kwargs) -> Container:
         """docker create: the record, the bundle and the network endpoint; nothing runs yet."""
         options = RunOptions.from_kwargs(image=image, command=command, **kwargs)
+        from .create import create_container
+        return create_container(self.engine, options)
+
+    def create_from(self, options: RunOptions) -> Container:
+        """docker create from RunOptions (what the CLI and the magics parse their flags into)."""
         from .create import create_container
         return create_container(self.engine, options)
 
@@ -242,14 +312,14 @@ class Containers:
     def start(self, container: Container, attach: bool = False) -> process.State:
         """Start the container's process (a running one is left alone). `attach`: a client
         follows this run's output; with the `none` log driver only such a client gets it."""
-        if container.status in ALIVE:
+        if container.state.status in process.ALIVE:
             return container.state
         if container.log_driver == "none":
             _none_log(container.bundle / "container.log", attached=attach)
         state = process.start(container.bundle)
         if state.error:
             raise StartError(state.error, state.exit_code or 125)
-        return state
+        return state        # the monitor recorded the start event
 
     def remove(self, container: Container, *, force=False, volumes=False):
         """docker rm: a running container needs force (then it is killed first)."""
@@ -258,7 +328,11 @@ class Containers:
                 raise Conflict(f"cannot remove container {container.name}: container is "
                                f"{container.status}: stop the container before removing or "
                                "force remove")
-            process.stop(container.bundle, timeout=0)     # SIGKILL, and no restart
+            try:
+                container.kill(signals.SIGKILL)     # and no restart: stopped for good
+            except Conflict:            # it exited (or was killed by someone else) meanwhile
+                pass
+            process.wait(container.bundle, 10)
         # The bundle goes first: its removal is atomic, so of two removers only one goes on to
         # release the network and the name.
         process.remove(container.bundle)
@@ -267,6 +341,7 @@ class Containers:
             self.engine.networks.release(container.id)
             refresh_hosts(self.engine)
         self._unname(container)
+        container.emit("destroy")
         if volumes:
             self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
@@ -303,6 +378,27 @@ class Containers:
                                    'name') from None
                 (self.names_dir / name).unlink(missing_ok=True)
         raise Conflict(f'the container name "/{name}" is being taken by another process')
+
+    def rename(self, container: Container, name: str) -> None:
+        """docker rename: the new name is taken atomically, then the old one let go."""
+        old = container.name
+        if names.check(name.lstrip("/")) == old:
+            raise Conflict("Renaming a container with the same name as its current name")
+        name = self.reserve_name(name.lstrip("/"), container.id)
+        container.record["Name"] = "/" + name
+        try:
+            self.save(container)
+        except BaseException:
+            (self.names_dir / name).unlink(missing_ok=True)
+            raise
+        link = self.names_dir / old
+        if link.is_symlink() and os.readlink(link) == container.id:
+            link.unlink()
+        if self.engine.has_networks(container):
+            from .endpoints import refresh_hosts
+            self.engine.networks.rename(container.id, name)
+            refresh_hosts(self.engine)
+        container.emit("rename", oldName="/" + old)
 
     def reserved_ids(self) -> set[str]:
         """Ids that names point to, but for abandoned ones: a create in another process joins
@@ -341,12 +437,3 @@ def _none_log(path, attached: bool) -> None:
     path.unlink(missing_ok=True)
     if attached:
         path.touch()
-
-
-def _env_list(environment) -> list[str]:
-    if not environment:
-        return []
-    if isinstance(environment, dict):
-        return [f"{k}={v}" for k, v in environment.items()]
-    return list(environment)
-

@@ -16,16 +16,12 @@ from .storage import atomic_write_json, now_rfc3339
 def create_container(engine, options: RunOptions) -> Container:
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
-    limits = dict(
-        caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
-        devices=tuple(devices.parse_device(d) for d in options.devices),
-        memory=convert.parse_memory(options.memory) if options.memory else 0,
-        memory_swap=_memory_swap(options.memory_swap),
-        cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
-        pids_limit=options.pids_limit or 0, rlimits=convert.parse_rlimits(options.ulimits))
-    limits["no_new_privs"], limits["seccomp"] = convert.parse_security_opt(options.security_opt)
-    watch = _monitor_options(options)
-    image = resolve_image(engine, options.image, options.pull)
+    limits = _limits(options)
+    host = _host_options(options)
+    stop_signal = convert.parse_signal(options.stop_signal) if options.stop_signal else None
+    exposed = convert.parse_expose(options.expose)
+    watch = _monitor_options(options)     # --restart, --log-driver/--log-opt, --health-*
+    image = resolve_image(engine, options.image, options.pull, platform=options.platform)
     cid = os.urandom(32).hex()
     undo = []
     try:
@@ -39,6 +35,7 @@ def create_container(engine, options: RunOptions) -> Container:
                                 options.environment)
         health = monitor_options.merge_health(image_config.get("Healthcheck"), watch.pop("health"))
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
+        host["extra_hosts"] = _host_gateway(host["extra_hosts"], endpoints)
         mounts = _mounts(engine, image, options, undo)
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
@@ -48,9 +45,9 @@ def create_container(engine, options: RunOptions) -> Container:
             cwd=options.working_dir or image_config.get("WorkingDir") or "/",
             user=options.user if options.user is not None else image_config.get("User") or "",
             hostname=hostname, privileged=options.privileged, readonly_rootfs=options.read_only,
-            netns=netns, mounts=tuple(mounts), tty=options.tty, stdin=options.stdin_open,
-            init=options.init, **limits,
-            stop_signal=options.stop_signal or image_config.get("StopSignal") or "SIGTERM",
+            netns=netns, mounts=tuple(mounts + _shm(options.shm_size)), tty=options.tty,
+            stdin=options.stdin_open, init=options.init, **limits, **host,
+            stop_signal=stop_signal or image_config.get("StopSignal") or "SIGTERM",
             on_exit=_on_exit(engine, cid) if options.auto_remove else (),
             healthcheck=monitor_options.healthcheck(health), console_size=options.console_size,
             **watch,
@@ -69,9 +66,9 @@ def create_container(engine, options: RunOptions) -> Container:
                 "WorkingDir": spec.cwd, "Labels": {**(image_config.get("Labels") or {}),
                                                    **options.labels},
                 "Tty": options.tty, "OpenStdin": options.stdin_open, "Image": options.image,
-                "ExposedPorts": image_config.get("ExposedPorts") or {},
+                "ExposedPorts": {**(image_config.get("ExposedPorts") or {}), **exposed},
                 "Volumes": image_config.get("Volumes"),
-                "StopSignal": options.stop_signal or image_config.get("StopSignal"),
+                "StopSignal": stop_signal or image_config.get("StopSignal"),
                 "StopTimeout": options.stop_timeout,
                 **({"Healthcheck": health} if health else {}),
             },
@@ -88,6 +85,12 @@ def create_container(engine, options: RunOptions) -> Container:
                 "Binds": list(options.volumes), "Tmpfs": list(options.tmpfs),
                 "PortBindings": list(options.ports), "PublishAllPorts": options.publish_all,
                 "VolumesFrom": list(options.volumes_from),
+                "ExtraHosts": [f"{n}:{a}" for n, a in spec.extra_hosts] or None,
+                "Dns": list(spec.dns), "DnsSearch": list(spec.dns_search),
+                "DnsOptions": list(spec.dns_options), "ShmSize": _shm_bytes(options.shm_size),
+                "Sysctls": dict(spec.sysctls), "GroupAdd": list(spec.group_add) or None,
+                "OomKillDisable": spec.oom_kill_disable, "CpuShares": spec.cpu_shares,
+                "CpusetCpus": spec.cpuset_cpus, "MemoryReservation": spec.memory_reservation,
                 "Devices": [{"PathOnHost": host, "PathInContainer": d.path,
                              "CgroupPermissions": d.access}
                             for host, d in zip((o.split(":")[0] for o in options.devices),
@@ -100,7 +103,10 @@ def create_container(engine, options: RunOptions) -> Container:
         if endpoints:
             from .endpoints import refresh_hosts
             refresh_hosts(engine)
-        return Container(engine, record)
+        container = Container(engine, record)
+        container.warnings = _warnings(options)
+        container.emit("create")
+        return container
     except BaseException:
         for step in reversed(undo):
             try:
@@ -110,19 +116,38 @@ def create_container(engine, options: RunOptions) -> Container:
         raise
 
 
-def resolve_image(engine, ref: str, pull: str = "missing", on_event=None):
-    """The image to run: local, or pulled as `docker run --pull` says (missing|always|never)."""
+def resolve_image(engine, ref: str, pull: str = "missing", on_event=None, platform=None):
+    """The image to run: local, or pulled as `docker run --pull` says (missing|always|never);
+    with `platform` ("linux/arm64") a local image for another platform is pulled again."""
     if pull == "always":
-        return engine.images.pull(ref, on_event=on_event)
+        return engine.images.pull(ref, platform=platform, on_event=on_event)
     try:
-        return engine.images.get(ref)
+        image = engine.images.get(ref)
     except ImageNotFound as missing:
         if pull == "never" or _looks_like_an_id(ref):
             raise
         try:
-            return engine.images.pull(ref, on_event=on_event)
+            return engine.images.pull(ref, platform=platform, on_event=on_event)
         except DockyardError as exc:
             raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+    if platform and _platform_of(image) != _normal_platform(platform):
+        if pull == "never" or _looks_like_an_id(ref):
+            raise ImageNotFound(
+                f"image with reference {ref} was found but does not match the specified "
+                f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
+        return engine.images.pull(ref, platform=platform, on_event=on_event)
+    return image
+
+
+def _platform_of(image) -> str:
+    config = image.config
+    return "/".join(p for p in (config.get("os") or "linux", config.get("architecture") or "",
+                                config.get("variant") or "") if p)
+
+
+def _normal_platform(platform: str) -> str:
+    """"amd64" -> "linux/amd64"; "linux/arm64/v8" stays."""
+    return platform if "/" in platform else f"linux/{platform}"
 
 
 def _looks_like_an_id(ref: str) -> bool:
@@ -160,11 +185,83 @@ def _network(engine, cid, name, hostname, options, image, undo):
     return join(engine, cid, name, hostname, options, image)
 
 
-def _memory_swap(value) -> int:
-    """--memory-swap: total of memory and swap; -1 unlimited; unset: Docker's default."""
+def _limits(options) -> dict:
+    """The cgroup and rlimit fields of the spec, checked with Docker's messages."""
+    memory = convert.parse_memory(options.memory) if options.memory else 0
+    reservation = convert.parse_memory(options.memory_reservation, minimum=0) \
+        if options.memory_reservation else 0
+    if memory and reservation > memory:
+        raise InvalidArgument("Minimum memory limit can not be less than memory reservation "
+                              "limit, see usage")
+    limits = dict(
+        caps=convert.caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
+        devices=tuple(devices.parse_device(d) for d in options.devices), memory=memory,
+        memory_swap=_memory_swap(options.memory_swap, memory),
+        cpus=convert.parse_cpus(options.cpus) if options.cpus else 0.0,
+        # Docker: 0 or any negative value means unlimited
+        pids_limit=max(options.pids_limit or 0, 0), rlimits=convert.parse_rlimits(options.ulimits),
+        cpu_shares=convert.parse_cpu_shares(options.cpu_shares),
+        cpuset_cpus=convert.parse_cpuset(options.cpuset_cpus), memory_reservation=reservation,
+        oom_kill_disable=bool(options.oom_kill_disable) and not cgroups.is_v2())
+    limits["no_new_privs"], limits["seccomp"] = convert.parse_security_opt(options.security_opt)
+    return limits
+
+
+def _warnings(options) -> list[str]:
+    """What Docker's create answers with Warnings: accepted, but maybe not what was meant."""
+    found = []
+    if options.oom_kill_disable and cgroups.is_v2():
+        found.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+    elif options.oom_kill_disable and not options.memory:
+        found.append("Disabling the OOM killer on containers without setting a '-m/--memory' "
+                     "limit may be dangerous.")
+    return found
+
+
+def _host_options(options) -> dict:
+    """/etc/hosts, resolv.conf, sysctls and groups of the spec, checked before anything is made."""
+    return dict(extra_hosts=convert.parse_extra_hosts(options.extra_hosts),
+                dns=convert.parse_dns(options.dns), dns_search=tuple(options.dns_search),
+                dns_options=tuple(options.dns_opt),
+                sysctls=convert.parse_sysctls(options.sysctls, options.network),
+                group_add=tuple(str(g) for g in options.group_add))
+
+
+def _host_gateway(extra_hosts, endpoints) -> tuple:
+    """--add-host NAME:host-gateway: the address the host has on the container's network."""
+    if not any(address == "host-gateway" for _, address in extra_hosts):
+        return extra_hosts
+    gateway = next((e.get("Gateway") for e in endpoints.values() if e.get("Gateway")), None)
+    if not gateway:
+        raise InvalidArgument("--add-host host-gateway needs a bridge network to name the "
+                              "host's address on")
+    return tuple((n, gateway if a == "host-gateway" else a) for n, a in extra_hosts)
+
+
+def _shm_bytes(value) -> int:
+    return convert.parse_memory(value, minimum=1) if value not in (None, "") else 64 << 20
+
+
+def _shm(value) -> list:
+    """--shm-size: a /dev/shm of that size over the runtime's default 64 MiB one."""
     if value in (None, ""):
+        return []
+    from .runtime.spec import Mount
+    return [Mount("tmpfs", "shm", "/dev/shm", data=f"mode=1777,size={_shm_bytes(value)}")]
+
+
+def _memory_swap(value, memory: int) -> int:
+    """--memory-swap: total of memory and swap; -1 unlimited; unset: Docker's default."""
+    if value in (None, "", 0, "0"):
         return 0
-    return -1 if str(value) == "-1" else convert.parse_memory(value, minimum=0)
+    swap = -1 if str(value) == "-1" else convert.parse_memory(value, minimum=0)
+    if not memory:
+        raise InvalidArgument("You should always set the Memory limit when using Memoryswap "
+                              "limit, see usage")
+    if swap != -1 and swap < memory:
+        raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
+                              "see usage")
+    return swap
 
 
 def _on_exit(engine, cid) -> tuple[str, ...]:

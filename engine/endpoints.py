@@ -27,8 +27,11 @@ def _bindings(options, image):
     from .network.ports import PortBinding, parse_publish
     bindings = [b for spec in options.ports for b in parse_publish(spec)]
     if options.publish_all:
+        from .runtime.convert import parse_expose
         published = {(b.container_port, b.protocol) for b in bindings}
-        for key in (image.config.get("config") or {}).get("ExposedPorts") or {}:
+        exposed = {**((image.config.get("config") or {}).get("ExposedPorts") or {}),
+                   **parse_expose(options.expose)}
+        for key in exposed:
             port, _, proto = key.partition("/")
             if (int(port), proto or "tcp") not in published:
                 bindings.append(PortBinding(int(port), proto or "tcp"))
@@ -58,8 +61,20 @@ def refresh_hosts(engine) -> None:
     def write(cid, text):
         path = engine.root / "containers" / cid / "hosts"
         if path.exists():
-            write_in_place(str(path), text)
+            write_in_place(str(path), text + _extra_hosts(engine, cid))
     engine.networks.refresh_hosts(write)
+
+
+def _extra_hosts(engine, cid: str) -> str:
+    """The container's --add-host lines, kept below the network's names on every rewrite."""
+    import json
+    from .runtime.bundle import extra_hosts_text
+    try:
+        with open(engine.root / "containers" / cid / "container.json") as f:
+            entries = json.load(f)["HostConfig"].get("ExtraHosts") or []
+    except (OSError, ValueError, KeyError):
+        return ""
+    return extra_hosts_text(entry.split(":", 1) for entry in entries)
 
 
 def connect(engine, network: str, ref: str, *, aliases=(), ip=None) -> None:

@@ -18,7 +18,11 @@ class Engine:
     def __init__(self, data_root: str | os.PathLike | None = None):
         root = data_root or os.environ.get("DOCKYARD_DATA_ROOT") or DEFAULT_ROOT
         self.root = Path(root).absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from .errors import HostError
+            raise HostError(f"data root {self.root}: {exc.strerror}") from None
 
     def __repr__(self):
         return f"<Engine {self.root}>"
@@ -69,3 +73,43 @@ class Engine:
     def info(self) -> dict:
         from .hostinfo import host_info
         return host_info(self)
+
+    def events(self, *, since: float | None = None, until: float | None = None,
+               filters: dict | None = None, follow: bool = False):
+        """docker events: event dicts in Docker's shape, oldest first (follow: then live,
+        until `until`). `filters` maps a key (container, image, event, type, label, network,
+        volume) to the values allowed. A monitor's die/oom event gets the container's name and
+        image from what was recorded before it, or from the container itself."""
+        from .events import matches, read
+        known: dict[str, dict] = {}
+        for event in read(self.root, since=since, until=until, follow=follow):
+            actor = event.setdefault("Actor", {})
+            attrs = actor.setdefault("Attributes", {})
+            if event.get("Type") == "container" and actor.get("ID"):
+                if "name" in attrs:
+                    known[actor["ID"]] = {k: v for k, v in attrs.items() if k != "exitCode"}
+                else:
+                    attrs.update({**self._container_attributes(actor["ID"], known), **attrs})
+            if not filters or matches(event, filters):
+                yield event
+
+    def _container_attributes(self, cid: str, known: dict) -> dict:
+        if cid not in known:
+            from .errors import NotFound
+            try:
+                container = self.containers.get(cid)
+                known[cid] = {**container.labels, "image": container.record["ImageRef"],
+                              "name": container.name}
+            except (NotFound, OSError):
+                known[cid] = {}
+        return known[cid]
+
+    def df(self) -> dict:
+        """docker system df: the shape of Docker's GET /system/df."""
+        from .usage import df
+        return df(self)
+
+    def prune(self, *, all: bool = False, volumes: bool = False) -> dict:
+        """docker system prune: containers, networks, images (and volumes) nothing uses."""
+        from .usage import prune
+        return prune(self, all=all, volumes=volumes)

@@ -9,6 +9,7 @@
     ├── BuildError                    a step failed: .instruction, .exit_code, .log
     ├── ContainerError                run-and-wait exited non-zero: .exit_code, .stderr
     ├── StartError                    the command did not start: .exit_status 125/126/127
+    ├── Interrupted                   the user interrupted it; says what was cleaned up
     ├── ContentError                  bytes don't match their digest               → 500
     ├── RegistryError                 the registry said no                         → 502
     │   └── Unauthorized                                                           → 401
@@ -115,3 +116,10 @@ class StartError(DockyardError):
     def __init__(self, message: str, exit_status: int = 125):
         self.exit_status = exit_status
         super().__init__(message)
+
+
+class Interrupted(DockyardError):
+    """The user interrupted an operation (a notebook's stop button, Ctrl-C) and it was cleaned up.
+
+    str() says what became of it: "container ticker stopped and removed".
+    """

@@ -29,12 +29,31 @@ class Images:
 
     def tag(self, ref: str, new_ref: str):
         self.store.tag(ref, new_ref)
+        self._emit("tag", self.store.get(new_ref).id, new_ref)
 
     def remove(self, ref: str, force=False) -> list[dict]:
-        return self.store.remove(ref, force=force, in_use=self.engine.containers.images_in_use())
+        images = {image.id for image in self.store.list()}
+        report = self.store.remove(ref, force=force, in_use=self.engine.containers.images_in_use())
+        self._report(report, images)
+        return report
 
     def prune(self, all=False) -> dict:
-        return self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+        images = {image.id for image in self.store.list()}
+        report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
+        self._report(report.get("ImagesDeleted") or [], images)
+        return report
+
+    def _emit(self, action: str, actor: str, name: str | None = None) -> None:
+        from .events import record
+        record(self.engine.root, "image", action, actor, {"name": name or actor})
+
+    def _report(self, report: list[dict], images: set) -> None:
+        """untag and delete events for an rmi/prune report (not for the layers it names)."""
+        for entry in report:
+            if "Untagged" in entry:
+                self._emit("untag", entry["Untagged"])
+            elif entry.get("Deleted") in images:
+                self._emit("delete", entry["Deleted"])
 
     def bootstrap(self, name="busybox", tag=None):
         """An image made on this host without a registry; only `busybox` is known."""
@@ -47,37 +66,85 @@ class Images:
     def import_image(self, source, reference=None, changes=None, message=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
         from .image.bootstrap import import_tarball
-        return import_tarball(self.store, source, reference, changes=changes, message=message)
+        image = import_tarball(self.store, source, reference, changes=changes, message=message)
+        self._emit("import", image.id, reference)
+        return image
 
-    def build(self, dockerfile=None, **kwargs):
+    def build(self, dockerfile=None, *, context=None, **kwargs):
+        """docker build; `context` is a directory, or a binary file holding a tar of one (plain
+        or compressed: `docker build -`), unpacked for the build and removed after."""
         from .builder.build import build
-        return build(self.engine, dockerfile, **kwargs)
+        if context is None or not hasattr(context, "read"):
+            return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
+        import os
+        import shutil
+        import tempfile
+        from .errors import ContentError
+        from .image.layers import apply
+        base = self.engine.root / "buildcache" / "tmp"
+        base.mkdir(parents=True, exist_ok=True)
+        unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
+        try:
+            try:
+                apply(context, unpacked, overlay=False)
+            except ContentError as exc:
+                raise InvalidArgument(f"the build context is not a usable tar archive: "
+                                      f"{exc}") from None
+            name = kwargs.get("dockerfile_path") or "Dockerfile"
+            if dockerfile is None and not os.path.isfile(os.path.join(unpacked, name)):
+                raise InvalidArgument(f"the build context (a tar archive) has no {name}")
+            return self._tagged(build(self.engine, dockerfile, context=unpacked, **kwargs))
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+
+    def _tagged(self, image):
+        """tag events for a built image, as Docker's builder names it."""
+        for name in image.tags:
+            self._emit("tag", image.id, name)
+        return image
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
         from .builder.commit import commit
-        return commit(self.engine, container, repository, tag, message=message, author=author,
-                      changes=changes, conf=conf)
+        image = commit(self.engine, container, repository, tag, message=message, author=author,
+                       changes=changes, conf=conf)
+        container.emit("commit", comment=message or "", imageID=image.id)
+        return image
 
     def pull(self, name, *, platform=None, on_event=None):
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
         from .registry.pull import pull
-        return pull(self.store, name, platform=platform, on_event=on_event)
+        image = pull(self.store, name, platform=platform, on_event=on_event)
+        self._emit("pull", name)
+        return image
 
     def push(self, name, *, on_event=None, chunk_size=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
         from .registry.push import push
-        return push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        self._emit("push", name)
+        return result
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
         from .archive import save
-        save(self.store, [refs] if isinstance(refs, str) else list(refs), out)
+        refs = [refs] if isinstance(refs, str) else list(refs)
+        save(self.store, refs, out)
+        for ref in refs:
+            self._emit("save", ref)
 
     def load(self, source):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
         from .archive import load
-        return load(self.store, source)
+        loaded = load(self.store, source)
+        for entry in loaded:
+            self._emit("load", entry.image.id, next(iter(entry.tags), None))
+        return loaded
+
+    def search(self, term: str, limit: int = 25) -> list[dict]:
+        """docker search: results of the index's /v1/search (Docker Hub unless named)."""
+        from .registry.search import search
+        return search(term, limit=limit)
 
     def login(self, server, username, password):
         """docker login: check the credentials with the registry, then keep them in auth.json."""

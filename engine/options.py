@@ -46,8 +46,21 @@ class RunOptions:
     stop_timeout: int | None = None
     ulimits: tuple[str, ...] = ()               # "nofile=1024:2048"
     pull: str = "missing"                       # docker run --pull: missing | always | never
-    restart_policy: str | dict | None = None    # "on-failure:3" or {"Name": ..., "MaximumRetryCount": N}
+    extra_hosts: tuple[str, ...] = ()           # --add-host "name:ip" (ip may be host-gateway)
+    dns: tuple[str, ...] = ()                   # nameservers replacing the host's
+    dns_search: tuple[str, ...] = ()
+    dns_opt: tuple[str, ...] = ()
+    expose: tuple[str, ...] = ()                # "80", "53/udp", "8000-8002"
+    shm_size: str | int | None = None           # /dev/shm size ("64m"); None: Docker's 64 MiB
+    platform: str | None = None                 # "linux/amd64": the image must be for it
     log_driver: str = "json-file"               # json-file | none
+    sysctls: dict = field(default_factory=dict)
+    group_add: tuple[str, ...] = ()             # supplementary groups, names or ids
+    oom_kill_disable: bool = False
+    cpu_shares: int | None = None
+    cpuset_cpus: str | None = None              # "0-2,4"
+    memory_reservation: str | int | None = None
+    restart_policy: str | dict | None = None    # "on-failure:3" or {"Name": ..., "MaximumRetryCount": N}
     log_opts: dict = field(default_factory=dict)   # json-file: max-size, max-file
     healthcheck: dict | None = None             # docker-py's {"test", "interval", ...} (ns) or Docker's keys
     console_size: tuple[int, int] | None = None  # (rows, columns) of the client's terminal, for -t
@@ -55,7 +68,8 @@ class RunOptions:
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
                "network_mode": "network", "remove": "auto_remove",
-               "stdin": "stdin_open", "workdir": "working_dir", "env": "environment"}
+               "stdin": "stdin_open", "workdir": "working_dir", "env": "environment",
+               "mem_reservation": "memory_reservation"}
 
     @classmethod
     def from_kwargs(cls, **kwargs) -> "RunOptions":
@@ -89,6 +103,8 @@ def _normalize(key, value):
         return tuple(_port_item(c, h) for c, h in value.items())
     if key == "volumes" and isinstance(value, dict):    # docker-py: {"name": {"bind": "/x", "mode": "ro"}}
         return tuple(f"{src}:{v['bind']}:{v.get('mode', 'rw')}" for src, v in value.items())
+    if key == "extra_hosts" and isinstance(value, dict):   # docker-py: {"name": "ip"}
+        return tuple(f"{k}:{v}" for k, v in value.items())
     if key == "tmpfs" and isinstance(value, dict):
         return tuple(f"{k}:{v}" if v else k for k, v in value.items())
     if key in _TUPLES:
@@ -104,5 +120,7 @@ def _port_item(container, host) -> str:
 
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
-           "cap_add", "cap_drop", "security_opt", "ulimits", "devices"}
-_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "log_opts": {}, "log_driver": "json-file"}
+           "cap_add", "cap_drop", "security_opt", "ulimits", "devices", "extra_hosts", "dns",
+           "dns_search", "dns_opt", "expose", "group_add"}
+_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_opts": {},
+                                        "log_driver": "json-file"}

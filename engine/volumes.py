@@ -160,6 +160,8 @@ class Volumes:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
+        from .events import record
+        record(self.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def get(self, name: str) -> Volume:
@@ -216,6 +218,8 @@ class Volumes:
         except OSError as exc:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
+        from .events import record
+        record(self.root, "volume", "destroy", name, {"driver": "local"})
 
     def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
         """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;

@@ -22,7 +22,15 @@ def load_ipython_extension(ipython) -> None:
     reprs.register(ipython)
     _register_widget_displays(ipython, magics)
     failures.install(ipython)
+    ipython.events.register("pre_run_cell", magics.pre_run_cell)
     _loaded[ipython] = magics
+
+
+def shutdown(ipython, restart: bool) -> None:
+    """The kernel is going away: put every live widget in a final state, end running magics."""
+    magics = _loaded.get(ipython)
+    if magics is not None:
+        magics.on_shutdown(restart)
 
 
 def unload_ipython_extension(ipython) -> None:
@@ -33,6 +41,7 @@ def unload_ipython_extension(ipython) -> None:
     if magics is None:
         return
     magics.close_views()
+    ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
     reprs.unregister(ipython)
     hook = ipython.display_formatter.ipython_display_formatter
     for (module, name) in reprs.CLASSES:

@@ -65,6 +65,14 @@ def parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def exit_code(attrs: dict) -> int | None:
+    return _dig(attrs, "State", "ExitCode")
+
+
+def finished_at(attrs: dict) -> datetime | None:
+    return parse_time(_dig(attrs, "State", "FinishedAt"))
+
+
 def uptime(attrs: dict, now: datetime | None = None) -> str:
     """'3m 12s' since StartedAt while running, '' otherwise."""
     started = parse_time(_dig(attrs, "State", "StartedAt"))

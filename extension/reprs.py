@@ -4,11 +4,12 @@ They render as tables wherever the notebook is read (nbconvert HTML, GitHub), wi
 kernel and no widgets. Formatters are registered by class *name*, so nothing here imports the
 engine until IPython meets one of its objects.
 """
+from datetime import datetime, timezone
 from html import escape
 
 from . import container_info as info
-from .htmlkit import code, human_size, short_digest, state_badge, table
-from .layers import Provenance, layer_rows, stack_html
+from .htmlkit import code, human_size, local_time, short_digest, state_badge, table
+from .layers import Provenance, created_words, layer_rows, short_names, stack_html
 
 # (module, class name) -> kind; the engine's object classes as they are laid out today.
 CLASSES = {
@@ -39,12 +40,25 @@ def _attrs(obj) -> dict:
         return {}
 
 
+class Snapshot(list):
+    """Engine objects as they were at `taken` (`%container ps`): the table says when."""
+
+    def __init__(self, items, taken: datetime | None = None):
+        super().__init__(items)
+        self.taken = taken or datetime.now(timezone.utc)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(f"{len(self)} containers as of {local_time(self.taken)}: "
+                     + ", ".join(f"{c.name} ({info.state(_attrs(c))})" for c in self))
+
+
 def container_rows(containers) -> list[list[str]]:
     rows = []
     for c in containers:
         attrs = _attrs(c)
+        running = info.state(attrs) == "running"
         ports = ", ".join(f"<a href='{escape(url)}'>{escape(port)}→{escape(url)}</a>"
-                          for port, url in info.published_ports(attrs))
+                          for port, url in info.published_ports(attrs)) if running else ""
         rows.append([code(c.short_id), f"<b>{escape(c.name)}</b>", code(info.image_name(attrs)),
                      state_badge(info.state(attrs)), escape(info.uptime(attrs)),
                      escape(", ".join(info.ip_addresses(attrs).values())), ports])
@@ -52,13 +66,16 @@ def container_rows(containers) -> list[list[str]]:
 
 
 def containers_html(containers) -> str:
-    return table(["id", "name", "image", "state", "up", "IP", "ports"],
-                 container_rows(containers), "dy-containers")
+    taken = getattr(containers, "taken", None)
+    when = (f"<div class='dy-taken' style='color:#616161'>as of {local_time(taken)}</div>"
+            if taken else "")
+    return when + table(["id", "name", "image", "state", "up", "IP", "ports"],
+                        container_rows(containers), "dy-containers")
 
 
 def images_html(images) -> str:
-    rows = [[code(i.short_id), escape(", ".join(i.tags) or "<none>"),
-             str(sum(1 for _ in i.layers)), human_size(i.size), escape(i.created[:19])]
+    rows = [[code(i.short_id), escape(", ".join(short_names(i.tags)) or "<none>"),
+             str(sum(1 for _ in i.layers)), human_size(i.size), escape(created_words(i.created).removeprefix("created "))]
             for i in images]
     return table(["id", "tags", "layers", "size", "created"], rows, "dy-images")
 
@@ -96,6 +113,8 @@ def one_html(obj) -> str | None:
 
 def list_html(items) -> str | None:
     """A table for a non-empty list of engine objects of one kind; None lets IPython go on."""
+    if isinstance(items, Snapshot) and not items:
+        return f"<div class='dy-taken'>no containers as of {local_time(items.taken)}</div>"
     if not items or not isinstance(items, (list, tuple)):
         return None
     kinds = {kind_of(item) for item in items}

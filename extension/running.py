@@ -2,11 +2,13 @@
 script. Options come from the CLI's own parser and its `run_options`, so the meaning is shared.
 """
 import codecs
+import contextlib
 import sys
 
-from dockyard.engine.errors import ContainerError, InvalidArgument
+from dockyard.engine.errors import ContainerError, Interrupted, InvalidArgument, NotFound
 
 from .commandline import parse
+from .interrupts import shielded
 
 
 def reorder_trailing_flags(words: list[str], positional: str, command: list[str]) -> list[str]:
@@ -43,13 +45,17 @@ def create(engine, args, default_network: str | None):
     return create_container(engine, run_options(args))
 
 
-def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=None) -> int:
+def run_foreground(engine, container, *, remove: bool, interrupt_timeout: float, out=None,
+                   stopping=contextlib.nullcontext) -> int:
     """Start, stream output into the cell as it comes, return the exit code.
 
-    Interrupting the cell (KeyboardInterrupt) stops the container before re-raising.
+    Interrupting the cell stops the container (SIGKILL after `interrupt_timeout` s), removes it
+    with --rm, and raises Interrupted saying so; `with stopping():` wraps that cleanup, to
+    show it meanwhile.
     """
     out = out or sys.stdout
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    removed = False
     try:
         engine.containers.start(container)
         for chunk in container.logs(stream=True, follow=True):
@@ -58,11 +64,26 @@ def run_foreground(engine, container, *, remove: bool, stop_timeout: int, out=No
         out.write(decoder.decode(b"", final=True))
         return container.wait()["StatusCode"] or 0
     except KeyboardInterrupt:
-        container.stop(timeout=stop_timeout)
-        raise
+        with shielded(), stopping():
+            out.write(decoder.decode(b"", final=True))
+            out.flush()
+            container.stop(timeout=interrupt_timeout)
+            if remove:
+                _remove(engine, container)
+                removed = True
+        raise Interrupted(f"container {container.name} stopped"
+                          + (" and removed" if remove else "")) from None
     finally:
-        if remove:
-            engine.containers.remove(container, force=True)
+        if remove and not removed:
+            with shielded():
+                _remove(engine, container)
+
+
+def _remove(engine, container) -> None:
+    try:
+        engine.containers.remove(container, force=True)
+    except NotFound:            # removed meanwhile (another cell, the CLI): what we wanted
+        pass
 
 
 def check_exit(name: str, code: int) -> None:

@@ -25,3 +25,8 @@ class DockyardSettings(Configurable):
     stop_timeout = Int(
         2, min=0, help="Seconds the widget's Stop and Restart give a container before SIGKILL.",
     ).tag(config=True)
+    interrupt_timeout = Float(
+        0.3, min=0,
+        help="Seconds an interrupted cell's container gets after its stop signal before SIGKILL "
+             "(short: the cell answers within a second).",
+    ).tag(config=True)

@@ -15,3 +15,15 @@ class DockyardKernel(IPythonKernel):
         super().__init__(**kwargs)
         # self.shell exists only after IPythonKernel.__init__ has made it.
         self.shell.extension_manager.load_extension(EXTENSION)
+
+    def do_shutdown(self, restart):
+        """Before going (restart or shutdown), finish dockyard's widgets and running builds.
+
+        This runs on the control thread while a cell may still be building: the extension
+        marks the build interrupted and interrupts the cell, so the build cleans up and the
+        kernel can exit instead of being killed with a container left behind.
+        """
+        from dockyard import extension
+
+        extension.shutdown(self.shell, restart)
+        return super().do_shutdown(restart)

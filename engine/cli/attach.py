@@ -1,4 +1,5 @@
-"""Attached `run` and `start -a`: stream the container's output as it comes, pass stdin on.
+"""Attached `run`, `start -a` and `attach`: stream the container's output as it comes, pass
+stdin on.
 
 The monitor writes the container's output to its log; an attached client follows that log, so
 attaching works from any process, and output written before we looked is never lost. With -t
@@ -12,6 +13,17 @@ import threading
 from .render import binary
 
 
+def register(sub) -> None:
+    p = sub.add_parser("attach", help="Attach local standard input, output, and error streams "
+                                      "to a running container")
+    p.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    p.add_argument("--sig-proxy", default="true", choices=("true", "false"),
+                   help="proxy Ctrl-C to the container (default true)")
+    p.add_argument("--detach-keys", help="accepted; Ctrl-C with --sig-proxy=false detaches")
+    p.add_argument("container")
+    p.set_defaults(func=cmd_attach)
+
+
 def run_attached(engine, container, *, remove=False, stdin=False) -> int:
     """Start, stream until this run exits, return its exit code (and remove with --rm)."""
     tty = bool(container.record["Config"].get("Tty"))
@@ -20,8 +32,8 @@ def run_attached(engine, container, *, remove=False, stdin=False) -> int:
             state = engine.containers.start(container, attach=True)
             with _resizing(container, tty):
                 if stdin:
-                    _pump_stdin(container)
-                return follow_until_exit(container, state.pid)
+                    pump_stdin(container)
+                return follow_until_exit(container, pid=state.pid)
     except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
         container.stop(timeout=3)
         return 130
@@ -30,16 +42,19 @@ def run_attached(engine, container, *, remove=False, stdin=False) -> int:
             engine.containers.remove(container, force=True)
 
 
-def follow_until_exit(container, pid: int | None = None) -> int:
-    """Copy the output of the run whose PID 1 is `pid` (the current one) until it exits; its
-    exit code, as Docker's CLI waits for the next exit (a restart policy may start it again)."""
+def follow_until_exit(container, since=None, pid: int | None = None) -> int:
+    """Copy the log's entries (written at `since` or later) to stdout/stderr until the
+    container exits; its exit code. pid=PID 1 of the run `run` started: until that run exits,
+    its exit code, as Docker's CLI waits for the next exit (a restart policy may start it
+    again)."""
     from ..runtime import process
-    pid = pid or container.state.pid
-    for entry in container.log_entries(follow=True, run_of=pid):
+    for entry in container.log_entries(follow=True, since=since, attached=True, run_of=pid):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         out.write(entry.data)
         out.flush()
-    return process.wait(container.bundle, exit_of=pid).exit_code
+    if pid:
+        return process.wait(container.bundle, exit_of=pid).exit_code
+    return container.wait()["StatusCode"]
 
 
 def _raw(on: bool):
@@ -54,12 +69,12 @@ def _resizing(container, tty: bool):
     return resizing(container.resize) if tty else contextlib.nullcontext()
 
 
-def _pump_stdin(container):
+def pump_stdin(container):
     """Copy our stdin into the container's stdin until EOF, in a daemon thread."""
-    from ..runtime import process
+    sink = container.open_stdin()
 
     def pump():
-        with process.open_stdin(container.bundle) as sink:
+        with sink:
             while True:
                 data = os.read(0, 65536)
                 if not data:
@@ -68,3 +83,29 @@ def _pump_stdin(container):
                 sink.flush()
 
     threading.Thread(target=pump, daemon=True).start()
+
+
+def cmd_attach(args) -> int:
+    """docker attach: the output from now on, stdin when the container has it open; Ctrl-C
+    goes to the container (--sig-proxy=false: detaches). Exits with the container's code."""
+    import time
+    from .. import Engine
+    from ..errors import Conflict
+    container = Engine(args.data_root).containers.get(args.container)
+    status = container.status
+    if status == "paused":
+        raise Conflict("You cannot attach to a paused container, unpause it first")
+    if status != "running":
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    since = time.time()
+    container.emit("attach")
+    if not args.no_stdin and container.record["Config"].get("OpenStdin"):
+        pump_stdin(container)
+    while True:
+        try:
+            return follow_until_exit(container, since=since)
+        except KeyboardInterrupt:
+            if args.sig_proxy == "false":
+                return 0
+            container.kill("SIGINT")
+            since = time.time()

@@ -13,7 +13,8 @@ def register(sub) -> None:
     p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--secret", action="append", default=[], metavar="id=ID,src=FILE")
     p.add_argument("--progress", default="plain", choices=("auto", "plain", "quiet", "tty"))
-    p.add_argument("context", help="the build context directory (- = a Dockerfile on stdin, no context)")
+    p.add_argument("context", help="the build context directory (-: a tar of one, or a "
+                                    "Dockerfile and no context, on stdin)")
     p.set_defaults(func=cmd_build)
 
 
@@ -81,20 +82,23 @@ class PlainProgress:
         out.flush()
 
 
-def _dockerfile_and_context(args) -> tuple[str | None, str, str | None]:
-    """(Dockerfile text or None, its path, the context dir or None) as `docker build` reads
-    them: `-f -` is the Dockerfile on stdin, a context of `-` is a Dockerfile on stdin and no
-    context."""
+def _dockerfile_and_context(args) -> tuple:
+    """(Dockerfile text or None, its path, the context: a dir, a tar stream, or None) as
+    `docker build` reads them: `-f -` is the Dockerfile on stdin; a context of `-` is a tar
+    of the context, or else a Dockerfile and no context, told apart by the bytes."""
+    import io
     import os
-    import sys
 
     from ..errors import InvalidArgument
     if args.context == "-":
         if args.file == "-":
             raise InvalidArgument("can't use stdin for both the build context and the Dockerfile")
-        return sys.stdin.read(), "Dockerfile", None
+        data = _stdin_bytes()
+        if is_archive(data):
+            return None, args.file or "Dockerfile", io.BytesIO(data)
+        return _text(data), "Dockerfile", None
     if args.file == "-":
-        return sys.stdin.read(), "Dockerfile", args.context
+        return _text(_stdin_bytes()), "Dockerfile", args.context
     if not args.file:
         return None, "Dockerfile", args.context
     path = os.path.abspath(args.file)
@@ -103,6 +107,34 @@ def _dockerfile_and_context(args) -> tuple[str | None, str, str | None]:
             return f.read(), path, args.context
     except (FileNotFoundError, IsADirectoryError):
         raise InvalidArgument(f"no Dockerfile at {path}") from None
+
+
+def is_archive(head: bytes) -> bool:
+    """Whether bytes start a tar (plain, gzip, bzip2, xz or zstd), as docker build - decides."""
+    import tarfile
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")):
+        return True
+    try:
+        tarfile.TarInfo.frombuf(head[:512], "utf-8", "surrogateescape")
+        return True
+    except tarfile.TarError:
+        return False
+
+
+def _stdin_bytes() -> bytes:
+    """All of stdin as bytes (a notebook's stdin is text only)."""
+    import sys
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read().encode()
+
+
+def _text(data: bytes) -> str:
+    from ..errors import InvalidArgument
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument("stdin is neither a tar archive of a build context nor a "
+                              "Dockerfile (it is not UTF-8 text)") from None
 
 
 def cmd_build(args) -> int:

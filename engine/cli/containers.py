@@ -1,14 +1,30 @@
 """Container verbs: run, create, start, stop, kill, restart, wait, rm, ps, logs, exec, inspect,
-top, stats, diff, commit, cp, export, port. The flags of run/create are in runflags.py.
+top, stats, diff, commit, cp, export, port, and the `container` group with all of them (and
+prune). The flags of run/create are in runflags.py; pause, unpause, rename and update are in
+changes.py, attach in attach.py.
 """
 import argparse
 import contextlib
 
 from .render import binary, binary_stdout
-from .runflags import add_run_flags, run_options
+from .runflags import add_run_flags, cidfile, run_options
 
 
 def register(sub) -> None:
+    """The container verbs, at the top level and again under `dockyard container`."""
+    _register_verbs(sub)
+    group = sub.add_parser("container", help="Manage containers")
+    verbs = group.add_subparsers(dest="container_command", metavar="COMMAND",
+                                 parser_class=sub._parser_class)
+    _register_verbs(verbs, group=True)
+    p = verbs.add_parser("prune", help="Remove all stopped containers")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=cmd_prune)
+    group.set_defaults(func=cmd_group_help, group_parser=group)
+
+
+def _register_verbs(sub, group=False) -> None:
+    from . import container_views as views
     for verb, help_ in (("run", "Create and run a new container from an image"),
                         ("create", "Create a new container")):
         p = sub.add_parser(verb, help=help_, add_help=False)   # -h is --hostname, as in Docker
@@ -16,10 +32,12 @@ def register(sub) -> None:
         add_run_flags(p, detach=verb == "run")
         p.add_argument("image")
         p.add_argument("command", nargs=argparse.REMAINDER)
-        p.set_defaults(func=cmd_run if verb == "run" else cmd_create)
+        # Docker: 125 when run/create fails (126/127: the command couldn't be run)
+        p.set_defaults(func=cmd_run if verb == "run" else cmd_create, failure_status=125)
 
     p = sub.add_parser("start", help="Start one or more stopped containers")
     p.add_argument("-a", "--attach", action="store_true")
+    p.add_argument("-i", "--interactive", action="store_true", help="attach stdin")
     p.add_argument("containers", nargs="+")
     p.set_defaults(func=cmd_start)
     for verb in ("stop", "restart"):
@@ -35,12 +53,13 @@ def register(sub) -> None:
     p = sub.add_parser("wait", help="Block until containers stop, then print their exit codes")
     p.add_argument("containers", nargs="+")
     p.set_defaults(func=cmd_wait)
-    p = sub.add_parser("rm", help="Remove one or more containers")
+    p = sub.add_parser("rm", aliases=["remove"] if group else [],
+                       help="Remove one or more containers")
     p.add_argument("-f", "--force", action="store_true")
     p.add_argument("-v", "--volumes", action="store_true")
     p.add_argument("containers", nargs="+")
     p.set_defaults(func=cmd_rm)
-    p = sub.add_parser("ps", help="List containers")
+    p = sub.add_parser("ps", aliases=["ls", "list"] if group else [], help="List containers")
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-f", "--filter", action="append", default=[], help="KEY=VALUE")
     p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
@@ -54,6 +73,9 @@ def register(sub) -> None:
     p.add_argument("-f", "--follow", action="store_true")
     p.add_argument("-t", "--timestamps", action="store_true")
     p.add_argument("-n", "--tail", default="all")
+    p.add_argument("--since", help="only entries since a time (2013-01-02T13:23:37Z) or a "
+                                   "duration before now (42m)")
+    p.add_argument("--until", help="only entries before a time or a duration before now")
     p.add_argument("container")
     p.set_defaults(func=cmd_logs)
     p = sub.add_parser("exec", help="Execute a command in a running container")
@@ -69,15 +91,21 @@ def register(sub) -> None:
     p = sub.add_parser("inspect", help="Return low-level information on containers or images")
     p.add_argument("-f", "--format")
     p.add_argument("-s", "--size", action="store_true", help="containers: add SizeRw, SizeRootFs")
-    p.add_argument("--type", choices=("container", "image", "network", "volume"))
+    p.add_argument("--type", choices=("container", "image", "network", "volume"),
+                   default="container" if group else None)
     p.add_argument("objects", nargs="+")
-    p.set_defaults(func=cmd_inspect)
-    for verb, help_ in (("top", "Display the running processes of a container"),
-                        ("diff", "Inspect changes to files on a container's filesystem"),
-                        ("port", "List port mappings of the container")):
-        p = sub.add_parser(verb, help=help_)
-        p.add_argument("container")
-        p.set_defaults(func={"top": cmd_top, "diff": cmd_diff, "port": cmd_port}[verb])
+    p.set_defaults(func=views.cmd_inspect)
+    p = sub.add_parser("top", help="Display the running processes of a container")
+    p.add_argument("container")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="[ps OPTIONS]")
+    p.set_defaults(func=views.cmd_top)
+    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem")
+    p.add_argument("container")
+    p.set_defaults(func=views.cmd_diff)
+    p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
+    p.add_argument("container")
+    p.add_argument("private_port", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
+    p.set_defaults(func=views.cmd_port)
     p = sub.add_parser("stats", help="Display a live stream of containers' resource usage")
     p.add_argument("-a", "--all", action="store_true", help="all containers, not just running")
     p.add_argument("--format", help="'table', 'table TEMPLATE', 'json' or a Go template")
@@ -93,13 +121,19 @@ def register(sub) -> None:
     p.add_argument("repository", nargs="?")
     p.set_defaults(func=cmd_commit)
     p = sub.add_parser("cp", help="Copy files between a container and the local filesystem")
-    p.add_argument("source")
-    p.add_argument("dest")
+    p.add_argument("-a", "--archive", action="store_true", help="keep uid/gid of the source")
+    p.add_argument("-L", "--follow-link", action="store_true", help="follow a symlink SRC")
+    p.add_argument("-q", "--quiet", action="store_true", help="no 'Successfully copied' line")
+    p.add_argument("source", metavar="SRC_PATH|-")
+    p.add_argument("dest", metavar="DEST_PATH|-")
     p.set_defaults(func=cmd_cp)
     p = sub.add_parser("export", help="Export a container's filesystem as a tar archive")
     p.add_argument("-o", "--output")
     p.add_argument("container")
     p.set_defaults(func=cmd_export)
+    from . import attach, changes
+    changes.register(sub)
+    attach.register(sub)
 
 
 def _engine(args):
@@ -124,20 +158,21 @@ def _with_image(engine, options):
             if options.pull == "missing":
                 print(f"Unable to find image '{options.image}' locally", file=sys.stderr)
         progress(event)
-    resolve_image(engine, options.image, options.pull, on_event=on_event)
+    resolve_image(engine, options.image, options.pull, on_event=on_event, platform=options.platform)
     return replace(options, pull="never")
 
 
 def cmd_create(args) -> int:
-    from ..create import create_container
     engine = _engine(args)
-    container = create_container(engine, _with_image(engine, run_options(args)))
+    with cidfile(args.cidfile) as write_id:
+        container = engine.containers.create_from(_with_image(engine, run_options(args)))
+        write_id(container.id)
+    _warn(container)
     print(container.id)
     return 0
 
 
 def cmd_run(args) -> int:
-    from ..create import create_container
     from .attach import run_attached
     engine = _engine(args)
     options = _with_image(engine, run_options(args))
@@ -145,7 +180,10 @@ def cmd_run(args) -> int:
         from dataclasses import replace
         from .terminal import size
         options = replace(options, console_size=size())
-    container = create_container(engine, options)
+    with cidfile(args.cidfile) as write_id:
+        container = engine.containers.create_from(options)
+        write_id(container.id)
+    _warn(container)
     if args.detach:
         engine.containers.start(container)
         print(container.id)
@@ -153,24 +191,48 @@ def cmd_run(args) -> int:
     return run_attached(engine, container, remove=args.rm, stdin=args.interactive)
 
 
+def _warn(container) -> None:
+    import sys
+    for warning in container.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+
+
 def cmd_start(args) -> int:
+    import sys
+    import time
+    from ..errors import InvalidArgument
+    from .render import for_each
     engine = _engine(args)
-    for ref in args.containers:
-        container = engine.containers.get(ref)
-        engine.containers.start(container)
-        if args.attach:
-            from .attach import follow_until_exit
-            return follow_until_exit(container)
+    if args.attach or args.interactive:
+        if len(args.containers) > 1:
+            raise InvalidArgument("you cannot start and attach multiple containers at once")
+        from .attach import follow_until_exit, pump_stdin
+        container = engine.containers.get(args.containers[0])
+        since = time.time()
+        engine.containers.start(container, attach=True)
+        if args.interactive:
+            pump_stdin(container)
+        return follow_until_exit(container, since=since)
+
+    def start(ref):
+        engine.containers.start(engine.containers.get(ref))
         print(ref)
-    return 0
+    failed = for_each(args.containers, start)
+    if failed:
+        print(f"Error: failed to start containers: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _each(args, action) -> int:
+    """`action` on every named container; Docker prints each one done, and an error line
+    for each that failed, then exits 1."""
+    from .render import for_each
     engine = _engine(args)
-    for ref in args.containers:
+
+    def one(ref):
         action(engine.containers.get(ref))
         print(ref)
-    return 0
+    return 1 if for_each(args.containers, one) else 0
 
 
 def cmd_stop(args) -> int:
@@ -190,9 +252,29 @@ def cmd_rm(args) -> int:
 
 
 def cmd_wait(args) -> int:
+    from .render import for_each
     engine = _engine(args)
-    for ref in args.containers:
-        print(engine.containers.get(ref).wait()["StatusCode"])
+    failed = for_each(args.containers, lambda ref: print(
+        engine.containers.get(ref).wait()["StatusCode"], flush=True))
+    return 1 if failed else 0
+
+
+def cmd_prune(args) -> int:
+    from .render import confirm, size
+    if not args.force and not confirm("WARNING! This will remove all stopped containers."):
+        return 0
+    report = _engine(args).containers.prune()
+    if report["ContainersDeleted"]:
+        print("Deleted Containers:")
+        for cid in report["ContainersDeleted"]:
+            print(cid)
+        print()
+    print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
+    return 0
+
+
+def cmd_group_help(args) -> int:
+    args.group_parser.print_help()
     return 0
 
 
@@ -222,9 +304,17 @@ def cmd_ps(args) -> int:
 
 def cmd_logs(args) -> int:
     import sys
+    from ..errors import InvalidArgument
+    from ..timestamps import parse_ns, rfc3339_ns
     container = _engine(args).containers.get(args.container)
-    tail = None if args.tail == "all" else int(args.tail)
-    for entry in container.log_entries(follow=args.follow, tail=tail):
+    try:
+        tail = None if args.tail == "all" else int(args.tail)
+    except ValueError:
+        raise InvalidArgument(f'invalid value for "--tail": {args.tail!r}') from None
+    since = rfc3339_ns(parse_ns(args.since, flag="--since")) if args.since else None
+    until = rfc3339_ns(parse_ns(args.until, flag="--until")) if args.until else None
+    for entry in container.log_entries(follow=args.follow, tail=tail if tail is None or tail >= 0
+                                       else None, since=since, until=until):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         if args.timestamps:
             out.write(entry.time.encode() + b" ")
@@ -234,92 +324,52 @@ def cmd_logs(args) -> int:
 
 
 def cmd_exec(args) -> int:
-    from ..errors import Conflict, InvalidArgument
-    from ..runtime import process
+    import sys
+    from ..errors import InvalidArgument, StartError
     container = _engine(args).containers.get(args.container)
     if not args.command:
         raise InvalidArgument("exec needs a command")
-    if container.status != "running":
-        raise Conflict(f"container {container.name} is not running")
-    import sys
     if args.tty and not args.detach and (sys.stdin.isatty() or sys.stdout.isatty()):
         return _exec_in_terminal(container, args)
-    proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
-                        cwd=args.workdir, tty=args.tty, stdin=args.interactive, detach=args.detach)
+    try:
+        proc = container.exec_process(args.command, environment=args.env, user=args.user,
+                                      workdir=args.workdir, tty=args.tty,
+                                      stdin=args.interactive, detach=args.detach)
+    except StartError as exc:       # Docker: 126 when the command can't be started
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_status
     if args.detach:
         return 0
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
+    container.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
     return proc.returncode
 
 
 def _exec_in_terminal(container, args) -> int:
     """exec -t from a terminal: the shim copies between it and the pty (raw with -i), sizes the
     pty like it and follows its SIGWINCH; Ctrl-C without -i goes to the command."""
-    from ..runtime import process
+    import sys
+    from ..errors import StartError
     from .terminal import raw_mode, size
     with raw_mode(0) if args.interactive else contextlib.nullcontext():
-        proc = process.exec(container.bundle, args.command, env=args.env, user=args.user,
-                            cwd=args.workdir, tty=True, stdin=args.interactive,
-                            console_size=size(), terminal=True)
+        try:
+            proc = container.exec_process(args.command, environment=args.env, user=args.user,
+                                          workdir=args.workdir, tty=True, stdin=args.interactive,
+                                          console_size=size(), terminal=True)
+        except StartError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return exc.exit_status
         while True:
             try:
-                return proc.wait()
+                code = proc.wait()
+                break
             except KeyboardInterrupt:     # the shim, in our process group, passed it on
                 continue
-
-
-def cmd_inspect(args) -> int:
-    from .render import print_inspect
-    from ..errors import NotFound
-    engine = _engine(args)
-    found = []
-    for ref in args.objects:
-        for kind in ([args.type] if args.type else ["container", "image", "network", "volume"]):
-            try:
-                found.append(_inspect_one(engine, kind, ref, size=args.size))
-                break
-            except NotFound:
-                continue
-        else:
-            raise NotFound(f"No such object: {ref}")
-    print_inspect(found, args.format)
-    return 0
-
-
-def _inspect_one(engine, kind, ref, size=False) -> dict:
-    if kind == "container":
-        from ..container_inspect import container_inspect
-        return container_inspect(engine.containers.get(ref), size=size)
-    if kind == "image":
-        return engine.images.inspect(ref)
-    if kind == "network":
-        return engine.networks.get(ref).inspect()
-    return engine.volumes.get(ref).inspect()
-
-
-def cmd_top(args) -> int:
-    from .render import table
-    procs = _engine(args).containers.get(args.container).top()
-    table(["UID", "PID", "PPID", "CMD"], [[p["user"], p["pid"], p.get("ppid", ""), p["cmd"]]
-                                          for p in procs])
-    return 0
-
-
-def cmd_diff(args) -> int:
-    for change in _engine(args).containers.get(args.container).diff():
-        print("CAD"[change["Kind"]], change["Path"])
-    return 0
-
-
-def cmd_port(args) -> int:
-    container = _engine(args).containers.get(args.container)
-    for cport, bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).items():
-        for b in bindings or []:
-            print(f"{cport} -> {b['HostIp'] or '0.0.0.0'}:{b['HostPort']}")
-    return 0
+    container.emit("exec_die", execID=proc.exec_id, exitCode=code)
+    return code
 
 
 def cmd_stats(args) -> int:
@@ -338,8 +388,13 @@ def cmd_commit(args) -> int:
 
 
 def cmd_cp(args) -> int:
+    import sys
     from .cp import copy
-    copy(_engine(args), args.source, args.dest)
+    from .render import size
+    copied = copy(_engine(args), args.source, args.dest, archive=args.archive,
+                  follow_link=args.follow_link)
+    if not args.quiet and "-" not in (args.source, args.dest):
+        print(f"Successfully copied {size(copied)} to {args.dest}", file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,5 @@
 """Image verbs: images, rmi, tag, history, import, and the `image` group (ls, rm, inspect, prune,
-tag, history, import, bootstrap)."""
+tag, history, import, bootstrap, and build, pull, push, save, load)."""
 
 
 def register(sub) -> None:
@@ -8,10 +8,12 @@ def register(sub) -> None:
     _tag(sub.add_parser("tag", help="Create a tag TARGET that refers to SOURCE"))
     _history(sub.add_parser("history", help="Show the history of an image"))
     _import(sub.add_parser("import", help="Import a rootfs tarball as an image"))
-    group = sub.add_parser("image", help="Manage images").add_subparsers(
-        dest="image_command", metavar="COMMAND", required=True, parser_class=sub._parser_class)
-    _ls(group.add_parser("ls", help="List images"))
-    _rm(group.add_parser("rm", help="Remove one or more images"))
+    image = sub.add_parser("image", help="Manage images")
+    image.set_defaults(func=lambda args: image.print_help() or 0)   # `docker image`: the verbs
+    group = image.add_subparsers(dest="image_command", metavar="COMMAND",
+                                 parser_class=sub._parser_class)
+    _ls(group.add_parser("ls", aliases=["list"], help="List images"))
+    _rm(group.add_parser("rm", aliases=["remove"], help="Remove one or more images"))
     _tag(group.add_parser("tag", help="Tag an image"))
     _history(group.add_parser("history", help="Show the history of an image"))
     _import(group.add_parser("import", help="Import a rootfs tarball as an image"))
@@ -23,8 +25,10 @@ def register(sub) -> None:
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-f", "--force", action="store_true")
     p.set_defaults(func=cmd_prune)
+    from . import build
     from .registry import register_image_verbs
     register_image_verbs(group)
+    build.register(group)
     p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
     p.add_argument("name", choices=("busybox",), help="the image to make (busybox: from the host's busybox-static)")
     p.add_argument("-t", "--tag", help="name it (default busybox:latest)")
@@ -130,12 +134,14 @@ def image_rows(image, digests: bool, digest_rows: bool | None = None) -> list[tu
 
 
 def cmd_rm(args) -> int:
+    from .render import for_each
     engine = _engine(args)
-    for ref in args.images:
+
+    def remove(ref):
         for event in engine.images.remove(ref, force=args.force):
             for key, value in event.items():
                 print(f"{key}: {value}")
-    return 0
+    return 1 if for_each(args.images, remove) else 0
 
 
 def cmd_tag(args) -> int:
@@ -172,14 +178,16 @@ def cmd_import(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import print_inspect
-    engine = _engine(args)
-    print_inspect([engine.images.inspect(ref) for ref in args.images], args.format)
-    return 0
+    from .render import inspect_each
+    return inspect_each(args.images, _engine(args).images.inspect, args.format)
 
 
 def cmd_prune(args) -> int:
-    from .render import size
+    from .render import confirm, size
+    if not args.force and not confirm(
+            "WARNING! This will remove all images without at least one container associated "
+            "to them." if args.all else "WARNING! This will remove all dangling images."):
+        return 0
     result = _engine(args).images.prune(all=args.all)
     for event in result.get("ImagesDeleted") or []:
         for key, value in event.items():

@@ -16,15 +16,16 @@ from ..errors import DockyardError, InvalidArgument
 # parse() builds only the module a command needs: building every subparser costs ~10 ms.
 COMMANDS = {
     "containers": ("run", "create", "start", "stop", "restart", "kill", "wait", "rm", "ps", "logs",
-                   "exec", "inspect", "top", "diff", "port", "stats", "commit", "cp", "export"),
+                   "exec", "inspect", "top", "diff", "port", "stats", "commit", "cp", "export",
+                   "pause", "unpause", "rename", "update", "attach", "container"),
     "images": ("images", "rmi", "tag", "history", "import", "image"),
     "build": ("build",),
     "dockerfile": ("dockerfile",),
     "network": ("network",),
     "volume": ("volume",),
-    "system": ("info", "version", "system"),
+    "system": ("info", "version", "system", "events"),
     "kernel": ("kernel",),
-    "registry": ("pull", "push", "save", "load", "login", "logout"),
+    "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--data-root",)
 
@@ -34,6 +35,36 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise InvalidArgument(f"{self.prog}: {message}")
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        self._refuse_single_dash_long(args)
+        return super().parse_known_args(args, namespace)
+
+    def _refuse_single_dash_long(self, args: list[str]) -> None:
+        """`-tag x:1` is a typo for `--tag x:1`, not `-t ag x:1`: say so, as Docker's CLI does.
+
+        Only this parser's own flags are looked at: the scan stops at a subcommand, or at a
+        command given to the container (`run busybox find / -name x`).
+        """
+        stop_at_positional = any(a.nargs in (argparse.REMAINDER, argparse.PARSER)
+                                 for a in self._positionals._group_actions)
+        words = iter(args)
+        for word in words:
+            if word == "--":
+                return
+            if not word.startswith("-") or word == "-":
+                if stop_at_positional:
+                    return
+                continue
+            flag = word.split("=", 1)[0]
+            action = self._option_string_actions.get(flag)
+            if action is not None:
+                if "=" not in word and (action.nargs is None or action.nargs == 1):
+                    next(words, None)                   # its value, e.g. `-e -x`
+            elif not flag.startswith("--") and len(flag) > 2 \
+                    and "-" + flag in self._option_string_actions:
+                self.error(f"unknown flag {flag}: did you mean -{flag}?")
 
 
 class _Skipped:
@@ -101,23 +132,50 @@ def _command_of(argv: list[str]) -> tuple[tuple[str, ...], str | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one `Error: ...` line on stderr and Docker's exit
+    status: 125 for a bad command line and for run/create, 1 for any other verb that failed."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         build_parser().print_help()
         return 0
     debug = "--debug" in argv
+    status = 125        # Docker's CLI: a flag error is 125 on every verb
     try:
         args = parse(argv)
+        status = getattr(args, "failure_status", 1)
         return args.func(args) or 0
-    except DockyardError as exc:
-        if debug:
-            raise
-        print(f"Error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_status", 125)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except Exception as exc:        # the boundary: whatever escapes is still one line
+        if debug:
+            raise
+        print(f"Error: {describe(exc)}", file=sys.stderr)
+        # run/create exit 126/127 when the command can't be run, as `docker run` does
+        return getattr(exc, "exit_status", status) if status == 125 else status
+
+
+def describe(exc: BaseException) -> str:
+    """The one line a user sees for `exc`: a dockyard error's own words, an OSError's path
+    and reason ("/proc/nope: No such file or directory"), else the type and message."""
+    if isinstance(exc, DockyardError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        return f"{where}: {exc.strerror}" if where else exc.strerror
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _silence_stdout() -> None:
+    # The reader went away (`dockyard ps | head -1`): point stdout at /dev/null so the
+    # interpreter's final flush doesn't print a second BrokenPipeError.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("networks", nargs="+")
     p.set_defaults(func=cmd_rm)
     p = verbs.add_parser("prune", help="Remove all unused networks")
-    p.add_argument("-f", "--force", action="store_true", help="do not ask (never asks anyway)")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.set_defaults(func=cmd_prune)
     p = verbs.add_parser("connect", help="Connect a container to a network")
     p.add_argument("--alias", action="append", default=[])
@@ -74,21 +74,26 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import print_inspect
+    from .render import inspect_each
     nets = _networks(args)
-    print_inspect([nets.get(name).inspect() for name in args.networks], args.format)
-    return 0
+    return inspect_each(args.networks, lambda name: nets.get(name).inspect(), args.format)
 
 
 def cmd_rm(args) -> int:
+    from .render import for_each
     nets = _networks(args)
-    for name in args.networks:
+
+    def remove(name):
         nets.remove(name)
         print(name)
-    return 0
+    return 1 if for_each(args.networks, remove) else 0
 
 
 def cmd_prune(args) -> int:
+    from .render import confirm
+    if not args.force and not confirm("WARNING! This will remove all custom networks not used "
+                                      "by at least one container."):
+        return 0
     removed = _networks(args).prune()
     if removed:
         print("Deleted Networks:")

@@ -10,6 +10,11 @@ def register(sub) -> None:
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.add_argument("server", nargs="?", default="docker.io")
     p.set_defaults(func=cmd_login)
+    p = sub.add_parser("search", help="Search Docker Hub (or a named index) for images")
+    p.add_argument("--limit", type=int, default=25, help="max number of results")
+    p.add_argument("--no-trunc", action="store_true")
+    p.add_argument("term", metavar="TERM")
+    p.set_defaults(func=cmd_search)
     p = sub.add_parser("logout", help="Log out from a registry")
     p.add_argument("server", nargs="?", default="docker.io")
     p.set_defaults(func=cmd_logout)
@@ -143,6 +148,19 @@ def cmd_load(args) -> int:
             print(f"Loaded image: {tag}")
         if not loaded.tags:
             print(f"Loaded image ID: {loaded.image.id}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .render import table
+    rows = []
+    for hit in _engine(args).images.search(args.term, limit=args.limit):
+        text = (hit.get("description") or "").replace("\n", " ")
+        if not args.no_trunc and len(text) > 45:
+            text = text[:44] + "…"
+        rows.append([hit.get("name", ""), text, hit.get("star_count", 0),
+                     "[OK]" if hit.get("is_official") else ""])
+    table(["NAME", "DESCRIPTION", "STARS", "OFFICIAL"], rows)
     return 0
 
 

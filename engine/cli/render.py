@@ -54,6 +54,45 @@ def print_inspect(values: list, template: str | None = None) -> None:
         raise
 
 
+def for_each(names, action) -> list[str]:
+    """Docker's multi-name verbs: `action(name)` for every name; each one that fails is an
+    `Error: ...` line on stderr and the rest go on. Returns the names that failed."""
+    from ..errors import DockyardError
+    from .main import describe
+    failed = []
+    for name in names:
+        try:
+            action(name)
+        except (DockyardError, OSError) as exc:
+            print(f"Error: {describe(exc)}", file=sys.stderr, flush=True)
+            failed.append(name)
+    return failed
+
+
+def inspect_each(names, get, template: str | None = None) -> int:
+    """Docker's inspect of several: the ones found (JSON or `template`), then an error line
+    for each that wasn't; 1 if any wasn't."""
+    from ..errors import DockyardError
+    from .main import describe
+    found, errors = [], []
+    for name in names:
+        try:
+            found.append(get(name))
+        except (DockyardError, OSError) as exc:
+            errors.append(describe(exc))
+    print_inspect(found, template)
+    for error in errors:
+        print(f"Error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def confirm(warning: str) -> bool:
+    """Docker's prune prompt: the warning, then `Are you sure you want to continue? [y/N]`."""
+    sys.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def key_values(items: list[str], flag: str) -> dict:
     """["a=1", "b="] -> {"a": "1", "b": ""}; InvalidArgument naming the flag otherwise."""
     from ..errors import InvalidArgument

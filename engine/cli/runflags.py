@@ -3,6 +3,7 @@
 The CLI and the magics parse with the same parser, then call `run_options(args)`, so
 `%container run -d -p 8080:80 web` means exactly what `dockyard run -d -p 8080:80 web` does.
 """
+import contextlib
 
 
 def add_run_flags(p, detach=True) -> None:
@@ -48,8 +49,25 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--ulimit", action="append", default=[])
     p.add_argument("--pull", choices=("missing", "always", "never"), default="missing",
                    help="pull the image before creating (default: when it is missing)")
-    p.add_argument("--restart", help="no | on-failure[:max-retries] | always | unless-stopped")
+    p.add_argument("--add-host", action="append", default=[], metavar="HOST:IP",
+                   help="add a line to /etc/hosts (IP may be host-gateway)")
+    p.add_argument("--dns", action="append", default=[], help="a nameserver for resolv.conf")
+    p.add_argument("--dns-search", action="append", default=[], help="a search domain")
+    p.add_argument("--dns-option", "--dns-opt", action="append", default=[], dest="dns_option")
+    p.add_argument("--expose", action="append", default=[], help="a port or range to expose")
+    p.add_argument("--shm-size", help="size of /dev/shm (default 64m)")
+    p.add_argument("--cidfile", help="write the container id to this file")
+    p.add_argument("--platform", help="os/arch[/variant] the image must be for")
+    p.add_argument("--label-file", action="append", default=[], help="read labels from a file")
     p.add_argument("--log-driver", default="json-file", help="json-file or none")
+    p.add_argument("--sysctl", action="append", default=[], metavar="KEY=VALUE",
+                   help="a namespaced kernel parameter (net.*, kernel.shm*, fs.mqueue.*)")
+    p.add_argument("--group-add", action="append", default=[], help="an additional group")
+    p.add_argument("--oom-kill-disable", action="store_true")
+    p.add_argument("--cpu-shares", "-c", type=int, help="CPU shares (relative weight)")
+    p.add_argument("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+    p.add_argument("--memory-reservation", help="memory soft limit")
+    p.add_argument("--restart", help="no | on-failure[:max-retries] | always | unless-stopped")
     p.add_argument("--log-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="json-file: max-size=10m, max-file=3")
     p.add_argument("--health-cmd", help="command to run to check health")
@@ -68,11 +86,14 @@ def run_options(args):
     from ..runtime.monitor_options import parse_log_opts
     env = list(args.env)
     for path in args.env_file:
-        env += _read_env_file(path)
+        env += _read_lines(path, "--env-file")
     entrypoint = None
     if args.entrypoint is not None:
         entrypoint = (args.entrypoint,) if args.entrypoint else ()
-    labels = dict(item.partition("=")[::2] for item in args.label)
+    labels = {}
+    for path in args.label_file:
+        labels.update(item.partition("=")[::2] for item in _read_lines(path, "--label-file"))
+    labels.update(item.partition("=")[::2] for item in args.label)
     if args.rm and args.restart not in (None, "", "no"):
         raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
     return RunOptions(
@@ -89,8 +110,14 @@ def run_options(args):
         cap_add=tuple(args.cap_add), cap_drop=tuple(args.cap_drop), privileged=args.privileged,
         security_opt=tuple(args.security_opt), devices=tuple(args.device), read_only=args.read_only, init=args.init,
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
-        pull=args.pull, restart_policy=args.restart, log_driver=args.log_driver,
-        log_opts=parse_log_opts(args.log_opt), healthcheck=_healthcheck(args))
+        pull=args.pull, extra_hosts=tuple(args.add_host), dns=tuple(args.dns),
+        dns_search=tuple(args.dns_search), dns_opt=tuple(args.dns_option),
+        expose=tuple(args.expose), shm_size=args.shm_size, platform=args.platform,
+        log_driver=args.log_driver, sysctls=_sysctls(args.sysctl), group_add=tuple(args.group_add),
+        oom_kill_disable=args.oom_kill_disable, cpu_shares=args.cpu_shares,
+        cpuset_cpus=args.cpuset_cpus, memory_reservation=args.memory_reservation,
+        restart_policy=args.restart, log_opts=parse_log_opts(args.log_opt),
+        healthcheck=_healthcheck(args))
 
 
 def _healthcheck(args) -> dict | None:
@@ -108,10 +135,52 @@ def _healthcheck(args) -> dict | None:
     return given or None
 
 
-def _read_env_file(path) -> list[str]:
+def _read_lines(path, flag: str) -> list[str]:
+    """The non-empty, non-comment lines of an --env-file or --label-file."""
     from ..errors import InvalidArgument
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             return [line.strip() for line in f if line.strip() and not line.startswith("#")]
     except OSError as exc:
-        raise InvalidArgument(f"--env-file {path}: {exc.strerror}") from None
+        raise InvalidArgument(f"{flag} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{flag} {path}: not UTF-8 text") from None
+
+
+def _sysctls(items) -> dict:
+    """["net.ipv4.ip_forward=1"] -> {"net.ipv4.ip_forward": "1"}, Docker's KEY=VALUE check."""
+    from ..errors import InvalidArgument
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise InvalidArgument(f'invalid argument "{item}" for "--sysctl" flag: '
+                                  f"sysctl '{item}' is not allowed")
+        out[key] = value
+    return out
+
+
+@contextlib.contextmanager
+def cidfile(path):
+    """--cidfile: refused if the file exists (Docker's words); yields a function that writes
+    the id once created; the file is removed again if the create fails."""
+    import os
+    from ..errors import InvalidArgument
+    if not path:
+        yield lambda cid: None
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise InvalidArgument("container ID file found, make sure the other container isn't "
+                              f"running or delete {path}") from None
+    except OSError as exc:
+        raise InvalidArgument(f"failed to create the container ID file {path}: "
+                              f"{exc.strerror}") from None
+    try:
+        yield lambda cid: os.write(fd, cid.encode())
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(fd)

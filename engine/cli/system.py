@@ -1,24 +1,46 @@
-"""System verbs: info, version, and the `system` group (start)."""
+"""System verbs: info, version, events, and the `system` group (info, df, prune, events, start)."""
 
 
 def register(sub) -> None:
-    p = sub.add_parser("info", help="Display what the host gives the engine")
-    p.add_argument("-f", "--format")
-    p.set_defaults(func=cmd_info)
-    p = sub.add_parser("version", help="Show the dockyard version")
+    _info(sub.add_parser("info", help="Display what the host gives the engine"))
+    p = sub.add_parser("version", help="Show the dockyard version information")
+    p.add_argument("-f", "--format", help="Go template, e.g. {{.Server.Version}}")
     p.set_defaults(func=cmd_version)
+    from .events import add_events
+    add_events(sub.add_parser("events", help="Get real time events from the engine"))
     group = sub.add_parser("system", help="Manage dockyard")
-    group.set_defaults(func=lambda args: group.print_help() or 0)
+    group.set_defaults(func=lambda args: group.print_help() or 0)   # `docker system`: the verbs
     verbs = group.add_subparsers(dest="system_command", metavar="COMMAND",
                                  parser_class=sub._parser_class)
+    _info(verbs.add_parser("info", help="Display system-wide information"))
+    p = verbs.add_parser("df", help="Show dockyard disk usage")
+    p.add_argument("-v", "--verbose", action="store_true", help="every image, container, volume")
+    p.add_argument("--format", help="Go template per row, e.g. {{.Type}} {{.Size}}")
+    p.set_defaults(func=cmd_df)
+    p = verbs.add_parser("prune", help="Remove unused data")
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused images, not "
+                                                            "only dangling ones")
+    p.add_argument("--volumes", action="store_true", help="prune anonymous volumes too")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    p.set_defaults(func=cmd_prune)
+    add_events(verbs.add_parser("events", help="Get real time events from the engine"))
     p = verbs.add_parser("start", help="Start the containers whose restart policy brings them "
                                        "back after a reboot (run it at boot)")
     p.set_defaults(func=cmd_start)
 
 
-def cmd_info(args) -> int:
+def _info(p):
+    p.add_argument("-f", "--format")
+    p.set_defaults(func=cmd_info)
+
+
+def _engine(args):
     from .. import Engine
-    info = Engine(args.data_root).info()
+    return Engine(args.data_root)
+
+
+def cmd_info(args) -> int:
+    info = _engine(args).info()
     if args.format:
         from .format import render_format
         print(render_format(args.format, info))
@@ -33,11 +55,108 @@ def cmd_info(args) -> int:
     return 0
 
 
-def cmd_version(args) -> int:
-    from importlib.metadata import version
+def version_info(data_root) -> dict:
+    """`docker version`'s two parts: this client, and the engine it runs in-process."""
+    import os
     import platform
-    print(f"dockyard {version('dockyard')} (python {platform.python_version()}, "
-          f"kernel {platform.release()})")
+    from importlib.metadata import version
+    from ..image.model import host_architecture
+    mine = version("dockyard")
+    arch = f"linux/{host_architecture()}"
+    return {"Client": {"Version": mine, "PythonVersion": platform.python_version(),
+                       "Os": "linux", "Arch": host_architecture(), "Context": "default"},
+            "Server": {"Platform": {"Name": "dockyard (in-process, no daemon)"},
+                       "Version": mine, "KernelVersion": os.uname().release, "Os": "linux",
+                       "Arch": host_architecture(), "DataRoot": str(data_root),
+                       "OsArch": arch}}
+
+
+def cmd_version(args) -> int:
+    from .. import Engine
+    info = version_info(Engine(args.data_root).root)
+    if args.format:
+        from .format import render_format
+        print(render_format(args.format, info))
+        return 0
+    client, server = info["Client"], info["Server"]
+    print("Client:")
+    for key, value in (("Version", client["Version"]), ("Python version", client["PythonVersion"]),
+                       ("OS/Arch", server["OsArch"]), ("Context", client["Context"])):
+        print(f" {key + ':':<19}{value}")
+    print(f"\nServer: {server['Platform']['Name']}\n Engine:")
+    for key, value in (("Version", server["Version"]), ("Data root", server["DataRoot"]),
+                       ("Kernel version", server["KernelVersion"]),
+                       ("OS/Arch", server["OsArch"])):
+        print(f"  {key + ':':<18}{value}")
+    return 0
+
+
+def cmd_df(args) -> int:
+    from ..usage import summary
+    from .render import size, table
+    engine = _engine(args)
+    report = engine.df()
+    rows = []
+    for kind, total, active, used, reclaimable in summary(report):
+        share = f" ({100 * reclaimable // used}%)" if used else ""
+        rows.append([kind, total, active, size(used), size(reclaimable) + share])
+    if args.format:
+        from .format import render_format
+        for kind, total, active, used, reclaimable in rows:
+            print(render_format(args.format, {"Type": kind, "TotalCount": total,
+                                              "Active": active, "Size": used,
+                                              "Reclaimable": reclaimable}))
+        return 0
+    table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows)
+    if args.verbose:
+        _verbose(report)
+    return 0
+
+
+def _verbose(report: dict) -> None:
+    from ..image.reference import familiar
+    from .render import ago, size, table
+    print("\nImages space usage:\n")
+    table(["REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE",
+           "CONTAINERS"],
+          [[", ".join(map(familiar, i["RepoTags"])) or "<none>", i["Id"][7:19], ago(i["Created"]),
+            size(i["Size"]), size(i["SharedSize"]), size(i["Size"] - i["SharedSize"]),
+            i["Containers"]] for i in report["Images"]])
+    print("\nContainers space usage:\n")
+    table(["CONTAINER ID", "IMAGE", "SIZE", "STATUS", "NAMES"],
+          [[c["Id"][:12], c["Image"], size(c["SizeRw"]), c["State"], c["Names"][0][1:]]
+           for c in report["Containers"]])
+    print("\nLocal Volumes space usage:\n")
+    table(["VOLUME NAME", "LINKS", "SIZE"],
+          [[v["Name"], v["UsageData"]["RefCount"], size(v["UsageData"]["Size"])]
+           for v in report["Volumes"]])
+
+
+def cmd_prune(args) -> int:
+    from .render import confirm, size
+    what = ["all stopped containers", "all networks not used by at least one container"]
+    if args.volumes:
+        what.append("all anonymous volumes not used by at least one container")
+    what += ["all images without at least one container associated to them" if args.all
+             else "all dangling images", "unused build cache"]
+    warning = "WARNING! This will remove:\n" + "".join(f"  - {w}\n" for w in what)
+    if not args.force and not confirm(warning):
+        return 0
+    report = _engine(args).prune(all=args.all, volumes=args.volumes)
+    for title, key in (("Deleted Containers", "ContainersDeleted"),
+                       ("Deleted Networks", "NetworksDeleted"),
+                       ("Deleted Volumes", "VolumesDeleted")):
+        if report[key]:
+            print(f"{title}:\n" + "\n".join(report[key]) + "\n")
+    if report["ImagesDeleted"]:
+        print("Deleted Images:")
+        for event in report["ImagesDeleted"]:
+            for key, value in event.items():
+                print(f"{key.lower()}: {value}")
+        print()
+    if report["CachesDeleted"]:
+        print(f"Deleted build cache objects: {report['CachesDeleted']}\n")
+    print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0
 
 

@@ -7,7 +7,7 @@ from ..errors import DockyardError, InvalidArgument
 def register(subparsers) -> None:
     """Add `volume create|ls|inspect|rm|prune`."""
     parser = subparsers.add_parser("volume", help="Manage volumes")
-    parser.set_defaults(func=_missing_verb)
+    parser.set_defaults(func=_missing_verb, volume_parser=parser)
     verbs = parser.add_subparsers(dest="volume_command", metavar="VERB")
 
     p = verbs.add_parser("create", help="Create a volume")
@@ -43,7 +43,9 @@ def register(subparsers) -> None:
 
 
 def _missing_verb(args) -> int:
-    raise InvalidArgument("dockyard volume: a verb is needed (create, ls, inspect, rm, prune)")
+    """`dockyard volume` alone shows the verbs, as `docker volume` does."""
+    args.volume_parser.print_help()
+    return 0
 
 
 def _volumes(args):

@@ -157,6 +157,7 @@ class Networks:
                 self.links.delete_link(record["bridge"])
                 self.state.delete_network(network_id)
                 raise
+            self._event("create", record)
             return Network.from_record(record)
 
     def _choose_subnet(self, records: list[dict], subnet: str | None) -> ipaddress.IPv4Network:
@@ -219,6 +220,12 @@ class Networks:
             raise _host_error(f"delete bridge {record['bridge']}", exc) from exc
         self.state.delete_network(record["id"])
         self._apply_firewall()
+        self._event("destroy", record)
+
+    def _event(self, action: str, record: dict, **attributes) -> None:
+        from ..events import record as record_event
+        record_event(self.root, "network", action, record["id"],
+                     {"name": record["name"], "type": "bridge", **attributes})
 
     def prune(self) -> list[str]:
         """Remove every user-defined network without endpoints; return their names."""
@@ -270,7 +277,16 @@ class Networks:
                 raise
             if container_id in self.state.ports():
                 self._apply_firewall()
+            self._event("connect", record, container=container_id)
             return Endpoint.from_record(record, container_id)
+
+    def rename(self, container_id: str, name: str) -> None:
+        """docker rename: the container's endpoints answer to `name` from now on."""
+        with self.state.locked():
+            for record in self.state.networks():
+                if container_id in record["endpoints"]:
+                    record["endpoints"][container_id]["name"] = name
+                    self.state.save_network(record, durable=False)
 
     def _plug(self, container_id: str, record: dict, endpoint: dict, mtu: int, fresh_netns: bool) -> None:
         """Make the veth pair (and the netns file, on a first attach); undo both on failure."""
@@ -313,6 +329,7 @@ class Networks:
                 raise _host_error(f"delete veth {endpoint['host_ifname']}", exc) from exc
         del record["endpoints"][container_id]
         self.state.save_network(record, durable=False)
+        self._event("disconnect", record, container=container_id)
 
     def release(self, container_id: str) -> None:
         """Detach the container from everything, drop its port rules, remove its netns file."""

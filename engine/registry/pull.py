@@ -42,9 +42,9 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     ref = reference.parse(name)
     client = client or RegistryClient(ref.domain, root=store.root)
     emit = on_event or (lambda event: None)
+    before = _image_named(store, str(ref))     # "up to date": the name already meant it
     repo_digest, manifest_bytes = _resolve(client, ref, platform)
     manifest = json.loads(manifest_bytes)
-    before = _existing_image(store, manifest)
     config_bytes = _small_blob(client, ref.path, manifest["config"])
     config = json.loads(config_bytes)
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
@@ -112,15 +112,13 @@ def _json(data: bytes, what: str) -> dict:
     return value
 
 
-def _existing_image(store, manifest: dict) -> str | None:
-    """The id of the stored image with this manifest's config, or None when there is none yet.
-
-    Only "no such image" means "not here yet": a corrupt blob or an unreadable store is an
+def _image_named(store, name: str) -> str | None:
+    """The id of the image `name` (a tag or name@digest) resolves to here, or None when there
+    is none yet. Only "no such image" means that: a corrupt blob or an unreadable store is an
     error the caller must see, not a reason to pull over it.
     """
-    digest = manifest.get("config", {}).get("digest")
     try:
-        return store.get(digest).id if digest else None
+        return store.get(name).id
     except ImageNotFound:
         return None
 

@@ -20,8 +20,9 @@ HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
          "ff02::2\tip6-allrouters\n")
 
 
-def resolv_conf(host: str = "/etc/resolv.conf") -> str:
-    """The host's resolv.conf without loopback servers, which a container can't reach."""
+def resolv_conf(host: str = "/etc/resolv.conf", *, dns=(), search=(), options=()) -> str:
+    """The host's resolv.conf without loopback servers, which a container can't reach; --dns,
+    --dns-search and --dns-option replace the host's lines of their kind, as Docker's do."""
     try:
         with open(host) as f:
             lines = f.read().splitlines()
@@ -29,19 +30,31 @@ def resolv_conf(host: str = "/etc/resolv.conf") -> str:
         lines = []
     lines = [line for line in lines if not (line.split()[:1] == ["nameserver"] and len(line.split()) > 1
                                             and line.split()[1].startswith(("127.", "::1")))]
+    for keyword, given in (("nameserver", dns), ("search", search), ("options", options)):
+        if given:
+            lines = [line for line in lines if line.split()[:1] != [keyword]]
+            lines += [f"nameserver {d}" for d in given] if keyword == "nameserver" else \
+                [f"{keyword} {' '.join(given)}"]
     if not any(line.startswith("nameserver") for line in lines):
         lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
     return "\n".join(lines) + "\n"
 
 
 def hosts_for(spec: ContainerSpec) -> str:
+    """/etc/hosts: the host's with --network host, else the loopback lines; then --add-host."""
+    text = HOSTS   # the network module adds the container's address when it attaches one
     if spec.netns == "host":
         try:
             with open("/etc/hosts") as f:
-                return f.read()
+                text = f.read()
         except OSError:
             pass
-    return HOSTS   # the network module adds the container's address when it attaches one
+    return text + extra_hosts_text(spec.extra_hosts)
+
+
+def extra_hosts_text(extra_hosts) -> str:
+    """--add-host lines: [("db", "10.0.0.5")] -> "10.0.0.5\tdb\n"."""
+    return "".join(f"{address}\t{name}\n" for name, address in extra_hosts)
 
 
 def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
@@ -59,6 +72,8 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
         pairs.append(("mount", "\n".join((m.type, m.source, m.target, _b(m.readonly), m.data))))
     for name, soft, hard in spec.rlimits:
         pairs.append(("rlimit", f"{RLIMITS[name]} {soft} {hard}"))
+    pairs += [("sysctl", f"{key}={value}") for key, value in spec.sysctls]
+    pairs += [("group_add", g) for g in spec.group_add]
     pairs += [("on_exit", a) for a in spec.on_exit]
     pairs += monitor_pairs(spec)
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
@@ -67,9 +82,7 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for d in spec.devices:
         pairs.append(("device", "\n".join((d.path, d.type, str(d.major), str(d.minor),
                                             f"{d.mode:o}", str(d.uid), str(d.gid)))))
-    pairs += cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
-                          cpus=spec.cpus, pids=spec.pids_limit, root=cgroup_root, v2=cgroup_v2,
-                          devices=devices.rules_for(spec.devices, privileged=spec.privileged))
+    pairs += cgroup_plan(spec, root=cgroup_root, v2=cgroup_v2)
     for key, value in pairs:
         if "\0" in value:
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")
@@ -94,6 +107,29 @@ def monitor_pairs(spec: ContainerSpec) -> list[tuple[str, str]]:
     return pairs
 
 
+def cgroup_plan(spec: ContainerSpec, **where) -> list[tuple[str, str]]:
+    """The cgroup part of the shim's pairs for `spec`'s limits."""
+    return cgroups.plan(spec.id, memory=spec.memory, memory_swap=spec.memory_swap,
+                        cpus=spec.cpus, pids=spec.pids_limit, cpu_shares=spec.cpu_shares,
+                        cpuset_cpus=spec.cpuset_cpus, memory_reservation=spec.memory_reservation,
+                        oom_kill_disable=spec.oom_kill_disable,
+                        devices=devices.rules_for(spec.devices, privileged=spec.privileged),
+                        **where)
+
+
+def device_rules(pairs, accesses=()) -> tuple | None:
+    """The device rules a bundle's spec was made with (None: privileged, every device);
+    `accesses` are the --device permissions ("rwm"), in order, which the spec doesn't keep."""
+    if values(pairs, "privileged") == ["1"]:
+        return None
+    found, accesses = [], list(accesses)
+    for n, entry in enumerate(values(pairs, "device")):
+        path, kind, major, minor = entry.split("\n")[:4]
+        access = accesses[n] if n < len(accesses) else "rwm"
+        found.append(devices.Device(path, kind, int(major), int(minor), access))
+    return devices.rules_for(found)
+
+
 def _b(value: bool) -> str:
     return "1" if value else "0"
 
@@ -112,13 +148,13 @@ def write(spec: ContainerSpec, **cgroup) -> None:
         for sub in ("upper", "work", "merged", "init/proc", "init/sys", "init/dev", "init/etc"):
             os.makedirs(f"{d}/{sub}")
         files = {"hostname": (spec.hostname or spec.id[:12]) + "\n", "hosts": hosts_for(spec),
-                 "resolv.conf": resolv_conf()}
+                 "resolv.conf": resolv_conf(dns=spec.dns, search=spec.dns_search,
+                                            options=spec.dns_options)}
         for name, text in files.items():
             with open(f"{d}/{name}", "w") as f:
                 f.write(text)
             open(f"{d}/init/etc/{name}", "w").close()   # mount point, outside the writable layer
-        with open(f"{d}/spec", "wb") as f:
-            f.write(encode_pairs(pairs))
+        _write_pairs(d, pairs)
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise
@@ -144,6 +180,25 @@ def pairs_memfd(pairs) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _write_pairs(bundle: str, pairs) -> None:
+    # Renamed into place: a start reading the spec sees the old pairs or the new ones.
+    tmp = os.path.join(bundle, ".spec.tmp")
+    with open(tmp, "wb") as f:
+        f.write(encode_pairs(pairs))
+    os.replace(tmp, os.path.join(bundle, "spec"))
+
+
+# What cgroups.plan makes: the part of a spec that docker update replaces.
+CGROUP_KEYS = ("cg_mkdir", "cg_set", "cg_try", "cg_devices", "cg_join", "cg_oom", "cgmount",
+               "cg_rmdir")
+
+
+def replace_cgroup_pairs(bundle: str, cgroup_pairs) -> None:
+    """Swap the cgroup part of a bundle's spec (docker update): the next start uses it."""
+    kept = [(k, v) for k, v in read_pairs(bundle) if k not in CGROUP_KEYS]
+    _write_pairs(bundle, kept + list(cgroup_pairs))
 
 
 def read_pairs(bundle: str) -> list[tuple[str, str]]:

@@ -18,7 +18,9 @@ from ..errors import Unsupported
 from . import devices as _devices
 
 ROOT = "/sys/fs/cgroup"
-V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "blkio")   # blkio: stats' BLOCK I/O
+# blkio: stats' BLOCK I/O; freezer: every container can be paused later. cpuset joins only when
+# --cpuset-cpus asks (a v1 cpuset must be given its cpus and mems before anything can join it).
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "blkio", "freezer")
 
 
 def warm_up() -> None:
@@ -52,19 +54,23 @@ def is_v2(root: str = ROOT) -> bool:
     return os.path.exists(f"{root}/cgroup.controllers")
 
 
-def plan(cid: str, *, memory=0, memory_swap=0, cpus=0.0, pids=0, devices=None,
-         root: str = ROOT, v2: bool | None = None) -> list[tuple[str, str]]:
+def plan(cid: str, *, memory=0, memory_swap=0, cpus=0.0, pids=0, cpu_shares=0, cpuset_cpus="",
+         memory_reservation=0, oom_kill_disable=False, devices=None, root: str = ROOT,
+         v2: bool | None = None) -> list[tuple[str, str]]:
     """Spec pairs that create, limit, join and remove `dockyard/<cid>` at the hierarchy roots.
 
     devices: device rules to enforce (devices.rules_for), None for every device.
     """
+    limits = dict(memory=memory, memory_swap=memory_swap, cpus=cpus, pids=pids,
+                  cpu_shares=cpu_shares, cpuset_cpus=cpuset_cpus,
+                  memory_reservation=memory_reservation, oom_kill_disable=oom_kill_disable)
     if v2 if v2 is not None else is_v2(root):
-        pairs = _plan_v2(cid, memory, memory_swap, cpus, pids, root)
+        pairs = _plan_v2(cid, root, **limits)
         leaf = f"{root}/dockyard/{cid}"
         if devices is not None:
             pairs.insert(1, ("cg_devices", f"{leaf}\n{_devices.program(devices).hex()}"))
         return pairs + [("cgmount", "cgroup2\n\n")]
-    pairs = _plan_v1(cid, memory, memory_swap, cpus, pids, root)
+    pairs = _plan_v1(cid, root, **limits)
     if devices is not None:
         pairs = _v1_devices(cid, devices, root) + pairs
     return pairs
@@ -106,24 +112,40 @@ def _cgmount(path: str, name: str) -> list[tuple[str, str]]:
     return []
 
 
-def _plan_v1(cid, memory, memory_swap, cpus, pids, root):
+def _plan_v1(cid, root, *, memory, memory_swap, cpus, pids, cpu_shares, cpuset_cpus,
+             memory_reservation, oom_kill_disable):
     dirs = {}
-    for ctrl in V1_CONTROLLERS:   # co-mounted controllers (cpu,cpuacct) share one directory
+    controllers = V1_CONTROLLERS + (("cpuset",) if cpuset_cpus else ())
+    for ctrl in controllers:   # co-mounted controllers (cpu,cpuacct) share one directory
         base = os.path.realpath(f"{root}/{ctrl}")
         if os.path.isdir(base):
             dirs.setdefault(base, f"{base}/dockyard/{cid}")
-    leaf = {ctrl: dirs.get(os.path.realpath(f"{root}/{ctrl}")) for ctrl in V1_CONTROLLERS}
+    leaf = {ctrl: dirs.get(os.path.realpath(f"{root}/{ctrl}")) for ctrl in controllers}
     pairs = [("cg_mkdir", d) for d in dirs.values()]
     mem = leaf["memory"]
     if memory and mem:
         pairs.append(("cg_set", f"{mem}/memory.limit_in_bytes\n{memory}"))   # before memsw
         if memory_swap != -1 and os.path.exists(f"{root}/memory/memory.memsw.limit_in_bytes"):
             pairs.append(("cg_set", f"{mem}/memory.memsw.limit_in_bytes\n{memory_swap or 2 * memory}"))
+    if memory_reservation and mem:
+        pairs.append(("cg_set", f"{mem}/memory.soft_limit_in_bytes\n{memory_reservation}"))
+    if oom_kill_disable and mem:
+        pairs.append(("cg_set", f"{mem}/memory.oom_control\n1"))
     if pids and leaf["pids"]:
         pairs.append(("cg_set", f"{leaf['pids']}/pids.max\n{pids}"))
     if cpus and leaf["cpu"]:
         pairs += [("cg_set", f"{leaf['cpu']}/cpu.cfs_period_us\n100000"),
                   ("cg_set", f"{leaf['cpu']}/cpu.cfs_quota_us\n{int(cpus * 100000)}")]
+    if cpu_shares and leaf["cpu"]:
+        pairs.append(("cg_set", f"{leaf['cpu']}/cpu.shares\n{cpu_shares}"))
+    if cpuset_cpus and leaf["cpuset"]:
+        base = os.path.dirname(os.path.dirname(leaf["cpuset"]))
+        mems = (_read(f"{base}/cpuset.mems") or "0").strip()
+        # v1 cpusets start empty: the parent gets the whole set, the leaf the asked cpus
+        pairs += [("cg_set", f"{base}/dockyard/cpuset.cpus\n{(_read(f'{base}/cpuset.cpus') or '').strip()}"),
+                  ("cg_set", f"{base}/dockyard/cpuset.mems\n{mems}"),
+                  ("cg_set", f"{leaf['cpuset']}/cpuset.mems\n{mems}"),
+                  ("cg_set", f"{leaf['cpuset']}/cpuset.cpus\n{cpuset_cpus}")]
     pairs += [("cg_join", f"{d}/cgroup.procs") for d in dirs.values()]
     if mem:
         pairs.append(("cg_oom", f"{mem}/memory.oom_control"))
@@ -132,24 +154,33 @@ def _plan_v1(cid, memory, memory_swap, cpus, pids, root):
     return pairs + [("cg_rmdir", d) for d in dirs.values()]
 
 
-def _plan_v2(cid, memory, memory_swap, cpus, pids, root):
+def _plan_v2(cid, root, *, memory, memory_swap, cpus, pids, cpu_shares, cpuset_cpus,
+             memory_reservation, oom_kill_disable):
     parent, leaf = f"{root}/dockyard", f"{root}/dockyard/{cid}"
     with open(f"{root}/cgroup.controllers") as f:
         have = set(f.read().split())
-    wanted = [c for c, v in (("memory", memory), ("pids", pids), ("cpu", cpus)) if v and c in have]
+    wanted = [c for c, v in (("memory", memory or memory_reservation), ("pids", pids),
+                             ("cpu", cpus or cpu_shares), ("cpuset", cpuset_cpus))
+              if v and c in have]
     pairs = [("cg_mkdir", leaf)]
     if wanted:   # controllers must be enabled top-down; `dockyard` itself holds no process
         enable = " ".join(f"+{c}" for c in wanted)
         pairs += [("cg_set", f"{root}/cgroup.subtree_control\n{enable}"),
                   ("cg_set", f"{parent}/cgroup.subtree_control\n{enable}")]
-    if "memory" in wanted:
+    if "memory" in wanted and memory:
         pairs.append(("cg_set", f"{leaf}/memory.max\n{memory}"))
         if memory_swap != -1:   # absent without swap support: optional
             pairs.append(("cg_try", f"{leaf}/memory.swap.max\n{(memory_swap or 2 * memory) - memory}"))
+    if "memory" in wanted and memory_reservation:
+        pairs.append(("cg_set", f"{leaf}/memory.low\n{memory_reservation}"))
     if "pids" in wanted:
         pairs.append(("cg_set", f"{leaf}/pids.max\n{pids}"))
-    if "cpu" in wanted:
+    if "cpu" in wanted and cpus:
         pairs.append(("cg_set", f"{leaf}/cpu.max\n{int(cpus * 100000)} 100000"))
+    if "cpu" in wanted and cpu_shares:   # runc's conversion of shares (2..262144) to a weight
+        pairs.append(("cg_set", f"{leaf}/cpu.weight\n{1 + (cpu_shares - 2) * 9999 // 262142}"))
+    if "cpuset" in wanted:
+        pairs.append(("cg_set", f"{leaf}/cpuset.cpus\n{cpuset_cpus}"))
     return pairs + [("cg_join", f"{leaf}/cgroup.procs"), ("cg_oom", f"{leaf}/memory.events"),
                     ("cg_rmdir", leaf)]
 
@@ -229,3 +260,71 @@ def procs(dirs: list[str]) -> list[int]:
         if pids:
             return sorted(pids)
     return []
+
+
+def _freezer(dirs: list[str]) -> tuple[str, str, str] | None:
+    """(file to write, frozen value, thawed value) of the container's freezer: the v1 freezer
+    controller where there is one (a hybrid host's unified leaf has cgroup.freeze too)."""
+    for d in dirs:
+        if os.path.exists(f"{d}/freezer.state"):
+            return f"{d}/freezer.state", "FROZEN", "THAWED"
+    for d in dirs:
+        if os.path.exists(f"{d}/cgroup.freeze"):
+            return f"{d}/cgroup.freeze", "1", "0"
+    return None
+
+
+def is_frozen(dirs: list[str]) -> bool:
+    """Whether the container's processes are frozen (paused), by either freezer."""
+    found = _freezer(dirs)
+    if not found:
+        return False
+    path, frozen, _ = found
+    if path.endswith("cgroup.freeze"):
+        return "frozen 1" in (_read(path.replace("cgroup.freeze", "cgroup.events")) or "")
+    return (_read(path) or "").strip() in ("FROZEN", "FREEZING")
+
+
+def freeze(dirs: list[str], frozen: bool, timeout: float = 5.0) -> None:
+    """Freeze (pause) or thaw every process of the container; returns once the kernel says so.
+
+    OSError when the container's cgroup has no freezer (made before dockyard joined one).
+    """
+    import errno
+    import time
+    found = _freezer(dirs)
+    if not found:
+        raise OSError(errno.ENOTSUP, "the container's cgroup has no freezer")
+    path, on, off = found
+    with open(path, "w") as f:
+        f.write(on if frozen else off)
+    deadline = time.monotonic() + timeout
+    while is_frozen(dirs) != frozen and time.monotonic() < deadline:
+        time.sleep(0.001)     # v1 passes through FREEZING while tasks stop
+
+
+def apply(pairs: list[tuple[str, str]]) -> None:
+    """Write the cg_set/cg_try pairs of a plan to live cgroups (docker update).
+
+    v1 refuses memory above memsw (and memsw below memory) at every step, so a write refused
+    with EINVAL is tried again after the others: one order of the two always works.
+    """
+    import errno
+    pending = [(k, v) for k, v in pairs if k in ("cg_set", "cg_try")]
+    for attempt in range(2):
+        failed = []
+        for key, value in pending:
+            path, _, data = value.partition("\n")
+            try:
+                with open(path, "w") as f:
+                    f.write(data)
+            except OSError as exc:
+                if key == "cg_try" and exc.errno == errno.ENOENT:
+                    continue
+                if attempt or exc.errno != errno.EINVAL:
+                    raise OSError(exc.errno, f"cgroup write {os.path.basename(path)}={data}: "
+                                  f"{exc.strerror}") from None
+                failed.append((key, value))
+        pending = failed
+        if not pending:
+            return

@@ -242,3 +242,113 @@ def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots
         mounts=tuple(parse_mount(m) for m in mounts), tty=tty, stdin=stdin_open, init=init,
         rlimits=parse_rlimits(ulimits if ulimits is not None else {"nofile": (1048576, 1048576)}),
         stop_signal=stop_signal or cfg.get("StopSignal") or "SIGTERM", on_exit=tuple(on_exit))
+
+
+def parse_signal(value) -> str:
+    """--stop-signal: "TERM", "SIGUSR1", "9" -> the signal's name ("SIGTERM"); Docker's error
+    for anything else, at create time rather than when the container is stopped."""
+    import signal
+    name = str(value).strip().upper()
+    try:
+        if name.isdigit():
+            return signal.Signals(int(name)).name
+        return signal.Signals[name if name.startswith("SIG") else "SIG" + name].name
+    except (KeyError, ValueError):
+        raise InvalidArgument(f"Invalid signal: {value}") from None
+
+
+def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
+    """--add-host "db:10.0.0.5" (or "db=10.0.0.5", IPv6 after the first colon) -> pairs;
+    the address may be the word host-gateway, resolved once the network is known."""
+    import ipaddress
+    out = []
+    for item in items:
+        sep = "=" if "=" in item else ":"
+        name, found, address = item.partition(sep)
+        if not found or not name or not address:
+            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
+                                  f'bad format for add-host: "{item}"')
+        address = address.strip("[]")
+        if address != "host-gateway":
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
+                                      f'invalid IP address in add-host: "{address}"') from None
+        out.append((name, address))
+    return tuple(out)
+
+
+def parse_dns(servers) -> tuple[str, ...]:
+    import ipaddress
+    for server in servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise InvalidArgument(f'invalid argument "{server}" for "--dns" flag: '
+                                  f"{server} is not an ip address") from None
+    return tuple(servers)
+
+
+# Docker allows only sysctls that are namespaced: they change the container, never the host.
+_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+            "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
+def parse_sysctls(sysctls: dict, network: str | None) -> tuple[tuple[str, str], ...]:
+    """{"net.ipv4.ip_forward": "1"} -> pairs, refusing what isn't namespaced as Docker does."""
+    out = []
+    for key, value in (sysctls or {}).items():
+        item = f"{key}={value}"
+        if not (key in _SYSCTLS or key.startswith(("net.", "fs.mqueue."))) or \
+                "/" in key or ".." in key or "\n" in item:
+            raise InvalidArgument(f'invalid argument "{item}" for "--sysctl" flag: '
+                                  f"sysctl '{item}' is not allowed")
+        if key.startswith("net.") and network == "host":
+            raise InvalidArgument(f'sysctl "{key}" not allowed in host network namespace')
+        out.append((key, str(value)))
+    return tuple(out)
+
+
+def parse_cpuset(value: str | None) -> str:
+    """--cpuset-cpus "0-2,4": checked against the CPUs this process may use."""
+    if not value:
+        return ""
+    wanted = set()
+    try:
+        for part in str(value).split(","):
+            low, _, high = part.partition("-")
+            wanted.update(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise InvalidArgument(f"Invalid value {value} for cpuset cpus") from None
+    available = os.sched_getaffinity(0)
+    if not wanted or not wanted <= available:
+        have = ",".join(str(c) for c in sorted(available))
+        raise InvalidArgument(f"Requested CPUs are not available - requested {value}, "
+                              f"available: {have}")
+    return str(value)
+
+
+def parse_cpu_shares(value) -> int:
+    """--cpu-shares: 0 is the default weight; the kernel's range is 2..262144."""
+    if not value:
+        return 0
+    if int(value) < 0:
+        raise InvalidArgument(f"invalid CPU shares: {value}")
+    return min(max(int(value), 2), 262144)
+
+
+def parse_expose(items) -> dict:
+    """--expose "80", "53/udp", "8000-8002" -> ExposedPorts {"80/tcp": {}, ...}."""
+    out = {}
+    for item in items:
+        ports, _, proto = str(item).partition("/")
+        low, _, high = ports.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise InvalidArgument(f"Invalid range format for --expose: {item}") from None
+        if not 0 < first <= last <= 65535 or proto not in ("", "tcp", "udp", "sctp"):
+            raise InvalidArgument(f"Invalid range format for --expose: {item}")
+        out.update({f"{p}/{proto or 'tcp'}": {} for p in range(first, last + 1)})
+    return out

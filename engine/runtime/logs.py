@@ -94,17 +94,22 @@ def _emptied(f) -> bool:
     return os.fstat(f.fileno()).st_size < f.tell()
 
 
-def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
+def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None, until=None,
          running: Callable[[], bool] = lambda: False, poll: float = 0.05,
          pause: Callable[[float], object] = time.sleep) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log and its rotated files, in order; with follow, keeps
-    reading while `running()`, from one file to the next when the monitor rotates it.
+    """Entries of <bundle>/container.log and its rotated files, in order (written at `since` or
+    later, at `until` or earlier); with follow, keeps reading while `running()`, from one file
+    to the next when the monitor rotates it.
 
     `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
     follower sees the end at once instead of after a poll interval.
     """
     path = os.path.join(bundle, "container.log")
     cutoff = _since(since) if since is not None else None
+    end = _since(until) if until is not None else None
+
+    def wanted(entry: LogEntry) -> bool:
+        return (cutoff is None or entry.time >= cutoff) and (end is None or entry.time <= end)
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -126,7 +131,7 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
             lines = list(collections.deque(lines, maxlen=tail)) if tail > 0 else []
         for raw in lines:
             entry = _parse(raw)
-            if cutoff is None or entry.time >= cutoff:
+            if wanted(entry):
                 yield entry
         while follow:
             alive = running()          # checked before reading, so nothing written last is lost
@@ -135,7 +140,7 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                 *complete, partial = (partial + chunk).split(b"\n")
                 for raw in complete:
                     entry = _parse(raw)
-                    if cutoff is None or entry.time >= cutoff:
+                    if wanted(entry):
                         yield entry
             elif (following := _next_file(f, bundle)) is not None:   # read to its end: on
                 f.close()

@@ -167,7 +167,8 @@ def wait(bundle: str, timeout: float | None = None, *, exit_of: int | None = Non
     return s
 
 
-def _signum(sig) -> int:
+def signal_number(sig) -> int:
+    """"TERM", "SIGTERM", "15" or 15 -> 15; InvalidArgument for anything else."""
     if isinstance(sig, int):
         return sig
     name = str(sig).upper()
@@ -182,7 +183,7 @@ def _signum(sig) -> int:
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running.
     Restarting, there is no process: mark_stopped() is what ends it."""
-    signum = _signum(sig)
+    signum = signal_number(sig)
     s = state(bundle)
     if s.status == "restarting":
         return
@@ -196,11 +197,6 @@ def kill(bundle: str, sig=signal.SIGKILL) -> None:
             pass
         finally:
             os.close(fd)
-
-
-def signal_number(sig) -> int:
-    """A signal given as a number, "KILL", "SIGKILL" or "9"; InvalidArgument otherwise."""
-    return _signum(sig)
 
 
 def mark_stopped(bundle: str) -> None:
@@ -229,7 +225,7 @@ def stop(bundle: str, timeout: float = 10) -> State:
     if state(bundle).status not in ALIVE:
         return state(bundle)
     mark_stopped(bundle)
-    stop_signal = _signum((_bundle.values(_bundle.read_pairs(bundle), "stop_signal") or ["SIGTERM"])[0])
+    stop_signal = signal_number((_bundle.values(_bundle.read_pairs(bundle), "stop_signal") or ["SIGTERM"])[0])
     deadline = time.monotonic() + timeout
     sent = None
     while (s := state(bundle)).status in ALIVE:
@@ -336,7 +332,7 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         run_of: int | None = None) -> Iterator[_logs.LogEntry]:
+         until=None, run_of: int | None = None) -> Iterator[_logs.LogEntry]:
     """LogEntry(stream, time, data) from the container's log, its rotated files first; follow
     reads on while it runs (restarts included), run_of=PID: while that run of it lasts."""
     state(bundle)   # NotFound for a missing container
@@ -344,7 +340,7 @@ def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
     def running() -> bool:
         s = state(bundle)
         return s.status == "running" and s.pid == run_of if run_of else s.status in ALIVE
-    return _logs.read(bundle, follow=follow, tail=tail, since=since, running=running,
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until, running=running,
                       pause=lambda seconds: wait(bundle, seconds, exit_of=run_of))
 
 
@@ -397,6 +393,46 @@ def top(bundle: str) -> list[dict]:
             continue         # exited meanwhile
         out.append({"pid": pid, "user": uid, "cmd": cmd})
     return out
+
+
+def pids(bundle: str) -> list[int]:
+    """The host pids of the container's processes, from its cgroup."""
+    return cgroups.procs(_cgroup_dirs(bundle))
+
+
+def paused(bundle: str) -> bool:
+    """Whether the container's cgroup is frozen (docker pause); False once it is removed."""
+    try:
+        return cgroups.is_frozen(_cgroup_dirs(bundle))
+    except FileNotFoundError:       # removed while we looked
+        return False
+
+
+def freeze(bundle: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes with the cgroup freezer."""
+    try:
+        cgroups.freeze(_cgroup_dirs(bundle), frozen)
+    except OSError as exc:
+        raise HostError(f"{'pause' if frozen else 'unpause'} {os.path.basename(bundle)}: "
+                        f"{exc.strerror}") from None
+
+
+def update_limits(bundle: str, limits: dict, device_accesses=()) -> None:
+    """New cgroup limits (cgroups.plan's keywords): written to the live cgroup when running,
+    and to the spec for later starts, keeping the device rules the container was made with."""
+    pairs = _bundle.read_pairs(bundle)
+    cid = _bundle.values(pairs, "id")[0]
+    plan = cgroups.plan(cid, **limits, devices=_bundle.device_rules(pairs, device_accesses))
+    if state(bundle).status == "running":
+        missing = [d for k, d in plan if k == "cg_mkdir" and not os.path.isdir(d)]
+        if missing:
+            raise Conflict(f"the running container has no {missing[0].split('/')[-3]} cgroup "
+                           "to update: stop it, update it and start it again")
+        try:
+            cgroups.apply(plan)
+        except OSError as exc:
+            raise HostError(exc.strerror) from None
+    _bundle.replace_cgroup_pairs(bundle, plan)
 
 
 def remove(bundle: str) -> None:

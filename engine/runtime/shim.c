@@ -482,6 +482,22 @@ static void lookup_user(const char *spec, struct user *u) {
     free(line);
 }
 
+/* --group-add: more supplementary groups, names looked up in the container's /etc/group. */
+static void add_groups(struct user *u) {
+    const char **names = values("group_add", NULL);
+    char *line = NULL, *f[4];
+    for (size_t i = 0; names[i]; i++) {
+        long gid = find_entry("/etc/group", names[i], &line, f, 4) >= 3 ? atol(f[2])
+                                                                        : parse_id(names[i]);
+        if (gid < 0) fail(125, "unable to find group %s: no matching entries in group file", names[i]);
+        int known = 0;
+        for (size_t k = 0; k < u->ngroups; k++) known |= u->groups[k] == (gid_t)gid;
+        if (!known) add_group(u, gid);
+    }
+    free(line);
+    free(names);
+}
+
 /* ---------------------------------------------------------------- exec the command */
 
 static unsigned long long container_caps(void) {
@@ -546,6 +562,7 @@ static __attribute__((noreturn)) void exec_command(const char **args, const char
     unsigned long long caps = container_caps();
     struct user u;
     lookup_user(user, &u);
+    add_groups(&u);
     size_t n = 0;
     while (env[n]) n++;
     const char **envp = xrealloc(NULL, (n + 3) * sizeof *envp);
@@ -704,6 +721,22 @@ static int tiny_init(void) {
     }
 }
 
+/* --sysctl "net.ipv4.ip_forward=1": written to /proc/sys after unshare and before the rootfs,
+ * so each lands in the container's own network or IPC namespace (Python allows only those). */
+static void apply_sysctls(void) {
+    const char **list = values("sysctl", NULL);
+    for (size_t i = 0; list[i]; i++) {
+        const char *eq = strchr(list[i], '=');
+        if (!eq) continue;
+        char *path = xasprintf("/proc/sys/%.*s", (int)(eq - list[i]), list[i]);
+        for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+        if (write_str(path, eq + 1) < 0)
+            fail(125, "sysctl %.*s: %s", (int)(eq - list[i]), list[i], strerror(errno));
+        free(path);
+    }
+    free(list);
+}
+
 /* ---------------------------------------------------------------- the container's PID 1 */
 
 void container_main(const char *bundle, struct io *io, int *cg) {
@@ -723,6 +756,7 @@ void container_main(const char *bundle, struct io *io, int *cg) {
     if (flags & CLONE_NEWNET) link_up("lo");
     const char *host = get("hostname");
     if (host) CHECK(sethostname(host, strlen(host)), "sethostname: %s", strerror(errno));
+    apply_sysctls();
     umask(0);
     setup_rootfs(bundle);
     apply_rlimits();

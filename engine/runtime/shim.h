@@ -52,7 +52,7 @@ int read_report(int sock, int *tty, char *msg, size_t size);
 /* shim_monitor.c: the monitor of `run`; never returns. */
 void monitor(const char *bundle, int ready) __attribute__((noreturn));
 
-/* shim_log.c: Docker's json-file log, rotated by size (log_max_size, log_max_file). */
+/* shim_log.c: Docker's json-file log, rotated by size (log_max_size, log_max_file), and events. */
 void now_rfc3339(char out[40]);
 void json_string(FILE *f, const char *s, size_t len);    /* a JSON string body, escaped */
 /* Go's time.Duration.String() of `ns`, e.g. "30s", "1m30s", "500ms". */
@@ -61,6 +61,11 @@ int log_open(const char *bundle, char *err, size_t errlen);
 struct stream { int fd; const char *name; char buf[16384]; size_t len; };
 void log_feed(struct stream *s, const char *data, size_t len);
 void log_flush(struct stream *s);
+/* Append a container event to the data root's event log (engine/events.py): only the monitor
+ * sees the command start and exit, so it writes Docker's "start", "oom", "die" (and
+ * "health_status: ...") itself, in the order they happen, one line per write under the log's
+ * flock. `attrs` is JSON members or "". */
+void log_event(const char *bundle, const char *action, const char *attrs);
 /* Replace `path` with `body` atomically (write a temp file, rename); -1 with errno on failure. */
 int write_file_atomic(const char *path, void (*body)(FILE *, void *), void *arg);
 

@@ -177,6 +177,7 @@ static void record(struct health *h, int exit_code) {
     }
     h->log[h->nlog++] = *r;
     r->output = NULL;
+    const char *before = h->status;
     if (exit_code == 0) {
         h->streak = 0;
         h->status = "healthy";
@@ -184,6 +185,11 @@ static void record(struct health *h, int exit_code) {
         if (++h->streak >= h->retries) h->status = "unhealthy";
     }
     save(h);
+    if (strcmp(before, h->status)) {   /* Docker's event, on each change */
+        char *action = xasprintf("health_status: %s", h->status);
+        log_event(h->bundle, action, "");
+        free(action);
+    }
 }
 
 static void launch(struct health *h) {

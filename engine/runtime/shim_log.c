@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,6 +98,28 @@ int write_file_atomic(const char *path, void (*body)(FILE *, void *), void *arg)
     free(tmp);
     errno = saved;
     return r;
+}
+
+void log_event(const char *bundle, const char *action, const char *attrs) {
+    const char *id = get("id") ? get("id") : "";
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *lock_path = xasprintf("%s/../../events.lock", bundle);
+    char *log_path = xasprintf("%s/../../events.jsonl", bundle);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = lock < 0 || flock(lock, LOCK_EX) < 0 ? -1
+             : open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    char *line = xasprintf(
+        "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
+        ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
+        "\"id\":\"%s\"}\n", action, id, attrs, (long long)ts.tv_sec, (long long)ts.tv_sec,
+        ts.tv_nsec, action, id);
+    if (fd >= 0 && write(fd, line, strlen(line)) < 0) { /* a full disk loses the event only */ }
+    if (fd >= 0) close(fd);
+    if (lock >= 0) close(lock);
+    free(line);
+    free(lock_path);
+    free(log_path);
 }
 
 /* Docker's json-file rotation: shift the rotated files up by one, the current one becomes .1. */

@@ -259,6 +259,14 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
     return status;
 }
 
+/* Docker's events for an exit, before anyone sees it in state.json. */
+static void log_die(struct mon *m, struct state *st) {
+    if (st->oom) log_event(m->bundle, "oom", "");
+    char *attrs = xasprintf("\"exitCode\":\"%d\"", st->exit_code);
+    log_event(m->bundle, "die", attrs);
+    free(attrs);
+}
+
 /* One run of the container: 1 once it ran and exited (st->exit_code), 0 if it didn't start. */
 static int run_once(struct mon *m, struct state *st) {
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1}, *cg = NULL;
@@ -296,11 +304,13 @@ static int run_once(struct mon *m, struct state *st) {
     if (code) {
         waitpid(child, NULL, 0);
         st->exit_code = code;
+        log_die(m, st);
         goto failed;
     }
     if (m->health) health_start(m->health, child);   /* "starting" before anyone sees it run */
     st->status = "running";
     write_state(m->bundle, st);
+    log_event(m->bundle, "start", "");
     if (m->ready >= 0) {  /* tell the engine: the command is running */
         char line[200];
         int n = snprintf(line, sizeof line, "{\"status\":\"running\",\"pid\":%d,\"monitor\":%d}\n",
@@ -319,6 +329,7 @@ static int run_once(struct mon *m, struct state *st) {
     if (st->oom) st->exit_code = 137;
     cgroup_remove();
     now_rfc3339(st->finished);
+    log_die(m, st);
     return 1;
 failed:
     if (!st->exit_code) st->exit_code = 125;   /* the set-up failed before the command ran */

@@ -73,3 +73,13 @@ class ContainerSpec:
     log_max_file: int = 1                 # container.log and its rotated files, at most
     healthcheck: Healthcheck | None = None
     console_size: tuple[int, int] | None = None   # (rows, columns) of the pty (-t) at start
+    extra_hosts: tuple[tuple[str, str], ...] = ()   # (name, address) lines added to /etc/hosts
+    dns: tuple[str, ...] = ()             # resolv.conf: nameservers, search domains, options
+    dns_search: tuple[str, ...] = ()      #   replacing the host's where given
+    dns_options: tuple[str, ...] = ()
+    sysctls: tuple[tuple[str, str], ...] = ()   # written in the container's namespaces
+    group_add: tuple[str, ...] = ()       # supplementary groups (names resolved in the container)
+    cpu_shares: int = 0                   # 0 = the kernel's default weight
+    cpuset_cpus: str = ""
+    memory_reservation: int = 0           # soft limit in bytes
+    oom_kill_disable: bool = False

@@ -285,11 +285,11 @@ def test_cli_push_pull_login_logout(engine, auth_registry):
     ref = f"{auth_registry.address}/cli/busybox:1"
     engine.images.tag("busybox", ref)
     denied = cli(engine.root, "push", ref)
-    assert denied.returncode == 125
+    assert denied.returncode == 1
     assert denied.stderr.count("\n") == 1 and denied.stderr.startswith("Error: ")
     bad = cli(engine.root, "login", "-u", "alice", "--password-stdin", auth_registry.address,
               stdin="nope\n")
-    assert bad.returncode == 125 and "incorrect username or password" in bad.stderr
+    assert bad.returncode == 1 and "incorrect username or password" in bad.stderr
     ok = cli(engine.root, "login", "-u", "alice", "--password-stdin", auth_registry.address,
              stdin="s3cret\n")
     assert ok.returncode == 0 and ok.stdout == "Login Succeeded\n"
@@ -305,7 +305,7 @@ def test_cli_push_pull_login_logout(engine, auth_registry):
     assert ": Already exists" in pull.stdout and pull.stdout.endswith(f"{ref}\n")
     out = cli(engine.root, "logout", auth_registry.address)
     assert out.stdout == f"Removing login credentials for {auth_registry.address}\n"
-    assert cli(engine.root, "pull", ref).returncode == 125
+    assert cli(engine.root, "pull", ref).returncode == 1
 
 
 def test_run_pulls_a_missing_image_as_docker_does(engine, registry, fresh):
@@ -326,3 +326,15 @@ def test_run_pulls_a_missing_image_as_docker_does(engine, registry, fresh):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 125 and proc.stderr.startswith("Error: No such image")
     assert fresh.containers.run(ref, ["echo", "api"], remove=True, network="none") == b"api\n"
+
+
+def test_cli_pull_says_up_to_date_only_when_the_name_already_meant_the_image(engine, registry):
+    ref = f"{registry.address}/cli/uptodate:1"
+    engine.images.tag("busybox", ref)
+    engine.images.push(ref)
+    engine.images.remove(ref)                 # the image stays (busybox), the name is gone
+    first = cli(engine.root, "pull", ref)
+    assert first.returncode == 0, first.stderr
+    assert f"Status: Downloaded newer image for {ref}" in first.stdout
+    again = cli(engine.root, "pull", ref)
+    assert f"Status: Image is up to date for {ref}" in again.stdout

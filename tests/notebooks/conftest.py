@@ -34,12 +34,12 @@ def run_notebook(nb, cwd, kernel="dockyard", timeout=120, env=None, **kw):
     from nbclient import NotebookClient
 
     km = KernelManager(kernel_name=kernel, transport="ipc", ip=str(cwd / "kernel-ipc"))
-    if env:
-        km.extra_env = env
     client = NotebookClient(nb, km=km, timeout=timeout, startup_timeout=60,
                             resources={"metadata": {"path": str(cwd)}}, **kw)
     try:
-        client.execute()
+        # The kernel's environment goes to start_kernel: a KernelManager has no extra_env, so
+        # setting one silently left DOCKYARD_DATA_ROOT unset (the kernel used /var/lib/dockyard).
+        client.execute(env={**os.environ, **(env or {})})
     finally:
         nbformat.write(nb, cwd / "executed.ipynb")
     return nb

@@ -23,13 +23,17 @@ class Container:
     short_id = id[:12]
     name = "web"
 
-    def __init__(self, status="running"):
+    def __init__(self, status="running", stop_gate=None):
         self.status, self.removed, self.actions, self.cpu_ns = status, False, [], 0
+        self.stop_gate = stop_gate          # a threading.Event stop() waits for, like a grace period
 
     @property
     def attrs(self):
+        exited = self.status == "exited"
         return {
-            "State": {"Status": self.status, "StartedAt": "2024-05-01T10:00:00.123456789Z"},
+            "State": {"Status": self.status, "StartedAt": "2024-05-01T10:00:00.123456789Z",
+                      "ExitCode": 137 if exited else 0,
+                      "FinishedAt": "2024-05-01T10:05:00Z" if exited else "0001-01-01T00:00:00Z"},
             "Config": {"Hostname": "c0ffeec0ffee", "Image": "busybox"},
             "NetworkSettings": {"Networks": {"bridge": {"IPAddress": "172.17.0.2"}},
                                 "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}},
@@ -49,6 +53,8 @@ class Container:
 
     def stop(self, timeout=None):
         self.actions.append("stop")
+        if self.stop_gate is not None:
+            self.stop_gate.wait(10)
         self.status = "exited"
 
     def restart(self, timeout=None):

@@ -27,6 +27,7 @@ def test_kernel_has_the_magics_and_shows_errors_in_one_line(dockyard_kernel, tmp
     (result,) = outputs(info, "execute_result")
     html = result.data["text/html"]
     assert "dy-info" in html and "overlayfs" in html and "Cgroup Version" in html
+    assert str(tmp_path / "root") in html          # the kernel runs on the data root it was given
 
 
 def test_install_sys_prefix_and_name_flags_parse(dockyard_kernel):

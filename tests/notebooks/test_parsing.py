@@ -25,9 +25,12 @@ CASES = [
     ("image", "ls", ["image", "ls"]),
     ("image", "history busybox", ["image", "history", "busybox"]),
     ("image", "tag busybox mine:1", ["image", "tag", "busybox", "mine:1"]),
+    # the container's own flags are its business, even one that looks like ours (--name)
+    ("container", "run busybox find / -name x", ["run", "busybox", "find", "/", "-name", "x"]),
 ]
 BAD = [("container", "run --no-such-flag img"), ("container", "frobnicate"),
-       ("container", "stop"), ("image", "ls --bogus"), ("container", "run 'unbalanced")]
+       ("container", "stop"), ("image", "ls --bogus"), ("container", "run 'unbalanced"),
+       ("container", "run -name web img"), ("image", "ls -all")]
 
 
 def as_dict(ns):
@@ -87,3 +90,17 @@ def test_go_templates_reach_the_parser_unexpanded(monkeypatch):
     monkeypatch.setattr(commandline, "parse", lambda argv, *a: seen.append(argv) or real_parse(argv, *a))
     shell.run_cell("%container inspect -f '{{.State.Status}}' nosuch")
     assert seen and "{{.State.Status}}" in seen[0]
+
+
+def test_a_single_dash_long_flag_gets_did_you_mean_in_the_cli_and_the_magics(capsys):
+    cli = subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "build", "-tag", "typo:1",
+                          "."], capture_output=True, text=True)
+    assert cli.returncode == 125
+    assert cli.stderr.strip() == "Error: dockyard build: unknown flag -tag: did you mean --tag?"
+    shell = start_ipython() or get_ipython()
+    shell.run_line_magic("load_ext", "dockyard.extension")
+    result = shell.run_cell("%%dockerfile -tag typo:1\nFROM busybox\n")
+    assert isinstance(result.error_in_exec, InvalidArgument)
+    assert str(result.error_in_exec) == "%%dockerfile: unknown flag -tag: did you mean --tag?"
+    with pytest.raises(InvalidArgument, match="unknown flag -name: did you mean --name"):
+        commandline.parse(commandline.argv_for("container", "run -name web busybox"))

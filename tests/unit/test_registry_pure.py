@@ -10,7 +10,7 @@ from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError,
 from dockyard.engine.registry import auth
 from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
 from dockyard.engine.image.store import ImageStore
-from dockyard.engine.registry.pull import _DiffHasher, _existing_image, choose_platform
+from dockyard.engine.registry.pull import _DiffHasher, _image_named, choose_platform
 
 
 def test_parse_bearer_and_basic_challenges():
@@ -110,15 +110,15 @@ def test_diff_hasher_reads_gzip_members_and_plain_tars_in_any_chunking():
     assert hasher.finish() is None
 
 
-def test_existing_image_is_none_only_when_the_store_has_no_such_image(data_root, tmp_path):
+def test_image_named_is_none_only_when_the_store_has_no_such_image(data_root, tmp_path):
     store = ImageStore(data_root)
     (tmp_path / "base").mkdir()
     (tmp_path / "base" / "f").write_bytes(b"x")
     layer = store.add_layer_from_dir(tmp_path / "base", None, epoch=0)
     image = store.create_image({"created": "2024-01-01T00:00:00Z", "config": {}}, [layer])
-    assert _existing_image(store, {"config": {"digest": image.id}}) == image.id
-    assert _existing_image(store, {"config": {"digest": "sha256:" + "0" * 64}}) is None
-    assert _existing_image(store, {}) is None
+    store.tag(image.id, "named:1")
+    assert _image_named(store, "named:1") == image.id
+    assert _image_named(store, "other:1") is None
     store.blobs.path(image.id).write_bytes(b"{}")          # a corrupt config is no "not here yet"
     with pytest.raises(ContentError):
-        _existing_image(ImageStore(data_root), {"config": {"digest": image.id}})
+        _image_named(ImageStore(data_root), "named:1")
