@@ -12,6 +12,8 @@ was stopped by hand (stop, kill), `on-failure` if it was not stopped by hand and
 container the reboot killed counts as failed); `no` and never-started containers stay as they
 are.
 """
+import contextlib
+import errno
 import fcntl
 import os
 
@@ -50,7 +52,13 @@ def after_reboot(engine) -> list:
     if _read(mark) == boot:
         return []
     started = []
-    with open(engine.root / "boot_id.lock", "w") as lock:
+    try:
+        lock = open(engine.root / "boot_id.lock", "w")
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC):
+            return []       # a root one can't write to: nothing could be started either
+        raise
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)        # one process per data root does it
         if _read(mark) == boot:
             return []
@@ -62,7 +70,11 @@ def after_reboot(engine) -> list:
                     continue
                 started.append(container)
         tmp = f"{mark}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(boot + "\n")
-        os.replace(tmp, mark)
+        try:
+            with open(tmp, "w") as f:
+                f.write(boot + "\n")
+            os.replace(tmp, mark)
+        except OSError:                 # a full disk: the next use looks again
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     return started

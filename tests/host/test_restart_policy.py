@@ -33,7 +33,7 @@ def ps(engine) -> str:
     return out.getvalue()
 
 
-def until(check, timeout=20.0):
+def until(check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
