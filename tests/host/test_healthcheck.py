@@ -1,5 +1,6 @@
 """HEALTHCHECK, probed by the container's monitor: State.Health as Docker shows it, the health
 in `ps`, start period, retries, timeouts, the image's HEALTHCHECK and --no-healthcheck."""
+import json
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ def test_a_passing_check_makes_it_healthy_in_inspect_and_ps(engine, run):
     assert "(healthy)" in next(row for row in ps.splitlines() if container.short_id in row)
     container.stop(timeout=0)
     assert health(container)["Status"] == "unhealthy"               # as Docker, once stopped
+    events = [json.loads(line) for line in (engine.root / "events.jsonl").read_text().splitlines()]
+    assert "health_status: healthy" in [e["Action"] for e in events if e["id"] == container.id]
 
 
 def test_failures_count_after_the_start_period_then_retries_make_it_unhealthy(run):

@@ -55,6 +55,10 @@ def test_on_failure_restarts_n_times_with_a_doubling_delay_and_no_engine_running
     assert attrs["RestartCount"] == 3
     assert attrs["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
     assert (attrs["State"]["Status"], attrs["State"]["ExitCode"]) == ("exited", 3)
+    # the monitor's events: each run a start and a die, as Docker's
+    actions = [e["Action"] for e in map(json.loads, (engine.root / "events.jsonl").read_text()
+                                        .splitlines()) if e["id"] == cid]
+    assert [a for a in actions if a in ("start", "die")] == ["start", "die"] * 4
     container.remove()
 
 
