@@ -6,6 +6,7 @@
     <bundle>/hostname, hosts, resolv.conf   bound over /etc/... (the engine may edit them in place)
     <bundle>/state.json, health.json, container.log[.N]   written by the monitor
     <bundle>/manually-stopped   made by stop and kill: the monitor restarts it no more
+    <bundle>/restart-policy     "NAME N" from `update --restart`, over the spec's policy
 """
 import os
 import shutil

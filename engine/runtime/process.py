@@ -199,6 +199,15 @@ def kill(bundle: str, sig=signal.SIGKILL) -> None:
             os.close(fd)
 
 
+def set_restart_policy(bundle: str, name: str, max_retries: int = 0) -> None:
+    """A new restart policy (docker update --restart): BUNDLE/restart-policy, "NAME N", which
+    the monitor reads at each exit, over the spec's."""
+    tmp = os.path.join(bundle, f".restart-policy.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(f"{name} {int(max_retries)}\n")
+    os.replace(tmp, os.path.join(bundle, "restart-policy"))
+
+
 def mark_stopped(bundle: str) -> None:
     """Stopped for good, as Docker's stop and kill: the monitor restarts the container no more
     (until the next start), and one waiting to restart it ends now."""

@@ -11,8 +11,9 @@
  *   stdin, resize     FIFOs a client writes the container's input and terminal size ("ROWS COLS") to
  *   manually-stopped  made by the engine's stop and kill, removed by its start: no more restarts
  *
- * The restart policy (pairs `restart` = always | unless-stopped | on-failure, `restart_max` = N)
- * follows Docker's restart manager: never after a manual stop; on-failure only after a non-zero
+ * The restart policy (pairs `restart` = always | unless-stopped | on-failure, `restart_max` = N,
+ * or BUNDLE/restart-policy "NAME N" once `update --restart` wrote it) follows Docker's restart
+ * manager: never after a manual stop; on-failure only after a non-zero
  * exit and at most N times (0: no limit). Before each restart a delay, 100 ms doubling up to a
  * minute, back to 100 ms once the container had run for 10 s; meanwhile the state says
  * "restarting", and a signal to the monitor (the engine's stop sends SIGALRM) makes it look at
@@ -95,13 +96,28 @@ static int manually_stopped(const char *bundle) {
     return stopped;
 }
 
+/* The restart policy: BUNDLE/restart-policy ("NAME N", from `docker update --restart`), else
+ * the spec's; "no" when there is none. */
+static void restart_policy(const char *bundle, char name[32], long *limit) {
+    char *path = xasprintf("%s/restart-policy", bundle);
+    FILE *f = fopen(path, "re");
+    free(path);
+    int found = f && fscanf(f, "%31s %ld", name, limit) == 2;
+    if (f) fclose(f);
+    if (found) return;
+    const char *spec = get("restart"), *max = get("restart_max");
+    snprintf(name, 32, "%s", spec ? spec : "no");
+    *limit = max ? atol(max) : 0;
+}
+
 /* Docker's RestartManager.ShouldRestart for an exit with `code` after `count` restarts. */
 static int should_restart(const char *bundle, int code, int count) {
-    const char *policy = get("restart"), *max = get("restart_max");
-    if (!policy || manually_stopped(bundle)) return 0;
+    char policy[32];
+    long limit;
+    restart_policy(bundle, policy, &limit);
+    if (manually_stopped(bundle)) return 0;
     if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped")) return 1;
     if (strcmp(policy, "on-failure")) return 0;
-    long limit = max ? atol(max) : 0;
     return code != 0 && (limit <= 0 || count < limit);
 }
 

@@ -100,7 +100,7 @@ BAD_INPUT = [
     (["unpause", "up"], 1, "is not paused"),
     (["rename", "up", "down"], 1, 'the container name "/down" is already in use'),
     (["update", "up"], 1, "you must provide one or more flags"),
-    (["update", "--restart", "always", "up"], 1, "restart policies are not supported"),
+    (["update", "--restart", "sometimes", "up"], 1, "invalid restart policy: unknown policy"),
     (["search", "localhost:1/nginx"], 1, "cannot reach the search index localhost:1 (offline?)"),
     (["--data-root", "/proc/nope", "ps"], 1, "data root /proc/nope: No such file or directory"),
 ]

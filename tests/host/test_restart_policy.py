@@ -98,6 +98,18 @@ def test_stop_and_rm_of_a_container_waiting_to_restart(engine):
     assert not container.bundle.exists()
 
 
+def test_update_restart_reaches_the_running_monitor(engine):
+    container = engine.containers.run("busybox", ["sh", "-c", "sleep 0.5"], detach=True,
+                                      network_mode="none")
+    cli(engine, "update", "--restart", "always", container.id)
+    container.reload()
+    assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "always"
+    until(lambda: container.attrs["RestartCount"] >= 1)      # its monitor took the new policy
+    container.update(restart_policy={"Name": "no"})
+    until(lambda: container.status == "exited", timeout=10)
+    container.remove()
+
+
 def test_the_network_stays_across_restarts(engine):
     script = "ip -4 -o addr show eth0 | awk '{print $4}'; readlink /proc/self/ns/net; sleep 0.2"
     container = engine.containers.run("busybox", ["sh", "-c", script], detach=True,
