@@ -24,7 +24,8 @@ from common import (PREFIX, Figure, HostUndo, make_busybox_rootfs,  # noqa: E402
                     make_busybox_tarball, pids_matching, pss_figure, run_quiet, time_calls,
                     time_command, unmount_under, write_build_context)
 
-PACKAGES = ("docker.io", "podman", "buildah", "crun", "runc", "busybox-static")
+PACKAGES = ("docker.io", "podman", "buildah", "crun", "runc", "busybox-static", "skopeo",
+            "docker-registry", "time")
 DOCKER = "/usr/bin/docker"      # Debian's client, matching its dockerd (PATH may hold a newer one)
 # Podman asks for RLIMIT_NOFILE 1048576 and the host's NPROC; without CAP_SYS_RESOURCE the
 # runtime may only lower limits, so ask for small ones explicitly.
@@ -35,7 +36,8 @@ def install(packages=PACKAGES) -> list[str]:
     """apt-get install the Debian packages whose binaries are missing; returns what it installed."""
     binaries = {"docker.io": "/usr/sbin/dockerd", "podman": "/usr/bin/podman",
                 "buildah": "/usr/bin/buildah", "crun": "/usr/bin/crun", "runc": "/usr/sbin/runc",
-                "busybox-static": "/bin/busybox"}
+                "busybox-static": "/bin/busybox", "skopeo": "/usr/bin/skopeo",
+                "docker-registry": "/usr/bin/docker-registry", "time": "/usr/bin/time"}
     missing = [p for p in packages if not os.path.exists(binaries[p])]
     if missing:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")

@@ -8,7 +8,8 @@ Docker classic and BuildKit, Podman, Buildah, runc, crun, unshare) run the same 
 temporary roots of their own. Each table gives every tool's figure and the ratio tool/dockyard
 (in-process). Then the engine-side scripts (bench_runtime.py, bench_build.py, bench_network.py)
 run and their output is appended. The report is printed and written to .artifacts/bench.md
-(and the figures to .artifacts/bench.json). Needs root; takes about 5 minutes.
+(and the figures to .artifacts/bench.json). Needs root; takes about 5 minutes, plus the big-data
+script's (bench_bigdata.py: a gigabyte twice through every tool, 10-20 minutes).
 """
 import argparse
 import ipaddress
@@ -33,10 +34,14 @@ BASE = "dockyard"
 ROUNDS = {"run_none": 20, "run_bridge": 20, "sleepers": 50, "build_cold": 5, "build_cached": 10}
 QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_cached": 3}
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
-           ("bench_isolation.py", []), ("bench_notebook.py", []))
+           ("bench_isolation.py", []), ("bench_notebook.py", []), ("bench_api.py", []),
+           ("bench_bigdata.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
               "bench_network.py": ["--mib", "64", "--rounds", "3"],
-              "bench_notebook.py": ["--rounds", "2"]}
+              "bench_notebook.py": ["--rounds", "2"],
+              "bench_api.py": ["--rounds", "3", "--requests", "2000"],
+              "bench_bigdata.py": ["--mib", "64", "--files", "1000"]}
+TIMEOUTS = {"bench_bigdata.py": 3600}      # 1 GiB twice, through every tool
 
 # (benchmark key, title, the issue's target for dockyard)
 TABLES = (
@@ -189,12 +194,13 @@ def engine_scripts(quick: bool, timeout: int = 240) -> list[tuple[str, str]]:
         log(f"details: {name} ...")
         argv = [sys.executable, str(path), *(QUICK_ARGS.get(name, []) if quick else args)]
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(argv, capture_output=True, text=True,
+                                  timeout=TIMEOUTS.get(name, timeout))
             text = proc.stdout.strip()
             if proc.returncode:
                 text += f"\n(exited {proc.returncode}: {proc.stderr.strip()[-500:]})"
         except subprocess.TimeoutExpired:
-            text = f"(stopped after {timeout} s)"
+            text = f"(stopped after {TIMEOUTS.get(name, timeout)} s)"
         outputs.append((name, text))
     return outputs
 

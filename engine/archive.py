@@ -13,27 +13,25 @@ archive raises ContentError and leaves nothing behind.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import os
 import posixpath
-import shutil
 import tarfile
 import tempfile
-import zlib
 from dataclasses import dataclass, field
 
 from .errors import ContentError, InvalidArgument
 from .image import reference
 from .image.blobs import sha256_digest
-from .image.model import CONFIG_TYPE, INDEX_TYPE, LAYER_TYPE, MANIFEST_TYPE, canonical_json
+from .image.compression import TAR_TYPE
+from .image.layerdata import descriptor
+from .image.layers import left_out_note
+from .image.model import CONFIG_TYPE, INDEX_TYPE, MANIFEST_TYPE, canonical_json
 from .image.snapshots import chain_id
+from .image.staging import Staged
+from .image.tarballs import open_source
 
-TAR_LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -86,41 +84,66 @@ def _images_to_save(store, refs) -> dict:
 
 def _write_archive(store, images: dict, out) -> None:
     manifests, index, repositories, written = [], [], {}, set()
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        _add_dir(tar, "blobs/")
-        _add_dir(tar, "blobs/sha256/")
-        for image, tags in images.values():
-            config = store.blobs.read(_config_digest(store, image))
-            config_digest = sha256_digest(config)
-            _add_blob(tar, config_digest, written, data=config)
-            for layer in image.layers:
-                _add_layer(tar, store, layer, written)
-            oci = canonical_json({
-                "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
-                "config": {"mediaType": CONFIG_TYPE, "digest": config_digest,
-                           "size": len(config)},
-                "layers": [{"mediaType": TAR_LAYER_TYPE, "digest": layer.diff_id,
-                            "size": layer.size} for layer in image.layers]})
-            oci_digest = sha256_digest(oci)
-            _add_blob(tar, oci_digest, written, data=oci)
-            descriptor = {"mediaType": MANIFEST_TYPE, "digest": oci_digest, "size": len(oci)}
-            index += [{**descriptor, "annotations": {
-                "io.containerd.image.name": tag,
-                "org.opencontainers.image.ref.name": reference.parse(tag).tag}}
-                for tag in tags] or [descriptor]
-            manifests.append({"Config": _blob_name(config_digest),
-                              "RepoTags": [reference.familiar(t) for t in tags] or None,
-                              "Layers": [_blob_name(layer.diff_id) for layer in image.layers]})
-            for tag in tags:
-                ref = reference.parse(tag)
-                top = image.layers[-1].diff_id.split(":", 1)[1] if image.layers else ""
-                repositories.setdefault(reference.familiar_name(ref), {})[ref.tag] = top
-        _add_file(tar, "index.json", canonical_json(
-            {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": index}))
-        _add_file(tar, "manifest.json", json.dumps(manifests).encode())
-        _add_file(tar, "oci-layout", OCI_LAYOUT)
-        if repositories:
-            _add_file(tar, "repositories", json.dumps(repositories).encode())
+    tar = _TarOut(out)
+    tar.add(_info("blobs/", kind=tarfile.DIRTYPE))
+    tar.add(_info("blobs/sha256/", kind=tarfile.DIRTYPE))
+    for image, tags in images.values():
+        config = store.blobs.read(_config_digest(store, image))
+        config_digest = sha256_digest(config)
+        _add_blob(tar, config_digest, written, data=config)
+        for layer in image.layers:
+            _add_layer(tar, store, layer, written)
+        oci = canonical_json({
+            "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+            "config": {"mediaType": CONFIG_TYPE, "digest": config_digest,
+                       "size": len(config)},
+            "layers": [{"mediaType": TAR_TYPE, "digest": layer.diff_id,
+                        "size": layer.size} for layer in image.layers]})
+        oci_digest = sha256_digest(oci)
+        _add_blob(tar, oci_digest, written, data=oci)
+        descriptor = {"mediaType": MANIFEST_TYPE, "digest": oci_digest, "size": len(oci)}
+        index += [{**descriptor, "annotations": {
+            "io.containerd.image.name": tag,
+            "org.opencontainers.image.ref.name": reference.parse(tag).tag}}
+            for tag in tags] or [descriptor]
+        manifests.append({"Config": _blob_name(config_digest),
+                          "RepoTags": [reference.familiar(t) for t in tags] or None,
+                          "Layers": [_blob_name(layer.diff_id) for layer in image.layers]})
+        for tag in tags:
+            ref = reference.parse(tag)
+            top = image.layers[-1].diff_id.split(":", 1)[1] if image.layers else ""
+            repositories.setdefault(reference.familiar_name(ref), {})[ref.tag] = top
+    _add_file(tar, "index.json", canonical_json(
+        {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": index}))
+    _add_file(tar, "manifest.json", json.dumps(manifests).encode())
+    _add_file(tar, "oci-layout", OCI_LAYOUT)
+    if repositories:
+        _add_file(tar, "repositories", json.dumps(repositories).encode())
+    tar.close()
+
+
+class _TarOut:
+    """A tar written straight to `out`: headers from tarfile, content streamed in chunks."""
+
+    def __init__(self, out):
+        self.out, self.offset = out, 0
+
+    def add(self, info: tarfile.TarInfo, chunks=()) -> None:
+        header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+        self.out.write(header)
+        written = 0
+        for chunk in chunks:
+            self.out.write(chunk)
+            written += len(chunk)
+        if written != info.size:
+            raise ContentError(f"{info.name}: {written} bytes, its header says {info.size}")
+        padding = -written % tarfile.BLOCKSIZE
+        self.out.write(bytes(padding))
+        self.offset += len(header) + written + padding
+
+    def close(self) -> None:
+        end = 2 * tarfile.BLOCKSIZE
+        self.out.write(bytes(end + (-(self.offset + end) % tarfile.RECORDSIZE)))
 
 
 def _config_digest(store, image) -> str:
@@ -138,132 +161,46 @@ def _info(name: str, size: int = 0, kind=tarfile.REGTYPE) -> tarfile.TarInfo:
     return info
 
 
-def _add_dir(tar, name: str) -> None:
-    tar.addfile(_info(name, kind=tarfile.DIRTYPE))
+def _add_file(tar: _TarOut, name: str, data: bytes) -> None:
+    tar.add(_info(name, len(data)), [data])
 
 
-def _add_file(tar, name: str, data: bytes) -> None:
-    tar.addfile(_info(name, len(data)), io.BytesIO(data))
-
-
-def _add_blob(tar, digest: str, written: set, *, data: bytes) -> None:
+def _add_blob(tar: _TarOut, digest: str, written: set, *, data: bytes) -> None:
     if digest not in written:
         written.add(digest)
         _add_file(tar, _blob_name(digest), data)
 
 
-def _add_layer(tar, store, layer, written: set) -> None:
-    """The layer's uncompressed tar as blobs/sha256/<diff_id>, checked while it streams."""
+def _add_layer(tar: _TarOut, store, layer, written: set) -> None:
+    """The layer's uncompressed tar as blobs/sha256/<diff_id>, rebuilt and checked as it
+    streams (ContentError at its end if it doesn't match: the caller drops the output)."""
     if layer.diff_id in written:
         return
     written.add(layer.diff_id)
-    with store.blobs.open(layer.digest) as raw, gzip.open(raw) as tar_stream:
-        checked = _CheckedReader(tar_stream)
-        try:
-            tar.addfile(_info(_blob_name(layer.diff_id), layer.size), checked)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ContentError(f"layer {layer.digest} is corrupt: {exc}") from exc
-        if checked.digest() != layer.diff_id or checked.size != layer.size:
-            raise ContentError(f"layer {layer.digest} is corrupt: its content is not "
-                               f"{layer.diff_id}")
-
-
-class _CheckedReader:
-    """A reader that hashes what passes through it."""
-
-    def __init__(self, f):
-        self._f, self._hash, self.size = f, hashlib.sha256(), 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._hash.update(data)
-        self.size += len(data)
-        return data
-
-    def digest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()
+    tar.add(_info(_blob_name(layer.diff_id), layer.size), store.layer_tar(layer))
 
 
 # -- load ----------------------------------------------------------------------------------
 
-def load(store, source) -> list[Loaded]:
-    """Load every image of a Docker or OCI archive (path or binary stream, plain or gzip)."""
-    temp = tempfile.mkdtemp(prefix=".load-", dir=store.root)
+def load(store, source, on_event=None) -> list[Loaded]:
+    """Load every image of a Docker or OCI archive (path or binary stream, plain or gzip).
+
+    One pass: layers are unpacked while the archive streams (image/staging.py), their diff
+    ids hashed on the way, and checked against the configs once the manifest has been read;
+    nothing enters the store until every image checks out. Device nodes in a layer are left
+    out, each such layer named in a `{"type": "note", "message": ...}` event.
+    """
+    staged = Staged(store)
     try:
-        archive = _Unpacked(temp)
-        archive.extract(source)
-        plans = [_verify(store, archive, plan) for plan in _plans(archive)]
-        return [_store_image(store, archive, plan) for plan in plans]
+        if isinstance(source, (str, os.PathLike)):
+            with open_source(source) as f:
+                staged.read(f)
+        else:
+            staged.read(source)
+        plans = [_verify(staged, plan) for plan in _plans(staged)]
+        return [_store_image(store, staged, plan, on_event) for plan in plans]
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-class _Unpacked:
-    """An archive's regular files in a temp dir; its symlinks resolved by name, never followed."""
-
-    def __init__(self, directory: str):
-        self.directory, self.links = directory, {}
-
-    def extract(self, source) -> None:
-        try:
-            if isinstance(source, (str, os.PathLike)):
-                try:
-                    f = open(source, "rb")
-                except FileNotFoundError:
-                    raise InvalidArgument(f"open {source}: no such file or directory") from None
-                with f:
-                    self._extract(f)
-            else:
-                self._extract(source)
-        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-            raise ContentError(f"the archive is truncated or corrupt: {exc}") from exc
-
-    def _extract(self, f) -> None:
-        with tarfile.open(fileobj=f, mode="r|*") as tar:
-            for member in tar:
-                name = self._clean(member.name)
-                if name is None:
-                    continue
-                if member.issym() or member.islnk():
-                    target = member.linkname if member.islnk() else \
-                        posixpath.join(posixpath.dirname(name), member.linkname)
-                    self.links[name] = self._clean(target)
-                elif member.isfile():
-                    path = os.path.join(self.directory, name)
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    with open(path, "wb") as out:
-                        shutil.copyfileobj(tar.extractfile(member), out, CHUNK)
-
-    @staticmethod
-    def _clean(name: str | None) -> str | None:
-        if not name:
-            return None
-        name = posixpath.normpath(name.lstrip("/"))
-        if name in (".", "") or name == ".." or name.startswith("../"):
-            return None
-        return name
-
-    def path(self, name: str) -> str:
-        """The extracted file an archive name means (following archive symlinks)."""
-        name = self._clean(name)
-        for _ in range(16):
-            if name not in self.links:
-                break
-            name = self.links[name]
-        path = os.path.join(self.directory, name) if name else ""
-        if not name or not os.path.isfile(path):
-            raise ContentError(f"the archive lacks {name or 'a named file'}")
-        return path
-
-    def has(self, name: str) -> bool:
-        return os.path.isfile(os.path.join(self.directory, name))
-
-    def json(self, name: str):
-        try:
-            with open(self.path(name), "rb") as f:
-                return json.load(f)
-        except ValueError as exc:
-            raise ContentError(f"the archive's {name} is not JSON: {exc}") from exc
+        staged.cleanup()
 
 
 @dataclass
@@ -276,7 +213,16 @@ class _Plan:
     config_bytes: bytes = b""
 
 
-def _plans(archive: _Unpacked) -> list[_Plan]:
+def _plans(archive: Staged) -> list[_Plan]:
+    """The images the archive describes; ContentError when its manifest is malformed."""
+    try:
+        return _described(archive)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ContentError(f"the archive's manifest.json or index.json is malformed: "
+                           f"{type(exc).__name__}: {exc}") from None
+
+
+def _described(archive: Staged) -> list[_Plan]:
     if archive.has("manifest.json"):
         return [_Plan(entry["Config"], list(entry.get("Layers") or []),
                       [reference.normalize(t) for t in entry.get("RepoTags") or []],
@@ -319,10 +265,9 @@ def _digest_in_name(name: str) -> str | None:
     return "sha256:" + base if len(base) == 64 else None
 
 
-def _verify(store, archive, plan: _Plan) -> _Plan:
+def _verify(staged: Staged, plan: _Plan) -> _Plan:
     """Check the config and every layer against their digests before anything is stored."""
-    with open(archive.path(plan.config), "rb") as f:
-        plan.config_bytes = f.read()
+    plan.config_bytes = staged.bytes(plan.config)
     digest = sha256_digest(plan.config_bytes)
     if plan.config_digest and plan.config_digest != digest:
         raise ContentError(f"the archive's config {plan.config} is corrupt: its content is "
@@ -332,11 +277,11 @@ def _verify(store, archive, plan: _Plan) -> _Plan:
         diff_ids = config["rootfs"]["diff_ids"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ContentError(f"the archive's config {plan.config} is not an image config") from exc
-    if len(diff_ids) != len(plan.layers):
+    if not isinstance(diff_ids, list) or len(diff_ids) != len(plan.layers):
         raise ContentError(f"image {digest[7:19]}: {len(plan.layers)} layers in the archive, "
                            f"{len(diff_ids)} diff_ids in its config")
     for name, diff_id in zip(plan.layers, diff_ids):
-        actual = _diff_digest(archive.path(name))
+        actual = staged.layer(name).digest
         if actual != diff_id:
             raise ContentError(f"the archive's layer {name} is corrupt: its content is "
                                f"{actual}, the config says {diff_id}")
@@ -344,40 +289,23 @@ def _verify(store, archive, plan: _Plan) -> _Plan:
     return plan
 
 
-def _diff_digest(path: str) -> str:
-    """sha256 of a layer file's uncompressed tar (gzip, bzip2, xz or plain)."""
-    from .image.tarballs import _decompressed
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            head = f.read(6)
-            if head.startswith(b"\x1f\x8b"):
-                f.seek(0)
-                with gzip.open(f) as g:
-                    while chunk := g.read(CHUNK):
-                        h.update(chunk)
-            else:
-                for chunk in _decompressed(head, f):
-                    h.update(chunk)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ContentError(f"layer {os.path.basename(path)} is corrupt: {exc}") from exc
-    return "sha256:" + h.hexdigest()
-
-
-def _store_image(store, archive, plan: _Plan) -> Loaded:
+def _store_image(store, staged: Staged, plan: _Plan, on_event) -> Loaded:
     parent, layers = None, []
     for name, diff_id in plan.layers:
         chain = chain_id(parent.chain_id if parent else None, diff_id)
-        if store.snapshots.exists(chain) and store.blobs.exists(store.layer(chain).digest):
+        if store.snapshots.exists(chain):
             parent = store.layer(chain)
         else:
-            parent = store.add_layer_from_tar(archive.path(name), parent)
+            parent = staged.commit(name, parent)
+            left_out = staged.layer(name).left_out
+            if left_out and on_event is not None:
+                on_event({"type": "note", "message": f"layer {name}: "
+                          + left_out_note(left_out)})
         layers.append(parent)
     manifest = canonical_json({
         "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
         "config": {"mediaType": CONFIG_TYPE, "digest": sha256_digest(plan.config_bytes),
                    "size": len(plan.config_bytes)},
-        "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
-                    "size": store.blobs.size(layer.digest)} for layer in layers]})
+        "layers": [descriptor(store, layer) for layer in layers]})
     image = store.add_image(plan.config_bytes, manifest, tags=plan.tags)
     return Loaded(image, tuple(reference.familiar(t) for t in plan.tags))

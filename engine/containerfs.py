@@ -41,7 +41,7 @@ def read_tar(container, path: str) -> bytes:
         if code == 0:
             return data
     else:
-        script = (f'cd "$ROOT"{shlex.quote(parent or "/")} && '
+        script = (f'cd "$ROOT"{shlex.quote(_inside(container, parent or "/"))} && '
                   f"exec tar --numeric-owner -cf - {shlex.quote(name)}")
         proc = _in_view(container, False, script, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         data, _ = proc.communicate()
@@ -68,12 +68,54 @@ def write_tar(container, dest_dir: str, tar_bytes: bytes) -> None:
             raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
                                   f"{out.decode(errors='replace').strip()}")
         return
-    script = f'cd "$ROOT"{shlex.quote(dest_dir)} && exec tar --numeric-owner -xf -'
+    script = (f'cd "$ROOT"{shlex.quote(_inside(container, dest_dir))} && '
+              "exec tar --numeric-owner -xf -")
     proc = _in_view(container, True, script, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     _, err = proc.communicate(tar_bytes)
     if proc.returncode:
         raise InvalidArgument(f"copy into {container.name}:{dest_dir}: "
                               f"{err.decode(errors='replace').strip()}")
+
+
+def stat(container, path: str) -> dict:
+    """{"name", "mode" (st_mode), "size", "mtime" (unix), "link"} of `path` (not followed), as
+    the container sees it: a running one is asked (its mounts count), a stopped one is read from
+    its upper dir and layers, symlinks resolved inside the view. NotFound when absent."""
+    import os
+    path = "/" + path.strip("/")
+    missing = NotFound(f"Could not find the file {path} in container {container.name}")
+    if container.status == "running":
+        code, out = container.exec_run(["stat", "-c", "%f %s %Y", path])
+        if code:
+            raise missing
+        mode, size, mtime = out.split()
+        link = ""
+        if int(mode, 16) & 0o170000 == 0o120000:
+            link = container.exec_run(["readlink", path])[1].decode().rstrip("\n")
+        return {"name": os.path.basename(path) or "/", "mode": int(mode, 16), "size": int(size),
+                "mtime": int(mtime), "link": link}
+    host = _view(container).resolve(path, follow_last=False)
+    if host is None:
+        raise missing
+    st = os.lstat(host)
+    link = os.readlink(host) if os.path.islink(host) else ""
+    return {"name": os.path.basename(path) or "/", "mode": st.st_mode, "size": st.st_size,
+            "mtime": int(st.st_mtime), "link": link}
+
+
+def _view(container):
+    from .image.merged import MergedView
+    return MergedView([str(container.bundle / "upper"), *lowerdirs_abs(container)])
+
+
+def _inside(container, path: str) -> str:
+    """`path` of a stopped container with its symlinks resolved inside the container's view,
+    so that `cd "$ROOT"/...` on the host never follows one out of it (a link to /etc would
+    otherwise lead a copy to or from the host's /etc). NotFound when it isn't there."""
+    parts = _view(container).resolve_parts(path)
+    if parts is None:
+        raise NotFound(f"Could not find the file {path} in container {container.name}")
+    return "/" + "/".join(parts)
 
 
 def kind_in(root: str, path: str) -> str | None:

@@ -153,14 +153,23 @@ class Container:
         return chunks if stream or follow else b"".join(chunks)
 
     def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False,
-                    run_of=None):
-        """LogEntry(stream, time, data) items of the log (follow: while it runs, restarts
-        included; run_of=PID: while that run lasts). `attached`/`run_of`: for a client attached
-        since its start, which reads the output even with the `none` log driver."""
+                    stop=lambda: False, file=None, run_of=None):
+        """LogEntry(stream, time, data) items of the log. `attached`: for a client attached
+        since its start, which reads the output even with the `none` log driver. Follow ends
+        at the exit (run_of=PID: of that run; else restarts go on) or once `stop()`; `file` is
+        the log as open_log() gave it, read on from where it stands."""
         if self.log_driver == "none" and not attached and run_of is None:
             raise Conflict("configured logging driver does not support reading")
         return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
-                            run_of=run_of)
+                            stop=stop, file=file, run_of=run_of)
+
+    def open_log(self, *, at_end=True):
+        """The log, held open (at its end: what comes next) for a reader that attaches now."""
+        return process.open_log(self.bundle, at_end=at_end)
+
+    def resize(self, height: int, width: int) -> None:
+        """The window size of the container's TTY (docker run -t); Conflict without one."""
+        process.resize(self.bundle, height, width)
 
     def open_stdin(self):
         """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
@@ -176,20 +185,27 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
+        process.exec_done(proc)
         self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
-    def resize(self, height: int, width: int) -> None:
-        """The size of the container's terminal (-t), in rows and columns (docker-py's)."""
-        process.resize(self.bundle, height, width)
-
     def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                     stdin=False, detach=False, console_size=None, terminal=False):
-        """docker exec as a Popen whose return code is the command's (see engine/execs.py)."""
+                     stdin=False, detach=False, winsize=None, terminal=False):
+        """docker exec as a Popen whose return code is the command's (see engine/execs.py);
+        a TTY starts `winsize` (rows, cols) big; terminal: this process's own terminal is the
+        exec's (process.exec). Call exec_done(proc) once it has ended."""
         from .execs import exec_process
         return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
-                            tty=tty, stdin=stdin, detach=detach, console_size=console_size,
+                            tty=tty, stdin=stdin, detach=detach, winsize=winsize,
                             terminal=terminal)
+
+    def exec_resize(self, proc, height: int, width: int) -> None:
+        """The window size of a running exec_process(tty=True) process's TTY."""
+        process.resize_exec(proc, height, width)
+
+    def exec_done(self, proc) -> None:
+        """Remove what the exec left (its resize FIFO) once `proc` has ended."""
+        process.exec_done(proc)
 
     def top(self, ps_args: str | None = None) -> dict:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
@@ -212,6 +228,26 @@ class Container:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
         from .containerfs import changes
         return changes(self)
+
+    def get_archive(self, path: str) -> tuple[bytes, dict]:
+        """docker cp out: (a tar of `path`, its stat as containerfs.stat gives it)."""
+        from .containerfs import read_tar, stat
+        info = stat(self, path)
+        return read_tar(self, path), info
+
+    def put_archive(self, path: str, data: bytes) -> None:
+        """docker cp in: extract the tar `data` into the directory `path`."""
+        from .containerfs import write_tar
+        write_tar(self, path, data)
+
+    def stat_path(self, path: str) -> dict:
+        from .containerfs import stat
+        return stat(self, path)
+
+    def export(self, out) -> None:
+        """docker export: the whole filesystem as a tar, written to the binary file `out`."""
+        from .containerfs import export
+        export(self, out)
 
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
         return self.engine.images.commit(self, repository, tag, message=message, author=author,
@@ -263,7 +299,7 @@ class Containers:
                 if ref:
                     wanted.values.setdefault(key, []).append(ref)
             return select_containers(self.engine, found, wanted, all=all, limit=limit)
-        return found if all else [c for c in found if c.state.status in process.ALIVE]
+        return found if all else [c for c in found if _alive(c)]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -429,6 +465,14 @@ class Containers:
 
     def save(self, container: Container):
         atomic_write_json(container.bundle / "container.json", container.record)
+
+
+def _alive(container) -> bool:
+    """Running or restarting (what `ps` lists); False once removed while we looked."""
+    try:
+        return container.state.status in process.ALIVE
+    except ContainerNotFound:
+        return False
 
 
 def _none_log(path, attached: bool) -> None:

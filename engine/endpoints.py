@@ -80,13 +80,13 @@ def _extra_hosts(engine, cid: str) -> str:
 def connect(engine, network: str, ref: str, *, aliases=(), ip=None) -> None:
     """docker network connect: one more network for a container created on a bridge network."""
     container = engine.containers.get(ref)
-    if not container.record.get("Endpoints"):
+    if not engine.has_networks(container):
         raise Conflict(f"container {container.name} has no network namespace of its own to "
                        "connect (it was created with --network none, host or container:)")
     endpoint = engine.networks.attach(container.id, network, ip=ip, aliases=tuple(aliases),
                                       hostname=container.record["Config"]["Hostname"],
                                       name=container.name)
-    container.record["Endpoints"][endpoint.network] = endpoint_record(endpoint)
+    container.record.setdefault("Endpoints", {})[endpoint.network] = endpoint_record(endpoint)
     engine.containers.save(container)
     refresh_hosts(engine)
 

@@ -68,21 +68,24 @@ class Engine:
         return "bridge"
 
     def has_networks(self, container) -> bool:
-        return bool(container.record.get("Endpoints"))
+        """Whether the container has a network namespace of its own (it keeps it while
+        disconnected from every network, until it is removed)."""
+        mode = container.record["HostConfig"].get("NetworkMode") or "default"
+        return mode not in ("none", "host") and not mode.startswith("container:")
 
     def info(self) -> dict:
         from .hostinfo import host_info
         return host_info(self)
 
     def events(self, *, since: float | None = None, until: float | None = None,
-               filters: dict | None = None, follow: bool = False):
+               filters: dict | None = None, follow: bool = False, stop=lambda: False):
         """docker events: event dicts in Docker's shape, oldest first (follow: then live,
         until `until`). `filters` maps a key (container, image, event, type, label, network,
         volume) to the values allowed. A monitor's die/oom event gets the container's name and
         image from what was recorded before it, or from the container itself."""
         from .events import matches, read
         known: dict[str, dict] = {}
-        for event in read(self.root, since=since, until=until, follow=follow):
+        for event in read(self.root, since=since, until=until, follow=follow, stop=stop):
             actor = event.setdefault("Actor", {})
             attrs = actor.setdefault("Attributes", {})
             if event.get("Type") == "container" and actor.get("ID"):

@@ -74,9 +74,11 @@ def _parse(lines) -> Iterator[dict]:
 
 
 def read(root, *, since: float | None = None, until: float | None = None, follow: bool = False,
-         poll: float = 0.1, now: Callable[[], float] = time.time) -> Iterator[dict]:
+         poll: float = 0.1, now: Callable[[], float] = time.time,
+         stop: Callable[[], bool] = lambda: False) -> Iterator[dict]:
     """Events of `root` between `since` and `until` (Unix times), oldest first; with follow,
-    goes on with new ones as they are recorded, until `until` (or for ever)."""
+    goes on with new ones as they are recorded, until `until` (or for ever, or until `stop()`
+    says the reader is gone)."""
     root = Path(root)
     since_ns = int(since * 1e9) if since is not None else None
     until_ns = int(until * 1e9) if until is not None else None
@@ -97,7 +99,7 @@ def read(root, *, since: float | None = None, until: float | None = None, follow
             if current is not None:
                 *lines, pending = (pending + current.read()).split(b"\n")
                 yield from wanted(lines)
-            if not follow or (until is not None and now() > until):
+            if not follow or (until is not None and now() > until) or stop():
                 return
             time.sleep(poll)
             if current is None:

@@ -11,9 +11,9 @@ from .runtime import process
 
 
 def exec_process(container, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                 stdin=False, detach=False, console_size=None, terminal=False):
+                 stdin=False, detach=False, winsize=None, terminal=False):
     """A Popen of `cmd` in the running container; its return code is the command's.
-    console_size and terminal (this process's own terminal as the exec's): process.exec's.
+    winsize and terminal (this process's own terminal as the exec's): process.exec's.
 
     StartError(126) for a working directory that isn't there, in the words of Docker's runtime;
     the Popen's `exec_id` names it in the exec_create/exec_start/exec_die events.
@@ -34,8 +34,8 @@ def exec_process(container, cmd, *, user=None, workdir=None, environment=None, t
     exec_id = os.urandom(32).hex()
     container.emit("exec_create: " + " ".join(args), execID=exec_id)
     proc = process.exec(container.bundle, args, env=_env_list(environment), user=user,
-                        cwd=workdir, tty=tty, stdin=stdin, detach=detach,
-                        console_size=console_size, terminal=terminal)
+                        cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize,
+                        terminal=terminal)
     container.emit("exec_start: " + " ".join(args), execID=exec_id)
     proc.exec_id = exec_id
     return proc

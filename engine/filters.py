@@ -176,7 +176,10 @@ def select_containers(engine, containers: list, filters, all: bool = False,
         record, created = c.record, c.record["Created"]
         if any(created >= b for b in before) or any(created <= s for s in since):
             continue
-        state = c.state
+        try:
+            state = c.state
+        except LookupError:         # removed while we looked
+            continue
         if not (all or state.status in ("running", "restarting")):   # as Docker ps
             continue
         if not (f.match("name", record["Name"]) or f.match("name", c.name)) \

@@ -63,10 +63,12 @@ class Images:
         from .image.bootstrap import bootstrap_busybox
         return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
-    def import_image(self, source, reference=None, changes=None, message=None):
-        """docker import: a rootfs tarball (path or file object) becomes a one-layer image."""
+    def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
+        """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
+        device nodes it holds are left out, named in one {"type": "note"} event."""
         from .image.bootstrap import import_tarball
-        image = import_tarball(self.store, source, reference, changes=changes, message=message)
+        image = import_tarball(self.store, source, reference, changes=changes, message=message,
+                               on_event=on_event)
         self._emit("import", image.id, reference)
         return image
 
@@ -111,19 +113,35 @@ class Images:
         container.emit("commit", comment=message or "", imageID=image.id)
         return image
 
-    def pull(self, name, *, platform=None, on_event=None):
-        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest)."""
+    def pull(self, name, *, platform=None, on_event=None, credentials=None):
+        """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
+
+        credentials: (username, password) for this pull only (else the saved login's)."""
         from .registry.pull import pull
-        image = pull(self.store, name, platform=platform, on_event=on_event)
+        image = pull(self.store, name, platform=platform, on_event=on_event,
+                     client=self._client(name, credentials))
         self._emit("pull", name)
         return image
 
-    def push(self, name, *, on_event=None, chunk_size=None) -> dict:
-        """docker push: {"ref", "digest", "size"} of the manifest the registry now has."""
+    def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
+             compression=None) -> dict:
+        """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
+
+        `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push
-        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size)
+        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                      client=self._client(name, credentials), compression=compression)
         self._emit("push", name)
         return result
+
+    def _client(self, name, credentials):
+        if not credentials:
+            return None
+        from .image.reference import parse
+        from .registry.client import RegistryClient
+        return RegistryClient(parse(name).domain, root=self.engine.root,
+                              credentials=tuple(credentials))
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
@@ -133,10 +151,11 @@ class Images:
         for ref in refs:
             self._emit("save", ref)
 
-    def load(self, source):
-        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream)."""
+    def load(self, source, on_event=None):
+        """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
+        device nodes in a layer are left out, named in {"type": "note"} events."""
         from .archive import load
-        loaded = load(self.store, source)
+        loaded = load(self.store, source, on_event)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded
@@ -146,13 +165,15 @@ class Images:
         from .registry.search import search
         return search(term, limit=limit)
 
-    def login(self, server, username, password):
-        """docker login: check the credentials with the registry, then keep them in auth.json."""
+    def login(self, server, username, password, *, remember=True):
+        """docker login: check the credentials with the registry, then keep them in auth.json
+        (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
                        credentials=(username, password)).login()
-        save_credentials(self.engine.root, server, username, password)
+        if remember:
+            save_credentials(self.engine.root, server, username, password)
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""

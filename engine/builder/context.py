@@ -10,6 +10,7 @@ so a rebuild hashes only what changed.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import glob
 import hashlib
 import json
@@ -45,18 +46,34 @@ class HashMemo:
             except (FileNotFoundError, ValueError):
                 self.entries = {}
 
-    def file_digest(self, path: str, st: os.stat_result) -> str:
-        key = [st.st_size, st.st_mtime_ns, st.st_ino]
+    def known(self, path: str, st: os.stat_result) -> str | None:
+        """The remembered digest of `path` if its size, mtime and inode are unchanged."""
         entry = self.entries.get(path)
-        if entry is not None and entry[:3] == key:
+        if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns \
+                and entry[2] == st.st_ino:
             return entry[3]
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        self.entries[path] = key + [h.hexdigest()]
+        return None
+
+    def file_digest(self, path: str, st: os.stat_result) -> str:
+        found = self.known(path, st)
+        if found is None:
+            found = self.entries[path][3] if self.learn([(path, st)]) else None
+        return found
+
+    def learn(self, files: list) -> int:
+        """Hash the (path, stat) files not known yet, several at once (reads and sha256 let
+        go of the GIL); returns how many were hashed."""
+        missing = [(p, st) for p, st in files if self.known(p, st) is None]
+        if not missing:
+            return 0
+        with concurrent.futures.ThreadPoolExecutor(min(4, len(missing))) as pool:
+            for i in range(0, len(missing), 256):      # bounded: memory stays flat
+                batch = missing[i:i + 256]
+                for (path, st), digest in zip(batch, pool.map(_sha256_file,
+                                                              [p for p, _ in batch])):
+                    self.entries[path] = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
         self.dirty = True
-        return self.entries[path][3]
+        return len(missing)
 
     def save(self) -> None:
         if not self.dirty or self.path is None:
@@ -68,6 +85,14 @@ class HashMemo:
         self.dirty = False
 
 
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 class Context:
     """A build context directory with its .dockerignore applied."""
 
@@ -75,6 +100,7 @@ class Context:
         self.root = os.path.realpath(root) if root is not None else None
         self.matcher = IgnoreMatcher(list(ignore))
         self.memo = memo or HashMemo(None)
+        self._walked: dict = {}
 
     def _inside(self, path: str) -> bool:
         return path == self.root or path.startswith(self.root + "/")
@@ -122,9 +148,18 @@ class Context:
         rel = os.path.relpath(real, self.root)
         return Source(real, "" if rel == "." else rel, stat.S_ISDIR(st.st_mode))
 
-    def walk(self, source: Source, excludes: IgnoreMatcher | None = None):
+    def walk(self, source: Source, excludes: IgnoreMatcher | None = None, *,
+             fresh: bool = False):
         """(host path, path relative to the source, lstat) for everything a directory source
-        holds that isn't ignored, parents before children, names sorted."""
+        holds that isn't ignored, parents before children, names sorted. The listing of the
+        last digest() is reused: a step's cache key and its copy see the same files, for one
+        stat each; fresh=True lists again."""
+        key = (source, tuple(excludes.rules) if excludes else ())
+        if fresh or key not in self._walked:
+            self._walked[key] = list(self._visit(source, excludes))
+        return iter(self._walked[key])
+
+    def _visit(self, source: Source, excludes: IgnoreMatcher | None):
         def visit(host: str, rel: str):
             try:
                 entries = sorted(os.scandir(host), key=lambda e: e.name)
@@ -146,19 +181,31 @@ class Context:
         yield from visit(source.path, "")
 
     def digest(self, sources: list[Source], excludes: IgnoreMatcher | None = None) -> str:
-        """One sha256 over the names, modes, ids, link targets and content of `sources`."""
-        h = hashlib.sha256()
+        """One sha256 over the names, modes, ids, link targets and content of `sources`.
+
+        File content enters by its sha256, remembered by path, size, mtime and inode across
+        builds (HashMemo), so an unchanged context costs one stat per file."""
+        listed = {s: os.stat(s.path) if not s.is_dir else list(self.walk(s, excludes,
+                                                                         fresh=True))
+                  for s in sources}
+        self.memo.learn([(s.path, found) for s, found in listed.items() if not s.is_dir] +
+                        [(host, st) for s in sources if s.is_dir
+                         for host, _, st in listed[s] if stat.S_ISREG(st.st_mode)])
+        known, parts, h = self.memo.known, [], hashlib.sha256()
         for source in sources:
-            st = os.stat(source.path)
-            h.update(f"\0src {source.rel} {source.is_dir}\0".encode())
+            parts.append(f"\0src {source.rel} {source.is_dir}\0")
             if not source.is_dir:
-                h.update(self.memo.file_digest(source.path, st).encode())
-                h.update(f" {st.st_mode:o}".encode())
+                st = listed[source]
+                parts.append(f"{known(source.path, st)} {st.st_mode:o}")
                 continue
-            for host, rel, st in self.walk(source, excludes):
-                h.update(f"\0{rel} {st.st_mode:o} {st.st_uid}:{st.st_gid}".encode())
+            for host, rel, st in listed[source]:
+                parts.append(f"\0{rel} {st.st_mode:o} {st.st_uid}:{st.st_gid}")
                 if stat.S_ISREG(st.st_mode):
-                    h.update(self.memo.file_digest(host, st).encode())
+                    parts.append(known(host, st))
                 elif stat.S_ISLNK(st.st_mode):
-                    h.update(os.readlink(host).encode())
+                    parts.append(os.readlink(host))
+                if len(parts) > 4096:
+                    h.update("".join(parts).encode("utf-8", "surrogateescape"))
+                    parts.clear()
+        h.update("".join(parts).encode("utf-8", "surrogateescape"))
         return "sha256:" + h.hexdigest()

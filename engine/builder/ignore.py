@@ -14,6 +14,8 @@ import posixpath
 import re
 from pathlib import Path
 
+from ..errors import InvalidArgument
+
 
 def read_ignore_file(context: Path, dockerfile_path: str | None = None) -> list[str]:
     """The patterns for a build: `<Dockerfile>.dockerignore` beside the Dockerfile wins over
@@ -75,7 +77,10 @@ def _to_regex(pattern: str) -> re.Pattern:
                 body = pattern[i + 1:end]
                 if body.startswith(("!", "^")):
                     body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
+                # Go's classes know no nested sets or set operations: those chars are literal.
+                for special in ("\\", "[", "&", "~", "|"):
+                    body = body.replace(special, "\\" + special)
+                out.append("[" + body + "]")
                 i = end
         elif ch == "\\" and i + 1 < n:
             i += 1
@@ -95,8 +100,12 @@ class IgnoreMatcher:
         for raw in patterns:
             exception = raw.startswith("!")
             body = _clean(raw[1:].strip() if exception else raw)
-            if body:
+            if not body:
+                continue
+            try:
                 self.rules.append((_to_regex(body), exception))
+            except re.error as exc:                  # Go's filepath.ErrBadPattern
+                raise InvalidArgument(f"syntax error in pattern {raw!r}: {exc}") from None
         self.has_exceptions = any(exc for _, exc in self.rules)
 
     def __bool__(self) -> bool:

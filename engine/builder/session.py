@@ -218,7 +218,6 @@ class Session:
         if record.get("layer"):
             try:
                 record["_layer"] = self.store.layer(record["layer"])
-                self.store.blobs.size(record["_layer"].digest)
             except NotFound:
                 return None                # pruned since: build the step again
         return record
@@ -279,14 +278,15 @@ class Session:
             if chown:
                 user, _, group = chown.partition(":")
                 ids = lookup_ids(base_view, user, group or None)
-            tree = self.temp_dir()
-            newest = fill_tree(plan, tree, ids=ids, base_view=base_view, dir_time=time.time())
-            # Sorted entries always; mtimes clamped to SOURCE_DATE_EPOCH when given, else to the
-            # newest source, so directories this step made don't carry the build's time.
-            epoch = self.epoch if self.epoch is not None else int(newest)
-            layer = self.store.add_layer_from_dir(tree, state.layers[-1] if state.layers
-                                                  else None, epoch=epoch)
-            shutil.rmtree(tree, ignore_errors=True)
+            # The tree is filled where its snapshot will live, so the layer costs one copy.
+            with self.store.layer_tree() as tree:
+                newest = fill_tree(plan, str(tree), ids=ids, base_view=base_view,
+                                   dir_time=time.time())
+                # Sorted entries always; mtimes clamped to SOURCE_DATE_EPOCH when given, else
+                # to the newest source, so directories this step made don't carry build time.
+                epoch = self.epoch if self.epoch is not None else int(newest)
+                layer = self.store.add_layer_from_dir(tree, state.layers[-1] if state.layers
+                                                      else None, epoch=epoch)
             words = [*ins.raw_flags, *ins.source_words, ins.dest]
             return layer, f"{ins.cmd.upper()} {' '.join(words)} # buildkit"
         return action, plan.digest

@@ -65,8 +65,15 @@ def _raw(on: bool):
 
 def _resizing(container, tty: bool):
     """-t: the container's pty follows our terminal's size (it got the first one at create)."""
+    from ..errors import Conflict
     from .terminal import resizing
-    return resizing(container.resize) if tty else contextlib.nullcontext()
+
+    def resize(rows, columns):
+        try:
+            container.resize(rows, columns)
+        except Conflict:        # it exited meanwhile: nothing to size
+            pass
+    return resizing(resize) if tty else contextlib.nullcontext()
 
 
 def pump_stdin(container):

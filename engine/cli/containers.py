@@ -342,6 +342,7 @@ def cmd_exec(args) -> int:
         return 0
     data = sys.stdin.buffer.read() if args.interactive else None
     out, err = proc.communicate(data)
+    container.exec_done(proc)
     binary(sys.stdout).write(out or b"")
     binary(sys.stderr).write(err or b"")
     container.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
@@ -358,7 +359,7 @@ def _exec_in_terminal(container, args) -> int:
         try:
             proc = container.exec_process(args.command, environment=args.env, user=args.user,
                                           workdir=args.workdir, tty=True, stdin=args.interactive,
-                                          console_size=size(), terminal=True)
+                                          winsize=size(), terminal=True)
         except StartError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return exc.exit_status
@@ -368,6 +369,7 @@ def _exec_in_terminal(container, args) -> int:
                 break
             except KeyboardInterrupt:     # the shim, in our process group, passed it on
                 continue
+    container.exec_done(proc)
     container.emit("exec_die", execID=proc.exec_id, exitCode=code)
     return code
 

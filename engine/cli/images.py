@@ -171,8 +171,11 @@ def cmd_import(args) -> int:
     import sys
     engine = _engine(args)
     source = sys.stdin.buffer if args.file == "-" else args.file
+
+    def note(event):
+        print(f"note: {event['message']}", file=sys.stderr)
     image = engine.images.import_image(source, args.reference, changes=args.change,
-                                       message=args.message)
+                                       message=args.message, on_event=note)
     print(image.id)
     return 0
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "volume": ("volume",),
     "system": ("info", "version", "system", "events"),
     "kernel": ("kernel",),
+    "daemon": ("daemon",),
     "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }
 GLOBAL_OPTIONS_WITH_VALUE = ("--data-root",)

@@ -29,6 +29,8 @@ def register_image_verbs(sub) -> None:
     p.set_defaults(func=cmd_pull)
     p = sub.add_parser("push", help="Upload an image to a registry")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the digest line")
+    p.add_argument("--compression", choices=("gzip", "zstd"),
+                   help="how layers made here are compressed (default: gzip, or the setting)")
     p.add_argument("name", metavar="NAME[:TAG]")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
@@ -93,6 +95,9 @@ def cmd_pull(args) -> int:
     progress = PullProgress(sys.stdout)
 
     def on_event(event):
+        if event["type"] == "note":
+            print(f"note: {event['message']}", file=sys.stderr)
+            return
         events.append(event)
         if not quiet:
             progress(event)
@@ -114,7 +119,7 @@ def cmd_push(args) -> int:
     ref = parse(args.name)
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
-    result = _engine(args).images.push(args.name,
+    result = _engine(args).images.push(args.name, compression=args.compression,
                                        on_event=None if args.quiet else PushProgress(sys.stdout))
     print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
     return 0
@@ -141,7 +146,10 @@ def cmd_load(args) -> int:
     import sys
     engine = _engine(args)
     source = args.input or sys.stdin.buffer
-    for loaded in engine.images.load(source):
+
+    def note(event):
+        print(f"note: {event['message']}", file=sys.stderr)
+    for loaded in engine.images.load(source, note):
         if args.quiet:
             continue
         for tag in loaded.tags:

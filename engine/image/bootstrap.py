@@ -13,6 +13,7 @@ import tarfile
 import time
 
 from ..errors import InvalidArgument, NotFound
+from .layers import left_out_note
 from .model import host_architecture, rfc3339
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -113,14 +114,19 @@ def bootstrap_busybox(store, tag: str = "busybox:latest", *, busybox: str | None
 
 
 def import_tarball(store, path_or_fileobj, reference: str | None = None, changes=None,
-                   message: str | None = None):
+                   message: str | None = None, on_event=None):
     """`docker import`: a rootfs tar (plain or compressed) becomes a single-layer image.
 
     `changes` are Dockerfile instructions applied to the config (CMD, ENTRYPOINT, ENV, EXPOSE,
     LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, ONBUILD), as `docker import --change` does.
+    Device nodes in the tar are left out (layers.py says why) and named in one
+    `{"type": "note", "message": ...}` event.
     """
     settings = apply_changes({}, changes or [])
-    layer = store.add_layer_from_tar(path_or_fileobj, None)
+    left_out: list[str] = []
+    layer = store.add_layer_from_tar(path_or_fileobj, None, left_out=left_out)
+    if left_out and on_event is not None:
+        on_event({"type": "note", "message": left_out_note(left_out)})
     created = rfc3339(time.time())
     source = path_or_fileobj if isinstance(path_or_fileobj, (str, os.PathLike)) else "-"
     comment = message or f"Imported from {source}"

@@ -22,6 +22,8 @@ def collect(store, index: dict, doomed: list, *, old_orphans: bool) -> tuple[lis
     snapshots, blobs = store.snapshots, store.blobs
     doomed_chains = [layer.chain_id for image in doomed for layer in reversed(image.layers)]
     doomed_blobs = {d for image in doomed for d in _image_blobs(image)}
+    for chain in doomed_chains:
+        doomed_blobs.update(_compressed(snapshots.meta(chain)))
     keep_chains, keep_blobs = set(), set()
     for record in index["images"].values():
         keep_blobs.add(record["manifest"])
@@ -45,6 +47,7 @@ def collect(store, index: dict, doomed: list, *, old_orphans: bool) -> tuple[lis
         if meta is None:
             continue
         keep_blobs.add(meta["digest"])
+        keep_blobs.update(_compressed(meta))
         parent = meta.get("parent")
         if parent and parent not in keep_chains:
             keep_chains.add(parent)
@@ -66,6 +69,11 @@ def collect(store, index: dict, doomed: list, *, old_orphans: bool) -> tuple[lis
     if old_orphans:
         reclaimed += _remove_leftovers(store, now, grace)
     return deleted, reclaimed
+
+
+def _compressed(meta: dict | None) -> list[str]:
+    """The compressed blobs a snapshot's layer.json names (pulled, or made for a push)."""
+    return [c["digest"] for c in ((meta or {}).get("compressed") or {}).values()]
 
 
 def _image_blobs(image) -> list[str]:

@@ -1,7 +1,11 @@
 """Unpacked layers under `<root>/snapshots/<chain-id hex>/`, shared by every image and container.
 
     snapshots/<hex>/diff/        the layer in overlay lower format
-    snapshots/<hex>/layer.json   digest, diff_id, size, parent chain id, link
+    snapshots/<hex>/tar-split    the layer tar minus file content (tarsplit.py)
+    snapshots/<hex>/orphans/     files of the tar that a later entry replaced (rare)
+    snapshots/<hex>/layer.json   diff_id, size, parent chain id, link, the digest manifests
+                                 name it by, its compressed blobs ("compressed": {"gzip":
+                                 {"digest", "size"}}), "split" (an index exists), "moved"
     snapshots/l/<LINK>           -> ../<hex>/diff, a 26-character name as in Docker's overlay2
 
 Containers chdir to `snapshots/` and mount with `lowerdir=l/<LINK>:l/<LINK>...`, which keeps
@@ -92,6 +96,17 @@ class Snapshots:
         os.symlink(f"../{chain.split(':', 1)[1]}/diff", tmp_link)
         os.rename(tmp_link, links / meta["link"])
         return True
+
+    def record_compressed(self, chain: str, kind: str, blob: dict) -> None:
+        """Note in layer.json that `blob` ({"digest", "size"}) is this layer as `kind`."""
+        meta = self.meta(chain)
+        if meta is None:
+            return
+        meta.setdefault("compressed", {})[kind] = {"digest": blob["digest"],
+                                                    "size": blob["size"]}
+        temp = self.directory(chain) / f".layer.json.{os.getpid()}"
+        _write_json(temp, meta)
+        os.rename(temp, self.directory(chain) / "layer.json")
 
     def remove(self, chain: str) -> int:
         """Delete the snapshot and its link; returns the bytes freed."""

@@ -5,34 +5,35 @@
     image = store.create_image({"config": {"Cmd": ["sh"]}}, [base], tags=["me/app:1"])
     store.get("me/app:1").id == image.id          # sha256 of the config JSON
 
-Layout: `blobs/sha256/<hex>` (manifests, configs, gzip layers), `images/index.json` (image
-records and tags, see index.py), `snapshots/` (see snapshots.py), `lock`. Every mutation holds
-the flock on `lock`; every file appears by an atomic rename, so readers need no lock and see old
-or new state. Images pulled or loaded keep their exact bytes: `add_layer_from_blob`, `add_image`.
+Layout: `blobs/sha256/<hex>` (manifests, configs, and compressed layers once pulled or
+pushed), `images/index.json` (image records and tags, see index.py), `snapshots/` (the unpacked
+layers, the truth: see snapshots.py, layerstore.py and layerdata.py), `lock`. Every mutation
+holds the flock on `lock`; every file appears by an atomic rename, so readers need no lock and
+see old or new state. Configs and manifests pulled or loaded keep their exact bytes
+(`add_image`); so do layers, rebuilt from their snapshots (`layer_tar`).
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
-from ..errors import BlobNotFound, ContentError, ImageNotFound, InvalidArgument
+from ..errors import ContentError, ImageNotFound, InvalidArgument
 from . import gc, reference
 from .blobs import BlobStore, sha256_digest
 from .index import (ImageIndex, dangling, keep_repo_digest, removal, resolve, set_manifest,
                     tags_of)
-from .layers import apply, write_gzip_layer
+from .layerdata import descriptor as describe_layer
+from .layerstore import LayerStore
 from .lock import root_lock
-from .model import (CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
+from .model import (CONFIG_TYPE, MANIFEST_TYPE, Image, Layer, canonical_json,
                     host_architecture, parse_time, rfc3339)
 from .snapshots import Snapshots, chain_id, link_name, read_merged
 
 GC_GRACE_S = 3600.0   # unreferenced layers younger than this may belong to a build in progress
 
 
-class ImageStore:
+class ImageStore(LayerStore):
     """Images, tags, layers and snapshots of one data root; safe across processes."""
 
     def __init__(self, root: Path, *, gc_grace: float = GC_GRACE_S):
@@ -175,7 +176,7 @@ class ImageStore:
             report.extend({"Deleted": chain} for chain in deleted)
             return {"ImagesDeleted": report, "SpaceReclaimed": reclaimed}
 
-    # -- adding layers ---------------------------------------------------------------------
+    # -- layers (the rest is in layerstore.py) ------------------------------------------
 
     def layer(self, chain: str) -> Layer:
         """The Layer of an existing snapshot; ImageNotFound if there is none."""
@@ -184,98 +185,6 @@ class ImageStore:
             raise ImageNotFound(f"no layer snapshot {chain}")
         return Layer(meta["digest"], meta["diff_id"], meta["size"], chain,
                      self.snapshots.diff_dir(chain), link_name(chain))
-
-    def add_layer_from_blob(self, digest: str, diff_id: str, size: int,
-                            parent: Layer | None) -> Layer:
-        """A layer from a blob already in the blob store and verified (a pull, a load).
-
-        `diff_id` and `size` describe its uncompressed tar, which the caller has checked. The
-        snapshot is unpacked once per chain id; an unsafe layer raises ContentError and leaves
-        no snapshot (the blob stays: deleting it is the caller's call).
-        """
-        if not self.blobs.exists(digest):
-            raise BlobNotFound(f"layer blob {digest} is not in the store")
-        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
-
-    def _finish(self, digest: str, diff_id: str, size: int, parent: Layer | None,
-                fill) -> Layer:
-        """Make the snapshot for a layer whose blob exists: `fill(diff_dir)` unpacks it."""
-        parent_chain = parent.chain_id if parent else None
-        chain = chain_id(parent_chain, diff_id)
-        meta = {"chain_id": chain, "parent": parent_chain, "digest": digest,
-                "diff_id": diff_id, "size": size}
-        if not self.snapshots.exists(chain):
-            temp = self.snapshots.new_temp()
-            try:
-                fill(temp / "diff")
-                with self.lock():
-                    self.snapshots.commit(temp, meta)
-            except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
-                raise
-        else:
-            with self.lock():
-                self.snapshots.touch(chain)
-        return self.layer(chain)
-
-    def _extractor(self, digest: str):
-        def fill(diff: Path) -> None:
-            diff.mkdir()
-            apply(self.blobs.path(digest), diff, overlay=True)
-        return fill
-
-    def add_layer_from_upper(self, upper: Path, parent: Layer | None, *,
-                             epoch: int | None = None, move: bool = True) -> Layer:
-        """A layer from an overlay upper dir (RUN, commit); move=True consumes `upper`.
-
-        With move=True the dir is renamed into the snapshot (it is already in overlay lower
-        format) when it is on the same filesystem, else extracted from the new blob; either
-        way `upper` is gone afterwards.
-        """
-        upper = Path(upper)
-        digest, diff_id, size = self._write_layer(upper, epoch=epoch, overlay=True)
-
-        def fill(diff: Path) -> None:
-            if move:
-                try:
-                    os.rename(upper, diff)
-                    return
-                except OSError:
-                    pass                               # EXDEV: another filesystem
-            self._extractor(digest)(diff)
-        layer = self._finish(digest, diff_id, size, parent, fill)
-        if move and upper.exists():
-            shutil.rmtree(upper, ignore_errors=True)
-        return layer
-
-    def add_layer_from_dir(self, tree: Path, parent: Layer | None, *,
-                           epoch: int | None = None) -> Layer:
-        """A layer holding a plain tree (COPY/ADD): its files, no whiteouts. `tree` is kept."""
-        digest, diff_id, size = self._write_layer(Path(tree), epoch=epoch, overlay=False)
-        return self._finish(digest, diff_id, size, parent, self._extractor(digest))
-
-    def _write_layer(self, tree: Path, *, epoch, overlay) -> tuple[str, str, int]:
-        if not tree.is_dir():
-            raise InvalidArgument(f"layer source {tree} is not a directory")
-        with self.blobs.writer() as sink:
-            diff_id, size = write_gzip_layer(tree, sink, epoch=epoch, overlay=overlay)
-            return sink.commit(), diff_id, size
-
-    def add_layer_from_tar(self, source, parent: Layer | None) -> Layer:
-        """A layer from a tar (plain, gzip, bzip2 or xz; path or binary file object).
-
-        A gzip tar is stored as it is (its digest stays the one a registry named); other
-        formats are recompressed with gzip. A layer that is unsafe to extract raises
-        ContentError and leaves no snapshot behind.
-        """
-        from .tarballs import store_tar
-        digest, diff_id, size, created = store_tar(self.blobs, source)
-        try:
-            return self.add_layer_from_blob(digest, diff_id, size, parent)
-        except ContentError:
-            if created:                        # an unsafe layer leaves no blob behind either
-                self.blobs.delete(digest)
-            raise
 
     # -- images ----------------------------------------------------------------------------
 
@@ -300,8 +209,7 @@ class ImageStore:
             "mediaType": MANIFEST_TYPE,
             "config": {"mediaType": CONFIG_TYPE, "digest": sha256_digest(config_bytes),
                        "size": len(config_bytes)},
-            "layers": [{"mediaType": LAYER_TYPE, "digest": layer.digest,
-                        "size": self.blobs.size(layer.digest)} for layer in layers],
+            "layers": [describe_layer(self, layer) for layer in layers],
         }
         return self.add_image(config_bytes, canonical_json(manifest), tags=tags)
 
@@ -390,4 +298,5 @@ class ImageStore:
         return inspect(image)
 
     export_config = inspect
+
 

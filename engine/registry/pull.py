@@ -2,21 +2,29 @@
 
     image = pull(store, "127.0.0.1:5000/busybox:latest", on_event=print)
 
-Layers stream from the registry into the blob store while both digests are checked: the blob's
-(against the manifest) and the uncompressed tar's (against the config's diff_ids). A mismatch
-raises ContentError and leaves no blob, snapshot or image behind; layers already stored are
-skipped. Events: `{"type": "layer", "digest", "status": "exists"|"downloading"|"done", "size"}`
-(downloading repeats with "current" bytes), then `{"type": "pulled", "ref", "digest", "image",
+Layers stream from the registry, up to three at once, in one pass each through the
+decompressor into a snapshot, while both digests are checked on the way: the blob's (against
+the manifest) and the uncompressed tar's (against the config's diff_ids). The compressed blob
+itself is not kept, as Docker doesn't keep it: its digest and size are recorded, so a push to
+a registry that has it (or can mount it) sends nothing, and the snapshot rebuilds the exact tar.
+A mismatch raises ContentError and leaves no snapshot or image behind; layers whose snapshot
+exists are not fetched. Events: `{"type": "layer", "digest", "status": "exists"|"downloading"|"done", "size"}`
+(downloading repeats with "current" bytes), `{"type": "note", "digest", "message"}` for device
+nodes a layer left out, then `{"type": "pulled", "ref", "digest", "image",
 "status": "downloaded"|"up to date"}`.
 """
 from __future__ import annotations
 
-import hashlib
+import concurrent.futures
 import json
-import zlib
+import queue
+import shutil
+import threading
 
 from ..errors import ContentError, ImageNotFound, RegistryError
 from ..image import reference
+from ..image.layerdata import unpack
+from ..image.layers import HashingSink, left_out_note
 from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
 from ..image.snapshots import chain_id
@@ -31,6 +39,7 @@ INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MAX_MANIFEST = 4 << 20                 # the distribution spec's limit for manifests and configs
 CHUNK = 1 << 20
 PROGRESS_EVERY = 4 << 20
+PARALLEL = 3                          # layers fetched at once, Docker's max-concurrent-downloads
 
 
 def pull(store, name: str, *, client: RegistryClient | None = None, on_event=None,
@@ -52,9 +61,7 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     if len(diff_ids) != len(layers):
         raise ContentError(f"{ref}: manifest has {len(layers)} layers, config {len(diff_ids)} "
                            "diff_ids")
-    parent = None
-    for descriptor, diff_id in zip(layers, diff_ids):
-        parent = _layer(store, client, ref.path, descriptor, diff_id, parent, emit)
+    _layers(store, client, ref.path, layers, diff_ids, emit)
     tags = [] if ref.digest else [str(ref)]
     image = store.add_image(config_bytes, manifest_bytes, tags=tags,
                             repo_digest=f"{ref.name}@{repo_digest}")
@@ -134,98 +141,163 @@ def _small_blob(client, repository: str, descriptor: dict) -> bytes:
     return data
 
 
-def _layer(store, client, repository, descriptor, diff_id, parent, emit):
-    """The stored Layer for one descriptor: reused when present, else downloaded and unpacked."""
+def _layers(store, client, repository, descriptors, diff_ids, emit):
+    """The image's Layers in order: present snapshots reused, the rest fetched at once."""
+    chains, parent = [], None
+    for diff_id in diff_ids:
+        parent = chain_id(parent, diff_id)
+        chains.append(parent)
+    missing = [i for i, chain in enumerate(chains) if not store.snapshots.exists(chain)]
+    for i, descriptor in enumerate(descriptors):
+        if i not in missing:
+            emit({"type": "layer", "digest": descriptor["digest"], "status": "exists",
+                  "size": descriptor.get("size", 0)})
+    fetched: dict[int, _Fetched] = {}
+    failure = None
+    with concurrent.futures.ThreadPoolExecutor(max(1, min(PARALLEL, len(missing)))) as pool:
+        jobs = {pool.submit(_fetch, store, client, repository, descriptors[i], diff_ids[i],
+                            emit): i for i in missing}
+        for job in concurrent.futures.as_completed(jobs):
+            try:
+                fetched[jobs[job]] = job.result()
+            except BaseException as exc:   # noqa: BLE001 - the first one is raised below
+                failure = failure or exc
+    try:
+        if failure is not None:
+            raise failure
+        layers, parent = [], None
+        for i, descriptor in enumerate(descriptors):
+            if i in fetched:
+                parent = fetched[i].commit(store, parent)
+                if fetched[i].left_out:
+                    emit({"type": "note", "digest": descriptor["digest"],
+                          "message": left_out_note(fetched[i].left_out)})
+                emit({"type": "layer", "digest": descriptor["digest"], "status": "done",
+                      "size": descriptor.get("size", 0)})
+            else:
+                parent = store.layer(chains[i])
+            layers.append(parent)
+        return layers
+    finally:
+        for item in fetched.values():
+            item.discard(store)
+
+
+class _Fetched:
+    """A downloaded, unpacked, verified layer waiting for its turn to become a snapshot."""
+
+    def __init__(self, temp, result, digest, kind, blob_size):
+        self.temp, self.result, self.digest = temp, result, digest
+        self.kind, self.blob_size = kind, blob_size
+        self.left_out = result.left_out
+
+    def commit(self, store, parent):
+        meta = {"digest": self.digest, **({"compressed": {self.kind: {
+            "digest": self.digest, "size": self.blob_size}}} if self.kind else {})}
+        if self.result.moved:
+            meta["moved"] = {str(k): v for k, v in self.result.moved.items()}
+        return store.commit_layer(self.temp, self.result.digest, self.result.size, parent,
+                                  **meta)
+
+    def discard(self, store) -> None:
+        """Drop the temp snapshot of a fetch that was not committed."""
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def _fetch(store, client, repository, descriptor, diff_id, emit) -> _Fetched:
+    """Stream one layer blob: into the blob store (compressed ones are kept) and, at the same
+    time, through the decompressor into a temp snapshot; both digests checked on the way."""
     digest, size = descriptor["digest"], descriptor.get("size", 0)
-    chain = chain_id(parent.chain_id if parent else None, diff_id)
-    if store.snapshots.exists(chain) and store.blobs.exists(digest):
-        emit({"type": "layer", "digest": digest, "status": "exists", "size": size})
-        return store.layer(chain)
     media_type = descriptor.get("mediaType", "")
-    if "zstd" in media_type:
-        raise RegistryError(f"layer {digest}: {media_type} layers are not supported")
+    kind = "zstd" if "zstd" in media_type else None if media_type.endswith(".tar") else "gzip"
     emit({"type": "layer", "digest": digest, "status": "downloading", "size": size,
           "current": 0})
-    created, tar_size = _download(store, client, repository, digest, diff_id, size, emit)
-    try:
-        layer = store.add_layer_from_blob(digest, diff_id, tar_size, parent)
-    except ContentError:
-        if created:                      # an unsafe layer leaves no blob behind either
-            store.blobs.delete(digest)
-        raise
-    emit({"type": "layer", "digest": digest, "status": "done", "size": size})
-    return layer
-
-
-def _download(store, client, repository, digest, diff_id, size, emit) -> tuple[bool, int]:
-    """Stream a blob into the store checking both digests; (created, uncompressed size)."""
-    diff = _DiffHasher()
     response = client.open_blob(repository, digest)
+    temp = store.snapshots.new_temp()
+    sink = HashingSink()
+    tee = None
     try:
-        with store.blobs.writer() as sink:
-            reported = 0
-            while chunk := response.read(CHUNK):
-                sink.write(chunk)
-                diff.update(chunk)
-                if sink.size - reported >= PROGRESS_EVERY:
-                    reported = sink.size
-                    emit({"type": "layer", "digest": digest, "status": "downloading",
-                          "size": size, "current": reported})
-            actual = diff.finish()
-            try:
-                sink.commit(expected=digest)
-            except ContentError:
-                raise ContentError(f"layer {digest} from {client.domain}/{repository} is "
-                                   f"corrupt: its content is {sink.digest}") from None
+        tee = _Tee(response, sink, lambda current: emit({
+            "type": "layer", "digest": digest, "status": "downloading", "size": size,
+            "current": current}))
+        try:
+            result = unpack(temp, tee)
+        except ContentError as exc:
+            raise ContentError(f"layer {digest}: {exc}") from None
+        tee.drain()
+        if sink.digest != digest:
+            raise ContentError(f"layer {digest} from {client.domain}/{repository} is "
+                               f"corrupt: its content is {sink.digest}")
+        if result.digest != diff_id:
+            raise ContentError(f"layer {digest}: uncompressed content is {result.digest}, "
+                               f"the config says {diff_id}")
+        return _Fetched(temp, result, digest, kind, sink.size)
+    except BaseException:
+        if tee is not None:
+            tee.stop()
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
     finally:
         response.close()
-    if actual != diff_id:
-        if sink.created:
-            store.blobs.delete(digest)
-        raise ContentError(f"layer {digest}: uncompressed content is "
-                           f"{actual or 'not valid gzip'}, the config says {diff_id}")
-    return sink.created, diff.size
 
 
-class _DiffHasher:
-    """sha256 of the uncompressed tar inside a gzip (or plain) stream, fed chunk by chunk."""
+class _Tee:
+    """read(n) of the registry's response, fetched ahead by a thread of its own that also
+    writes it to the blob sink (hashing it) and reports progress: the network, the blob and
+    the compressed digest on one core, inflating and unpacking on another."""
 
-    def __init__(self):
-        self._hash, self.size = hashlib.sha256(), 0
-        self._gzip: bool | None = None
-        self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        self._head = b""
-        self.broken = False
+    def __init__(self, response, sink, progress):
+        self._response, self._sink, self._progress = response, sink, progress
+        self._queue: queue.Queue = queue.Queue(maxsize=8)      # bounded: memory stays flat
+        self._buf, self._failure, self._stop = b"", None, threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="pull-blob", daemon=True)
+        self._thread.start()
 
-    def update(self, chunk: bytes) -> None:
-        if self.broken:
-            return
-        if self._gzip is None:
-            self._head += chunk
-            if len(self._head) < 2:
-                return
-            self._gzip = self._head.startswith(b"\x1f\x8b")
-            chunk, self._head = self._head, b""
-        if self._gzip:
+    def _pump(self) -> None:
+        size = reported = 0
+        try:
+            while not self._stop.is_set():
+                data = self._response.read(CHUNK)
+                if data:
+                    self._sink.write(data)
+                    size += len(data)
+                    if size - reported >= PROGRESS_EVERY:
+                        reported = size
+                        self._progress(size)
+                self._put(data)
+                if not data:
+                    return
+        except BaseException as exc:      # noqa: BLE001 - raised again by read()
+            self._failure = exc
+            self._put(b"")
+
+    def _put(self, data: bytes) -> None:
+        while not self._stop.is_set():
             try:
-                while chunk:
-                    self._add(self._decoder.decompress(chunk))
-                    if not self._decoder.eof:
-                        break
-                    chunk = self._decoder.unused_data   # a multi-member gzip: next member
-                    self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            except zlib.error:
-                self.broken = True          # reported by finish(); the blob digest speaks first
-        else:
-            self._add(chunk)
+                self._queue.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
-    def _add(self, data: bytes) -> None:
-        self._hash.update(data)
-        self.size += len(data)
+    def read(self, count: int = CHUNK) -> bytes:
+        while not self._buf:
+            data = self._queue.get()
+            if not data:
+                self._queue.put(b"")          # stay at the end for later reads
+                if self._failure is not None:
+                    raise self._failure
+                return b""
+            self._buf = data
+        data, self._buf = self._buf[:count], self._buf[count:]
+        return data
 
-    def finish(self) -> str | None:
-        """The diff digest, or None when the gzip stream was corrupt."""
-        if self._gzip is None:
-            self._gzip = False
-            self._add(self._head)
-        return None if self.broken else "sha256:" + self._hash.hexdigest()
+    def drain(self) -> None:
+        """Whatever follows the tar in the blob (a decompressor may stop at its end)."""
+        while self.read(CHUNK):
+            pass
+        self._thread.join()
+
+    def stop(self) -> None:
+        """Let the pump thread go (a failed fetch); the response is closed by the caller."""
+        self._stop.set()
+        self._thread.join()

@@ -15,6 +15,7 @@ from ..errors import RegistryError
 
 MAX_REDIRECTS = 5
 TIMEOUT_S = 60.0
+BLOCK = 1 << 20                       # bytes sent per write of a streamed body (not 8 KiB)
 
 
 @dataclass
@@ -59,9 +60,10 @@ class Transport:
                 if not verify:
                     context.check_hostname = False
                     context.verify_mode = ssl.CERT_NONE
-                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context)
+                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context,
+                                                   blocksize=BLOCK)
             else:
-                conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
+                conn = http.client.HTTPConnection(netloc, timeout=self.timeout, blocksize=BLOCK)
             self._connections[key] = conn
         return conn
 

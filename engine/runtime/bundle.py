@@ -104,7 +104,7 @@ def monitor_pairs(spec: ContainerSpec) -> list[tuple[str, str]]:
                   ("interval", "timeout", "start_period", "start_interval", "retries")
                   if getattr(check, key)]
     if spec.console_size:
-        pairs.append(("console_size", "%d %d" % spec.console_size))
+        pairs.append(("winsize", "%d %d" % spec.console_size))     # the pty's, before exec
     return pairs
 
 

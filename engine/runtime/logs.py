@@ -22,6 +22,18 @@ class LogEntry:
     data: bytes
 
 
+def open_log(bundle: str, *, at_end: bool = True):
+    """The log as a binary file (made empty if the container never ran), positioned at its
+    end: held open, it keeps every line the container writes from now on readable, even once
+    the container is removed (docker run --rm attaches before the start)."""
+    fd = os.open(os.path.join(bundle, "container.log"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                 0o640)
+    f = os.fdopen(fd, "rb")
+    if at_end:
+        f.seek(0, os.SEEK_END)
+    return f
+
+
 def _since(value) -> str:
     """A comparable RFC 3339 string from a datetime, a Unix timestamp or such a string."""
     if isinstance(value, str):
@@ -96,10 +108,11 @@ def _emptied(f) -> bool:
 
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None, until=None,
          running: Callable[[], bool] = lambda: False, poll: float = 0.05,
-         pause: Callable[[float], object] = time.sleep) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log and its rotated files, in order (written at `since` or
-    later, at `until` or earlier); with follow, keeps reading while `running()`, from one file
-    to the next when the monitor rotates it.
+         pause: Callable[[float], object] = time.sleep, file=None) -> Iterator[LogEntry]:
+    """Entries of <bundle>/container.log and its rotated files, in order (or of `file`, the log
+    opened earlier, from where it stands), written at `since` or later, at `until` or earlier;
+    with follow, keeps reading while `running()`, from one file to the next when the monitor
+    rotates it.
 
     `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
     follower sees the end at once instead of after a poll interval.
@@ -111,7 +124,7 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
     def wanted(entry: LogEntry) -> bool:
         return (cutoff is None or entry.time >= cutoff) and (end is None or entry.time <= end)
     try:
-        f = open(path, "rb")
+        f = file or open(path, "rb")
     except FileNotFoundError:
         if not follow:
             return
@@ -121,10 +134,11 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
             time.sleep(poll)
         f = open(path, "rb")
     try:
-        # the rotated files, then the open one; rotated since we opened it, it is one of them
+        # the rotated files, then the open one (rotated since we opened it, it is one of them);
+        # a `file` opened earlier reads on from where it stands, nothing before
         mine = os.fstat(f.fileno())
-        lines = [line for older in log_files(bundle)[:-1] if not _same(older, mine)
-                 for line in _lines(older)]
+        lines = [] if file else [line for older in log_files(bundle)[:-1]
+                                 if not _same(older, mine) for line in _lines(older)]
         lines += f.read().splitlines(keepends=True)
         partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         if tail is not None:

@@ -255,15 +255,17 @@ def stop(bundle: str, timeout: float = 10) -> State:
 
 
 def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=False,
-         detach=False, console_size=None, terminal=False) -> subprocess.Popen:
+         detach=False, winsize: tuple[int, int] | None = None,
+         terminal: bool = False) -> subprocess.Popen:
     """docker exec: `args` in the running container (its namespaces, cgroup, user, env).
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
-    stderr when it can't be run). tty: stdout carries the pty; stdin: write to proc.stdin.
-    console_size=(rows, cols) sizes the pty; terminal=True (with tty): the shim copies between
-    this process's own stdin/stdout (a terminal) and the pty, and resizes it on SIGWINCH.
-    The shim joins the container through a pidfd and reads the exec's pairs from a memfd, so
-    neither a recycled pid nor the size of argv and env can change what runs where.
+    stderr when it can't be run). tty: stdout carries the pty, sized `winsize` (rows, cols)
+    from the start and resized by resize_exec(); stdin: write to proc.stdin. terminal=True
+    (with tty): the shim copies between this process's own stdin/stdout (a terminal) and the
+    pty, sized like it and resized on its SIGWINCH. The shim joins the container through a
+    pidfd and reads the exec's pairs from a memfd, so neither a recycled pid nor the size of
+    argv and env can change what runs where.
     """
     if not args:
         raise InvalidArgument("no command specified")
@@ -271,26 +273,44 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
     merged = {e.split("=", 1)[0]: e for e in _bundle.values(pairs, "env")}
     for e in env:
         merged[e.split("=", 1)[0]] = e
+    resize = None
+    if tty and not detach:      # later window sizes, read by the shim (resize_exec)
+        resize = os.path.join(bundle, f"exec-{os.urandom(8).hex()}.resize")
+        os.mkfifo(resize, 0o600)
     spec = [*(("args", a) for a in args), *(("env", e) for e in merged.values() or [""]),
             ("tty", "1" if tty else "0"), ("stdin", "1" if stdin else "0"),
-            ("console_size", "%d %d" % console_size if console_size else ""),
             *((("user", user),) if user is not None else ()),
-            *((("cwd", cwd),) if cwd is not None else ())]
-    specfd = _bundle.pairs_memfd(spec)
+            *((("cwd", cwd),) if cwd is not None else ()),
+            *((("resize", resize),) if resize else ()),
+            # always given: the container's own (run -t) is no exec's
+            ("winsize", f"{int(winsize[0])} {int(winsize[1])}"
+             if tty and winsize and all(winsize) else "")]
+    try:
+        specfd = _bundle.pairs_memfd(spec)
+    except BaseException:
+        _unlink(resize)
+        raise
     try:
         pidfd = _container_pidfd(bundle)
         try:
             argv = [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)]
-            if terminal and tty and not detach:     # our stdio, untouched: never into the container
-                return subprocess.Popen(argv, stdin=None if stdin else subprocess.DEVNULL,
-                                        pass_fds=(pidfd, specfd))
             out = subprocess.DEVNULL if detach else subprocess.PIPE
-            return subprocess.Popen(
+            if terminal and tty and not detach:     # our stdio, untouched: never into the container
+                proc = subprocess.Popen(argv, stdin=None if stdin else subprocess.DEVNULL,
+                                        pass_fds=(pidfd, specfd))
+                proc.resize_path = resize
+                return proc
+            proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT if tty and not detach else out,
                 start_new_session=detach, pass_fds=(pidfd, specfd))
+            proc.resize_path = resize       # the shim holds it open; exec_done() removes it
+            return proc
         finally:
             os.close(pidfd)
+    except BaseException:
+        _unlink(resize)
+        raise
     finally:
         os.close(specfd)
 
@@ -317,16 +337,45 @@ def _container_pidfd(bundle: str) -> int:
     return fd
 
 
-def resize(bundle: str, rows: int, columns: int) -> None:
-    """Size the container's terminal (-t): the monitor reads "ROWS COLS" lines from the
-    bundle's resize FIFO. Nothing happens without a terminal or a running monitor."""
+def resize_exec(proc: subprocess.Popen, rows: int, cols: int) -> None:
+    """Set the window size of an exec's TTY (exec(..., tty=True))."""
+    path = getattr(proc, "resize_path", None)
+    if path is None:
+        raise Conflict("this exec has no TTY")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:          # the exec has ended (no reader, or already cleaned up)
+        raise Conflict("the exec is not running") from exc
+    try:
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    finally:
+        os.close(fd)
+
+
+def exec_done(proc: subprocess.Popen) -> None:
+    """Remove what exec() made for `proc` once it has ended (its resize FIFO)."""
+    _unlink(getattr(proc, "resize_path", None))
+
+
+def _unlink(path: str | None) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def resize(bundle: str, rows: int, cols: int) -> None:
+    """Set the window size of a running container's TTY (the monitor reads the `resize` FIFO)."""
     try:
         fd = os.open(os.path.join(bundle, "resize"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (FileNotFoundError, OSError):     # ENXIO: no monitor reads it
-        return
+    except FileNotFoundError:
+        raise Conflict(f"container {os.path.basename(bundle)} has no TTY") from None
+    except OSError as exc:          # ENXIO: no monitor holds the FIFO open
+        raise Conflict(f"container {os.path.basename(bundle)} is not running") from exc
     try:
-        os.write(fd, f"{int(rows)} {int(columns)}\n".encode())
-    except BlockingIOError:                  # a backlog of sizes: the latest comes next time
+        os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    except BlockingIOError:         # sizes pile up unread: the monitor takes the latest anyway
         pass
     finally:
         os.close(fd)
@@ -341,16 +390,37 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         until=None, run_of: int | None = None) -> Iterator[_logs.LogEntry]:
-    """LogEntry(stream, time, data) from the container's log, its rotated files first; follow
-    reads on while it runs (restarts included), run_of=PID: while that run of it lasts."""
-    state(bundle)   # NotFound for a missing container
+         until=None, stop=lambda: False, file=None,
+         run_of: int | None = None) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log, its rotated files first (or
+    `file`, opened earlier by open_log, from where it stands); follow reads on while it runs,
+    restarts included (run_of=PID: while that run of it lasts), and `stop()` is false: a reader
+    whose client left ends at the next poll. A container removed meanwhile has stopped."""
+    if file is None:
+        state(bundle)   # NotFound for a missing container
 
     def running() -> bool:
-        s = state(bundle)
+        try:
+            s = state(bundle)
+        except ContainerNotFound:
+            return False
+        if stop():
+            return False
         return s.status == "running" and s.pid == run_of if run_of else s.status in ALIVE
-    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until, running=running,
-                      pause=lambda seconds: wait(bundle, seconds, exit_of=run_of))
+
+    def pause(seconds):
+        try:
+            wait(bundle, seconds, exit_of=run_of)
+        except ContainerNotFound:
+            pass
+    return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
+                      running=running, pause=pause, file=file)
+
+
+def open_log(bundle: str, *, at_end: bool = True):
+    """The container's log file, held open from now on (see logs.open_log)."""
+    state(bundle)
+    return _logs.open_log(bundle, at_end=at_end)
 
 
 def _cgroup_dirs(bundle: str) -> list[str]:

@@ -658,7 +658,7 @@ static void open_container_tty(int stdin_too) {
     int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
-    set_window_size(slave, get("console_size"));
+    set_window_size(slave, get("winsize"));
     if (stdin_too) CHECK(dup2(slave, 0), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 1), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 2), "dup2 %s: %s", name, strerror(errno));
@@ -811,16 +811,20 @@ static int write_all(int fd, const char *buf, size_t len) {
 
 /* exec -t: copy our stdin to the pty and the pty to our stdout until the command has exited and
  * its output is read; SIGWINCH gives the pty our terminal's new size (the kernel then signals
- * the command), other signals go to the command. Returns its wait status. */
-static int pump_tty(int master, pid_t child, int sfd) {
+ * the command), as does a "ROWS COLS" line on the `resize` FIFO (the API's exec resize); other
+ * signals go to the command. Returns its wait status. */
+static int pump_tty(int master, pid_t child, int sfd, int resize) {
     int in_open = 1, out_open = 1, exited = 0, status = 0;
     while (!exited || out_open) {
-        struct pollfd p[3] = {{out_open ? master : -1, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0},
-                              {sfd, POLLIN, 0}};
-        int ready = poll(p, 3, exited ? 100 : -1);   /* after the exit: what is left, then stop */
+        struct pollfd p[4] = {{out_open ? master : -1, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0},
+                              {sfd, POLLIN, 0}, {resize, POLLIN, 0}};
+        int ready = poll(p, 4, exited ? 100 : -1);   /* after the exit: what is left, then stop */
         if (ready == 0) break;
         if (ready < 0) continue;
         char buf[65536];
+        struct winsize ws;
+        if (p[3].revents && read_winsize(resize, &ws))   /* the engine's exec resize (API) */
+            ioctl(master, TIOCSWINSZ, &ws);              /* a bad size is the client's */
         if (p[0].revents) {
             ssize_t n = read(master, buf, sizeof buf);
             if (n <= 0 || write_all(1, buf, n) < 0) out_open = 0;   /* EIO: no slave left */
@@ -832,7 +836,6 @@ static int pump_tty(int master, pid_t child, int sfd) {
         }
         struct signalfd_siginfo si;
         while (read(sfd, &si, sizeof si) == sizeof si) {
-            struct winsize ws;
             if (si.ssi_signo == SIGWINCH) {
                 /* our stdin is no terminal: nothing to follow; a pty that is gone: ends below */
                 if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ioctl(master, TIOCSWINSZ, &ws) < 0) out_open = 0;
@@ -904,6 +907,8 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char err[1024];
     int *cg = open_cgroup_procs(err, sizeof err);
     if (!cg) fail(125, "%s", err);
+    /* The resize FIFO lives in the bundle, which setns(mnt) hides: opened now (RDWR: no HUP). */
+    int resize = get("resize") ? open(get("resize"), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
     join_cgroups(cg);   /* before setns(cgroup): the move must be visible from our namespace */
     join_namespaces(pidfd);
     close(pidfd);
@@ -929,7 +934,7 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
     if (master >= 0 && !code) {
-        status = pump_tty(master, child, sfd);
+        status = pump_tty(master, child, sfd, resize);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     for (;;) {   /* forward signals until the child exits */

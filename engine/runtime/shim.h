@@ -34,6 +34,10 @@ int write_str(const char *path, const char *value);
 int mkdir_p(const char *path, mode_t mode);
 /* Hex digits to bytes; returns the byte count, or -1 for an odd length or a non-hex digit. */
 ssize_t unhex(const char *hex, unsigned char **out);
+/* The latest "ROWS COLS" line in what a non-blocking FIFO holds (lines never straddle reads:
+ * each is one write, shorter than PIPE_BUF); 0 if none. */
+struct winsize;
+int read_winsize(int fd, struct winsize *ws);
 /* Mark every fd from `from` up close-on-exec (close_range, or /proc/self/fd before 5.11). */
 void cloexec_from(int from);
 

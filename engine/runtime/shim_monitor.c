@@ -196,23 +196,6 @@ static pid_t fork_pid1(struct mon *m, struct io *io, int rep, int *cg, struct st
     return child;
 }
 
-/* The latest "ROWS COLS" line a client wrote to the resize FIFO into m->ws; 0 if none. Lines
- * never straddle reads (a line is one write, shorter than PIPE_BUF). */
-static int read_size(struct mon *m) {
-    char buf[4096];
-    int found = 0;
-    ssize_t n;
-    while ((n = read(m->resize, buf, sizeof buf - 1)) > 0) {
-        buf[n] = 0;
-        for (char *line = buf, *end; (end = strchr(line, '\n')); line = end + 1) {
-            struct winsize ws = {0};
-            *end = 0;
-            if (sscanf(line, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) { m->ws = ws; found = 1; }
-        }
-    }
-    return found;
-}
-
 /* Copy the container's output to the log, the stdin FIFO to the container, pass signals on and
  * serve the probes until PID 1 has exited and its output has ended; returns its wait status. */
 static int pump(struct mon *m, pid_t child, int master, int out, int err, int in_w) {
@@ -243,7 +226,13 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
             if (s->fd < 0 || !p[k].revents) continue;
             char buf[65536];
             ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0) { log_feed(s, buf, n); continue; }
+            if (n > 0) {
+                log_feed(s, buf, n);
+                /* A TTY's reader waits on prompts without a newline ("/ # "): each read is
+                 * logged at once, as Docker logs TTY output. */
+                if (tty) log_flush(s);
+                continue;
+            }
             if (n < 0 && errno == EINTR) continue;
             log_flush(s);   /* EOF, or EIO on a pty master once the last slave closed */
             if (s->fd != in_w) close(s->fd);
@@ -263,7 +252,7 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
         }
-        if (m->resize >= 0 && p[4].revents && read_size(m) && tty)
+        if (m->resize >= 0 && p[4].revents && read_winsize(m->resize, &m->ws) && tty)
             ioctl(master, TIOCSWINSZ, &m->ws);   /* a bad size is the client's, not ours */
         if (m->health) health_event(m->health, p + 5);
     }

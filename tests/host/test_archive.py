@@ -172,7 +172,7 @@ def test_truncated_or_corrupt_archive_leaves_nothing(engine, fresh, tmp_path):
     offset = data.index(b"bin/busybox")                        # inside the busybox layer tar
     corrupt = data[:offset] + b"bin/busyboX" + data[offset + len(b"bin/busybox"):]
     (tmp_path / "corrupt.tar").write_bytes(corrupt)
-    with pytest.raises(ContentError, match=layer.diff_id):
+    with pytest.raises(ContentError, match=layer.diff_id[len("sha256:"):]):
         fresh.images.load(str(tmp_path / "corrupt.tar"))
     assert left_behind(fresh) == []
     assert fresh.images.list() == [] and fresh.store.snapshots.chains() == []

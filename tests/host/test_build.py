@@ -349,3 +349,17 @@ def test_add_from_a_url_caches_by_content_and_leaves_no_download_behind(engine, 
         server.server_close()
     tmp = engine.root / "buildcache" / "tmp"
     assert not tmp.exists() or os.listdir(tmp) == []
+
+
+def test_copy_from_another_image_links_files_it_keeps_as_they_are(engine, ctx):
+    """Both sides are immutable snapshots: a file whose owner, mode and times the COPY keeps
+    is hard-linked; --chmod makes a copy of its own. A context file is always copied."""
+    image = engine.images.build("FROM busybox\nCOPY --from=busybox /bin/busybox /bb\n"
+                                "COPY --from=busybox --chmod=700 /bin/busybox /bb700\n"
+                                "COPY hello.txt /hello.txt\n", context=ctx)
+    base, linked, changed, copied = (layer.snapshot for layer in image.layers)
+    assert os.stat(linked / "bb").st_ino == os.stat(base / "bin" / "busybox").st_ino
+    assert os.stat(changed / "bb700").st_ino != os.stat(base / "bin" / "busybox").st_ino
+    assert os.stat(changed / "bb700").st_mode & 0o777 == 0o700
+    assert os.stat(copied / "hello.txt").st_ino != os.stat(ctx / "hello.txt").st_ino
+    assert run(engine, image.id, "cmp /bb /bin/busybox && cmp /bb700 /bb && echo same") == "same\n"

@@ -171,7 +171,9 @@ def test_skopeo_reads_what_we_pushed(engine, registry):
     info = json.loads(out)
     image = engine.images.get(ref)
     assert info["Digest"] == pushed["digest"]
-    assert info["Layers"] == [layer.digest for layer in image.layers]
+    # The layer was made here, unpacked: the push made its gzip blob, kept for the next push.
+    assert info["Layers"] == [engine.store.compressed_layer(layer, "gzip")["digest"]
+                              for layer in image.layers]
     config = json.loads(subprocess.run(
         ["skopeo", "inspect", "--config", "--tls-verify=false", f"docker://{ref}"],
         capture_output=True, text=True, check=True).stdout)
@@ -205,7 +207,7 @@ def test_pull_docker_schema2_and_an_index_picks_this_platform(engine, registry, 
     engine.images.tag("busybox", ref)
     pushed = engine.images.push(ref)
     image = engine.images.get(ref)
-    manifest = json.loads(engine.store.blobs.read(image.manifest_digest))
+    manifest = json.loads(engine.store.blobs.read(pushed["digest"]))    # as pushed: gzip
     docker = {"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
               "config": {**manifest["config"],
                          "mediaType": "application/vnd.docker.container.image.v1+json"},
@@ -262,13 +264,13 @@ def test_basic_auth_login_logout(engine, auth_registry):
 def test_corrupt_blob_on_the_registry_leaves_nothing(engine, registry, fresh):
     ref = f"{registry.address}/busybox:bad"
     engine.images.tag("busybox", ref)
-    engine.images.push(ref)
-    layer = engine.images.get(ref).layers[0]
-    data = registry.blob_file(layer.digest)
+    pushed = engine.images.push(ref)
+    layer = json.loads(engine.store.blobs.read(pushed["digest"]))["layers"][0]
+    data = registry.blob_file(layer["digest"])
     blob = bytearray(data.read_bytes())
     blob[len(blob) // 2] ^= 0xFF                     # same length, other content
     data.write_bytes(bytes(blob))
-    with pytest.raises(ContentError, match=layer.digest):
+    with pytest.raises(ContentError, match=layer["digest"]):
         fresh.images.pull(ref)
     assert nothing_half_written(fresh) == []
     assert fresh.store.blobs.digests() == []
@@ -338,3 +340,28 @@ def test_cli_pull_says_up_to_date_only_when_the_name_already_meant_the_image(eng
     assert f"Status: Downloaded newer image for {ref}" in first.stdout
     again = cli(engine.root, "pull", ref)
     assert f"Status: Image is up to date for {ref}" in again.stdout
+
+
+def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, registry, fresh):
+    ref = f"{registry.address}/zstd/busybox:1"
+    engine.images.tag("busybox", ref)
+    pushed = engine.images.push(ref, compression="zstd")
+    manifest = json.loads(engine.store.blobs.read(pushed["digest"]))
+    assert [d["mediaType"] for d in manifest["layers"]] == [
+        "application/vnd.oci.image.layer.v1.tar+zstd"]
+    blob = registry.blob_file(manifest["layers"][0]["digest"]).read_bytes()
+    assert blob[:4] == b"\x28\xb5\x2f\xfd"                     # a zstd frame
+    other, again = f"{registry.address}/zstd/other:1", []
+    engine.images.tag("busybox", other)
+    engine.images.push(other, compression="zstd", on_event=again.append)
+    assert manifest["layers"][0]["digest"] in {e["digest"] for e in again}   # kept, not redone
+    image = fresh.images.pull(ref)
+    assert image.id == engine.images.get("busybox").id
+    assert run(fresh, ref, "echo zstd") == "zstd\n"
+    # As Docker: the blob's digest is kept, not its bytes; a push of the pulled image to
+    # another repository of that registry mounts it instead of compressing again.
+    assert sorted(fresh.store.blobs.digests()) == sorted([image.manifest_digest, image.id])
+    third, events = f"{registry.address}/zstd/third:1", []
+    fresh.images.tag(ref, third)
+    assert fresh.images.push(third, on_event=events.append)["digest"] == pushed["digest"]
+    assert [e["status"] for e in events if e["type"] == "layer"] == ["mounted"]

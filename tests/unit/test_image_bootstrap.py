@@ -83,3 +83,48 @@ def test_changes():
         apply_changes({}, ["RUN true"])
     with pytest.raises(InvalidArgument, match="needs arguments"):
         apply_changes({}, ["CMD"])
+
+
+def debian_like_rootfs(path):
+    """A rootfs tarball as mmdebstrap writes one: ./-prefixed names and /dev nodes."""
+    with tarfile.open(path, "w") as tar:
+        for name, kind, major, minor in (("./dev", tarfile.DIRTYPE, 0, 0),
+                                         ("./dev/console", tarfile.CHRTYPE, 5, 1),
+                                         ("./dev/null", tarfile.CHRTYPE, 1, 3),
+                                         ("./dev/zero", tarfile.CHRTYPE, 1, 5),
+                                         ("./dev/loop0", tarfile.BLKTYPE, 7, 0)):
+            info = tarfile.TarInfo(name)
+            info.type, info.devmajor, info.devminor = kind, major, minor
+            tar.addfile(info)
+        info = tarfile.TarInfo("./etc/debian_version")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"12\n"))
+    return path
+
+
+def test_import_of_a_rootfs_with_device_nodes_leaves_them_out_with_a_note(data_root, tmp_path):
+    events = []
+    image = import_tarball(ImageStore(data_root), debian_like_rootfs(tmp_path / "deb.tar"),
+                           "deb:1", on_event=events.append)
+    diff = image.layers[0].snapshot
+    assert (diff / "etc" / "debian_version").read_bytes() == b"12\n"
+    assert os.listdir(diff / "dev") == []
+    [note] = events
+    assert note["type"] == "note" and note["message"].startswith(
+        "left out 4 device nodes (./dev/console, ./dev/null, ./dev/zero and 1 more)")
+
+
+def cli(data_root, *args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "--data-root",
+                           str(data_root), *args], capture_output=True, text=True)
+
+
+def test_cli_import_names_the_device_nodes_and_a_missing_file_in_one_line(data_root, tmp_path):
+    done = cli(data_root, "import", str(debian_like_rootfs(tmp_path / "deb.tar")), "deb:1")
+    assert done.returncode == 0 and done.stdout.startswith("sha256:")
+    assert done.stderr.startswith("note: left out 4 device nodes") and done.stderr.count("\n") == 1
+    missing = cli(data_root, "import", str(tmp_path / "nosuch.tar"), "x:1")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert missing.stderr == f"Error: open {tmp_path / 'nosuch.tar'}: no such file or directory\n"

@@ -36,7 +36,7 @@ def blob_layer(store, files: dict, parent=None):
     tar = layer_tar(files)
     digest = store.blobs.put(gzip.compress(tar, mtime=0))
     diff_id = "sha256:" + hashlib.sha256(tar).hexdigest()
-    return store.add_layer_from_blob(digest, diff_id, len(tar), parent)
+    return store.add_layer_from_blob(digest, diff_id, parent)
 
 
 def pulled(store, layers, *, cmd="sh"):
@@ -62,7 +62,7 @@ def test_add_layer_from_blob_unpacks_the_stored_blob(store):
     assert top.chain_id != top.diff_id and store.layer(top.chain_id) == top
     assert blob_layer(store, {"etc/motd": b"hi\n"}, base) == top      # unpacked once
     with pytest.raises(BlobNotFound):
-        store.add_layer_from_blob("sha256:" + "0" * 64, top.diff_id, 1, None)
+        store.add_layer_from_blob("sha256:" + "0" * 64, top.diff_id, None)
 
 
 def test_add_image_keeps_the_exact_bytes(store):

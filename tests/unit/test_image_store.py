@@ -10,7 +10,8 @@ import tarfile
 import pytest
 
 from dockyard.engine.errors import Conflict, ContentError, ImageNotFound, InvalidArgument
-from dockyard.engine.image.model import CONFIG_TYPE, LAYER_TYPE, MANIFEST_TYPE
+from dockyard.engine.image.compression import TAR_TYPE
+from dockyard.engine.image.model import CONFIG_TYPE, MANIFEST_TYPE
 from dockyard.engine.image.store import ImageStore
 
 
@@ -48,8 +49,10 @@ def test_oci_json_and_ids(store, base, data_root):
     assert manifest["mediaType"] == MANIFEST_TYPE and manifest["schemaVersion"] == 2
     assert manifest["config"] == {"mediaType": CONFIG_TYPE, "digest": image.id,
                                   "size": store.blobs.size(image.id)}
-    assert manifest["layers"] == [{"mediaType": LAYER_TYPE, "digest": base.digest,
-                                   "size": store.blobs.size(base.digest)}]
+    # A layer made here is named by its uncompressed tar: no gzip runs until a push needs one.
+    assert manifest["layers"] == [{"mediaType": TAR_TYPE, "digest": base.diff_id,
+                                   "size": base.size}]
+    assert base.digest == base.diff_id and not store.blobs.exists(base.diff_id)
     config = json.loads(store.blobs.read(image.id))
     assert config["rootfs"] == {"type": "layers", "diff_ids": [base.diff_id]}
     assert config["os"] == "linux" and config["architecture"]
@@ -135,7 +138,7 @@ def test_remove_keeps_shared_layers(store, base, tmp_path):
     deleted = store.remove("busybox")
     assert {"Deleted": base.chain_id} not in deleted
     assert store.read_file(store.get("app"), "/etc/passwd") == b"root:x:0:0\n"
-    assert store.blobs.exists(base.digest) and not store.blobs.exists(first.id)
+    assert base.snapshot.is_dir() and not store.blobs.exists(first.id)
     assert store.remove(second.id)[-2:] == [{"Deleted": top.chain_id}, {"Deleted": base.chain_id}]
 
 
@@ -185,7 +188,7 @@ def test_prune_dangling_and_all(data_root, tmp_path):
 def test_prune_spares_young_orphans(store, tmp_path):
     pending = store.add_layer_from_dir(tree(tmp_path, "p", {"f": b"1"}), None)
     assert store.prune() == {"ImagesDeleted": [], "SpaceReclaimed": 0}
-    assert pending.snapshot.is_dir() and store.blobs.exists(pending.digest)
+    assert pending.snapshot.is_dir()
 
 
 def test_layer_cache_and_chain_ids(store, base, tmp_path):
@@ -208,20 +211,27 @@ def test_read_file(store, base, tmp_path):
     assert (store.snapshots_root / store.lowerdirs(image)[0] / "etc" / "passwd").exists()
 
 
-def test_import_gzip_tar_keeps_digest(store, tmp_path):
+def test_import_gzip_tar_is_unpacked_once_and_rebuilt_exactly(store, tmp_path):
+    """Only the snapshot is stored; the tar-split index rebuilds the tar byte for byte."""
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        info = tarfile.TarInfo("hello")
-        info.size = 2
-        tar.addfile(info, io.BytesIO(b"hi"))
+    with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in (("hello", b"hi"), ("x" * 150, b"long name"), ("hello", b"again")):
+            info = tarfile.TarInfo(name)
+            info.size, info.uname = len(data), "someone"
+            tar.addfile(info, io.BytesIO(data))
     blob = raw.getvalue()
     (tmp_path / "l.tgz").write_bytes(blob)
     layer = store.add_layer_from_tar(tmp_path / "l.tgz", None)
-    assert store.blobs.read(layer.digest) == blob
-    assert (layer.snapshot / "hello").read_bytes() == b"hi"
+    assert (layer.snapshot / "hello").read_bytes() == b"again"     # the later entry wins
+    assert store.blobs.digests() == []
     import gzip
     import hashlib
-    assert layer.diff_id == "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
+    tar = gzip.decompress(blob)
+    assert layer.digest == layer.diff_id == "sha256:" + hashlib.sha256(tar).hexdigest()
+    assert b"".join(store.layer_tar(layer)) == tar
+    (layer.snapshot / "hello").write_bytes(b"AGAIN")               # a snapshot changed on disk
+    with pytest.raises(ContentError, match="corrupt"):
+        b"".join(store.layer_tar(layer))
 
 
 @pytest.mark.parametrize("member", ["/abs", "../up"])
@@ -234,7 +244,7 @@ def test_refused_tar_leaves_nothing(store, data_root, member):
     with pytest.raises(ContentError):
         store.add_layer_from_tar(raw, None)
     assert os.listdir(data_root / "snapshots") == []
-    assert os.listdir(data_root / "blobs" / "sha256") == []
+    assert store.blobs.digests() == []
 
 
 def test_corrupt_config_detected(store, base):
@@ -298,7 +308,7 @@ def test_concurrent_processes_never_corrupt(store, base, data_root):
     for img in images:
         assert sum(len(i.tags) for i in images) == 1 + 4 * 15 + 3 * 15
         for layer in img.layers:
-            fresh.blobs.verify(layer.digest)
+            b"".join(fresh.layer_tar(layer))              # rebuilt and verified
             assert layer.snapshot.is_dir()
     assert [n for n in os.listdir(data_root / "snapshots") if n.startswith(".")] == []
 

@@ -101,7 +101,7 @@ def test_the_monitors_pairs():
     assert bundle.monitor_pairs(spec) == [
         ("log_driver", "json-file"), ("restart", "on-failure"), ("restart_max", "3"),
         ("log_max_size", "1000"), ("log_max_file", "2"), ("health_test", "CMD"),
-        ("health_test", "true"), ("health_interval", "7"), ("console_size", "24 80")]
+        ("health_test", "true"), ("health_interval", "7"), ("winsize", "24 80")]
     assert bundle.monitor_pairs(ContainerSpec(id="c" * 64, bundle="/b")) == [("log_driver", "json-file")]
 
 

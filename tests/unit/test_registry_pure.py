@@ -1,8 +1,5 @@
 """Pure parts of the registry client: challenges, credentials file, platform choice, messages."""
-import gzip
-import hashlib
 import json
-import os
 
 import pytest
 
@@ -10,7 +7,7 @@ from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError,
 from dockyard.engine.registry import auth
 from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
 from dockyard.engine.image.store import ImageStore
-from dockyard.engine.registry.pull import _DiffHasher, _image_named, choose_platform
+from dockyard.engine.registry.pull import _image_named, choose_platform
 
 
 def test_parse_bearer_and_basic_challenges():
@@ -93,23 +90,6 @@ def test_basic_challenge_without_credentials_is_unauthorized():
         client._authorization("repository:x:pull")
 
 
-def test_diff_hasher_reads_gzip_members_and_plain_tars_in_any_chunking():
-    data = os.urandom(5000) + b"\0" * 30000
-    expected = "sha256:" + hashlib.sha256(data).hexdigest()
-    two_members = gzip.compress(data[:1000]) + gzip.compress(data[1000:])
-    for blob in (gzip.compress(data), two_members, data):
-        for size in (1, 7, 4096, len(blob)):
-            hasher = _DiffHasher()
-            for i in range(0, len(blob), size):
-                hasher.update(blob[i:i + size])
-            assert hasher.finish() == expected and hasher.size == len(data)
-    broken = bytearray(gzip.compress(data))
-    broken[20] ^= 0xFF
-    hasher = _DiffHasher()
-    hasher.update(bytes(broken))
-    assert hasher.finish() is None
-
-
 def test_image_named_is_none_only_when_the_store_has_no_such_image(data_root, tmp_path):
     store = ImageStore(data_root)
     (tmp_path / "base").mkdir()
@@ -122,3 +102,17 @@ def test_image_named_is_none_only_when_the_store_has_no_such_image(data_root, tm
     store.blobs.path(image.id).write_bytes(b"{}")          # a corrupt config is no "not here yet"
     with pytest.raises(ContentError):
         _image_named(ImageStore(data_root), "named:1")
+
+
+def test_push_compression_comes_from_the_flag_the_environment_or_registries_json(
+        tmp_path, monkeypatch):
+    from dockyard.engine.registry.push import compression_setting
+    monkeypatch.delenv("DOCKYARD_COMPRESSION", raising=False)
+    assert compression_setting(tmp_path) == "gzip"
+    (tmp_path / "registries.json").write_text('{"compression": "zstd"}')
+    assert compression_setting(tmp_path) == "zstd"
+    monkeypatch.setenv("DOCKYARD_COMPRESSION", "gzip")
+    assert compression_setting(tmp_path) == "gzip"
+    assert compression_setting(tmp_path, "zstd") == "zstd"
+    with pytest.raises(InvalidArgument, match="use gzip or zstd"):
+        compression_setting(tmp_path, "brotli")

@@ -1,0 +1,108 @@
+"""Container life as the daemon sees it: starts, exits and removals that requests wait for.
+
+`docker run` opens attach and wait before it calls start, so those requests wait for a start
+or a removal that this daemon (or another process on the data root) is about to do. A change
+made here wakes the waiters at once; one made by another process is seen within POLL_S.
+
+Each container this daemon starts gets a watcher thread that waits for its exit, keeps its
+exit code and, for `--rm` (AutoRemove), removes it, as dockerd does: containers created
+through the API have no reaper of their own, and a daemon that starts removes those that
+exited while none was running. (Events are the engine's: the monitor records start and die.)
+"""
+import threading
+from collections import OrderedDict
+
+from ..errors import NotFound
+
+POLL_S = 0.1
+KEEP_EXIT_CODES = 1000     # of containers removed since: wait?condition=removed asks for them
+
+
+class Lifecycle:
+    def __init__(self, engine):
+        self.engine = engine
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._watched: set[str] = set()
+        self.exit_codes: OrderedDict[str, int] = OrderedDict()
+
+    def changed(self) -> None:
+        """Wake every waiter: something about some container changed."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def wait_until(self, predicate, *, timeout: float | None = None, gone=lambda: False) -> bool:
+        """True once `predicate()` holds; False after `timeout` s or once `gone()` (the client
+        left). The predicate runs outside the lock: it reads container state from disk."""
+        import time
+        deadline = None if timeout is None else time.monotonic() + timeout
+        polls = 0
+        while True:
+            with self._changed:
+                generation = self._generation
+            if predicate():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            polls += 1
+            if polls % 10 == 0 and gone():
+                return False
+            with self._changed:
+                if self._generation == generation:
+                    wait = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
+                    self._changed.wait(max(0.0, wait))
+
+    # -- what routes tell us --------------------------------------------------------------------
+    def started(self, container) -> None:
+        self.changed()
+        self.watch(container)
+
+    def removed(self, container) -> None:
+        self.changed()
+
+    # -- exit watchers --------------------------------------------------------------------------
+    def watch(self, container) -> None:
+        """Watch a running container for its exit, once."""
+        with self._changed:
+            if container.id in self._watched:
+                return
+            self._watched.add(container.id)
+        threading.Thread(target=self._watch, args=(container,), daemon=True,
+                         name=f"dockyard-watch-{container.short_id}").start()
+
+    def watch_running(self) -> None:
+        """Watch the containers running when the daemon starts, and remove the `--rm` ones
+        that exited while no daemon was watching."""
+        for container in self.engine.containers.list(all=True):
+            try:
+                status = container.status
+            except NotFound:
+                continue
+            if status == "running":
+                self.watch(container)
+            elif status in ("exited", "dead") and container.record["HostConfig"].get("AutoRemove"):
+                try:
+                    self.engine.containers.remove(container, force=True, volumes=True)
+                except NotFound:
+                    pass
+
+    def _watch(self, container) -> None:
+        try:
+            result = container.wait()
+            code = result["StatusCode"]
+            self.exit_codes[container.id] = code
+            while len(self.exit_codes) > KEEP_EXIT_CODES:
+                self.exit_codes.popitem(last=False)
+            self.changed()
+            if container.record["HostConfig"].get("AutoRemove"):
+                try:       # --rm takes the anonymous volumes along, as in Docker
+                    self.engine.containers.remove(container, force=True, volumes=True)
+                except NotFound:            # someone removed it first
+                    pass
+                self.removed(container)
+        except NotFound:
+            self.changed()
+        finally:
+            with self._changed:
+                self._watched.discard(container.id)
