@@ -287,8 +287,8 @@ def test_errors_are_one_line_with_docker_statuses(daemon):
     r = daemon.docker("rm", "no-such-container")
     assert r.returncode == 1
     assert r.stderr.strip() == "Error response from daemon: No such container: no-such-container"
-    r = daemon.docker("run", "--restart", "always", "busybox", "true")
-    assert r.returncode == 125 and "HostConfig.RestartPolicy.Name is not supported" in r.stderr
+    r = daemon.docker("run", "--restart", "sometimes", "busybox", "true")
+    assert r.returncode == 125 and "invalid restart policy: unknown policy" in r.stderr
     r = daemon.docker("run", "busybox", "no-such-command")
     assert r.returncode == 127, r.stderr
     r = daemon.docker("search", "busybox")         # no network here: the index can't be reached
@@ -368,3 +368,19 @@ def test_debian_docker_20_10_client(daemon, tmp_path):
     assert built.returncode == 0 and "Successfully tagged old-client:latest" in built.stdout
     assert old("run", "--rm", "old-client", "cat", "/f").stdout == "from-20.10\n"
     assert old("rm", "-f", cid).returncode == 0
+
+
+def test_restart_policy_and_health_check_through_the_docker_cli(daemon):
+    cid = daemon.ok("run", "-d", "--network", "none", "--restart", "on-failure:2", "busybox",
+                    "sh", "-c", "exit 3").strip()
+    assert daemon.ok("wait", cid).strip() == "3"            # after the last of two restarts
+    assert daemon.ok("inspect", "-f", "{{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}",
+                     cid).strip() == "2 on-failure"
+    hid = daemon.ok("run", "-d", "--network", "none", "--health-cmd", "true",
+                    "--health-interval", "100ms", "busybox", "sleep", "30").strip()
+    deadline = time.monotonic() + 30
+    while daemon.ok("inspect", "-f", "{{.State.Health.Status}}", hid).strip() != "healthy":
+        assert time.monotonic() < deadline, "never healthy"
+        time.sleep(0.1)
+    assert "(healthy)" in daemon.ok("ps")
+    daemon.ok("rm", "-f", cid, hid)
