@@ -25,21 +25,23 @@ def register(sub) -> None:
 
 
 def run_attached(engine, container, *, remove=False, stdin=False) -> int:
-    """Start, stream until this run exits, return its exit code (and remove with --rm)."""
+    """Start, stream until this run exits, return its exit code (and remove with --rm, with
+    its anonymous volumes)."""
     tty = bool(container.record["Config"].get("Tty"))
-    try:
-        with _raw(tty and stdin):
-            state = engine.containers.start(container, attach=True)
-            with _resizing(container, tty):
-                if stdin:
-                    pump_stdin(container)
-                return follow_until_exit(container, pid=state.pid)
-    except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
-        container.stop(timeout=3)
-        return 130
-    finally:
-        if remove:
-            engine.containers.remove(container, force=True)
+    with engine.containers.attached(container):
+        try:
+            with _raw(tty and stdin):
+                state = engine.containers.start(container, attach=True)
+                with _resizing(container, tty):
+                    if stdin:
+                        pump_stdin(container)
+                    return follow_until_exit(container, pid=state.pid)
+        except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
+            container.stop(timeout=3)
+            return 130
+        finally:
+            if remove:
+                engine.containers.remove(container, force=True, volumes=True)
 
 
 def follow_until_exit(container, since=None, pid: int | None = None) -> int:

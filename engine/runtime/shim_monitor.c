@@ -27,6 +27,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -44,6 +45,7 @@ struct state {
     const char *status;          /* running | restarting | exited */
     pid_t pid, monitor;
     int exit_code, oom, restart_count, health;   /* health: a health.json to read */
+    int on_exit;         /* the last state: the monitor goes on to exec `on_exit` (reap.py) */
     char started[40], finished[40], boot_id[40], error[4200];
 };
 
@@ -53,6 +55,8 @@ struct mon {
     int fifo;         /* the stdin FIFO's read end; -1 without -i, or once the client closed it */
     int resize;       /* the resize FIFO (-t), -1 otherwise */
     int selfns;       /* this process's PID namespace: children but PID 1 are born in it */
+    int owner;        /* pidfd of the `owner` pair's process (a build's RUN dies with its
+                         builder), -1 without one or once it ended */
     int ready;        /* the launcher's pipe, until the first start is reported */
     struct health *health;
     struct winsize ws;   /* the client's last terminal size: a restarted container's pty gets it */
@@ -62,9 +66,10 @@ struct mon {
 static void state_body(FILE *f, void *arg) {
     struct state *st = arg;
     fprintf(f, "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-            "\"restart_count\":%d,\"boot_id\":\"%s\",\"health\":%s,\"error\":\"", st->status, st->pid,
-            st->monitor, st->exit_code, st->oom ? "true" : "false", st->restart_count, st->boot_id,
-            st->health ? "true" : "false");
+            "\"restart_count\":%d,\"boot_id\":\"%s\",\"health\":%s,\"on_exit\":%s,\"error\":\"",
+            st->status, st->pid, st->monitor, st->exit_code, st->oom ? "true" : "false",
+            st->restart_count, st->boot_id, st->health ? "true" : "false",
+            st->on_exit ? "true" : "false");
     json_string(f, st->error, strlen(st->error));
     fprintf(f, "\",\"started_at\":\"%s\",\"finished_at\":\"%s\"}\n", st->started, st->finished);
 }
@@ -87,6 +92,18 @@ static void read_boot_id(char out[40]) {
     if (fd >= 0) close(fd);
     out[n > 0 ? n : 0] = 0;
     out[strcspn(out, "\n")] = 0;
+}
+
+/* Whether an engine process that waits for this exit holds BUNDLE/attach.lock (shared): it
+ * cleans up itself, so on_exit is skipped. A killed engine's lock is gone with it. */
+static int engine_attached(const char *bundle) {
+    char *path = xasprintf("%s/attach.lock", bundle);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
 }
 
 static int manually_stopped(const char *bundle) {
@@ -169,6 +186,10 @@ static int setup(struct mon *m, struct state *st) {
         snprintf(st->error, sizeof st->error, "signalfd: %s", strerror(errno));
         return -1;
     }
+    if (get("owner") && (m->owner = syscall(SYS_pidfd_open, atoi(get("owner")), 0)) < 0) {
+        snprintf(st->error, sizeof st->error, "the owner %s is gone: %s", get("owner"), strerror(errno));
+        return -1;
+    }
     m->health = health_setup(m->bundle, st->error, sizeof st->error);
     return st->error[0] ? -1 : 0;
 }
@@ -205,10 +226,10 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
     struct stream so = {tty ? master : out, "stdout", "", 0}, se = {err, "stderr", "", 0};
     if (tty && m->ws.ws_row) ioctl(master, TIOCSWINSZ, &m->ws);   /* a restart: the last size */
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[7] = {{m->sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
+        struct pollfd p[8] = {{m->sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
                               {npending ? -1 : m->fifo, POLLIN, 0}, {m->resize, POLLIN, 0},
-                              {-1, 0, 0}, {-1, 0, 0}};
-        int nfds = 5 + (m->health ? health_fds(m->health, p + 5) : 0), fdin = -1;
+                              {m->owner, POLLIN, 0}, {-1, 0, 0}, {-1, 0, 0}};
+        int nfds = 6 + (m->health ? health_fds(m->health, p + 6) : 0), fdin = -1;
         if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
         /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
         int ready_fds = poll(p, nfds, reaped ? 2000 : -1);
@@ -254,7 +275,12 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
         }
         if (m->resize >= 0 && p[4].revents && read_winsize(m->resize, &m->ws) && tty)
             ioctl(master, TIOCSWINSZ, &m->ws);   /* a bad size is the client's, not ours */
-        if (m->health) health_event(m->health, p + 5);
+        if (m->owner >= 0 && p[5].revents) {   /* the owner ended: so does the container */
+            kill(child, SIGKILL);
+            close(m->owner);
+            m->owner = -1;
+        }
+        if (m->health) health_event(m->health, p + 6);
     }
     if (!reaped) waitpid(child, &status, 0);
     if (so.fd >= 0 && so.fd != master) close(so.fd);
@@ -351,13 +377,15 @@ failed:
 
 void monitor(const char *bundle, int ready) {
     struct state st = {.status = "exited", .monitor = getpid()};
-    struct mon m = {.bundle = bundle, .fifo = -1, .resize = -1, .selfns = -1, .ready = ready, .sfd = -1};
+    struct mon m = {.bundle = bundle, .fifo = -1, .resize = -1, .selfns = -1, .ready = ready, .sfd = -1,
+                    .owner = -1};
     long long delay = 0;
     if (setup(&m, &st) == 0) {
         for (;;) {
             long long began = now_ms();
             if (!run_once(&m, &st)) break;
-            if (!should_restart(bundle, st.exit_code, st.restart_count)) break;
+            if ((get("owner") && m.owner < 0) || !should_restart(bundle, st.exit_code, st.restart_count))
+                break;   /* an owner that ended ends the container for good */
             /* Docker's back-off: reset once a run lasted 10 s, else doubled, at most a minute */
             delay = now_ms() - began >= RESET_AFTER_MS || !delay ? FIRST_DELAY_MS
                     : delay * 2 > MAX_DELAY_MS ? MAX_DELAY_MS : delay * 2;
@@ -372,14 +400,16 @@ void monitor(const char *bundle, int ready) {
     if (!st.boot_id[0]) read_boot_id(st.boot_id);
     if (!st.started[0]) now_rfc3339(st.started);
     if (!st.finished[0]) now_rfc3339(st.finished);
+    /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
+    const char **on_exit = values("on_exit", NULL);
+    st.on_exit = on_exit[0] && !engine_attached(bundle);
     write_state(bundle, &st);
     if (m.ready >= 0) {   /* it never ran: the engine reads the final state instead */
         static const char line[] = "{\"status\":\"exited\"}\n";
         if (write(m.ready, line, sizeof line - 1) < 0) { /* gone */ }
         close(m.ready);
     }
-    const char **on_exit = values("on_exit", NULL);
-    if (on_exit[0]) {   /* `run -d --rm`: the engine's clean-up command */
+    if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0 && dup2(null, 0) >= 0 && dup2(null, 1) >= 0 && dup2(null, 2) >= 0) {
             sigprocmask(SIG_UNBLOCK, &m.set, NULL);
