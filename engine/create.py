@@ -27,11 +27,11 @@ def create_container(engine, options: RunOptions) -> Container:
     cid = os.urandom(32).hex()
     with intents.held(engine.root, cid, "create") as intent:
         return _create(engine, options, image, cid, intent, limits=limits, host=host,
-                       stop_signal=stop_signal, exposed=exposed)
+                       stop_signal=stop_signal, exposed=exposed, watch=watch)
 
 
 def _create(engine, options, image, cid, intent, *, limits, host, stop_signal,
-            exposed) -> Container:
+            exposed, watch) -> Container:
     """create_container's steps, each undone when a later one fails."""
     undo = []
     try:
