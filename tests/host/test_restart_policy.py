@@ -62,6 +62,17 @@ def test_on_failure_restarts_n_times_with_a_doubling_delay_and_no_engine_running
     container.remove()
 
 
+def test_an_attached_run_returns_at_the_first_exit_and_the_policy_goes_on(engine):
+    done = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), "run", "--name", "att",
+                           "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 4"],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (4, "run\n"), done.stderr   # as Docker's next-exit
+    container = engine.containers.get("att")
+    assert container.wait(timeout=30)["StatusCode"] == 4
+    assert container.attrs["RestartCount"] == 2
+    container.remove()
+
+
 def test_always_restarts_until_stopped_and_a_start_undoes_the_stop(engine):
     container = engine.containers.run("busybox", ["sh", "-c", "sleep 0.1"], detach=True,
                                       network_mode="none", restart_policy={"Name": "always"})
