@@ -167,3 +167,27 @@ def test_after_a_reboot_the_policies_say_what_comes_back(engine):
                       "rb-done": "exited", "rb-failing": "running", "rb-no": "dead"}
     for container in made.values():
         container.remove(force=True)
+
+
+def test_system_check_and_recovery_leave_a_restarting_container_its_network(engine):
+    container = engine.containers.run("busybox", ["false"], detach=True,
+                                      restart_policy={"Name": "always"})
+    netns = engine.root / "netns" / container.id
+    # its fourth restart waits 0.8 s, the ones after longer: checks run between two runs
+    until(lambda: container.state.restart_count >= 4 and container.status == "restarting",
+          timeout=20)
+    assert cli(engine, "system", "check").strip().endswith(": ok")
+    Engine(engine.root).containers.list(all=True)       # a new engine's recovery
+    assert netns.exists() and container.status in ("restarting", "running")
+    until(lambda: container.status == "restarting", timeout=10)
+    os.kill(container.state.monitor, signal.SIGKILL)     # its monitor dies between two runs
+    until(lambda: container.status == "dead", timeout=5)
+    found = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), "system", "check"],
+                           capture_output=True, text=True, timeout=60)
+    assert found.returncode == 1 and f"container {container.short_id}: its monitor died" \
+        in found.stdout, found.stdout
+    # the next engine use settles it (as check --repair would): exited, its network given back
+    assert "Exited (137)" in cli(engine, "ps", "-a", "--filter", f"id={container.id}")
+    assert container.status == "exited" and not netns.exists()
+    assert cli(engine, "system", "check").strip().endswith(": ok")
+    container.remove()
