@@ -6,12 +6,20 @@ import os
 import pty
 import select
 import struct
+import subprocess
 import sys
 import termios
 import time
 
 DOCKYARD = [sys.executable, "-m", "dockyard.engine.cli"]
 SHELL = "stty size; echo TERM=$TERM; echo READY; exec sh"
+
+
+def until(check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def set_size(fd, rows, cols):
@@ -84,3 +92,18 @@ def test_term_is_set_only_with_a_tty_and_yields_to_the_users(engine):
         assert plain.exec_run("sh -c 'echo $TERM'", tty=True)[1].strip() == b"xterm"
     finally:
         plain.remove(force=True)
+
+
+def test_a_detached_tty_logs_each_read_and_follows_a_resize(engine):
+    # a TTY has no lines: its log takes each read (as Docker's), a partial line shows at once
+    script = "printf partial; trap 'stty size' WINCH; while :; do sleep 0.05; done"
+    cid = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), "run", "-dt", "--network",
+                          "none", "busybox", "sh", "-c", script],
+                         capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    container = engine.containers.get(cid)
+    try:
+        until(lambda: container.logs() == b"partial")
+        container.resize(27, 93)           # what the API's POST /containers/{id}/resize does
+        until(lambda: b"27 93" in container.logs())
+    finally:
+        container.remove(force=True)
