@@ -38,6 +38,7 @@ struct health {
     long long interval, timeout, start_period, start_interval;   /* ns */
     long retries;
     int spec, timer, pidfd;    /* the probe's exec spec (memfd), the timerfd, the container's PID 1 */
+    pid_t child;               /* the container's PID 1 */
     pid_t probe;               /* the running probe, or 0 */
     int out, timed_out;        /* the probe's output pipe (-1: none or ended) */
     long long started;         /* this run's start, CLOCK_MONOTONIC ns */
@@ -130,6 +131,7 @@ struct health *health_setup(const char *bundle, char *err, size_t errlen) {
 
 void health_start(struct health *h, pid_t child) {
     h->pidfd = syscall(SYS_pidfd_open, child, 0);   /* fails only if it died: no probe then */
+    h->child = child;
     h->started = now_ns();
     h->status = "starting";
     h->streak = 0;
@@ -251,6 +253,23 @@ void health_event(struct health *h, struct pollfd *p) {
     kill(-h->probe, SIGKILL);
 }
 
+/* Whether the container's PID 1 is on its way out (PF_EXITING in /proc/PID/stat is set first
+ * thing in the kernel's do_exit): its namespaces go before its parent hears of the exit. */
+static int exiting(pid_t pid) {
+    char path[32], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 1;
+    buf[n] = 0;
+    const char *fields = strrchr(buf, ')');   /* after the command name, which may hold ")" */
+    unsigned long flags;
+    if (!fields || sscanf(fields + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1) return 0;
+    return (flags & 0x4) != 0;   /* PF_EXITING */
+}
+
 void health_reap(struct health *h) {
     int status;
     if (!h->probe || waitpid(h->probe, &status, WNOHANG) != h->probe) return;
@@ -259,7 +278,13 @@ void health_reap(struct health *h) {
         read_output(h);
         if (h->out >= 0) { close(h->out); h->out = -1; }
     }
-    record(h, h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    int code = h->timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code && exiting(h->child)) {   /* cut off by the container's exit: no result (Docker */
+        free(h->cur.output);           /* drops those too); the exit ends the checks */
+        h->cur.output = NULL;
+        return;
+    }
+    record(h, code);
     arm(h, next_interval(h));
 }
 

@@ -240,7 +240,9 @@ static int pump(struct mon *m, pid_t child, int master, int out, int err, int in
             if (si.ssi_signo == SIGALRM) continue;   /* the engine's stop: looked at after the exit */
             if (si.ssi_signo != SIGCHLD) { kill(child, si.ssi_signo); continue; }
             if (!reaped && waitpid(child, &status, WNOHANG) == child) reaped = 1;
-            if (m->health) health_reap(m->health);
+            /* a probe ended by the exit is no result, as Docker drops one: PID 1 is looked at
+             * first, so the probe it took along is discarded, not counted as a failure */
+            if (m->health) { if (reaped) health_stop(m->health); else health_reap(m->health); }
         }
         for (int k = 1; k <= 2; k++) {
             struct stream *s = k == 1 ? &so : &se;

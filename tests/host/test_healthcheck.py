@@ -106,6 +106,24 @@ def test_the_images_healthcheck_and_no_healthcheck(engine, run):
     engine.images.remove("monitor-health:1")
 
 
+def test_a_probe_cut_off_by_the_exit_is_no_failure(engine):
+    # each container exits as its probe is due: the probe finds no container to join, which
+    # Docker drops (no result, no FailingStreak); the stopped container shows "unhealthy"
+    dockyard = [*DOCKYARD, "--data-root", str(engine.root)]
+    ids = [subprocess.run([*dockyard, "run", "-d", "--network", "none", "--health-cmd", "true",
+                           "--health-interval", "1s", "busybox", "sleep", "1"], check=True,
+                          capture_output=True, text=True).stdout.strip() for _ in range(4)]
+    try:
+        subprocess.run([*dockyard, "wait", *ids], check=True, capture_output=True, timeout=30)
+        shown = subprocess.run([*dockyard, "inspect", "-f", "{{json .State.Health}}", *ids],
+                               check=True, capture_output=True, text=True).stdout
+        for state in map(json.loads, shown.splitlines()):
+            assert state["Status"] == "unhealthy" and state["FailingStreak"] == 0, state
+            assert all(r["ExitCode"] == 0 for r in state["Log"]), state
+    finally:
+        subprocess.run([*dockyard, "rm", "-f", *ids], capture_output=True)
+
+
 def test_the_container_widget_shows_the_health(run):
     from dockyard.extension.container_widget import ContainerView
     container = run(["sleep", "60"], healthcheck={"test": "exit 1", "interval": FAST, "retries": 1})
