@@ -55,7 +55,7 @@ def container_inspect(container, size: bool = False) -> dict:
         },
         "Image": record["Image"],
         "ResolvConfPath": str(bundle / "resolv.conf"), "HostnamePath": str(bundle / "hostname"),
-        "HostsPath": str(bundle / "hosts"), "LogPath": str(bundle / "container.log"),
+        "HostsPath": str(bundle / "hosts"), "LogPath": log_path(container),
         "Name": record["Name"], "RestartCount": state.restart_count,
         "Driver": "overlay2", "Platform": "linux", "MountLabel": "", "ProcessLabel": "",
         "AppArmorProfile": "", "ExecIDs": None,
@@ -75,6 +75,12 @@ def container_inspect(container, size: bool = False) -> dict:
         "NetworkSettings": networks,
     })
     return inspect
+
+
+def log_path(container) -> str:
+    """The json-file log's path; "" with --log-driver none, which keeps none (as Docker)."""
+    config = container.record.get("HostConfig", {}).get("LogConfig") or {}
+    return "" if config.get("Type") == "none" else str(container.bundle / "container.log")
 
 
 def host_config(recorded: dict) -> dict:

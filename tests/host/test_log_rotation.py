@@ -65,6 +65,8 @@ def test_log_driver_none_keeps_no_log_but_an_attached_run_shows_the_output(engin
                                       network_mode="none", log_config={"type": "none"})
     container.wait(timeout=10)
     assert files(container) == {}
+    assert container.attrs["LogPath"] == ""                       # as Docker's: no log file
+    assert container.attrs["HostConfig"]["LogConfig"] == {"Type": "none", "Config": {}}
     with pytest.raises(Conflict, match="configured logging driver does not support reading"):
         container.logs()
     container.remove()
