@@ -54,6 +54,11 @@ def test_a_passing_check_makes_it_healthy_in_inspect_and_ps(engine, run):
     ps = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), "ps"], capture_output=True,
                         text=True).stdout
     assert "(healthy)" in next(row for row in ps.splitlines() if container.short_id in row)
+    for wanted, shown in (("healthy", [container.short_id]), ("unhealthy", []), ("none", [])):
+        ids = subprocess.run([*DOCKYARD, "--data-root", str(engine.root), "ps", "-q", "--filter",
+                              f"health={wanted}", "--filter", f"id={container.id}"],
+                             capture_output=True, text=True).stdout.split()
+        assert ids == shown, (wanted, ids)
     container.stop(timeout=0)
     assert health(container)["Status"] == "unhealthy"               # as Docker, once stopped
     events = [json.loads(line) for line in (engine.root / "events.jsonl").read_text().splitlines()]

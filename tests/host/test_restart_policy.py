@@ -25,11 +25,11 @@ def cli(engine, *argv) -> str:
     return done.stdout
 
 
-def ps(engine) -> str:
+def ps(engine, *argv) -> str:
     """`dockyard ps` in this process: a new one takes longer than a restart's back-off."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["--data-root", str(engine.root), "ps"]) == 0
+        assert main(["--data-root", str(engine.root), "ps", *argv]) == 0
     return out.getvalue()
 
 
@@ -102,6 +102,7 @@ def test_stop_and_rm_of_a_container_waiting_to_restart(engine):
     attrs = container.attrs
     assert attrs["State"]["Restarting"] and attrs["State"]["Running"] and attrs["State"]["Pid"] == 0
     assert "Restarting (1)" in ps(engine)
+    assert ps(engine, "-q", "--filter", "status=restarting").split() == [container.short_id]
     assert container.stop(timeout=2).status == "exited"
     container.start()
     until(lambda: container.status == "restarting", timeout=10)
