@@ -18,7 +18,6 @@ import fcntl
 import os
 
 from .errors import DockyardError
-from .runtime import process
 
 
 def _read(path) -> str:
@@ -35,7 +34,7 @@ def should_start(container, boot: str) -> bool:
     state = container.state
     if policy == "no" or state.status == "created" or state.boot_id in ("", boot):
         return False
-    by_hand = (container.bundle / process.STOPPED_MARK).exists()
+    by_hand = (container.bundle / container.engine.runtime.STOPPED_MARK).exists()
     if policy == "always":
         return True
     if policy == "unless-stopped":
@@ -47,7 +46,7 @@ def should_start(container, boot: str) -> bool:
 def after_reboot(engine) -> list:
     """Start what must come back after a reboot: once per boot and data root (two small reads
     otherwise). Returns the containers started; one that fails to start is left as it is."""
-    boot = process.boot_id()
+    boot = engine.runtime.boot_id()
     mark = engine.root / "boot_id"
     if _read(mark) == boot:
         return []

@@ -3,13 +3,24 @@
 Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
 intent while it runs; temp files of such a call that was killed are removed by the next engine
 use or prune once no writer is alive (recovery.py).
+
+The builder, the registry client and the archive formats are imported by the calls that use
+them (the figures: CPU time of the import on top of the image store), so listing images or
+running a container pays for none of them.
 """
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 from contextlib import contextmanager
 
-from .errors import InvalidArgument
+from . import events, intents
+from .errors import ContentError, DockyardError, ImageNotFound, InvalidArgument
+from .image.layers import apply
+from .image.reference import parse
+from .recovery import WRITER_PREFIX, sweep_store, writers_alive
 
 
 class Images:
@@ -25,12 +36,40 @@ class Images:
         (docker-py's dict or `--filter` strings) as `docker images` applies them."""
         images = self.store.list()
         if name or filters:
-            from .filters import select_images
+            from .filters import select_images       # ~5 ms: filtered lists only
             return select_images(self.engine, images, filters, name)
         return images
 
+    def get_or_pull(self, ref: str, pull: str = "missing", *, platform=None, on_event=None):
+        """The image to run: local, or pulled as `docker run --pull` says (missing|always|never);
+        with `platform` ("linux/arm64") a local image for another platform is pulled again."""
+        if pull == "always":
+            return self.pull(ref, platform=platform, on_event=on_event)
+        try:
+            image = self.get(ref)
+        except ImageNotFound as missing:
+            if pull == "never" or _looks_like_an_id(ref):
+                raise
+            try:
+                return self.pull(ref, platform=platform, on_event=on_event)
+            except DockyardError as exc:
+                raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+        if platform and _platform_of(image) != _normal_platform(platform):
+            if pull == "never" or _looks_like_an_id(ref):
+                raise ImageNotFound(
+                    f"image with reference {ref} was found but does not match the specified "
+                    f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
+            return self.pull(ref, platform=platform, on_event=on_event)
+        return image
+
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
+
+    def summary(self, image) -> dict:
+        """The image as `GET /images/json` lists it (what `docker images` shows): familiar
+        RepoTags and RepoDigests, Created in Unix seconds, Size, Labels."""
+        from .image.inspect import summary as image_summary     # ~5 ms: list output only
+        return image_summary(image)
 
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))
@@ -47,7 +86,6 @@ class Images:
 
     def prune(self, all=False) -> dict:
         """docker image prune; also the temp files of writes that were killed."""
-        from .recovery import sweep_store, writers_alive
         images = {image.id for image in self.store.list()}
         report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
         self._report(report.get("ImagesDeleted") or [], images)
@@ -57,14 +95,11 @@ class Images:
 
     @contextmanager
     def _writing(self, op: str):
-        from . import intents
-        from .recovery import WRITER_PREFIX
         with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
             yield
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
-        from .events import record
-        record(self.engine.root, "image", action, actor, {"name": name or actor})
+        events.record(self.engine.root, "image", action, actor, {"name": name or actor})
 
     def _report(self, report: list[dict], images: set) -> None:
         """untag and delete events for an rmi/prune report (not for the layers it names)."""
@@ -79,14 +114,14 @@ class Images:
         if name.split(":")[0] != "busybox":
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
-        from .image.bootstrap import bootstrap_busybox
+        from .image.bootstrap import bootstrap_busybox      # ~7 ms
         with self._writing("bootstrap"):
             return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
     def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
         device nodes it holds are left out, named in one {"type": "note"} event."""
-        from .image.bootstrap import import_tarball
+        from .image.bootstrap import import_tarball     # ~7 ms
         with self._writing("import"):
             image = import_tarball(self.store, source, reference, changes=changes,
                                    message=message, on_event=on_event)
@@ -100,14 +135,9 @@ class Images:
             return self._build(dockerfile, context=context, **kwargs)
 
     def _build(self, dockerfile, *, context, **kwargs):
-        from .builder.build import build
+        from .builder.build import build            # ~30 ms: the builder
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
-        import os
-        import shutil
-        import tempfile
-        from .errors import ContentError
-        from .image.layers import apply
         base = self.engine.root / "buildcache" / "tmp"
         base.mkdir(parents=True, exist_ok=True)
         unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
@@ -132,7 +162,7 @@ class Images:
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .builder.commit import commit
+        from .builder.commit import commit          # ~31 ms: the builder
         with self._writing("commit"):
             image = commit(self.engine, container, repository, tag, message=message,
                            author=author, changes=changes, conf=conf)
@@ -143,7 +173,7 @@ class Images:
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
 
         credentials: (username, password) for this pull only (else the saved login's)."""
-        from .registry.pull import pull
+        from .registry.pull import pull             # ~29 ms: the registry client
         with self._writing("pull"):
             image = pull(self.store, name, platform=platform, on_event=on_event,
                          client=self._client(name, credentials))
@@ -156,23 +186,25 @@ class Images:
 
         `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
         from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
-        from .registry.push import push
+        from .registry.push import push             # ~29 ms: the registry client
         result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
                       client=self._client(name, credentials), compression=compression)
         self._emit("push", name)
         return result
 
     def _client(self, name, credentials):
-        if not credentials:
+        """A client for `name`'s registry with the engine's transport and these credentials;
+        None when neither is given (pull and push then make their own)."""
+        transport = self.engine.registry_transport
+        if not credentials and transport is None:
             return None
-        from .image.reference import parse
-        from .registry.client import RegistryClient
-        return RegistryClient(parse(name).domain, root=self.engine.root,
-                              credentials=tuple(credentials))
+        from .registry.client import RegistryClient     # ~26 ms
+        return RegistryClient(parse(name).domain, root=self.engine.root, transport=transport,
+                              credentials=tuple(credentials) if credentials else None)
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
-        from .archive import save
+        from .archive import save           # ~8 ms: docker save's formats
         refs = [refs] if isinstance(refs, str) else list(refs)
         save(self.store, refs, out)
         for ref in refs:
@@ -181,7 +213,7 @@ class Images:
     def load(self, source, on_event=None):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
         device nodes in a layer are left out, named in {"type": "note"} events."""
-        from .archive import load
+        from .archive import load           # ~8 ms: docker load's formats
         with self._writing("load"):
             loaded = load(self.store, source, on_event)
         for entry in loaded:
@@ -190,20 +222,38 @@ class Images:
 
     def search(self, term: str, limit: int = 25) -> list[dict]:
         """docker search: results of the index's /v1/search (Docker Hub unless named)."""
-        from .registry.search import search
-        return search(term, limit=limit)
+        from .registry.search import search         # ~19 ms
+        return search(term, limit=limit, transport=self.engine.registry_transport)
 
     def login(self, server, username, password, *, remember=True):
         """docker login: check the credentials with the registry, then keep them in auth.json
         (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
+        # ~26 ms: the registry client
         from .registry.auth import registry_domain, save_credentials
         from .registry.client import RegistryClient
         RegistryClient(registry_domain(server), root=self.engine.root,
-                       credentials=(username, password)).login()
+                       credentials=(username, password),
+                       transport=self.engine.registry_transport).login()
         if remember:
             save_credentials(self.engine.root, server, username, password)
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""
-        from .registry.auth import remove_credentials
+        from .registry.auth import remove_credentials   # ~1 ms, with the registry package
         return remove_credentials(self.engine.root, server)
+
+def _platform_of(image) -> str:
+    config = image.config
+    return "/".join(p for p in (config.get("os") or "linux", config.get("architecture") or "",
+                                config.get("variant") or "") if p)
+
+
+def _normal_platform(platform: str) -> str:
+    """"amd64" -> "linux/amd64"; "linux/arm64/v8" stays."""
+    return platform if "/" in platform else f"linux/{platform}"
+
+
+def _looks_like_an_id(ref: str) -> bool:
+    hexpart = ref.removeprefix("sha256:")
+    return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
+        c in "0123456789abcdef" for c in hexpart))

@@ -9,8 +9,12 @@ import contextlib
 import os
 import sys
 import threading
+import time
 
+from .. import Engine
+from ..errors import Conflict
 from .render import binary
+from .terminal import raw_mode, resizing
 
 
 def register(sub) -> None:
@@ -49,26 +53,20 @@ def follow_until_exit(container, since=None, pid: int | None = None) -> int:
     container exits; its exit code. pid=PID 1 of the run `run` started: until that run exits,
     its exit code, as Docker's CLI waits for the next exit (a restart policy may start it
     again)."""
-    from ..runtime import process
     for entry in container.log_entries(follow=True, since=since, attached=True, run_of=pid):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         out.write(entry.data)
         out.flush()
-    if pid:
-        return process.wait(container.bundle, exit_of=pid).exit_code
-    return container.wait()["StatusCode"]
+    return container.wait(exit_of=pid)["StatusCode"]
 
 
 def _raw(on: bool):
     """-it: our terminal in raw mode, so keys reach the container's pty as typed."""
-    from .terminal import raw_mode
     return raw_mode(0) if on else contextlib.nullcontext()
 
 
 def _resizing(container, tty: bool):
     """-t: the container's pty follows our terminal's size (it got the first one at create)."""
-    from ..errors import Conflict
-    from .terminal import resizing
 
     def resize(rows, columns):
         try:
@@ -97,9 +95,6 @@ def pump_stdin(container):
 def cmd_attach(args) -> int:
     """docker attach: the output from now on, stdin when the container has it open; Ctrl-C
     goes to the container (--sig-proxy=false: detaches). Exits with the container's code."""
-    import time
-    from .. import Engine
-    from ..errors import Conflict
     container = Engine(args.data_root).containers.get(args.container)
     status = container.status
     if status == "paused":

@@ -1,5 +1,7 @@
 """`dockyard daemon`: serve Docker's Engine API over this engine, so the docker CLI, docker-py
 and docker-compose drive it (DOCKER_HOST=unix:///run/dockyard.sock)."""
+from .. import Engine
+from ..errors import InvalidArgument
 
 
 def register(sub) -> None:
@@ -16,8 +18,7 @@ def register(sub) -> None:
 
 
 def _tls(args):
-    from ..api.server import TLS
-    from ..errors import InvalidArgument
+    from ..api.server import TLS        # ~21 ms: the API server, for this command only
     given = [args.tlscacert, args.tlscert, args.tlskey]
     if not args.tlsverify:
         if any(given):
@@ -30,7 +31,6 @@ def _tls(args):
 
 
 def cmd_daemon(args) -> int:
-    from .. import Engine
-    from ..api.server import serve
+    from ..api.server import serve      # ~21 ms: the API server, for this command only
     serve(Engine(args.data_root), args.host, tls=_tls(args))
     return 0

@@ -1,5 +1,9 @@
 """Registry and archive verbs: pull, push, save, load, login, logout, with Docker's plain output."""
-from .render import binary_stdout
+import sys
+
+from .. import Engine, parse_reference
+from ..errors import InvalidArgument
+from .render import binary_stdout, table
 
 
 def register(sub) -> None:
@@ -44,7 +48,6 @@ def register_image_verbs(sub) -> None:
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
@@ -82,10 +85,7 @@ def PushProgress(stream) -> LayerProgress:
 
 
 def cmd_pull(args) -> int:
-    import sys
-
-    from ..image.reference import familiar, parse
-    ref = parse(args.name)
+    ref = parse_reference(args.name)
     quiet = args.quiet
     if not quiet:
         if not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
@@ -107,16 +107,13 @@ def cmd_pull(args) -> int:
         print(f"Digest: {done['digest']}")
         what = "Image is up to date for" if done["status"] == "up to date" else \
             "Downloaded newer image for"
-        print(f"Status: {what} {familiar(ref)}")
+        print(f"Status: {what} {ref.familiar}")
     print(str(ref))
     return 0
 
 
 def cmd_push(args) -> int:
-    import sys
-
-    from ..image.reference import parse
-    ref = parse(args.name)
+    ref = parse_reference(args.name)
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
     result = _engine(args).images.push(args.name, compression=args.compression,
@@ -126,9 +123,6 @@ def cmd_push(args) -> int:
 
 
 def cmd_save(args) -> int:
-    import sys
-
-    from ..errors import InvalidArgument
     engine = _engine(args)
     if args.output:
         engine.images.save(args.images, args.output)
@@ -143,7 +137,6 @@ def cmd_save(args) -> int:
 
 
 def cmd_load(args) -> int:
-    import sys
     engine = _engine(args)
     source = args.input or sys.stdin.buffer
 
@@ -160,7 +153,6 @@ def cmd_load(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from .render import table
     rows = []
     for hit in _engine(args).images.search(args.term, limit=args.limit):
         text = (hit.get("description") or "").replace("\n", " ")
@@ -173,10 +165,8 @@ def cmd_search(args) -> int:
 
 
 def cmd_login(args) -> int:
-    import getpass
-    import sys
+    import getpass  # ~1 ms: login only
 
-    from ..errors import InvalidArgument
     password = args.password
     if args.password_stdin:
         if password:

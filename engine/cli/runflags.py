@@ -4,6 +4,10 @@ The CLI and the magics parse with the same parser, then call `run_options(args)`
 `%container run -d -p 8080:80 web` means exactly what `dockyard run -d -p 8080:80 web` does.
 """
 import contextlib
+import os
+
+from .. import RunOptions
+from ..errors import InvalidArgument
 
 
 def add_run_flags(p, detach=True) -> None:
@@ -81,9 +85,6 @@ def add_run_flags(p, detach=True) -> None:
 
 def run_options(args):
     """argparse Namespace of run/create -> engine RunOptions."""
-    from ..errors import InvalidArgument
-    from ..options import RunOptions
-    from ..runtime.monitor_options import parse_log_opts
     env = list(args.env)
     for path in args.env_file:
         env += _read_lines(path, "--env-file")
@@ -116,13 +117,12 @@ def run_options(args):
         log_driver=args.log_driver, sysctls=_sysctls(args.sysctl), group_add=tuple(args.group_add),
         oom_kill_disable=args.oom_kill_disable, cpu_shares=args.cpu_shares,
         cpuset_cpus=args.cpuset_cpus, memory_reservation=args.memory_reservation,
-        restart_policy=args.restart, log_opts=parse_log_opts(args.log_opt),
+        restart_policy=args.restart, log_opts=_log_opts(args.log_opt),
         healthcheck=_healthcheck(args))
 
 
 def _healthcheck(args) -> dict | None:
     """--health-* and --no-healthcheck as docker-py's healthcheck dict (None: the image's)."""
-    from ..errors import InvalidArgument
     given = {key: value for key, value in (
         ("test", args.health_cmd and ["CMD-SHELL", args.health_cmd]),
         ("interval", args.health_interval), ("timeout", args.health_timeout),
@@ -137,7 +137,6 @@ def _healthcheck(args) -> dict | None:
 
 def _read_lines(path, flag: str) -> list[str]:
     """The non-empty, non-comment lines of an --env-file or --label-file."""
-    from ..errors import InvalidArgument
     try:
         with open(path, encoding="utf-8") as f:
             return [line.strip() for line in f if line.strip() and not line.startswith("#")]
@@ -147,9 +146,19 @@ def _read_lines(path, flag: str) -> list[str]:
         raise InvalidArgument(f"{flag} {path}: not UTF-8 text") from None
 
 
+def _log_opts(items) -> dict:
+    """["max-size=10m", ...] (--log-opt) -> {"max-size": "10m"}."""
+    opts = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise InvalidArgument(f"invalid log opt '{item}': KEY=VALUE expected")
+        opts[key] = value
+    return opts
+
+
 def _sysctls(items) -> dict:
     """["net.ipv4.ip_forward=1"] -> {"net.ipv4.ip_forward": "1"}, Docker's KEY=VALUE check."""
-    from ..errors import InvalidArgument
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -164,8 +173,6 @@ def _sysctls(items) -> dict:
 def cidfile(path):
     """--cidfile: refused if the file exists (Docker's words); yields a function that writes
     the id once created; the file is removed again if the create fails."""
-    import os
-    from ..errors import InvalidArgument
     if not path:
         yield lambda cid: None
         return

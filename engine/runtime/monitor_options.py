@@ -78,17 +78,6 @@ def log_config(driver: str | None, opts: dict | None) -> tuple[str, int, int]:
     return driver, max_size, max_file
 
 
-def parse_log_opts(items) -> dict:
-    """["max-size=10m", ...] (--log-opt) -> {"max-size": "10m"}."""
-    opts = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key or not sep:
-            raise InvalidArgument(f"invalid log opt '{item}': KEY=VALUE expected")
-        opts[key] = value
-    return opts
-
-
 _HEALTH_KEYS = {"test": "Test", "interval": "Interval", "timeout": "Timeout",
                 "retries": "Retries", "start_period": "StartPeriod",
                 "start_interval": "StartInterval"}
