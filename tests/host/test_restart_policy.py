@@ -12,7 +12,7 @@ import time
 
 from dockyard.engine import Engine
 from dockyard.engine.cli.main import main
-from dockyard.engine.cli.render import parse_time
+from dockyard.engine.image.model import parse_time
 from dockyard.engine.runtime import process
 
 DOCKYARD = [sys.executable, "-m", "dockyard.engine.cli"]
