@@ -23,7 +23,6 @@ from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
 ALIVE = ("running", "restarting", "paused")   # the monitor acts for it
-ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
