@@ -146,7 +146,7 @@ def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
     if status == "dead":
         return [_fixed(f"container {cid[:12]}: its monitor died while it ran", repair,
                        lambda: recovery.settle(engine, cid))]
-    if status == "running":
+    if status in ("running", "restarting"):
         return []
     if not holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
         return [_fixed(f"stopped container {cid[:12]} still holds its network", repair,

@@ -15,6 +15,7 @@ from .errors import Conflict, DockyardError, InvalidArgument, VolumeNotFound
 from .network.dns import wants_embedded
 from .options import RunOptions
 from .runtime import cgroups, convert
+from .runtime.monitor_options import health_config, merge_health
 from .runtime.resources import shm_bytes
 from .storage import atomic_write_json, now_rfc3339
 
@@ -27,9 +28,6 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     convert.parse_links(options.links)
     _check_container_network(options)
     exposed = convert.parse_expose(options.expose)
-    if options.log_driver not in ("json-file", "none"):
-        raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
-                              "(json-file or none)")
     image = engine.images.get_or_pull(options.image, options.pull,
                                       platform=options.platform)
     cid = os.urandom(32).hex()
@@ -80,6 +78,7 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
 def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) -> dict:
     """container.json: Docker's Config and HostConfig of the container, from its spec."""
     image_config = image.config.get("config") or {}
+    health = merge_health(image_config.get("Healthcheck"), health_config(options.healthcheck))
     return {
         "Id": spec.id, "Name": "/" + name, "Created": now_rfc3339(),
         "Image": image.id, "ImageRef": options.image,
@@ -98,6 +97,8 @@ def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) ->
             "StopSignal": spec.stop_signal if options.stop_signal
             or image_config.get("StopSignal") else None,
             "StopTimeout": options.stop_timeout,
+            # Docker's merge of the --health-* flags over the image's HEALTHCHECK
+            **({"Healthcheck": health} if health else {}),
         },
         "HostConfig": {
             "AutoRemove": options.auto_remove, "NetworkMode": options.network or "default",
@@ -114,7 +115,9 @@ def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) ->
             "DnsOptions": list(spec.dns_options),
             "Links": [f"/{t}:/{name}/{a}" for t, a in convert.parse_links(options.links)]
             or None, "ShmSize": shm_bytes(options.shm_size),
-            "LogConfig": {"Type": options.log_driver, "Config": {}},
+            "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
+            "LogConfig": {"Type": spec.log_driver, "Config": dict(options.log_opts)},
+            "ConsoleSize": list(options.console_size or (0, 0)),
             "Sysctls": dict(spec.sysctls), "GroupAdd": list(spec.group_add) or None,
             "OomKillDisable": spec.oom_kill_disable, "CpuShares": spec.cpu_shares,
             "CpusetCpus": spec.cpuset_cpus, "MemoryReservation": spec.memory_reservation,

@@ -12,7 +12,7 @@ from . import intents
 from .errors import Conflict, ContainerNotFound, InvalidArgument
 
 # The states in which a container keeps its network reservations.
-HOLDING = ("created", "running")
+HOLDING = ("created", "running", "restarting", "paused")   # restarting: between two runs
 
 
 def join(engine, cid: str, name: str, hostname: str, options, image) -> tuple[str, dict, dict]:

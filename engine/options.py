@@ -61,6 +61,10 @@ class RunOptions:
     cpu_shares: int | None = None
     cpuset_cpus: str | None = None              # "0-2,4"
     memory_reservation: str | int | None = None
+    restart_policy: str | dict | None = None    # "on-failure:3" or {"Name": ..., "MaximumRetryCount": N}
+    log_opts: dict = field(default_factory=dict)   # json-file: max-size, max-file
+    healthcheck: dict | None = None             # docker-py's {"test", "interval", ...} (ns) or Docker's keys
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the client's terminal, for -t
 
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -76,7 +80,8 @@ class RunOptions:
         for key, value in kwargs.items():
             if key == "nano_cpus":
                 key, value = "cpus", value and value / 1e9
-            if key == "log_config":         # docker-py: {"type": "none", "config": {}}
+            if key == "log_config":         # docker-py: {"type": "json-file", "config": {...}}
+                values["log_opts"] = dict((value or {}).get("config") or {})
                 key, value = "log_driver", (value or {}).get("type") or "json-file"
             key = cls.ALIASES.get(key, key)
             if key not in known:
@@ -121,4 +126,5 @@ def _port_item(container, host) -> str:
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
            "cap_add", "cap_drop", "security_opt", "ulimits", "devices", "extra_hosts", "dns",
            "dns_search", "dns_opt", "expose", "group_add", "links"}
-_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_driver": "json-file"}
+_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_opts": {},
+                                        "log_driver": "json-file"}

@@ -5,7 +5,9 @@
     <bundle>/upper, work  the container's writable overlay layer; merged/ is the mount point
     <bundle>/hostname, hosts, resolv.conf   bound over /etc/... (the engine may edit them in place)
     <bundle>/dns-records  what the embedded DNS server answers (user networks; network/dns.py)
-    <bundle>/state.json, container.log       written by the monitor
+    <bundle>/state.json, health.json, container.log[.N]   written by the monitor
+    <bundle>/manually-stopped   made by stop and kill: the monitor restarts it no more
+    <bundle>/restart-policy     "NAME N" from `update --restart`, over the spec's policy
 """
 import os
 import shutil
@@ -87,6 +89,7 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
         pairs.append(("owner", str(spec.owner)))
     if spec.dns_resolver:
         pairs.append(("dns_resolver", "1"))
+    pairs += monitor_pairs(spec)
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
         cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
         pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
@@ -97,6 +100,24 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for key, value in pairs:
         if "\0" in value:
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+    return pairs
+
+
+def monitor_pairs(spec: ContainerSpec) -> list[tuple[str, str]]:
+    """What the monitor does besides running the container: restart policy, log, health."""
+    pairs = [("log_driver", spec.log_driver)]
+    if spec.restart != "no":
+        pairs += [("restart", spec.restart), ("restart_max", str(spec.restart_max))]
+    if spec.log_max_size:
+        pairs += [("log_max_size", str(spec.log_max_size)), ("log_max_file", str(spec.log_max_file))]
+    check = spec.healthcheck
+    if check and check.test and check.test[0] != "NONE":
+        pairs += [("health_test", t) for t in check.test]
+        pairs += [(f"health_{key}", str(getattr(check, key))) for key in
+                  ("interval", "timeout", "start_period", "start_interval", "retries")
+                  if getattr(check, key)]
+    if spec.console_size:
+        pairs.append(("winsize", "%d %d" % spec.console_size))     # the pty's, before exec
     return pairs
 
 

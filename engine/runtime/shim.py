@@ -13,9 +13,9 @@ import subprocess
 from ..errors import Unsupported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = tuple(os.path.join(HERE, name) for name in ("shim.c", "shim_spec.c", "shim_mount.c", "shim_bpf.c",
-                                                      "shim_dns.c", "shim_dnsmsg.c", "shim_dnstcp.c",
-                                                      "shim_nft.c"))
+SOURCES = tuple(os.path.join(HERE, name) for name in (
+    "shim.c", "shim_spec.c", "shim_mount.c", "shim_bpf.c", "shim_monitor.c", "shim_log.c",
+    "shim_health.c", "shim_dns.c", "shim_dnsmsg.c", "shim_dnstcp.c", "shim_nft.c"))
 HEADERS = tuple(os.path.join(HERE, name) for name in ("shim.h", "shim_dns.h"))
 # Warnings are errors, and glibc's and gcc's checks stay on: the shim runs as root between
 # clone and exec of every container.

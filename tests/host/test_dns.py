@@ -254,3 +254,25 @@ def test_a_container_on_anothers_network_resolves_at_its_server(engine, net):
                         ({"links": [web.name]}, "links")):
         with pytest.raises(InvalidArgument, match=f"conflicting options: .*{word}"):
             sleeper(engine, f"container:{host.id}", **flags)
+
+
+def test_a_restarted_container_keeps_its_server(engine, net):
+    """The monitor starts the server once and it serves every restart of the container; it
+    goes when the container is stopped for good."""
+    web = sleeper(engine, net)
+    ip = ip_of(web, net)
+    flaky = engine.containers.run(        # fails once after an answer, then answers and stays
+        "busybox", ["sh", "-c", f"nslookup {web.name} >> /tmp/answers 2>&1; "
+                    f"[ $(grep -c 'Address: {ip}$' /tmp/answers) -ge 2 ] && sleep 120; exit 1"],
+        detach=True, network=net, restart_policy={"Name": "on-failure"})
+    deadline = time.monotonic() + 20
+    while flaky.attrs["State"]["Status"] != "running" or flaky.attrs["RestartCount"] < 1:
+        assert time.monotonic() < deadline, flaky.attrs["State"]
+        time.sleep(0.1)
+        flaky.reload()
+    bundle = str(flaky.bundle)
+    assert len([p for p, b in resolvers(engine).items() if b == bundle]) == 1
+    code, out = flaky.exec_run(["cat", "/tmp/answers"])
+    assert out.decode().count(f"Address: {ip}\n") == 2, out
+    flaky.stop(timeout=1)
+    assert bundle not in resolvers(engine).values()
