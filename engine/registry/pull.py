@@ -249,7 +249,8 @@ class _Tee:
     def __init__(self, response, sink, progress):
         self._response, self._sink, self._progress = response, sink, progress
         self._queue: queue.Queue = queue.Queue(maxsize=8)      # bounded: memory stays flat
-        self._buf, self._failure, self._stop = b"", None, threading.Event()
+        self._buf, self._pos = b"", 0
+        self._failure, self._stop = None, threading.Event()
         self._thread = threading.Thread(target=self._pump, name="pull-blob", daemon=True)
         self._thread.start()
 
@@ -280,15 +281,19 @@ class _Tee:
                 continue
 
     def read(self, count: int = CHUNK) -> bytes:
-        while not self._buf:
+        while self._pos >= len(self._buf):
             data = self._queue.get()
             if not data:
                 self._queue.put(b"")          # stay at the end for later reads
                 if self._failure is not None:
                     raise self._failure
                 return b""
-            self._buf = data
-        data, self._buf = self._buf[:count], self._buf[count:]
+            self._buf, self._pos = data, 0
+        if self._pos == 0 and count >= len(self._buf):
+            self._pos = len(self._buf)
+            return self._buf
+        data = self._buf[self._pos:self._pos + count]     # never a copy of the rest
+        self._pos += len(data)
         return data
 
     def drain(self) -> None:
