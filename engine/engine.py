@@ -15,9 +15,16 @@ DEFAULT_ROOT = "/var/lib/dockyard"
 
 
 class Engine:
-    def __init__(self, data_root: str | os.PathLike | None = None):
+    def __init__(self, data_root: str | os.PathLike | None = None, *, transport=None,
+                 registries: dict | None = None):
+        """`transport`: what every registry request goes through, an httpx transport (tests
+        pass an httpx.MockTransport) or a registry.transport.Transport; by default the network. `registries`: settings in
+        registries.json's shape ("registry-mirrors", "insecure-registries") that come before
+        the data root's own, as `dockyard daemon --registry-mirror` gives them."""
         root = data_root or os.environ.get("DOCKYARD_DATA_ROOT") or DEFAULT_ROOT
         self.root = Path(root).absolute()
+        self.transport = transport
+        self.registries = dict(registries or {})
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -68,6 +75,14 @@ class Engine:
         disconnected from every network, until it is removed)."""
         mode = container.record["HostConfig"].get("NetworkMode") or "default"
         return mode not in ("none", "host") and not mode.startswith("container:")
+
+    def registry_config(self) -> dict:
+        """{"mirrors": Docker Hub mirror URLs in the order pulls try them, "insecure":
+        registries reached without TLS checks}: the engine's settings, the environment's and
+        registries.json's."""
+        from .registry.client import insecure_registries, registry_mirrors
+        return {"mirrors": registry_mirrors(self.root, self.registries),
+                "insecure": sorted(insecure_registries(self.root, self.registries))}
 
     def info(self) -> dict:
         from .hostinfo import host_info

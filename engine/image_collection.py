@@ -116,10 +116,17 @@ class Images:
     def pull(self, name, *, platform=None, on_event=None, credentials=None):
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
 
-        credentials: (username, password) for this pull only (else the saved login's)."""
+        credentials: (username, password) for this pull only (else the saved login's). A
+        Docker Hub name is tried on the engine's registry mirrors first, in order; one that
+        fails is passed over with a {"type": "note"} event saying why."""
         from .registry.pull import pull
-        image = pull(self.store, name, platform=platform, on_event=on_event,
-                     client=self._client(name, credentials))
+        client, mirrors = self._client(name, credentials), self._mirrors(name)
+        try:
+            image = pull(self.store, name, platform=platform, on_event=on_event,
+                         client=client, mirrors=mirrors)
+        finally:
+            for each in (client, *mirrors):
+                each.close()
         self._emit("pull", name)
         return image
 
@@ -130,18 +137,34 @@ class Images:
         `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
         from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
         from .registry.push import push
-        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
-                      client=self._client(name, credentials), compression=compression)
+        with self._client(name, credentials) as client:
+            result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                          client=client, compression=compression)
         self._emit("push", name)
         return result
 
-    def _client(self, name, credentials):
-        if not credentials:
-            return None
+    def _client(self, name, credentials=None, *, domain=None):
+        """A RegistryClient for the registry `name` names (or `domain`), with the engine's
+        transport and settings."""
         from .image.reference import parse
         from .registry.client import RegistryClient
-        return RegistryClient(parse(name).domain, root=self.engine.root,
-                              credentials=tuple(credentials))
+        domain = domain or parse(name).domain
+        return RegistryClient(domain, root=self.engine.root,
+                              credentials=tuple(credentials) if credentials else None,
+                              transport=self.engine.transport,
+                              insecure=domain in self.engine.registry_config()["insecure"])
+
+    def _mirrors(self, name) -> list:
+        """Clients of the engine's Docker Hub mirrors, for a Docker Hub name (else none)."""
+        from .image.reference import parse
+        from .registry.client import RegistryClient
+        if parse(name).domain != "docker.io":
+            return []
+        config = self.engine.registry_config()
+        return [RegistryClient("docker.io", root=self.engine.root, endpoint=url,
+                               transport=self.engine.transport,
+                               insecure=url.split("://")[-1] in config["insecure"])
+                for url in config["mirrors"]]
 
     def save(self, refs, out):
         """docker save: write the images to `out` (a path or a binary stream)."""
@@ -169,9 +192,8 @@ class Images:
         """docker login: check the credentials with the registry, then keep them in auth.json
         (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
         from .registry.auth import registry_domain, save_credentials
-        from .registry.client import RegistryClient
-        RegistryClient(registry_domain(server), root=self.engine.root,
-                       credentials=(username, password)).login()
+        with self._client(None, (username, password), domain=registry_domain(server)) as client:
+            client.login()
         if remember:
             save_credentials(self.engine.root, server, username, password)
 

@@ -21,14 +21,14 @@ import queue
 import shutil
 import threading
 
-from ..errors import ContentError, ImageNotFound, RegistryError
+from ..errors import ContentError, ImageNotFound, NotFound, RegistryError
 from ..image import reference
 from ..image.layerdata import unpack
 from ..image.layers import HashingSink, left_out_note
 from ..image.blobs import sha256_digest
 from ..image.model import host_architecture
 from ..image.snapshots import chain_id
-from .client import RegistryClient
+from .client import RegistryClient, registry_mirrors
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -43,15 +43,38 @@ PARALLEL = 3                          # layers fetched at once, Docker's max-con
 
 
 def pull(store, name: str, *, client: RegistryClient | None = None, on_event=None,
-         platform: str | None = None):
+         platform: str | None = None, mirrors: list[RegistryClient] | None = None):
     """Pull `name` (`[registry/]repo[:tag|@digest]`) into `store`; the Image, tagged unless by digest.
 
-    `platform` is `os/arch[/variant]` (default linux/<host arch>) for indexes.
+    `platform` is `os/arch[/variant]` (default linux/<host arch>) for indexes. `mirrors` are
+    tried first, in order (default: the data root's registry-mirrors, for a Docker Hub name);
+    one that fails is passed over, as Docker does, with a note event saying why.
     """
     ref = reference.parse(name)
-    client = client or RegistryClient(ref.domain, root=store.root)
     emit = on_event or (lambda event: None)
+    made = []
+    if client is None:
+        client = RegistryClient(ref.domain, root=store.root)
+        made.append(client)
+    if mirrors is None:
+        urls = registry_mirrors(store.root) if ref.domain == "docker.io" else []
+        mirrors = [RegistryClient(ref.domain, root=store.root, endpoint=url) for url in urls]
+        made += mirrors
     before = _image_named(store, str(ref))     # "up to date": the name already meant it
+    try:
+        for mirror in mirrors:
+            try:
+                return _pull_from(store, ref, mirror, platform, emit, before)
+            except (RegistryError, NotFound, ContentError) as exc:
+                emit({"type": "note", "message": f"mirror {mirror.endpoint} failed, trying "
+                      f"the next: {exc}"})
+        return _pull_from(store, ref, client, platform, emit, before)
+    finally:
+        for each in made:
+            each.close()
+
+
+def _pull_from(store, ref, client, platform, emit, before):
     repo_digest, manifest_bytes = _resolve(client, ref, platform)
     manifest = json.loads(manifest_bytes)
     config_bytes = _small_blob(client, ref.path, manifest["config"])

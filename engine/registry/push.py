@@ -55,7 +55,10 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
         raise InvalidArgument(f"cannot push a digest reference: {name}")
     kind = compression_setting(store.root, compression)
     image = store.get(str(ref))
-    client = client or RegistryClient(ref.domain, root=store.root)
+    if client is None:
+        with RegistryClient(ref.domain, root=store.root) as client:
+            return push(store, name, client=client, on_event=on_event, chunk_size=chunk_size,
+                        compression=compression)
     emit = on_event or (lambda event: None)
     manifest_bytes = store.blobs.read(image.manifest_digest)
     manifest = json.loads(manifest_bytes)

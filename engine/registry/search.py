@@ -28,7 +28,7 @@ def search(term: str, *, limit: int = 25, transport: Transport | None = None) ->
     url = f"{'http' if local else 'https'}://{index}/v1/search?q={quote(query)}&n={limit}"
     transport = transport or Transport(timeout=15)
     try:
-        response = transport.request("GET", url)
+        response = transport.request("GET", url, attempts=1)
         body = response.body()
     except RegistryError as exc:
         raise RegistryError(f"search {term}: cannot reach the search index {index} "

@@ -44,9 +44,10 @@ def htpasswd_line(user: str, password: str) -> str:
 
 
 class Registry:
-    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root."""
+    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root;
+    with `proxy` (a registry's URL) it is a pull-through mirror of that registry."""
 
-    def __init__(self, directory, users=None):
+    def __init__(self, directory, users=None, proxy=None):
         directory.mkdir()
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -59,6 +60,8 @@ class Registry:
                                                         for u, p in users.items()))
             config += (f"auth:\n  htpasswd:\n    realm: dockyard-test\n"
                        f"    path: {directory / 'htpasswd'}\n")
+        if proxy:                                  # a pull-through cache of `proxy`
+            config += f"proxy:\n  remoteurl: {proxy}\n"
         (directory / "config.yml").write_text(config)
         self.process = subprocess.Popen([REGISTRY, "serve", str(directory / "config.yml")],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -365,3 +368,18 @@ def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, re
     fresh.images.tag(ref, third)
     assert fresh.images.push(third, on_event=events.append)["digest"] == pushed["digest"]
     assert [e["status"] for e in events if e["type"] == "layer"] == ["mounted"]
+
+
+def test_several_layers_download_at_once_through_one_client(engine, registry, fresh):
+    """Four layers missing: pull fetches three at a time over one client's connections (the
+    http.client transport shared one socket between threads and failed here)."""
+    engine.images.build("FROM busybox\nRUN echo 1 > /one\nRUN echo 2 > /two\n"
+                        "RUN echo 3 > /three\n", context=None, tag="layers:1")
+    ref = f"{registry.address}/layers:1"
+    engine.images.tag("layers:1", ref)
+    engine.images.push(ref)
+    events = []
+    image = fresh.images.pull(ref, on_event=events.append)
+    assert len(image.layers) == 4
+    assert [e["status"] for e in events if e["type"] == "layer"].count("done") == 4
+    assert run(fresh, ref, "cat /one /two /three") == "1\n2\n3\n"
