@@ -4,14 +4,16 @@ A container is a directory `<root>/containers/<id>/` (the runtime's bundle) hold
 `container.json` (this module's record: Docker's Config and HostConfig, the image, the name),
 the runtime's spec and the monitor's `state.json`, `container.log` and the overlay's upper dir.
 Names are reserved atomically as symlinks `<root>/names/<name> -> <id>`, so two processes on one
-data root can't take the same name.
+data root can't take the same name; a name whose container is gone (its create or remove was
+killed) is free again. Create, start and remove record an intent first (intents.py), so what a
+killed process left is settled by the next one (recovery.py).
 """
 import json
 import os
 import signal as signals
-import time
+from contextlib import contextmanager
 
-from . import names
+from . import intents, names
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
 from .options import RunOptions
 from .runtime import process
@@ -19,7 +21,6 @@ from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
 ALIVE = ("running", "paused")
-ABANDONED_AFTER_S = 300     # a name reserved this long ago without a bundle: its create died
 
 
 class Container:
@@ -79,10 +80,15 @@ class Container:
         A paused container is thawed first, so it can act on the signal."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
+        from .recovery import settle
         if self.status == "paused":
             process.freeze(self.bundle, False)
-        state = process.stop(self.bundle, timeout)
-        self.emit("stop")
+        # This process waits for the exit and gives the network back itself, at once: the
+        # monitor's exit command stands back.
+        with process.attach_lock(str(self.bundle)):
+            state = process.stop(self.bundle, timeout)
+            self.emit("stop")
+            settle(self.engine, self.id)
         return state
 
     def kill(self, signal="KILL"):
@@ -309,15 +315,20 @@ class Containers:
             **kwargs):
         """docker run: a Container when detached, else the output bytes (ContainerError if non-zero)."""
         container = self.create(image, command, auto_remove=remove and detach, **kwargs)
+        if detach:
+            try:
+                self.start(container)
+            except BaseException:
+                if remove:
+                    self.remove(container, force=True)
+                raise
+            return container
+        with self.attached(container):
+            return self._run_attached(container, remove, stdout, stderr)
+
+    def _run_attached(self, container, remove, stdout, stderr):
         try:
             self.start(container)
-        except BaseException:
-            if remove:
-                self.remove(container, force=True)
-            raise
-        if detach:
-            return container
-        try:
             state = process.wait(container.bundle)
             out = container.logs(stdout=stdout, stderr=stderr)
             if state.exit_code:
@@ -328,43 +339,77 @@ class Containers:
             return out
         finally:
             if remove:
-                self.remove(container, force=True)
+                self.remove(container, force=True, volumes=True)
+
+    @contextmanager
+    def attached(self, container: Container):
+        """For the block, this process waits for the container's exit and cleans up after it
+        (the monitor's exit command stands back); on leaving, a stopped container gives its
+        network back (or goes, with auto-remove). `run` without -d uses it."""
+        with process.attach_lock(str(container.bundle)):
+            try:
+                yield container
+            finally:
+                if (container.bundle / "container.json").exists():   # not removed (--rm)
+                    from .recovery import settle
+                    settle(self.engine, container.id)
 
     def start(self, container: Container, attach: bool = False) -> process.State:
-        """Start the container's process (a running one is left alone). `attach`: a client
-        follows the output from now on; with the `none` log driver only such a client gets
-        it (the log holds this run's output), else it is discarded."""
-        if container.state.status == "running":
-            return container.state
-        if container.log_driver == "none":
-            _discard_log(container.bundle / "container.log", keep_this_run=attach)
-        state = process.start(container.bundle)
+        """Start the container's process (a running one is left alone), taking its network
+        again if it had stopped. `attach`: a client follows the output from now on; with the
+        `none` log driver only such a client gets it (the log holds this run's output), else
+        it is discarded."""
+        try:
+            with process.start_lock(str(container.bundle)):
+                status = container.state.status
+                if status == "running":
+                    return container.state
+                if container.log_driver == "none":
+                    _discard_log(container.bundle / "container.log", keep_this_run=attach)
+                if status != "created" and container.record.get("Endpoints"):
+                    from .endpoints import rejoin
+                    with intents.held(self.engine.root, container.id, "start"):
+                        rejoin(self.engine, container)
+                        state = process.start(str(container.bundle))
+                else:
+                    state = process.start(str(container.bundle))
+        except FileNotFoundError:           # its directory went: removed meanwhile
+            raise ContainerNotFound(f"No such container: {container.name}") from None
         if state.error:
+            from .recovery import settle
+            settle(self.engine, container.id)
             raise StartError(state.error, state.exit_code or 125)
         return state        # the monitor recorded the start event
 
     def remove(self, container: Container, *, force=False, volumes=False):
-        """docker rm: a running container needs force (then it is killed first)."""
-        if container.status in ALIVE:
-            if not force:
-                raise Conflict(f"cannot remove container {container.name}: container is running: "
-                               "stop the container before removing or force remove")
-            try:
-                container.kill(signals.SIGKILL)
-            except Conflict:            # it exited (or was killed by someone else) meanwhile
-                pass
-            process.wait(container.bundle, 10)
-        # The bundle goes first: its removal is atomic, so of two removers only one goes on to
-        # release the network and the name.
-        process.remove(container.bundle)
-        if self.engine.has_networks(container):
-            from .endpoints import refresh_hosts
-            self.engine.networks.release(container.id)
-            refresh_hosts(self.engine)
-        self._unname(container)
-        container.emit("destroy")
-        if volumes:
-            self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
+        """docker rm: a running container needs force (then it is killed first). The
+        anonymous volumes go with `volumes`, and always with an auto-remove container."""
+        volumes = volumes or container.record["HostConfig"].get("AutoRemove")
+        anonymous = [m["Name"] for m in container.record.get("Mounts") or () if m.get("Name")]
+        with intents.held(self.engine.root, container.id, "remove",
+                          volumes=anonymous if volumes else []), \
+                process.attach_lock(str(container.bundle)):      # we clean up after the exit
+            if container.status in ALIVE:
+                if not force:
+                    raise Conflict(f"cannot remove container {container.name}: container is "
+                                   "running: stop the container before removing or force remove")
+                try:
+                    container.kill(signals.SIGKILL)
+                except Conflict:            # it exited (or was killed by someone else) meanwhile
+                    pass
+                process.wait(container.bundle, 10)
+            process.wait_exit_command(str(container.bundle))
+            # The bundle goes first: its removal is atomic, so of two removers only one goes on
+            # to release the network and the name.
+            process.remove(container.bundle)
+            if self.engine.has_networks(container):
+                from .endpoints import refresh_hosts
+                self.engine.networks.release(container.id)
+                refresh_hosts(self.engine)
+            self._unname(container)
+            container.emit("destroy")
+            if volumes and anonymous:
+                self.engine.volumes.remove_anonymous(container.record.get("Mounts", []))
 
     def prune(self) -> dict:
         deleted = []
@@ -392,12 +437,16 @@ class Containers:
                 os.symlink(cid, self.names_dir / name)      # atomic: the name is ours or taken
                 return name
             except FileExistsError:
-                other = os.readlink(self.names_dir / name)
-                if not self._abandoned(name, other):
+                try:
+                    other = os.readlink(self.names_dir / name)
+                except FileNotFoundError:                   # freed meanwhile
+                    continue
+                from .recovery import exists, settle
+                if exists(self.engine, other):
                     raise Conflict(f'the container name "/{name}" is already in use by container '
                                    f'"{other}": remove (or rename) that container to reuse the '
                                    'name') from None
-                (self.names_dir / name).unlink(missing_ok=True)
+                settle(self.engine, other)      # its create or remove was killed: undo the rest
         raise Conflict(f'the container name "/{name}" is being taken by another process')
 
     def rename(self, container: Container, name: str) -> None:
@@ -405,43 +454,34 @@ class Containers:
         old = container.name
         if names.check(name.lstrip("/")) == old:
             raise Conflict("Renaming a container with the same name as its current name")
-        name = self.reserve_name(name.lstrip("/"), container.id)
-        container.record["Name"] = "/" + name
-        try:
-            self.save(container)
-        except BaseException:
-            (self.names_dir / name).unlink(missing_ok=True)
-            raise
-        link = self.names_dir / old
-        if link.is_symlink() and os.readlink(link) == container.id:
-            link.unlink()
+        with intents.held(self.engine.root, container.id, "rename"):   # two names for a while
+            name = self.reserve_name(name.lstrip("/"), container.id)
+            container.record["Name"] = "/" + name
+            try:
+                self.save(container)
+            except BaseException:
+                (self.names_dir / name).unlink(missing_ok=True)
+                raise
+            link = self.names_dir / old
+            if link.is_symlink() and os.readlink(link) == container.id:
+                link.unlink()
         if self.engine.has_networks(container):
             from .endpoints import refresh_hosts
             self.engine.networks.rename(container.id, name)
             refresh_hosts(self.engine)
         container.emit("rename", oldName="/" + old)
 
-    def reserved_ids(self) -> set[str]:
-        """Ids that names point to, but for abandoned ones: a create in another process joins
-        its network after reserving its name and before its bundle exists."""
-        ids = set()
+    def unname_id(self, cid: str, keep: str | None = None) -> "list[str]":
+        """Remove every name that points to `cid` (but `keep`); the names removed."""
+        freed = []
         for name in os.listdir(self.names_dir) if self.names_dir.is_dir() else ():
             try:
-                cid = os.readlink(self.names_dir / name)
+                if name != keep and os.readlink(self.names_dir / name) == cid:
+                    os.unlink(self.names_dir / name)
+                    freed.append(name)
             except OSError:         # unnamed meanwhile
                 continue
-            if not self._abandoned(name, cid):
-                ids.add(cid)
-        return ids
-
-    def _abandoned(self, name: str, cid: str) -> bool:
-        """A name whose create died before making the bundle: no bundle, and older than any
-        create takes (a process killed mid-create leaves it; nothing else would free it)."""
-        try:
-            age = time.time() - os.lstat(self.names_dir / name).st_mtime
-        except FileNotFoundError:
-            return False
-        return age > ABANDONED_AFTER_S and not (self.dir / cid).exists()
+        return freed
 
     def _unname(self, container: Container):
         link = self.names_dir / container.name

@@ -1,10 +1,12 @@
 """The create stage: image config + RunOptions -> container record + runtime spec + bundle.
 
 Everything made here is undone if a later step fails: the name, the network endpoint, the
-bundle. Nothing runs yet; `Containers.start` starts the monitor.
+bundle; and after a kill, by the next engine use, from the intent recorded first. Nothing runs
+yet; `Containers.start` starts the monitor.
 """
 import os
 
+from . import intents
 from .containers import Container
 from .errors import Conflict, DockyardError, ImageNotFound, InvalidArgument
 from .options import RunOptions
@@ -25,6 +27,14 @@ def create_container(engine, options: RunOptions) -> Container:
                               "(json-file or none)")
     image = resolve_image(engine, options.image, options.pull, platform=options.platform)
     cid = os.urandom(32).hex()
+    with intents.held(engine.root, cid, "create") as intent:
+        return _create(engine, options, image, cid, intent, limits=limits, host=host,
+                       stop_signal=stop_signal, exposed=exposed)
+
+
+def _create(engine, options, image, cid, intent, *, limits, host, stop_signal,
+            exposed) -> Container:
+    """create_container's steps, each undone when a later one fails."""
     undo = []
     try:
         name = engine.containers.reserve_name(options.name, cid)
@@ -32,12 +42,15 @@ def create_container(engine, options: RunOptions) -> Container:
         bundle = engine.root / "containers" / cid
         image_config = image.config.get("config") or {}
         args = convert.resolve_command(image_config, options.entrypoint, options.command)
-        hostname = options.hostname or (os.uname().nodename if options.network == "host" else cid[:12])
+        hostname = _hostname(engine, options, cid)
         env = convert.merge_env([f"HOSTNAME={hostname}", *(image_config.get("Env") or [])],
                                 options.environment)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
         host["extra_hosts"] = _host_gateway(host["extra_hosts"], endpoints)
         mounts = _mounts(engine, image, options, undo)
+        anonymous = [m.source for m in mounts if _is_anonymous(engine, m)]
+        if anonymous:
+            intent.note(volumes=[engine.volumes.name_of(s) for s in anonymous])
         spec = ContainerSpec(
             id=cid, bundle=str(bundle),
             snapshots_root=str(engine.store.snapshots_root),
@@ -49,7 +62,7 @@ def create_container(engine, options: RunOptions) -> Container:
             netns=netns, mounts=tuple(mounts + _shm(options.shm_size)), tty=options.tty,
             stdin=options.stdin_open, init=options.init, **limits, **host,
             stop_signal=stop_signal or image_config.get("StopSignal") or "SIGTERM",
-            on_exit=_on_exit(engine, cid) if options.auto_remove else (),
+            on_exit=_on_exit(engine, cid) if options.auto_remove or endpoints else (),
         )
         process.create(spec)        # leaves nothing behind if it fails
         undo.append(lambda: process.remove(bundle))
@@ -152,6 +165,26 @@ def _looks_like_an_id(ref: str) -> bool:
         c in "0123456789abcdef" for c in hexpart))
 
 
+def _hostname(engine, options, cid) -> str:
+    """--hostname; the host's with --network host; the other's with --network container:X
+    (they share one network, so one name, as Docker does); else the short id."""
+    mode = options.network or ""
+    if mode.startswith("container:"):
+        if options.hostname:
+            raise InvalidArgument("conflicting options: hostname and the network mode")
+        return engine.containers.get(mode.split(":", 1)[1]).record["Config"]["Hostname"]
+    return options.hostname or (os.uname().nodename if mode == "host" else cid[:12])
+
+
+def _is_anonymous(engine, mount) -> bool:
+    from .errors import VolumeNotFound
+    name = engine.volumes.name_of(mount.source) if mount.type == "bind" else None
+    try:
+        return bool(name) and engine.volumes.get(name).anonymous
+    except VolumeNotFound:
+        return False
+
+
 def _network(engine, cid, name, hostname, options, image, undo):
     """(netns for the spec, endpoint records, published ports)."""
     mode = options.network or engine.default_network()
@@ -249,7 +282,8 @@ def _memory_swap(value, memory: int) -> int:
 
 
 def _on_exit(engine, cid) -> tuple[str, ...]:
-    """`run -d --rm`: the monitor execs this after the exit to remove the container."""
+    """What the monitor execs after the exit: give the network back, or remove the container
+    (`run -d --rm`); reap.py. Skipped while an engine waits for the exit itself."""
     import sys
     return (sys.executable, "-m", "dockyard.engine.reap", str(engine.root), cid)
 

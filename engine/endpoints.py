@@ -1,9 +1,11 @@
 """Containers on networks: the glue between container records and engine/network/.
 
-A container joins its network at create time (so its address is known before it starts and
-stays its own until removal), publishes its ports, and every attached container's /etc/hosts is
-rewritten in place whenever a container joins or leaves (names resolve through kept-current
-hosts files: see engine/network/hosts.py for why).
+A container joins its network at create time (so its address is known before it starts),
+publishes its ports, gives both back when it exits (`release`: the monitor's exit command, stop,
+or the engine that waited for it) and takes them again when it starts (`rejoin`), as Docker
+does. Its record keeps what it asked for (networks, aliases, a fixed --ip, -p) across that.
+Every attached container's /etc/hosts is rewritten in place whenever a container joins or
+leaves (names resolve through kept-current hosts files: see engine/network/hosts.py for why).
 """
 from .errors import Conflict, InvalidArgument
 
@@ -16,21 +18,21 @@ def join(engine, cid: str, name: str, hostname: str, options, image) -> tuple[st
         nets.ensure_default()
     endpoint = nets.attach(cid, network, ip=options.ip, aliases=options.network_aliases,
                            hostname=hostname, name=name)
+    from .runtime.convert import parse_expose
     ports = {}
-    bindings = _bindings(options, image)
+    exposed = {**((image.config.get("config") or {}).get("ExposedPorts") or {}),
+               **parse_expose(options.expose)}
+    bindings = _bindings(options.ports, options.publish_all, exposed)
     if bindings:
         ports = ports_record(nets.publish(cid, bindings))
-    return nets.netns_path(cid), {endpoint.network: endpoint_record(endpoint)}, ports
+    return nets.netns_path(cid), {endpoint.network: endpoint_record(endpoint, options.ip)}, ports
 
 
-def _bindings(options, image):
+def _bindings(specs, publish_all: bool, exposed):
     from .network.ports import PortBinding, parse_publish
-    bindings = [b for spec in options.ports for b in parse_publish(spec)]
-    if options.publish_all:
-        from .runtime.convert import parse_expose
+    bindings = [b for spec in specs for b in parse_publish(spec)]
+    if publish_all:
         published = {(b.container_port, b.protocol) for b in bindings}
-        exposed = {**((image.config.get("config") or {}).get("ExposedPorts") or {}),
-                   **parse_expose(options.expose)}
         for key in exposed:
             port, _, proto = key.partition("/")
             if (int(port), proto or "tcp") not in published:
@@ -38,11 +40,57 @@ def _bindings(options, image):
     return bindings
 
 
-def endpoint_record(endpoint) -> dict:
-    """Docker's NetworkSettings.Networks entry."""
-    return {"IPAddress": endpoint.ip, "IPPrefixLen": endpoint.prefixlen,
+def endpoint_record(endpoint, fixed_ip: str | None = None) -> dict:
+    """Docker's NetworkSettings.Networks entry (IPAMConfig: the address asked for with --ip)."""
+    return {"IPAMConfig": {"IPv4Address": fixed_ip} if fixed_ip else None,
+            "IPAddress": endpoint.ip, "IPPrefixLen": endpoint.prefixlen,
             "Gateway": endpoint.gateway, "MacAddress": endpoint.mac,
             "Aliases": list(endpoint.aliases), "NetworkID": endpoint.network}
+
+
+def _fixed_ip(entry: dict) -> str | None:
+    return (entry.get("IPAMConfig") or {}).get("IPv4Address") or None
+
+
+def release(engine, container) -> bool:
+    """Give back what a stopped container holds on networks (addresses, ports, netns, veths);
+    its record keeps which networks and ports it asked for. False when it held nothing."""
+    record = container.record
+    if not record.get("Endpoints") or not engine.networks.release(container.id):
+        return False
+    for entry in record["Endpoints"].values():
+        entry.update(IPAddress="", IPPrefixLen=0, Gateway="", MacAddress="")
+    record["Ports"] = {}
+    engine.containers.save(container)
+    refresh_hosts(engine)
+    return True
+
+
+def rejoin(engine, container) -> None:
+    """Take the networks and ports of a stopped container again, before it starts: the same
+    networks, aliases and fixed addresses; published ports as asked (a random one anew)."""
+    nets, record, cid = engine.networks, container.record, container.id
+    if nets.endpoints(cid):
+        return
+    try:
+        joined = {}
+        for network, entry in record["Endpoints"].items():   # in attach order: eth0 first
+            if nets.is_default(network):
+                nets.ensure_default()
+            endpoint = nets.attach(cid, network, ip=_fixed_ip(entry),
+                                   aliases=tuple(entry.get("Aliases") or ()),
+                                   hostname=record["Config"]["Hostname"], name=container.name)
+            joined[endpoint.network] = endpoint_record(endpoint, _fixed_ip(entry))
+        host = record["HostConfig"]
+        bindings = _bindings(host.get("PortBindings") or (), host.get("PublishAllPorts"),
+                             record["Config"].get("ExposedPorts") or {})
+        ports = ports_record(nets.publish(cid, bindings)) if bindings else {}
+    except BaseException:
+        nets.release(cid)
+        raise
+    record["Endpoints"], record["Ports"] = joined, ports
+    engine.containers.save(container)
+    refresh_hosts(engine)
 
 
 def ports_record(bindings) -> dict:
@@ -79,15 +127,29 @@ def _extra_hosts(engine, cid: str) -> str:
 
 def connect(engine, network: str, ref: str, *, aliases=(), ip=None) -> None:
     """docker network connect: one more network for a container created on a bridge network."""
+    from .recovery import holding
     container = engine.containers.get(ref)
     if not engine.has_networks(container):
         raise Conflict(f"container {container.name} has no network namespace of its own to "
                        "connect (it was created with --network none, host or container:)")
-    endpoint = engine.networks.attach(container.id, network, ip=ip, aliases=tuple(aliases),
-                                      hostname=container.record["Config"]["Hostname"],
-                                      name=container.name)
-    container.record.setdefault("Endpoints", {})[endpoint.network] = endpoint_record(endpoint)
-    engine.containers.save(container)
+    from .runtime.process import start_lock
+    with start_lock(str(container.bundle)):
+        endpoints = container.record.setdefault("Endpoints", {})
+        if not holding(engine, container.id):       # stopped: it joins when it starts
+            net = engine.networks.get(network)
+            if net.name in endpoints:
+                raise Conflict(f"container {container.name} is already connected to {net.name}")
+            endpoints[net.name] = {
+                "IPAMConfig": {"IPv4Address": ip} if ip else None, "IPAddress": "",
+                "IPPrefixLen": 0, "Gateway": "", "MacAddress": "", "Aliases": list(aliases),
+                "NetworkID": net.name}
+            engine.containers.save(container)
+            return
+        endpoint = engine.networks.attach(container.id, network, ip=ip, aliases=tuple(aliases),
+                                          hostname=container.record["Config"]["Hostname"],
+                                          name=container.name)
+        endpoints[endpoint.network] = endpoint_record(endpoint, ip)
+        engine.containers.save(container)
     refresh_hosts(engine)
 
 
@@ -96,7 +158,8 @@ def disconnect(engine, network: str, ref: str) -> None:
     name = engine.networks.get(network).name
     if name not in container.record.get("Endpoints", {}):
         raise InvalidArgument(f"container {container.name} is not connected to network {name}")
-    engine.networks.detach(container.id, name)
+    if any(ep.network == name for ep in engine.networks.endpoints(container.id)):
+        engine.networks.detach(container.id, name)
     del container.record["Endpoints"][name]
     engine.containers.save(container)
     refresh_hosts(engine)

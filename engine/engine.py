@@ -42,29 +42,34 @@ class Engine:
     @cached_property
     def images(self):
         from .image_collection import Images
-        return Images(self)
+        return self._recovered("images", Images(self))
 
     @cached_property
     def containers(self):
         from .containers import Containers
-        return Containers(self)
+        return self._recovered("containers", Containers(self))
 
     @cached_property
     def networks(self):
         from .network.networks import Networks
-        networks = Networks(self.root)
-        # A process killed mid-create (or a reboot) can leave a namespace, veth or port rule
-        # for a container that has no record; two listdirs find that, so check on first use.
-        alive = {p.name for p in (self.root / "containers").glob("*")}
-        netns = self.root / "netns"
-        if netns.is_dir() and any(name not in alive for name in os.listdir(netns)):
-            networks.cleanup_stale(alive | self.containers.reserved_ids())
-        return networks
+        from .recovery import holding
+        # An address or host port is taken over from a container that can't hold it any more.
+        return self._recovered("networks", Networks(self.root, holder=lambda cid: holding(self, cid)))
 
     @cached_property
     def volumes(self):
         from .volumes import Volumes
-        return Volumes(self.root, engine=self)
+        return self._recovered("volumes", Volumes(self.root, engine=self))
+
+    def _recovered(self, name: str, collection):
+        """`collection`, after what killed processes left was settled (once per engine, on
+        the first use of any collection: two listdirs when there is nothing to do)."""
+        self.__dict__[name] = collection
+        if not self.__dict__.get("_recovery_done"):
+            self.__dict__["_recovery_done"] = True
+            from .recovery import recover
+            recover(self)
+        return collection
 
     def default_network(self) -> str:
         """Where a container goes without --network: Docker's default bridge."""

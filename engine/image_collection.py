@@ -1,5 +1,13 @@
-"""The image collection of one engine (docker-py's `client.images`), over the image store."""
+"""The image collection of one engine (docker-py's `client.images`), over the image store.
+
+Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
+intent while it runs; temp files of such a call that was killed are removed by the next engine
+use or prune once no writer is alive (recovery.py).
+"""
 from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
 
 from .errors import InvalidArgument
 
@@ -38,10 +46,21 @@ class Images:
         return report
 
     def prune(self, all=False) -> dict:
+        """docker image prune; also the temp files of writes that were killed."""
+        from .recovery import sweep_store, writers_alive
         images = {image.id for image in self.store.list()}
         report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
         self._report(report.get("ImagesDeleted") or [], images)
+        if not writers_alive(self.engine):
+            sweep_store(self.engine)
         return report
+
+    @contextmanager
+    def _writing(self, op: str):
+        from . import intents
+        from .recovery import WRITER_PREFIX
+        with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
+            yield
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
         from .events import record
@@ -61,20 +80,26 @@ class Images:
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
         from .image.bootstrap import bootstrap_busybox
-        return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
+        with self._writing("bootstrap"):
+            return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
     def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
         device nodes it holds are left out, named in one {"type": "note"} event."""
         from .image.bootstrap import import_tarball
-        image = import_tarball(self.store, source, reference, changes=changes, message=message,
-                               on_event=on_event)
+        with self._writing("import"):
+            image = import_tarball(self.store, source, reference, changes=changes,
+                                   message=message, on_event=on_event)
         self._emit("import", image.id, reference)
         return image
 
     def build(self, dockerfile=None, *, context=None, **kwargs):
         """docker build; `context` is a directory, or a binary file holding a tar of one (plain
         or compressed: `docker build -`), unpacked for the build and removed after."""
+        with self._writing("build"):
+            return self._build(dockerfile, context=context, **kwargs)
+
+    def _build(self, dockerfile, *, context, **kwargs):
         from .builder.build import build
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
@@ -108,8 +133,9 @@ class Images:
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
         from .builder.commit import commit
-        image = commit(self.engine, container, repository, tag, message=message, author=author,
-                       changes=changes, conf=conf)
+        with self._writing("commit"):
+            image = commit(self.engine, container, repository, tag, message=message,
+                           author=author, changes=changes, conf=conf)
         container.emit("commit", comment=message or "", imageID=image.id)
         return image
 
@@ -122,8 +148,9 @@ class Images:
         from .registry.pull import pull
         client, mirrors = self._client(name, credentials), self._mirrors(name)
         try:
-            image = pull(self.store, name, platform=platform, on_event=on_event,
-                         client=client, mirrors=mirrors)
+            with self._writing("pull"):
+                image = pull(self.store, name, platform=platform, on_event=on_event,
+                             client=client, mirrors=mirrors)
         finally:
             for each in (client, *mirrors):
                 each.close()
@@ -178,7 +205,8 @@ class Images:
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
         device nodes in a layer are left out, named in {"type": "note"} events."""
         from .archive import load
-        loaded = load(self.store, source, on_event)
+        with self._writing("load"):
+            loaded = load(self.store, source, on_event)
         for entry in loaded:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded

@@ -56,32 +56,34 @@ def run_foreground(engine, container, *, remove: bool, interrupt_timeout: float,
     out = out or sys.stdout
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     removed = False
-    try:
-        engine.containers.start(container)
-        for chunk in container.logs(stream=True, follow=True):
-            out.write(decoder.decode(chunk))
-            out.flush()
-        out.write(decoder.decode(b"", final=True))
-        return container.wait()["StatusCode"] or 0
-    except KeyboardInterrupt:
-        with shielded(), stopping():
+    with engine.containers.attached(container):
+        try:
+            engine.containers.start(container)
+            for chunk in container.logs(stream=True, follow=True):
+                out.write(decoder.decode(chunk))
+                out.flush()
             out.write(decoder.decode(b"", final=True))
-            out.flush()
-            container.stop(timeout=interrupt_timeout)
-            if remove:
-                _remove(engine, container)
-                removed = True
-        raise Interrupted(f"container {container.name} stopped"
-                          + (" and removed" if remove else "")) from None
-    finally:
-        if remove and not removed:
-            with shielded():
-                _remove(engine, container)
+            return container.wait()["StatusCode"] or 0
+        except KeyboardInterrupt:
+            with shielded(), stopping():
+                out.write(decoder.decode(b"", final=True))
+                out.flush()
+                container.stop(timeout=interrupt_timeout)
+                if remove:
+                    _remove(engine, container)
+                    removed = True
+            raise Interrupted(f"container {container.name} stopped"
+                              + (" and removed" if remove else "")) from None
+        finally:
+            if remove and not removed:
+                with shielded():
+                    _remove(engine, container)
 
 
 def _remove(engine, container) -> None:
+    """--rm: the container and its anonymous volumes, as Docker does."""
     try:
-        engine.containers.remove(container, force=True)
+        engine.containers.remove(container, force=True, volumes=True)
     except NotFound:            # removed meanwhile (another cell, the CLI): what we wanted
         pass
 

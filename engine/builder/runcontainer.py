@@ -7,6 +7,8 @@ The container is the runtime's (runtime/process.py): an overlay of the parent la
 image's environment, working directory and user. Its bundle lives in `<root>/containers/build-*`
 only while the step runs; afterwards its upper dir is renamed into the layer snapshot and the
 bundle is removed, on success and on failure alike, so a failed RUN leaves nothing behind.
+The builder owns the container: its monitor kills it when the builder dies (a kill -9 of the
+build), and the intent recorded for it lets the next engine use remove the bundle.
 """
 from __future__ import annotations
 
@@ -39,17 +41,27 @@ def run_step(engine, layers, argv: list[str], *, env: list[str], cwd: str, user:
              mounts: list, network: str, epoch: int | None, on_output=None,
              instruction: str = ""):
     """Run `argv` on top of `layers` (bottom first); the new Layer, or BuildError."""
+    from .. import intents
+    from ..recovery import BUILD_PREFIX
+    cid = secrets.token_hex(32)
+    with intents.held(engine.root, BUILD_PREFIX + cid[:24], "build-run"):
+        return _run(engine, cid, layers, argv, env=env, cwd=cwd, user=user, mounts=mounts,
+                    network=network, epoch=epoch, on_output=on_output, instruction=instruction)
+
+
+def _run(engine, cid, layers, argv, *, env, cwd, user, mounts, network, epoch, on_output,
+         instruction):
+    from ..recovery import BUILD_PREFIX
     from ..runtime import process
     from ..runtime.spec import ContainerSpec
     store = engine.store
-    cid = secrets.token_hex(32)
-    bundle = engine.root / "containers" / f"build-{cid[:24]}"
+    bundle = engine.root / "containers" / f"{BUILD_PREFIX}{cid[:24]}"
     bundle.parent.mkdir(parents=True, exist_ok=True)
     spec = ContainerSpec(
         id=cid, bundle=str(bundle), snapshots_root=str(store.snapshots_root),
         lowerdirs=tuple(f"l/{layer.link}" for layer in reversed(layers)),
         args=tuple(argv), env=tuple(env), cwd=cwd or "/", user=user or "",
-        hostname=HOSTNAME, netns=netns_for(network), mounts=tuple(mounts))
+        hostname=HOSTNAME, netns=netns_for(network), mounts=tuple(mounts), owner=os.getpid())
     process.create(spec)
     try:
         state = process.start(str(bundle))

@@ -23,18 +23,20 @@ def register(sub) -> None:
 
 
 def run_attached(engine, container, *, remove=False, stdin=False) -> int:
-    """Start, stream until exit, return the exit code (and remove with --rm)."""
-    try:
-        engine.containers.start(container, attach=True)
-        if stdin:
-            pump_stdin(container)
-        return follow_until_exit(container)
-    except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
-        container.stop(timeout=3)
-        return 130
-    finally:
-        if remove:
-            engine.containers.remove(container, force=True)
+    """Start, stream until exit, return the exit code (and remove with --rm, with its
+    anonymous volumes)."""
+    with engine.containers.attached(container):
+        try:
+            engine.containers.start(container, attach=True)
+            if stdin:
+                pump_stdin(container)
+            return follow_until_exit(container)
+        except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
+            container.stop(timeout=3)
+            return 130
+        finally:
+            if remove:
+                engine.containers.remove(container, force=True, volumes=True)
 
 
 def follow_until_exit(container, since=None) -> int:

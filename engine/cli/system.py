@@ -1,4 +1,5 @@
-"""System verbs: info, version, events, and the `system` group (info, df, prune, events)."""
+"""System verbs: info, version, events, and the `system` group (info, df, prune, events,
+check)."""
 
 
 def register(sub) -> None:
@@ -24,6 +25,10 @@ def register(sub) -> None:
     p.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     p.set_defaults(func=cmd_prune)
     add_events(verbs.add_parser("events", help="Get real time events from the engine"))
+    p = verbs.add_parser("check", help="Check the data root for damage and leftovers")
+    p.add_argument("--repair", action="store_true",
+                   help="finish or undo interrupted operations, remove leftovers")
+    p.set_defaults(func=cmd_check)
 
 
 def _info(p):
@@ -160,3 +165,16 @@ def cmd_prune(args) -> int:
         print(f"Deleted build cache objects: {report['CachesDeleted']}\n")
     print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0
+
+
+def cmd_check(args) -> int:
+    """One line per finding, then a summary; exit 1 while problems remain."""
+    from ..check import check
+    report = check(_engine(args), repair=args.repair)
+    for finding in report.findings:
+        print(f"{'repaired' if finding.repaired else 'problem'}: {finding.area}: {finding.text}")
+    counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+    left = sum(not f.repaired for f in report.findings)
+    print(f"checked {counts}: " + (f"{left} problem(s) left" + ("" if args.repair else
+                                   " (--repair fixes what is safe to fix)") if left else "ok"))
+    return 0 if report.ok else 1

@@ -87,7 +87,8 @@ class Snapshots:
         shutil.rmtree(self.directory(chain), ignore_errors=True)   # a stale half (crash)
         meta = dict(meta, link=link_name(chain))
         _write_json(temp / "layer.json", meta)
-        os.rename(temp, self.directory(chain))
+        # The link first: a kill between the two renames leaves a dangling link (a leftover
+        # the next writer sweeps), never a snapshot that containers can't mount.
         links = self.root / "l"
         links.mkdir(exist_ok=True)
         tmp_link = links / f".tmp-{meta['link']}"
@@ -95,6 +96,7 @@ class Snapshots:
             os.unlink(tmp_link)
         os.symlink(f"../{chain.split(':', 1)[1]}/diff", tmp_link)
         os.rename(tmp_link, links / meta["link"])
+        os.rename(temp, self.directory(chain))
         return True
 
     def record_compressed(self, chain: str, kind: str, blob: dict) -> None:
@@ -114,14 +116,22 @@ class Snapshots:
         if not directory.exists():
             return 0
         size = disk_usage(directory)
-        try:
+        trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=self.root))
+        os.rename(directory, trash / "x")
+        try:                    # after the directory: a kill in between leaves a dangling link
             os.unlink(self.root / "l" / link_name(chain))
         except FileNotFoundError:
             pass
-        trash = Path(tempfile.mkdtemp(prefix=".trash-", dir=self.root))
-        os.rename(directory, trash / "x")
         shutil.rmtree(trash, ignore_errors=True)
         return size
+
+    def dangling_links(self) -> list[Path]:
+        """Links in l/ whose snapshot is not there (left by a kill mid-commit or mid-remove)."""
+        links = self.root / "l"
+        if not links.is_dir():
+            return []
+        return [links / n for n in os.listdir(links)
+                if not n.startswith(".") and not os.path.exists(links / n)]
 
     def chains(self) -> list[str]:
         """Chain ids of every complete snapshot."""

@@ -128,6 +128,12 @@ class Firewall:
         """route_localnet=1 on `bridge`, so DNAT'd 127.0.0.1 traffic may leave through it."""
         write_sysctl(f"net/ipv4/conf/{bridge}/route_localnet", "1")
 
+    def forward_count(self, table: str) -> int | None:
+        """How many published-port (dnat) rules table `ip <table>` holds; None without it."""
+        done = subprocess.run(["nft", "list", "chain", "ip", table, "ports"], capture_output=True,
+                              text=True)
+        return done.stdout.count(" dnat to ") if done.returncode == 0 else None
+
     def table_exists(self, table: str) -> bool:
         """Whether table `ip <table>` exists (for tests and cleanup checks)."""
         done = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True)

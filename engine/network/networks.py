@@ -9,8 +9,16 @@
 
 Every change is intent-first: the record (endpoint, network) is written before the kernel
 object is made and removed after it is gone, so after a crash the records name everything
-that may exist, and `cleanup_stale` (called at engine start with the live container ids)
-removes what belongs to dead containers and re-creates bridges and the nftables table.
+that may exist. A reservation (address, host port) of a container that no longer holds one
+(`holder(cid)` false: exited, removed, never finished) is taken over by whoever needs it, and
+`cleanup_stale` removes everything of containers that are gone.
+
+The default bridge is made by its first container and goes once no container used it for
+IDLE_S (`retire_idle`, at an engine's first use; at once with `prune`), and the nftables table
+with it when nothing else needs one. Not at once: deleting a bridge and rewriting the table
+cost ~100 ms, which every `run --rm` would pay. Bridges carry their data root in their alias,
+so the bridge of a root deleted by hand is found and deleted (`reclaim_stale_bridges`) instead
+of holding its subnet forever.
 
 Names resolve through kept-current /etc/hosts files; see hosts.py for why not a DNS server.
 """
@@ -31,8 +39,9 @@ from .firewall import BridgeRules, Firewall, Forward
 from .hosts import render_hosts
 from .links import Links
 from .model import Endpoint, Network
-from .ports import PortBinding, check_port, free_port, parse_publish
+from .ports import PortBinding, check_port, clashes, free_port, parse_publish
 from .state import NetworkState
+from .upkeep import Upkeep, table_name
 
 __all__ = ["Networks", "Network", "Endpoint", "PortBinding", "parse_publish"]
 
@@ -51,13 +60,16 @@ def _host_error(what: str, exc: OSError) -> HostError:
 DEFAULT_ROOT = "/var/lib/dockyard"     # its default bridge is dockyard0, as Docker's is docker0
 
 
-class Networks:
+class Networks(Upkeep):
     """The networks of one data root, and the containers' endpoints on them."""
 
     def __init__(self, root: Path, *, links: Links | None = None, firewall: Firewall | None = None,
                  pool: Iterable[ipaddress.IPv4Network] = ipam.DEFAULT_POOL,
-                 default_bridge: str | None = None, table: str | None = None):
+                 default_bridge: str | None = None, table: str | None = None,
+                 holder: Callable[[str], bool] | None = None):
         self.root = Path(root)
+        # holder(cid): whether a container may hold its reservations now (None: all may)
+        self.holder = holder
         self.state = NetworkState(self.root)
         self.links = links or Links()
         self.firewall = firewall or Firewall()
@@ -67,7 +79,7 @@ class Networks:
         root_hash = _short_hash(str(self.root.resolve()))[:8]
         self.default_bridge = default_bridge or (
             "dockyard0" if str(self.root.resolve()) == DEFAULT_ROOT else f"dy0-{root_hash}")
-        self.table = table or "dockyard_" + root_hash
+        self.table = table or table_name(str(self.root.resolve()))
         self.netns_dir = self.root / "netns"
 
     # -- lookup --------------------------------------------------------------------------------
@@ -116,6 +128,11 @@ class Networks:
         """The container's published ports."""
         return [PortBinding.from_json(b) for b in self.state.ports().get(container_id, [])]
 
+    @staticmethod
+    def is_default(name: str) -> bool:
+        """Whether `name` is the default network's name."""
+        return name == DEFAULT_NAME
+
     def netns_path(self, container_id: str) -> str:
         """The container's netns file (exists from its first attach until release)."""
         return str(self.netns_dir / container_id)
@@ -150,6 +167,8 @@ class Networks:
                 "ipam_cursor": None, "endpoints": {},
             }
             self.state.save_network(record)
+            if default:
+                return Network.from_record(record)  # its bridge comes with its first container
             try:
                 self._realize(record)
                 self._apply_firewall()
@@ -163,6 +182,7 @@ class Networks:
     def _choose_subnet(self, records: list[dict], subnet: str | None) -> ipaddress.IPv4Network:
         ours = [ipaddress.IPv4Network(r["subnet"]) for r in records]
         try:
+            self.reclaim_stale_bridges()
             routed = self.links.routed_subnets()
         except OSError as exc:
             raise _host_error("list host routes", exc) from exc
@@ -182,22 +202,24 @@ class Networks:
         """Make the network's bridge exist with its gateway address; return the bridge MTU."""
         prefixlen = int(record["subnet"].split("/")[1])
         try:
-            mtu = self.links.ensure_bridge(record["bridge"], record["gateway"], prefixlen)
+            mtu = self.links.ensure_bridge(record["bridge"], record["gateway"], prefixlen,
+                                           alias=self._alias())
         except OSError as exc:
             raise _host_error(f"create bridge {record['bridge']}", exc) from exc
         self.firewall.prepare_bridge(record["bridge"])
         if not record["internal"]:
             self.firewall.enable_forwarding()
+        if record.get("realized") is False:
+            record["realized"] = True
+            self.state.save_network(record, durable=False)
         return mtu
 
     def ensure_default(self) -> Network:
-        """The default network `bridge` (on `default_bridge`), created on first use."""
+        """The default network `bridge` (on `default_bridge`): its record, made on first use;
+        its bridge is made by the first attach."""
         with self.state.locked():
             for record in self.state.networks():
                 if record["default"]:
-                    if self.links.index(record["bridge"]) is None:     # e.g. after a reboot
-                        self._realize(record)
-                        self._apply_firewall()
                     return Network.from_record(record)
             return self._create(DEFAULT_NAME, subnet=None, gateway=None, internal=False,
                                 labels=None, driver="bridge", default=True)
@@ -211,6 +233,8 @@ class Networks:
             self._remove(record)
 
     def _remove(self, record: dict) -> None:
+        if self._free_dead(record["endpoints"]):
+            record = self._find(self.state.networks(), record["id"])
         if record["endpoints"]:
             ids = ", ".join(cid[:12] for cid in record["endpoints"])
             raise Conflict(f"network {record['name']} has active endpoints ({ids})")
@@ -231,10 +255,12 @@ class Networks:
         """Remove every user-defined network without endpoints; return their names."""
         removed = []
         with self.state.locked():
+            self._free_dead({cid for r in self.state.networks() for cid in r["endpoints"]})
             for record in self.state.networks():
                 if not record["default"] and not record["endpoints"]:
                     self._remove(record)
                     removed.append(record["name"])
+            self.retire_idle(idle_for=0)     # the default network stays, its bridge goes
         return removed
 
     # -- endpoints -----------------------------------------------------------------------------
@@ -248,13 +274,21 @@ class Networks:
             record = self._find(records, network)
             if container_id in record["endpoints"]:
                 raise Conflict(f"container {container_id[:12]} is already attached to {record['name']}")
+            try:
+                address = self._allocate(record, ip)
+            except Conflict:
+                # an address (or the last one) held by a container that has exited or is gone
+                if not self._free_dead(set(record["endpoints"]) - {container_id}):
+                    raise
+                records = self.state.networks()
+                record = self._find(records, network)
+                address = self._allocate(record, ip)
             mine = [r["endpoints"][container_id] for r in records if container_id in r["endpoints"]]
             used_names = {ep["ifname"] for ep in mine}
-            subnet = ipaddress.IPv4Network(record["subnet"])
-            used = {ep["ip"] for ep in record["endpoints"].values()}
-            address = ipam.allocate(subnet, record["gateway"], used, record["ipam_cursor"], ip)
             try:
-                mtu = self.links.mtu(record["bridge"]) or self._realize(record)
+                mtu = self.links.mtu(record["bridge"])
+                realized = not mtu
+                mtu = mtu or self._realize(record)
             except OSError as exc:
                 raise _host_error(f"read bridge {record['bridge']}", exc) from exc
             endpoint = {
@@ -271,14 +305,21 @@ class Networks:
             self.state.save_network(record, durable=False)
             try:
                 self._plug(container_id, record, endpoint, mtu, fresh_netns=not mine)
+                # the default network's rules are in the table only while it has containers
+                if realized or container_id in self.state.ports():
+                    self._apply_firewall()
             except BaseException:
                 del record["endpoints"][container_id]
                 self.state.save_network(record, durable=False)
                 raise
-            if container_id in self.state.ports():
-                self._apply_firewall()
             self._event("connect", record, container=container_id)
             return Endpoint.from_record(record, container_id)
+
+    @staticmethod
+    def _allocate(record: dict, ip: str | None) -> str:
+        subnet = ipaddress.IPv4Network(record["subnet"])
+        used = {ep["ip"] for ep in record["endpoints"].values()}
+        return ipam.allocate(subnet, record["gateway"], used, record["ipam_cursor"], ip)
 
     def rename(self, container_id: str, name: str) -> None:
         """docker rename: the container's endpoints answer to `name` from now on."""
@@ -331,22 +372,27 @@ class Networks:
         self.state.save_network(record, durable=False)
         self._event("disconnect", record, container=container_id)
 
-    def release(self, container_id: str) -> None:
-        """Detach the container from everything, drop its port rules, remove its netns file."""
+    def release(self, container_id: str) -> bool:
+        """Detach the container from everything, drop its port rules, remove its netns file;
+        False when it held none of these."""
         with self.state.locked():
+            held = False
             for record in self.state.networks():
                 if container_id in record["endpoints"]:
                     # Removing the netns file below frees the namespace, and the kernel then
                     # deletes its veths, host ends included, in the background: a synchronous
                     # delete here cost ~25 ms of every `run --rm` on a bridge.
                     self._unplug(record, container_id, delete_link=False)
+                    held = True
             if container_id in self.state.ports():
                 self.state.save_ports(container_id, [])
+                held = True
                 self._apply_firewall()
             try:
-                self.links.remove_netns(self.netns_path(container_id))
+                held |= self.links.remove_netns(self.netns_path(container_id))
             except OSError as exc:
                 raise _host_error(f"remove netns of {container_id[:12]}", exc) from exc
+            return held
 
     # -- published ports -----------------------------------------------------------------------
 
@@ -365,6 +411,12 @@ class Networks:
                                       f"publish ports (it needs a non-internal bridge network)")
             everything = self.state.ports()
             taken = [(cid, PortBinding.from_json(b)) for cid, bs in everything.items() for b in bs]
+            clashing = {cid for cid, other in taken if cid != container_id
+                        for b in bindings if b.host_port and clashes(b, other)}
+            if self._free_dead(clashing):       # ports of containers that exited or are gone
+                everything = self.state.ports()
+                taken = [(cid, PortBinding.from_json(b)) for cid, bs in everything.items()
+                         for b in bs]
             chosen = []
             for binding in bindings:
                 if binding.protocol not in ("tcp", "udp"):
@@ -388,7 +440,8 @@ class Networks:
     def _apply_firewall(self) -> None:
         """Rewrite this root's nftables table from the records (caller holds the lock)."""
         records = self.state.networks()
-        bridges = [BridgeRules(r["bridge"], r["subnet"], r["internal"]) for r in records]
+        bridges = [BridgeRules(r["bridge"], r["subnet"], r["internal"]) for r in records
+                   if r.get("realized", True)]
         forwards = []
         for cid, bindings in sorted(self.state.ports().items()):
             address = self._publish_address(records, cid)
@@ -423,43 +476,3 @@ class Networks:
         containers = {cid for r in self.state.networks() for cid in r["endpoints"]}
         for cid in sorted(containers):
             write(cid, self.hosts_for(cid))
-
-    # -- recovery ------------------------------------------------------------------------------
-
-    def cleanup_stale(self, alive: set[str]) -> list[str]:
-        """Remove what dead containers left (endpoints, ports, netns files); re-create bridges
-        and the nftables table from the records. Returns the container ids cleaned up."""
-        with self.state.locked():
-            dead = self._drop_dead(alive)
-            for record in self.state.networks():
-                self._realize(record)
-            self._apply_firewall()
-        return sorted(dead)
-
-    def _drop_dead(self, alive: set[str]) -> set[str]:
-        dead = set()
-        with self.state.locked():
-            records = self.state.networks()
-            for record in records:
-                for cid in [c for c in record["endpoints"] if c not in alive]:
-                    self._unplug(record, cid)
-                    dead.add(cid)
-            for cid in self.state.ports():
-                if cid not in alive:
-                    self.state.save_ports(cid, [])
-                    dead.add(cid)
-            if self.netns_dir.is_dir():
-                for entry in os.listdir(self.netns_dir):
-                    if entry not in alive:
-                        self.links.remove_netns(str(self.netns_dir / entry))
-                        dead.add(entry)
-        return dead
-
-    def teardown(self) -> None:
-        """Remove everything of this root: endpoints, netns files, networks, the nftables table."""
-        with self.state.locked():
-            self._drop_dead(alive=set())
-            for record in self.state.networks():
-                self.links.delete_link(record["bridge"])
-                self.state.delete_network(record["id"])
-            self.firewall.delete(self.table)

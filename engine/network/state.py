@@ -39,6 +39,27 @@ class NetworkState:
             self.ports_dir.mkdir(parents=True, exist_ok=True)
             yield
 
+    def root_id(self, create: bool = True) -> str | None:
+        """A random id of this data root, made on first use (bridges carry it in their alias,
+        so a bridge outlives a deleted root recognisably); None if there is none and not create."""
+        path = self.dir / "root-id"
+        try:
+            return path.read_text().strip()
+        except (FileNotFoundError, NotADirectoryError):
+            if not create:
+                return None
+        import secrets
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".root-id.{os.getpid()}.tmp"
+        tmp.write_text(secrets.token_hex(8) + "\n")
+        try:
+            os.link(tmp, path)               # the first process to make it wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text().strip()
+
     def networks(self) -> list[dict]:
         """Every network record, oldest first."""
         if not self.dir.is_dir():
@@ -56,6 +77,10 @@ class NetworkState:
         describe veths and namespaces that a power loss destroys anyway)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         _write_json(self.dir / f"{record['id']}.json", record, durable)
+
+    def mtime(self, network_id: str) -> float:
+        """When the network's record last changed (an endpoint came or went)."""
+        return (self.dir / f"{network_id}.json").stat().st_mtime
 
     def delete_network(self, network_id: str) -> None:
         (self.dir / f"{network_id}.json").unlink(missing_ok=True)

@@ -74,6 +74,8 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     pairs += [("sysctl", f"{key}={value}") for key, value in spec.sysctls]
     pairs += [("group_add", g) for g in spec.group_add]
     pairs += [("on_exit", a) for a in spec.on_exit]
+    if spec.owner:
+        pairs.append(("owner", str(spec.owner)))
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
         cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
         pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))

@@ -13,7 +13,9 @@ import select
 import shutil
 import signal
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -22,6 +24,8 @@ from . import bundle as _bundle
 from . import cgroups, logs as _logs
 from .shim import shim_path
 from .spec import ContainerSpec
+
+_start_locks = threading.local()     # .held: {bundle: fd} of the start locks this thread holds
 
 
 @dataclass
@@ -48,13 +52,52 @@ def _data_root(bundle: str) -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(bundle)))
 
 
+@contextmanager
+def start_lock(bundle: str):
+    """Hold the container's start lock for the block (re-entrant within one thread).
+
+    One starter at a time per container, so two processes never make two monitors; whoever
+    changes what a stopped container holds (its network) takes it too, so that never overlaps
+    a start. FileNotFoundError when the container's directory is gone.
+    """
+    held = _start_locks.__dict__.setdefault("held", {})
+    key = os.path.abspath(bundle)
+    if key in held:
+        yield
+        return
+    fd = os.open(os.path.join(key, "start.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held[key] = fd
+        try:
+            yield
+        finally:
+            del held[key]
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def attach_lock(bundle: str):
+    """Tell the monitor, for the block, that this process waits for the exit and cleans up
+    after it itself: the monitor then skips its on_exit command (a shared flock on
+    <bundle>/attach.lock; a killed process's lock goes with it, and the monitor cleans up)."""
+    try:
+        fd = os.open(os.path.join(bundle, "attach.lock"), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+    except FileNotFoundError:
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
 def start(bundle: str) -> State:
     """Start the container; returns once its command was exec'd, or failed (State.error)."""
     shim = shim_path(_data_root(bundle))
-    # One starter at a time per container: two processes starting it must not make two monitors.
-    lock = os.open(os.path.join(bundle, "start.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with start_lock(bundle):
         current = state(bundle)
         if current.status == "running":
             raise Conflict(f"container {os.path.basename(bundle)} is already running")
@@ -64,8 +107,6 @@ def start(bundle: str) -> State:
         proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         out, err = proc.communicate()   # the launcher exits once the monitor says "started"
-    finally:
-        os.close(lock)
     if proc.returncode != 0 or not out:
         raise HostError(f"container shim failed: {err.decode(errors='replace').strip() or proc.returncode}")
     return state(bundle)
@@ -101,6 +142,16 @@ def state(bundle: str) -> State:
             return s
     s.status = "dead"
     return s
+
+
+def record_lost_exit(bundle: str, why: str) -> None:
+    """Write the exit the monitor could not: it died while the container ran (and what was
+    left running has been killed since). The state becomes exited, code 137 (killed)."""
+    from ..storage import atomic_write_json, now_rfc3339
+    raw = _read_state(bundle) or {}
+    atomic_write_json(os.path.join(bundle, "state.json"),
+                      {**raw, "status": "exited", "exit_code": 137, "error": why,
+                       "finished_at": now_rfc3339()})
 
 
 def _pidfd(pid: int) -> int | None:
@@ -377,6 +428,27 @@ def top(bundle: str) -> list[dict]:
             continue         # exited meanwhile
         out.append({"pid": pid, "user": uid, "cmd": cmd})
     return out
+
+
+def wait_exit_command(bundle: str, timeout: float = 10) -> None:
+    """Wait until the monitor's on_exit command (it runs as the monitor's pid) has finished,
+    so that nothing of the container is left running; at once if there is none."""
+    raw = _read_state(bundle) or {}
+    pid = raw.get("monitor") or 0
+    if not raw.get("on_exit") or pid == os.getpid() or raw.get("status") == "running":
+        return                  # the state says whether the monitor runs its exit command
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if os.path.basename(bundle).encode() not in f.read():
+                return                  # gone, or a reused pid
+    except OSError:
+        return
+    fd = _pidfd(pid)
+    if fd is not None:
+        try:
+            select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
 
 
 def pids(bundle: str) -> list[int]:

@@ -847,7 +847,7 @@ static void log_flush(struct stream *s) {   /* at EOF: the last line without a n
 
 /* ---------------------------------------------------------------- state.json */
 
-struct state { pid_t pid, monitor; int exit_code, oom, running; char started[40], finished[40], error[4200]; };
+struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[4200]; };
 
 static void write_state(const char *bundle, struct state *st) {
     char path[4096], tmp[4096], err[6 * sizeof st->error + 1], body[sizeof err + 400];
@@ -856,9 +856,10 @@ static void write_state(const char *bundle, struct state *st) {
     json_escape(err, st->error, strlen(st->error));
     int n = snprintf(body, sizeof body,
         "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\"}\n",
+        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"on_exit\":%s}\n",
         st->running ? "running" : "exited", st->pid, st->monitor, st->exit_code,
-        st->oom ? "true" : "false", err, st->started, st->finished);
+        st->oom ? "true" : "false", err, st->started, st->finished,
+        st->on_exit ? "true" : "false");
     /* Atomic replace: a reader sees the old file or the new one. No fsync: the state only
      * matters while this host is up (a reboot ends every container anyway). */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -895,6 +896,18 @@ static void log_event(const char *bundle, const char *action, const char *attrs)
 }
 
 /* ---------------------------------------------------------------- the monitor */
+
+/* Whether an engine process that waits for this exit holds BUNDLE/attach.lock (shared): it
+ * cleans up itself, so on_exit is skipped. A killed engine's lock is gone with it. */
+static int engine_attached(const char *bundle) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/attach.lock", bundle);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
 
 #define ERR(...) do { snprintf(st.error, sizeof st.error, __VA_ARGS__); goto failed; } while (0)
 
@@ -959,6 +972,9 @@ static void monitor(const char *bundle, int ready) {
         close(ready);
         ready = -1;
     }
+    /* owner: a pid whose end ends the container (a build's RUN dies with its builder) */
+    int owner = get("owner") ? (int)syscall(SYS_pidfd_open, atoi(get("owner")), 0) : -1;
+    if (get("owner") && owner < 0) kill(child, SIGKILL);    /* gone already */
     struct stream so = {tty ? master : out[0], "stdout", "", 0}, se = {err[0], "stderr", "", 0};
     static char pending[65536];
     size_t npending = 0;
@@ -966,12 +982,13 @@ static void monitor(const char *bundle, int ready) {
     if (in_w >= 0 && !tty && fcntl(in_w, F_SETFL, O_NONBLOCK) < 0) { /* a blocking write only stalls stdin */ }
     if (!want_stdin && !tty && in_w >= 0) { close(in_w); in_w = -1; }
     while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[5] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
-                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0}};
+        struct pollfd p[6] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
+                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0},
+                              {owner, POLLIN, 0}};
         int fdin = -1;
         if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
         /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
-        int ready_fds = poll(p, 5, reaped ? 2000 : -1);
+        int ready_fds = poll(p, 6, reaped ? 2000 : -1);
         if (ready_fds == 0) break;
         if (ready_fds < 0) continue;   /* EINTR */
         struct signalfd_siginfo si;
@@ -1010,6 +1027,11 @@ static void monitor(const char *bundle, int ready) {
                 else if (in_w >= 0) { close(in_w); in_w = -1; }
             }
         }
+        if (owner >= 0 && p[5].revents) {
+            kill(child, SIGKILL);
+            close(owner);
+            owner = -1;
+        }
         if (resize >= 0 && p[4].revents) {
             char buf[64];
             ssize_t n = read(resize, buf, sizeof buf - 1);
@@ -1035,14 +1057,16 @@ failed:
         log_event(bundle, "die", attrs);
         free(attrs);
     }
+    /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
+    const char **on_exit = values("on_exit", NULL);
+    st.on_exit = on_exit[0] && !engine_attached(bundle);
     write_state(bundle, &st);
     if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
         static const char line[] = "{\"status\":\"exited\"}\n";
         if (write(ready, line, sizeof line - 1) < 0) { /* gone */ }
         close(ready);
     }
-    const char **on_exit = values("on_exit", NULL);
-    if (on_exit[0]) {   /* `run -d --rm`: the engine's clean-up command */
+    if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null >= 0 && dup2(null, 0) >= 0 && dup2(null, 1) >= 0 && dup2(null, 2) >= 0) {
             sigprocmask(SIG_UNBLOCK, &set, NULL);

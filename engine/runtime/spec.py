@@ -50,7 +50,9 @@ class ContainerSpec:
     init: bool = False
     rlimits: tuple[tuple[str, int, int], ...] = ()   # ("nofile", soft, hard); -1 = unlimited
     stop_signal: str = "SIGTERM"
-    on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit (run -d --rm)
+    on_exit: tuple[str, ...] = ()         # argv the monitor execs after the exit, unless an
+                                          # engine holds <bundle>/attach.lock (reap.py)
+    owner: int = 0                        # a pid: the container is killed when it ends (a build's RUN)
     seccomp: str = "default"              # "default" | "unconfined" | a profile's JSON text
     devices: tuple[Device, ...] = ()      # --device nodes, allowed beside Docker's defaults
     extra_hosts: tuple[tuple[str, str], ...] = ()   # (name, address) lines added to /etc/hosts

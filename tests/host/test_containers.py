@@ -351,14 +351,23 @@ def test_two_processes_racing_to_start_or_remove_one_container(engine):
 
 
 def test_a_name_left_by_a_create_that_died_is_reclaimed(engine):
+    from dockyard.engine import intents
     link = engine.root / "names" / "orphaned"
     os.symlink("e" * 64, link)                  # what a create killed before its bundle leaves
-    with pytest.raises(Conflict):               # young: a create may still be under way
-        engine.containers.create("busybox", ["true"], name="orphaned", network="none")
-    os.utime(link, (time.time() - 3600,) * 2, follow_symlinks=False)
+    creator = subprocess.Popen(["sleep", "60"])   # stands for the process still creating it
+    intent = engine.root / "intents" / f"{'e' * 64}.{creator.pid}.{intents.start_time(creator.pid)}"
+    intent.parent.mkdir(exist_ok=True)
+    intent.write_text('{"op": "create"}')
+    try:
+        with pytest.raises(Conflict):           # its create is under way
+            engine.containers.create("busybox", ["true"], name="orphaned", network="none")
+    finally:
+        creator.kill()
+        creator.wait()
     c = engine.containers.create("busybox", ["true"], name="orphaned", network="none")
     assert c.name == "orphaned"
     c.remove()
+    assert not intent.exists() or intents.listing(engine.root)[0].alive is False
 
 
 def test_exec_detached_keeps_running_after_the_call(engine):

@@ -20,13 +20,19 @@ class FakeLinks:
         self.netns: set[str] = set()
         self.routed = [IPv4Network(r) for r in routed]
         self.fail_endpoint = False
+        self.aliases: dict[str, str] = {}
 
     def routed_subnets(self):
         return list(self.routed)
 
-    def ensure_bridge(self, name, address, prefixlen):
+    def ensure_bridge(self, name, address, prefixlen, alias=None):
         self.links[name] = 1500
+        if alias:
+            self.aliases[name] = alias
         return 1500
+
+    def bridges_with_alias(self, prefix):
+        return [(n, a) for n, a in self.aliases.items() if a.startswith(prefix) and n in self.links]
 
     def mtu(self, name):
         return self.links.get(name)
@@ -45,6 +51,8 @@ class FakeLinks:
         self.netns.discard(path)
         if os.path.exists(path):
             os.unlink(path)
+            return True
+        return False
 
     def add_endpoint(self, **kw):
         self.links[kw["host_ifname"]] = kw["mtu"]
