@@ -193,11 +193,12 @@ class Images:
                                insecure=url.split("://")[-1] in config["insecure"])
                 for url in config["mirrors"]]
 
-    def save(self, refs, out):
-        """docker save: write the images to `out` (a path or a binary stream)."""
+    def save(self, refs, out, *, format=None):
+        """docker save: write the images to `out` (a path or a binary stream) as `format`:
+        "docker-archive" (the default, which is also an OCI layout) or "oci-archive"."""
         from .archive import save
         refs = [refs] if isinstance(refs, str) else list(refs)
-        save(self.store, refs, out)
+        save(self.store, refs, out, format=format)
         for ref in refs:
             self._emit("save", ref)
 

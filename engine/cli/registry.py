@@ -35,6 +35,9 @@ def register_image_verbs(sub) -> None:
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
     p.add_argument("-o", "--output", help="write to a file instead of stdout")
+    p.add_argument("--format", choices=("docker-archive", "oci-archive"),
+                   help="docker-archive (default: Docker's layout, also an OCI layout) or "
+                        "oci-archive (the OCI layout alone, full names as Podman writes them)")
     p.add_argument("images", nargs="+")
     p.set_defaults(func=cmd_save)
     p = sub.add_parser("load", help="Load images from a tar archive or stdin")
@@ -131,13 +134,13 @@ def cmd_save(args) -> int:
     from ..errors import InvalidArgument
     engine = _engine(args)
     if args.output:
-        engine.images.save(args.images, args.output)
+        engine.images.save(args.images, args.output, format=args.format)
         return 0
     if sys.stdout.isatty():
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
                               "redirect")
     out = binary_stdout("save")
-    engine.images.save(args.images, out)
+    engine.images.save(args.images, out, format=args.format)
     out.flush()
     return 0
 
