@@ -34,6 +34,7 @@ from .image.compression import TAR_TYPE
 from .image.layerdata import descriptor
 from .image.layers import left_out_note
 from .image.model import CONFIG_TYPE, INDEX_TYPE, MANIFEST_TYPE, canonical_json
+from .image.platform import choose
 from .image.snapshots import chain_id
 from .image.staging import Staged
 from .image.tarballs import open_source
@@ -269,8 +270,7 @@ def _oci_plans(archive, descriptor: dict, names=()) -> list[_Plan]:
     tags = list(names) + ([reference.normalize(name)] if name and _is_reference(name) else [])
     document = archive.json(_blob_name(descriptor["digest"]))
     if "manifests" in document:
-        from .registry.pull import choose_platform
-        entry = choose_platform(document["manifests"], None, "the archive's index")
+        entry = choose(document["manifests"], None, "the archive's index")
         return _oci_plans(archive, entry, tags)
     return [_Plan(_blob_name(document["config"]["digest"]),
                   [_blob_name(layer["digest"]) for layer in document.get("layers", [])],

@@ -158,15 +158,16 @@ class Images:
         return image
 
     def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
-             compression=None) -> dict:
+             compression=None, platform=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
 
         `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
-        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip. `platform` ("linux/amd64"):
+        the image must be for it."""
         from .registry.push import push
         with self._client(name, credentials) as client:
             result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
-                          client=client, compression=compression)
+                          client=client, compression=compression, platform=platform)
         self._emit("push", name)
         return result
 

@@ -31,6 +31,7 @@ def register_image_verbs(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the digest line")
     p.add_argument("--compression", choices=("gzip", "zstd"),
                    help="how layers made here are compressed (default: gzip, or the setting)")
+    p.add_argument("--platform", help="os/arch[/variant] the image must be for")
     p.add_argument("name", metavar="NAME[:TAG]")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
@@ -123,6 +124,7 @@ def cmd_push(args) -> int:
     if not args.quiet:
         print(f"The push refers to repository [{ref.name}]", flush=True)
     result = _engine(args).images.push(args.name, compression=args.compression,
+                                       platform=args.platform,
                                        on_event=None if args.quiet else PushProgress(sys.stdout))
     print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
     return 0

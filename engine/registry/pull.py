@@ -26,7 +26,7 @@ from ..image import reference
 from ..image.layerdata import unpack
 from ..image.layers import HashingSink, left_out_note
 from ..image.blobs import sha256_digest
-from ..image.model import host_architecture
+from ..image.platform import check, choose
 from ..image.snapshots import chain_id
 from .client import RegistryClient, registry_mirrors
 
@@ -75,10 +75,11 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
 
 
 def _pull_from(store, ref, client, platform, emit, before):
-    repo_digest, manifest_bytes = _resolve(client, ref, platform)
+    repo_digest, manifest_bytes, unchecked = _resolve(client, ref, platform)
     manifest = json.loads(manifest_bytes)
     config_bytes = _small_blob(client, ref.path, manifest["config"])
-    config = json.loads(config_bytes)
+    config = _json(config_bytes, f"config of {ref}")
+    check(config, unchecked, str(ref))
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
     layers = manifest.get("layers", [])
     if len(diff_ids) != len(layers):
@@ -93,36 +94,25 @@ def _pull_from(store, ref, client, platform, emit, before):
     return image
 
 
-def _resolve(client, ref, platform) -> tuple[str, bytes]:
-    """(the digest RepoDigests records, the image manifest's bytes); indexes resolved."""
+def _resolve(client, ref, platform) -> tuple[str, bytes, str | None]:
+    """(the digest RepoDigests records, the image manifest's bytes, the platform its config
+    must still be checked against): an index is resolved for `platform`, a single image is
+    checked once its config is in."""
     data, media_type, header = client.get_manifest(ref.path, ref.digest or ref.tag, ACCEPT)
     digest = _verified(data, ref.digest or header, f"manifest of {ref}")
     document = _json(data, f"manifest of {ref}")
     media_type = document.get("mediaType") or media_type
     if media_type in INDEX_TYPES or "manifests" in document:
-        entry = choose_platform(document.get("manifests", []), platform, str(ref))
+        entry = choose(document.get("manifests", []), platform, str(ref))
+        platform = None                         # the index said which platform it is for
         data, _, _ = client.get_manifest(ref.path, entry["digest"], ACCEPT)
         _verified(data, entry["digest"], f"manifest {entry['digest']} of {ref}")
         document = _json(data, f"manifest of {ref}")
     if document.get("schemaVersion") != 2 or "config" not in document:
         raise RegistryError(f"{ref}: unsupported manifest (schema "
                             f"{document.get('schemaVersion')}, {media_type or 'no media type'})")
-    return digest, data
+    return digest, data, platform
 
-
-def choose_platform(entries: list[dict], platform: str | None, what: str) -> dict:
-    """The index entry for `os/arch[/variant]` (default linux/<host arch>); RegistryError if none."""
-    wanted = (platform or f"linux/{host_architecture()}").split("/")
-    os_name, arch = wanted[0], wanted[1] if len(wanted) > 1 else host_architecture()
-    variant = wanted[2] if len(wanted) > 2 else None
-    matches = [e for e in entries
-               if e.get("platform", {}).get("os") == os_name
-               and e.get("platform", {}).get("architecture") == arch
-               and (variant is None or e["platform"].get("variant") == variant)]
-    if not matches:
-        raise RegistryError(f"{what}: no matching manifest for {'/'.join(wanted)} in the "
-                            "manifest list entries")
-    return matches[0]
 
 
 def _verified(data: bytes, expected: str | None, what: str) -> str:

@@ -28,6 +28,7 @@ from ..image import reference
 from ..image.blobs import sha256_digest
 from ..image.compression import COMPRESSIONS, GZIP_TYPE, TAR_TYPE
 from ..image.model import CONFIG_TYPE, MANIFEST_TYPE, canonical_json
+from ..image.platform import check
 from .client import SETTINGS_FILE, RegistryClient
 
 DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -48,13 +49,18 @@ def compression_setting(root, asked: str | None = None) -> str:
 
 
 def push(store, name: str, *, client: RegistryClient | None = None, on_event=None,
-         chunk_size: int | None = None, compression: str | None = None) -> dict:
-    """Push the local image `name` to the registry its name points at; {"ref", "digest", "size"}."""
+         chunk_size: int | None = None, compression: str | None = None,
+         platform: str | None = None) -> dict:
+    """Push the local image `name` to the registry its name points at; {"ref", "digest", "size"}.
+
+    With `platform` the image must be for it (as `docker push --platform` picks one image of
+    several; an image here is for one platform), else ImageNotFound in Docker's words."""
     ref = reference.parse(name)
     if ref.digest:
         raise InvalidArgument(f"cannot push a digest reference: {name}")
     kind = compression_setting(store.root, compression)
     image = store.get(str(ref))
+    check(image.config, platform, str(ref))
     if client is None:
         with RegistryClient(ref.domain, root=store.root) as client:
             return push(store, name, client=client, on_event=on_event, chunk_size=chunk_size,

@@ -383,3 +383,24 @@ def test_several_layers_download_at_once_through_one_client(engine, registry, fr
     assert len(image.layers) == 4
     assert [e["status"] for e in events if e["type"] == "layer"].count("done") == 4
     assert run(fresh, ref, "cat /one /two /three") == "1\n2\n3\n"
+
+
+def test_push_and_pull_platform_of_a_single_platform_image(engine, registry, fresh):
+    from dockyard.engine.image.model import host_architecture
+    ref = f"{registry.address}/plat:1"
+    engine.images.tag("busybox", ref)
+    other = "s390x" if host_architecture() != "s390x" else "amd64"
+    cli = [sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(engine.root)]
+    refused = subprocess.run([*cli, "push", "--platform", f"linux/{other}", ref],
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and refused.stderr == (
+        f"Error: image with reference {ref} was found but does not match the specified "
+        f"platform: wanted linux/{other}, actual: linux/{host_architecture()}\n")
+    with pytest.raises(ImageNotFound):                        # nothing went to the registry
+        fresh.images.pull(ref)
+    engine.images.push(ref, platform=f"linux/{host_architecture()}")
+    with pytest.raises(ImageNotFound, match=f"wanted linux/{other}, actual"):
+        fresh.images.pull(ref, platform=other)
+    assert fresh.images.list() == [] and nothing_half_written(fresh) == []
+    assert fresh.images.pull(ref, platform=host_architecture()).id == \
+        engine.images.get(ref).id
