@@ -146,10 +146,10 @@ def _with_image(engine, options):
     import sys
     from dataclasses import replace
     from ..create import resolve_image
-    from .registry import PullProgress
+    from .progress import pull_progress
     if options.pull == "never":
         return options
-    progress, started = PullProgress(sys.stderr), []
+    progress, started = pull_progress(options.image, sys.stderr), []
 
     def on_event(event):
         if not started:

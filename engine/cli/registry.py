@@ -52,66 +52,22 @@ def _engine(args):
     return Engine(args.data_root)
 
 
-def _short(digest: str) -> str:
-    return digest.split(":", 1)[-1][:12]
-
-
-class LayerProgress:
-    """Docker's non-tty per-layer lines (`<id>: Pull complete`) from pull or push events."""
-
-    def __init__(self, stream, lines: dict[str, str], moving: str, first_line: str):
-        self.stream, self.lines, self.moving, self.first_line = stream, lines, moving, first_line
-
-    def __call__(self, event: dict) -> None:
-        if event["type"] != "layer":
-            return
-        status = event["status"]
-        line = self.lines.get(status, "").format(**event)
-        if status == self.moving and not event.get("current"):    # the first event of a transfer
-            line = self.first_line
-        if line:
-            print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
-
-
-def PullProgress(stream) -> LayerProgress:
-    """`Already exists`, `Pulling fs layer`, `Pull complete`."""
-    return LayerProgress(stream, {"exists": "Already exists", "done": "Pull complete"},
-                         "downloading", "Pulling fs layer")
-
-
-def PushProgress(stream) -> LayerProgress:
-    """`Layer already exists`, `Mounted from x`, `Preparing`, `Pushed`."""
-    return LayerProgress(stream, {"exists": "Layer already exists", "done": "Pushed",
-                                  "mounted": "Mounted from {from}"}, "uploading", "Preparing")
-
-
 def cmd_pull(args) -> int:
     import sys
 
-    from ..image.reference import familiar, parse
+    from ..image.reference import parse
+    from .progress import pull_progress
     ref = parse(args.name)
-    quiet = args.quiet
-    if not quiet:
-        if not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
-            print("Using default tag: latest")
-        print(f"{ref.tag or ref.digest}: Pulling from {ref.path}", flush=True)
-    events = []
-    progress = PullProgress(sys.stdout)
+    if not args.quiet and not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
+        print("Using default tag: latest", flush=True)
+    show = None if args.quiet else pull_progress(args.name, sys.stdout)
 
     def on_event(event):
         if event["type"] == "note":
-            print(f"note: {event['message']}", file=sys.stderr)
-            return
-        events.append(event)
-        if not quiet:
-            progress(event)
+            print(f"note: {event['message']}", file=sys.stderr, flush=True)
+        elif show is not None:
+            show(event)
     _engine(args).images.pull(args.name, platform=args.platform, on_event=on_event)
-    done = events[-1]
-    if not quiet:
-        print(f"Digest: {done['digest']}")
-        what = "Image is up to date for" if done["status"] == "up to date" else \
-            "Downloaded newer image for"
-        print(f"Status: {what} {familiar(ref)}")
     print(str(ref))
     return 0
 
@@ -120,13 +76,13 @@ def cmd_push(args) -> int:
     import sys
 
     from ..image.reference import parse
+    from .progress import push_progress
     ref = parse(args.name)
-    if not args.quiet:
-        print(f"The push refers to repository [{ref.name}]", flush=True)
+    show = None if args.quiet else push_progress(args.name, sys.stdout)
     result = _engine(args).images.push(args.name, compression=args.compression,
-                                       platform=args.platform,
-                                       on_event=None if args.quiet else PushProgress(sys.stdout))
-    print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
+                                       platform=args.platform, on_event=show)
+    if args.quiet:
+        print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
     return 0
 
 

@@ -29,6 +29,7 @@ DOCKER_HUB_HOST = "registry-1.docker.io"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 SETTINGS_FILE = "registries.json"
 CHUNK = 1 << 20
+PROGRESS_EVERY = 4 << 20             # bytes between upload progress reports
 
 
 def _settings(root) -> dict:
@@ -301,7 +302,7 @@ class RegistryClient:
                     on_progress(offset)
             body, length = b"", 0
         else:
-            body, length = fileobj, size
+            body, length = _Counted(fileobj, on_progress), size
         separator = "&" if "?" in location else "?"
         response = self.request("PUT", f"{location}{separator}{urlencode({'digest': digest})}",
                                 scope, body=body, ok=(201, 204),
@@ -327,3 +328,28 @@ class RegistryClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _Counted:
+    """A file being uploaded that reports the bytes read so far, every PROGRESS_EVERY."""
+
+    def __init__(self, fileobj, on_progress):
+        self._file, self._on_progress = fileobj, on_progress
+        self._start = fileobj.tell()
+        self._sent = self._reported = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._sent += len(data)
+        if self._on_progress and self._sent - self._reported >= PROGRESS_EVERY:
+            self._reported = self._sent
+            self._on_progress(self._sent)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._file.seek(offset, whence)
+        self._sent = self._reported = position - self._start
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()

@@ -14,8 +14,10 @@ config) stays, and the pushed manifest's digest becomes one of its repo digests.
 A blob the registry lacks is mounted from another repository of the same registry when a local
 image holding it came from or went there (its RepoDigests say so), else uploaded: one PUT, or
 PATCH chunks when `chunk_size` is set and the blob is larger. Events: `{"type": "layer" (or
-"config"), "digest", "size", "status": "exists"|"mounted"|"uploading"|"done"}` (uploading
-repeats with "current" bytes when chunked), then `{"type": "pushed", "ref", "digest", "size"}`.
+"config"), "digest", "size", "status": "preparing"|"exists"|"mounted"|"uploading"|"done"}`
+(every layer is "preparing" first, as docker push shows them; uploading repeats with "current"
+bytes; a layer's events also carry its diff id as "layer", the id Docker shows), then
+`{"type": "pushed", "ref", "digest", "size"}`.
 """
 from __future__ import annotations
 
@@ -69,9 +71,14 @@ def push(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     manifest_bytes = store.blobs.read(image.manifest_digest)
     manifest = json.loads(manifest_bytes)
     sources = _mount_sources(store, ref)
+    pairs = list(zip(image.layers, manifest.get("layers", [])))
+    for layer, descriptor in pairs:
+        emit({"type": "layer", "layer": layer.diff_id, "digest": descriptor["digest"],
+              "status": "preparing", "size": descriptor.get("size", 0)})
     pushed = [_push_layer(store, client, ref.path, layer, descriptor, kind, sources,
-                          chunk_size, emit)
-              for layer, descriptor in zip(image.layers, manifest.get("layers", []))]
+                          chunk_size, lambda event, layer=layer: emit({**event,
+                                                                       "layer": layer.diff_id}))
+              for layer, descriptor in pairs]
     config = manifest["config"]
     _push_blob(store, client, ref.path, config["digest"], store.blobs.size(config["digest"]),
                [], chunk_size, lambda event: emit({**event, "type": "config"}))

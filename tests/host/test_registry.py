@@ -133,14 +133,17 @@ def test_push_built_image_remove_pull_back_and_run(engine, registry, tmp_path):
     # Chunked upload: PATCHes of 256 kB, then the PUT; the ~1 MB busybox layer takes several.
     pushed = engine.images.push(base, on_event=events.append, chunk_size=256 * 1024)
     layer = [(e["status"], e.get("current")) for e in events if e["type"] == "layer"]
-    assert layer[0] == ("uploading", 0) and layer[-1][0] == "done"
+    assert layer[:2] == [("preparing", None), ("uploading", 0)] and layer[-1][0] == "done"
     assert len([s for s, current in layer if current]) >= 4
     # The app's base layer is mounted from the busybox repository; the rest is uploaded whole.
     events.clear()
     pushed_app = engine.images.push(app, on_event=events.append)
     statuses = [(e["type"], e["status"]) for e in events if e["type"] != "pushed"]
-    assert statuses == [("layer", "mounted"), ("layer", "uploading"), ("layer", "done"),
-                        ("config", "uploading"), ("config", "done")]
+    assert statuses == [("layer", "preparing"), ("layer", "preparing"), ("layer", "mounted"),
+                        ("layer", "uploading"), ("layer", "done"), ("config", "uploading"),
+                        ("config", "done")]
+    assert {e["layer"] for e in events if e["type"] == "layer"} == {
+        layer.diff_id for layer in engine.images.get(app).layers}
     assert engine.images.inspect(app) and pushed_app["digest"].startswith("sha256:")
 
     for ref in (app, "app:1", base):
@@ -367,7 +370,7 @@ def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, re
     third, events = f"{registry.address}/zstd/third:1", []
     fresh.images.tag(ref, third)
     assert fresh.images.push(third, on_event=events.append)["digest"] == pushed["digest"]
-    assert [e["status"] for e in events if e["type"] == "layer"] == ["mounted"]
+    assert [e["status"] for e in events if e["type"] == "layer"] == ["preparing", "mounted"]
 
 
 def test_several_layers_download_at_once_through_one_client(engine, registry, fresh):
