@@ -323,3 +323,19 @@ def test_when_every_mirror_and_docker_hub_fail_the_hub_error_is_raised(tmp_path)
         engine.images.pull("busybox", on_event=notes.append)
     assert [n["message"] for n in notes] == ["mirror http://mirror.test failed, trying the "
                                              "next: GET http://mirror.test/v2/: no route to host"]
+
+
+def test_a_whole_blob_upload_reports_its_progress_and_starts_again_when_retried():
+    registry = FakeRegistry()
+    blob = bytes(9 << 20)
+    bodies, progress = [], []
+
+    def once_down(request):
+        bodies.append(len(request.read()))
+        return httpx.Response(502 if len(bodies) == 1 else 201)
+    registry.routes["/v2/app/blobs/uploads/x"] = once_down
+    client(registry).upload_blob(f"https://{DOMAIN}/v2/app/blobs/uploads/x", digest(blob),
+                                 io.BytesIO(blob), len(blob), "repository:app:push",
+                                 on_progress=progress.append)
+    assert bodies == [9 << 20, 9 << 20]
+    assert progress == [4 << 20, 8 << 20, 4 << 20, 8 << 20]
