@@ -16,16 +16,18 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from conftest import make_busybox_rootfs  # noqa: E402
 
+from dockyard.engine import RunOptions  # noqa: E402
 from dockyard.engine.runtime import convert, devices, process, seccomp, shim  # noqa: E402
-from dockyard.engine.runtime.spec import DEFAULT_CAPS  # noqa: E402
+from dockyard.engine.runtime.spec import CAPABILITIES, DEFAULT_CAPS  # noqa: E402
 
 N = 20
 
 
 def spec(root, command, **options):
     cid = uuid.uuid4().hex
-    return convert.to_spec(cid, f"{root}/containers/{cid}", {"config": {}}, snapshots_root=f"{root}/snapshots",
-                           lowerdirs=("l/BUSYBOX",), command=command, **options)
+    return convert.to_spec({}, RunOptions.from_kwargs(image="busybox", command=command, **options),
+                           id=cid, bundle=f"{root}/containers/{cid}",
+                           snapshots_root=f"{root}/snapshots", lowerdirs=("l/BUSYBOX",))
 
 
 def run_rm_true(root, **options):
@@ -106,7 +108,7 @@ def _libseccomp_build(lib):
     class Cmp(ctypes.Structure):
         _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("a", ctypes.c_uint64), ("b", ctypes.c_uint64)]
     profile = seccomp.load_profile(seccomp._default_text())
-    held = frozenset(f"CAP_{n}" for i, n in enumerate(convert.CAPABILITIES) if DEFAULT_CAPS >> i & 1)
+    held = frozenset(f"CAP_{n}" for i, n in enumerate(CAPABILITIES) if DEFAULT_CAPS >> i & 1)
     kernel = seccomp._kernel(os.uname().release)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]

@@ -3,17 +3,29 @@
     from dockyard.engine import Engine
     engine = Engine()                      # /var/lib/dockyard, or $DOCKYARD_DATA_ROOT
     print(engine.containers.run("busybox", ["echo", "hi"], remove=True))
+
+This package's names, `dockyard.engine.errors`, `dockyard.engine.units` and
+`dockyard.engine.dockerfile` are the public API: the front ends (the CLI, the magics, the kernel)
+use nothing else (tests/unit/test_import_graph.py checks that).
 """
+import importlib
 
 from .errors import DockyardError
 
+# Public name -> (module, attribute). Loaded on first use, so that `import dockyard.engine`
+# (and the CLI's start-up) costs only errors.py.
+_LAZY = {
+    "Engine": (".engine", "Engine"),
+    "RunOptions": (".options", "RunOptions"),                 # what run/create accept
+    "parse_reference": (".image.reference", "parse"),         # an image reference, normalized
+}
+
 
 def __getattr__(name):
-    # Lazy, so that `import dockyard.engine.errors` (and the CLI's start-up) stays cheap.
-    if name == "Engine":
-        from .engine import Engine
-        return Engine
-    raise AttributeError(name)
+    if name not in _LAZY:
+        raise AttributeError(name)
+    module, attribute = _LAZY[name]
+    return getattr(importlib.import_module(module, __name__), attribute)
 
 
-__all__ = ["Engine", "DockyardError"]
+__all__ = ["DockyardError", *_LAZY]

@@ -20,8 +20,9 @@ import signal
 from dataclasses import dataclass, field
 
 from . import intents, recovery
+from .endpoints import holding
 from .errors import DockyardError
-from .runtime import cgroups, process
+from .runtime import cgroups
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _containers(engine, repair, checked) -> list[tuple[str, bool]]:
 def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
     bundle = str(engine.root / "containers" / cid)
     try:
-        status = process.state(bundle).status
+        status = engine.runtime.state(bundle).status
     except (OSError, DockyardError):      # removed meanwhile
         return []
     if status == "dead":
@@ -147,7 +148,7 @@ def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
                        lambda: recovery.settle(engine, cid))]
     if status == "running":
         return []
-    if not recovery.holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
+    if not holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
         return [_fixed(f"stopped container {cid[:12]} still holds its network", repair,
                        lambda: recovery.settle(engine, cid))]
     dirs = glob.glob(f"{cgroups.ROOT}/dockyard/{cid}") + glob.glob(

@@ -13,10 +13,12 @@ import os
 import signal as signals
 from contextlib import contextmanager
 
-from . import intents, names
+from . import endpoints, events, intents, names
+from .create import create_container
 from .errors import Conflict, ContainerError, ContainerNotFound, InvalidArgument, StartError
 from .options import RunOptions
-from .runtime import process
+from .recovery import exists, settle
+from .runtime.process import State
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
@@ -47,24 +49,34 @@ class Container:
         return self.engine.images.get(self.record["Image"])
 
     @property
-    def state(self) -> process.State:
-        return process.state(self.bundle)
+    def state(self) -> State:
+        return self.engine.runtime.state(self.bundle)
 
     @property
     def status(self) -> str:
         """Docker's State.Status: created, running, paused, exited or dead."""
         status = self.state.status
-        return "paused" if status == "running" and process.paused(self.bundle) else status
+        paused = status == "running" and self.engine.runtime.paused(self.bundle)
+        return "paused" if paused else status
 
     @property
     def attrs(self) -> dict:
-        from .container_inspect import container_inspect
-        return container_inspect(self)
+        return self.inspect()
+
+    def inspect(self, size: bool = False) -> dict:
+        """`docker inspect` JSON; `size` adds SizeRw and SizeRootFs (`inspect --size`)."""
+        from .container_inspect import container_inspect     # ~11 ms: inspect and ps only
+        return container_inspect(self, size=size)
+
+    def summary(self, network_ids: dict | None = None, size: bool = False) -> dict:
+        """The container as `GET /containers/json` lists it (what `docker ps` shows);
+        `network_ids` maps network names to ids, so a list looks each up once."""
+        from .container_inspect import container_summary     # ~11 ms: inspect and ps only
+        return container_summary(self, network_ids, size=size)
 
     def emit(self, action: str, **attributes) -> dict:
         """Record a container event (Docker's action names) in the data root's event log."""
-        from .events import record
-        return record(self.engine.root, "container", action, self.id,
+        return events.record(self.engine.root, "container", action, self.id,
                       {**self.labels, "image": self.record["ImageRef"], "name": self.name,
                        **attributes})
 
@@ -75,18 +87,17 @@ class Container:
         """Start (or start again) the container's process; a running container is left alone."""
         return self.engine.containers.start(self)
 
-    def stop(self, timeout: float | None = None) -> process.State:
+    def stop(self, timeout: float | None = None) -> State:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
         A paused container is thawed first, so it can act on the signal."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
-        from .recovery import settle
         if self.status == "paused":
-            process.freeze(self.bundle, False)
+            self.engine.runtime.freeze(self.bundle, False)
         # This process waits for the exit and gives the network back itself, at once: the
         # monitor's exit command stands back.
-        with process.attach_lock(str(self.bundle)):
-            state = process.stop(self.bundle, timeout)
+        with self.engine.runtime.attach_lock(str(self.bundle)):
+            state = self.engine.runtime.stop(self.bundle, timeout)
             self.emit("stop")
             settle(self.engine, self.id)
         return state
@@ -96,16 +107,16 @@ class Container:
         status = self.status
         if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
-        process.kill(self.bundle, signal)
+        self.engine.runtime.kill(self.bundle, signal)
         if status == "paused":
-            process.freeze(self.bundle, False)
-        self.emit("kill", signal=int(process.signal_number(signal)))
+            self.engine.runtime.freeze(self.bundle, False)
+        self.emit("kill", signal=int(self.engine.runtime.signal_number(signal)))
 
     def pause(self, frozen: bool = True):
         """docker pause: freeze every process of the container (cgroup freezer)."""
         status = self.status
         if frozen and status == "running" or not frozen and status == "paused":
-            process.freeze(self.bundle, frozen)
+            self.engine.runtime.freeze(self.bundle, frozen)
             return self.emit("pause" if frozen else "unpause")
         raise Conflict(f"Container {self.id} is " + (
             "already paused" if status == "paused" else "not running" if frozen else "not paused"))
@@ -119,8 +130,8 @@ class Container:
     def update(self, **limits) -> list[str]:
         """docker update: new cgroup limits (docker-py names), live and for later starts;
         returns Docker's warnings."""
-        from .limits import update
-        return update(self, **limits)
+        from .limits import update as update_limits     # ~1 ms: docker update only
+        return update_limits(self, **limits)
 
     def restart(self, timeout: float | None = None):
         self.stop(timeout)
@@ -128,7 +139,7 @@ class Container:
         self.emit("restart")
 
     def wait(self, timeout: float | None = None) -> dict:
-        state = process.wait(self.bundle, timeout)
+        state = self.engine.runtime.wait(self.bundle, timeout)
         if state.status == "running":
             raise TimeoutError(f"container {self.name} still running after {timeout} s")
         return {"StatusCode": state.exit_code, "Error": state.error and {"Message": state.error}}
@@ -154,22 +165,22 @@ class Container:
         where it stands."""
         if self.log_driver == "none" and not attached:
             raise Conflict("configured logging driver does not support reading")
-        return process.logs(self.bundle, follow=follow, tail=tail, since=since, until=until,
-                            stop=stop, file=file)
+        return self.engine.runtime.logs(self.bundle, follow=follow, tail=tail, since=since,
+                                        until=until, stop=stop, file=file)
 
     def open_log(self, *, at_end=True):
         """The log, held open (at its end: what comes next) for a reader that attaches now."""
-        return process.open_log(self.bundle, at_end=at_end)
+        return self.engine.runtime.open_log(self.bundle, at_end=at_end)
 
     def resize(self, height: int, width: int) -> None:
         """The window size of the container's TTY (docker run -t)."""
-        process.resize(self.bundle, height, width)
+        self.engine.runtime.resize(self.bundle, height, width)
 
     def open_stdin(self):
         """The container's stdin (run -i), a binary file; closing it is the container's EOF."""
         if not self.record["Config"].get("OpenStdin"):
             raise Conflict(f"container {self.name} was not created with an open stdin (-i)")
-        return process.open_stdin(self.bundle)
+        return self.engine.runtime.open_stdin(self.bundle)
 
     def exec_run(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
                  stdin=False, detach=False):
@@ -179,7 +190,7 @@ class Container:
         if detach:
             return None, b""
         out, _ = proc.communicate(stdin if isinstance(stdin, bytes) else None)
-        process.exec_done(proc)
+        self.engine.runtime.exec_done(proc)
         self.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
         return proc.returncode, out
 
@@ -187,58 +198,82 @@ class Container:
                      stdin=False, detach=False, winsize=None):
         """docker exec as a Popen whose return code is the command's (see engine/execs.py);
         a TTY starts `winsize` (rows, cols) big. Call exec_done(proc) once it has ended."""
-        from .execs import exec_process
+        from .execs import exec_process      # ~3 ms: exec (and cp with a running container)
         return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
                             tty=tty, stdin=stdin, detach=detach, winsize=winsize)
 
     def exec_resize(self, proc, height: int, width: int) -> None:
         """The window size of a running exec_process(tty=True) process's TTY."""
-        process.resize_exec(proc, height, width)
+        self.engine.runtime.resize_exec(proc, height, width)
 
     def exec_done(self, proc) -> None:
         """Remove what the exec left (its resize FIFO) once `proc` has ended."""
-        process.exec_done(proc)
+        self.engine.runtime.exec_done(proc)
 
     def top(self, ps_args: str | None = None) -> dict:
         """docker top: {"Titles": [...], "Processes": [[...], ...]} from the host's ps."""
         if self.status not in ALIVE:
             raise Conflict(f"container {self.id} is not running")
-        from .runtime.ps import top
-        found = top(process.pids(self.bundle), ps_args)
+        from .runtime import ps         # ~1 ms: docker top only
+        found = ps.top(self.engine.runtime.pids(self.bundle), ps_args)
         self.emit("top")
         return found
 
     def stats(self, stream=False):
         """Usage now, flat: cpu_usage_ns, memory_usage, memory_limit, memory_cache, pids,
         block_read, block_write, net_rx, net_tx (bytes; the counters only grow)."""
-        found = process.stats(self.bundle)
+        found = self.engine.runtime.stats(self.bundle)
         found["net_rx"], found["net_tx"] = (self.engine.networks.traffic(self.id)
                                             if self.engine.has_networks(self) else (0, 0))
         return found
 
     def diff(self) -> list[dict]:
         """docker diff: Kind 0 changed, 1 added, 2 deleted, from the container's upper dir."""
-        from .containerfs import changes
+        from .containerfs import changes             # ~3 ms: diff, cp and export only
         return changes(self)
+
+    def connect(self, network: str, *, aliases=(), ip: str | None = None) -> None:
+        """docker network connect: one more network for a container made on a bridge network."""
+        endpoints.connect(self.engine, network, self.id, aliases=aliases, ip=ip)
+
+    def disconnect(self, network: str) -> None:
+        """docker network disconnect."""
+        endpoints.disconnect(self.engine, network, self.id)
 
     def get_archive(self, path: str) -> tuple[bytes, dict]:
         """docker cp out: (a tar of `path`, its stat as containerfs.stat gives it)."""
-        from .containerfs import read_tar, stat
+        from .containerfs import read_tar, stat      # ~3 ms: diff, cp and export only
         info = stat(self, path)
         return read_tar(self, path), info
 
+    def read_archive(self, path: str, *, into=None, owner=None) -> bytes:
+        """A tar of `path`, its last component at the top (NotFound if absent); with `into`,
+        also extracted into that local directory, refusing paths that lead out of it (`owner`
+        (uid, gid): every extracted file is given to it). `dockyard cp` out."""
+        from .containerfs import extract_local, read_tar     # ~3 ms: cp only
+        data = read_tar(self, path)
+        if into is not None:
+            extract_local(data, into, owner=owner)
+        return data
+
     def put_archive(self, path: str, data: bytes) -> None:
         """docker cp in: extract the tar `data` into the directory `path`."""
-        from .containerfs import write_tar
+        from .containerfs import write_tar           # ~3 ms: diff, cp and export only
         write_tar(self, path, data)
 
     def stat_path(self, path: str) -> dict:
-        from .containerfs import stat
+        from .containerfs import stat                # ~3 ms: diff, cp and export only
         return stat(self, path)
+
+    def path_kind(self, path: str) -> str | None:
+        """"dir", "file" or None: what `path` is in the container's filesystem (docker cp's
+        stat; symlinks followed inside the container)."""
+        from .containerfs import path_kind           # ~3 ms: diff, cp and export only
+        return path_kind(self, path)
 
     def export(self, out) -> None:
         """docker export: the whole filesystem as a tar, written to the binary file `out`."""
-        from .containerfs import export
+        from .containerfs import export              # ~3 ms: diff, cp and export only
         export(self, out)
 
     def commit(self, repository=None, tag=None, message=None, author=None, changes=None, conf=None):
@@ -285,7 +320,7 @@ class Containers:
                 continue
         found.sort(key=lambda c: c.record["Created"], reverse=True)
         if filters or since or before or limit > 0:
-            from .filters import Filters, select_containers
+            from .filters import Filters, select_containers      # ~4 ms: filtered lists only
             wanted = Filters.of(filters)
             for key, ref in (("since", since), ("before", before)):
                 if ref:
@@ -302,14 +337,15 @@ class Containers:
     # -- lifecycle ---------------------------------------------------------------------------
     def create(self, image, command=None, **kwargs) -> Container:
         """docker create: the record, the bundle and the network endpoint; nothing runs yet."""
-        options = RunOptions.from_kwargs(image=image, command=command, **kwargs)
-        from .create import create_container
-        return create_container(self.engine, options)
+        return self.create_from(RunOptions.from_kwargs(image=image, command=command, **kwargs))
 
     def create_from(self, options: RunOptions) -> Container:
         """docker create from RunOptions (what the CLI and the magics parse their flags into)."""
-        from .create import create_container
-        return create_container(self.engine, options)
+        record, warnings = create_container(self.engine, options)
+        container = Container(self.engine, record)
+        container.warnings = warnings
+        container.emit("create")
+        return container
 
     def run(self, image, command=None, *, detach=False, remove=False, stdout=True, stderr=False,
             **kwargs):
@@ -329,7 +365,7 @@ class Containers:
     def _run_attached(self, container, remove, stdout, stderr):
         try:
             self.start(container)
-            state = process.wait(container.bundle)
+            state = self.engine.runtime.wait(container.bundle)
             out = container.logs(stdout=stdout, stderr=stderr)
             if state.exit_code:
                 err = container.logs(stdout=False, stderr=True)
@@ -346,37 +382,34 @@ class Containers:
         """For the block, this process waits for the container's exit and cleans up after it
         (the monitor's exit command stands back); on leaving, a stopped container gives its
         network back (or goes, with auto-remove). `run` without -d uses it."""
-        with process.attach_lock(str(container.bundle)):
+        with self.engine.runtime.attach_lock(str(container.bundle)):
             try:
                 yield container
             finally:
                 if (container.bundle / "container.json").exists():   # not removed (--rm)
-                    from .recovery import settle
                     settle(self.engine, container.id)
 
-    def start(self, container: Container, attach: bool = False) -> process.State:
+    def start(self, container: Container, attach: bool = False) -> State:
         """Start the container's process (a running one is left alone), taking its network
         again if it had stopped. `attach`: a client follows the output from now on; with the
         `none` log driver only such a client gets it (the log holds this run's output), else
         it is discarded."""
         try:
-            with process.start_lock(str(container.bundle)):
+            with self.engine.runtime.start_lock(str(container.bundle)):
                 status = container.state.status
                 if status == "running":
                     return container.state
                 if container.log_driver == "none":
                     _discard_log(container.bundle / "container.log", keep_this_run=attach)
                 if status != "created" and container.record.get("Endpoints"):
-                    from .endpoints import rejoin
                     with intents.held(self.engine.root, container.id, "start"):
-                        rejoin(self.engine, container)
-                        state = process.start(str(container.bundle))
+                        endpoints.rejoin(self.engine, container)
+                        state = self.engine.runtime.start(str(container.bundle))
                 else:
-                    state = process.start(str(container.bundle))
+                    state = self.engine.runtime.start(str(container.bundle))
         except FileNotFoundError:           # its directory went: removed meanwhile
             raise ContainerNotFound(f"No such container: {container.name}") from None
         if state.error:
-            from .recovery import settle
             settle(self.engine, container.id)
             raise StartError(state.error, state.exit_code or 125)
         return state        # the monitor recorded the start event
@@ -388,7 +421,7 @@ class Containers:
         anonymous = [m["Name"] for m in container.record.get("Mounts") or () if m.get("Name")]
         with intents.held(self.engine.root, container.id, "remove",
                           volumes=anonymous if volumes else []), \
-                process.attach_lock(str(container.bundle)):      # we clean up after the exit
+                self.engine.runtime.attach_lock(str(container.bundle)):    # we clean up after it
             if container.status in ALIVE:
                 if not force:
                     raise Conflict(f"cannot remove container {container.name}: container is "
@@ -397,15 +430,14 @@ class Containers:
                     container.kill(signals.SIGKILL)
                 except Conflict:            # it exited (or was killed by someone else) meanwhile
                     pass
-                process.wait(container.bundle, 10)
-            process.wait_exit_command(str(container.bundle))
+                self.engine.runtime.wait(container.bundle, 10)
+            self.engine.runtime.wait_exit_command(str(container.bundle))
             # The bundle goes first: its removal is atomic, so of two removers only one goes on
             # to release the network and the name.
-            process.remove(container.bundle)
+            self.engine.runtime.remove(container.bundle)
             if self.engine.has_networks(container):
-                from .endpoints import refresh_hosts
                 self.engine.networks.release(container.id)
-                refresh_hosts(self.engine)
+                endpoints.refresh_hosts(self.engine)
             self._unname(container)
             container.emit("destroy")
             if volumes and anonymous:
@@ -441,7 +473,6 @@ class Containers:
                     other = os.readlink(self.names_dir / name)
                 except FileNotFoundError:                   # freed meanwhile
                     continue
-                from .recovery import exists, settle
                 if exists(self.engine, other):
                     raise Conflict(f'the container name "/{name}" is already in use by container '
                                    f'"{other}": remove (or rename) that container to reuse the '
@@ -466,9 +497,8 @@ class Containers:
             if link.is_symlink() and os.readlink(link) == container.id:
                 link.unlink()
         if self.engine.has_networks(container):
-            from .endpoints import refresh_hosts
             self.engine.networks.rename(container.id, name)
-            refresh_hosts(self.engine)
+            endpoints.refresh_hosts(self.engine)
         container.emit("rename", oldName="/" + old)
 
     def unname_id(self, cid: str, keep: str | None = None) -> "list[str]":

@@ -7,7 +7,11 @@ does. Its record keeps what it asked for (networks, aliases, a fixed --ip, -p) a
 Every attached container's /etc/hosts is rewritten in place whenever a container joins or
 leaves (names resolve through kept-current hosts files: see engine/network/hosts.py for why).
 """
-from .errors import Conflict, InvalidArgument
+from . import intents
+from .errors import Conflict, ContainerNotFound, InvalidArgument
+
+# The states in which a container keeps its network reservations.
+HOLDING = ("created", "running")
 
 
 def join(engine, cid: str, name: str, hostname: str, options, image) -> tuple[str, dict, dict]:
@@ -125,15 +129,26 @@ def _extra_hosts(engine, cid: str) -> str:
     return extra_hosts_text(entry.split(":", 1) for entry in entries)
 
 
+def holding(engine, cid: str, live: set | None = None) -> bool:
+    """Whether `cid` may hold network reservations: an operation on it is in progress, or it
+    is created or running. `live`: intents.live_keys(), when the caller has it already."""
+    if cid in (intents.live_keys(engine.root) if live is None else live):
+        return True
+    bundle = engine.root / "containers" / cid
+    try:
+        return (engine.runtime.state(str(bundle)).status in HOLDING
+                and (bundle / "container.json").exists())
+    except ContainerNotFound:
+        return False
+
+
 def connect(engine, network: str, ref: str, *, aliases=(), ip=None) -> None:
     """docker network connect: one more network for a container created on a bridge network."""
-    from .recovery import holding
     container = engine.containers.get(ref)
     if not engine.has_networks(container):
         raise Conflict(f"container {container.name} has no network namespace of its own to "
                        "connect (it was created with --network none, host or container:)")
-    from .runtime.process import start_lock
-    with start_lock(str(container.bundle)):
+    with engine.runtime.start_lock(str(container.bundle)):
         endpoints = container.record.setdefault("Endpoints", {})
         if not holding(engine, container.id):       # stopped: it joins when it starts
             net = engine.networks.get(network)

@@ -7,7 +7,7 @@ import os
 
 from .containerfs import kind_in
 from .errors import Conflict, InvalidArgument, StartError
-from .runtime import process
+from .runtime import convert
 
 
 def exec_process(container, cmd, *, user=None, workdir=None, environment=None, tty=False,
@@ -32,16 +32,12 @@ def exec_process(container, cmd, *, user=None, workdir=None, environment=None, t
     args = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     exec_id = os.urandom(32).hex()
     container.emit("exec_create: " + " ".join(args), execID=exec_id)
-    proc = process.exec(container.bundle, args, env=_env_list(environment), user=user,
-                        cwd=workdir, tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+    # The container's environment with the exec's over it, by the rule a container's own is
+    # made with (convert.merge_env: `-e NAME` takes this process's value, a bad name fails).
+    env = convert.merge_env(container.record["Config"].get("Env"), environment)
+    proc = container.engine.runtime.exec(container.bundle, args, env=env, user=user,
+                                         cwd=workdir, tty=tty, stdin=stdin, detach=detach,
+                                         winsize=winsize)
     container.emit("exec_start: " + " ".join(args), execID=exec_id)
     proc.exec_id = exec_id
     return proc
-
-
-def _env_list(environment) -> list[str]:
-    if not environment:
-        return []
-    if isinstance(environment, dict):
-        return [f"{k}={v}" for k, v in environment.items()]
-    return list(environment)

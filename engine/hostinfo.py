@@ -1,6 +1,10 @@
-"""What the host gives the engine: overlayfs, namespaces, cgroup version, netlink, root or not."""
+"""What the host gives the engine: overlayfs, namespaces, cgroup version, netlink, root or not;
+and the engine's version."""
 import os
 import shutil
+from importlib.metadata import version
+
+from .image.model import host_architecture
 
 
 def _cgroup_version() -> str:
@@ -67,3 +71,10 @@ def host_info(engine) -> dict:
         "Registry Mirrors": engine.registry_config()["mirrors"],
         "Insecure Registries": engine.registry_config()["insecure"],
     }
+
+
+def engine_version(engine) -> dict:
+    """`docker version`'s Server part (the shape of GET /version) for the in-process engine."""
+    return {"Platform": {"Name": "dockyard (in-process, no daemon)"},
+            "Version": version("dockyard"), "KernelVersion": os.uname().release, "Os": "linux",
+            "Arch": host_architecture(), "DataRoot": str(engine.root)}

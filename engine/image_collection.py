@@ -3,13 +3,24 @@
 Every call that writes into the store (pull, load, import, build, commit, bootstrap) records an
 intent while it runs; temp files of such a call that was killed are removed by the next engine
 use or prune once no writer is alive (recovery.py).
+
+The builder, the registry client and the archive formats are imported by the calls that use
+them (the figures: CPU time of the import on top of the image store), so listing images or
+running a container pays for none of them.
 """
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+import tempfile
 from contextlib import contextmanager
 
-from .errors import InvalidArgument
+from . import events, intents
+from .errors import ContentError, DockyardError, ImageNotFound, InvalidArgument
+from .image.layers import apply
+from .image.reference import parse
+from .recovery import WRITER_PREFIX, sweep_store, writers_alive
 
 
 class Images:
@@ -25,12 +36,40 @@ class Images:
         (docker-py's dict or `--filter` strings) as `docker images` applies them."""
         images = self.store.list()
         if name or filters:
-            from .filters import select_images
+            from .filters import select_images       # ~5 ms: filtered lists only
             return select_images(self.engine, images, filters, name)
         return images
 
+    def get_or_pull(self, ref: str, pull: str = "missing", *, platform=None, on_event=None):
+        """The image to run: local, or pulled as `docker run --pull` says (missing|always|never);
+        with `platform` ("linux/arm64") a local image for another platform is pulled again."""
+        if pull == "always":
+            return self.pull(ref, platform=platform, on_event=on_event)
+        try:
+            image = self.get(ref)
+        except ImageNotFound as missing:
+            if pull == "never" or _looks_like_an_id(ref):
+                raise
+            try:
+                return self.pull(ref, platform=platform, on_event=on_event)
+            except DockyardError as exc:
+                raise ImageNotFound(f"{missing}, and pulling it failed: {exc}") from None
+        if platform and _platform_of(image) != _normal_platform(platform):
+            if pull == "never" or _looks_like_an_id(ref):
+                raise ImageNotFound(
+                    f"image with reference {ref} was found but does not match the specified "
+                    f"platform: wanted {_normal_platform(platform)}, actual: {_platform_of(image)}")
+            return self.pull(ref, platform=platform, on_event=on_event)
+        return image
+
     def inspect(self, ref: str) -> dict:
         return self.store.inspect(self.store.get(ref))
+
+    def summary(self, image) -> dict:
+        """The image as `GET /images/json` lists it (what `docker images` shows): familiar
+        RepoTags and RepoDigests, Created in Unix seconds, Size, Labels."""
+        from .image.inspect import summary as image_summary     # ~5 ms: list output only
+        return image_summary(image)
 
     def history(self, ref: str) -> list[dict]:
         return self.store.history(self.store.get(ref))
@@ -47,7 +86,6 @@ class Images:
 
     def prune(self, all=False) -> dict:
         """docker image prune; also the temp files of writes that were killed."""
-        from .recovery import sweep_store, writers_alive
         images = {image.id for image in self.store.list()}
         report = self.store.prune(in_use=self.engine.containers.images_in_use(), all=all)
         self._report(report.get("ImagesDeleted") or [], images)
@@ -57,14 +95,11 @@ class Images:
 
     @contextmanager
     def _writing(self, op: str):
-        from . import intents
-        from .recovery import WRITER_PREFIX
         with intents.held(self.engine.root, WRITER_PREFIX + secrets.token_hex(8), op):
             yield
 
     def _emit(self, action: str, actor: str, name: str | None = None) -> None:
-        from .events import record
-        record(self.engine.root, "image", action, actor, {"name": name or actor})
+        events.record(self.engine.root, "image", action, actor, {"name": name or actor})
 
     def _report(self, report: list[dict], images: set) -> None:
         """untag and delete events for an rmi/prune report (not for the layers it names)."""
@@ -79,14 +114,14 @@ class Images:
         if name.split(":")[0] != "busybox":
             raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
                                   "(from the host's static busybox binary)")
-        from .image.bootstrap import bootstrap_busybox
+        from .image.bootstrap import bootstrap_busybox      # ~7 ms
         with self._writing("bootstrap"):
             return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))
 
     def import_image(self, source, reference=None, changes=None, message=None, on_event=None):
         """docker import: a rootfs tarball (path or file object) becomes a one-layer image;
         device nodes it holds are left out, named in one {"type": "note"} event."""
-        from .image.bootstrap import import_tarball
+        from .image.bootstrap import import_tarball     # ~7 ms
         with self._writing("import"):
             image = import_tarball(self.store, source, reference, changes=changes,
                                    message=message, on_event=on_event)
@@ -100,14 +135,9 @@ class Images:
             return self._build(dockerfile, context=context, **kwargs)
 
     def _build(self, dockerfile, *, context, **kwargs):
-        from .builder.build import build
+        from .builder.build import build            # ~30 ms: the builder
         if context is None or not hasattr(context, "read"):
             return self._tagged(build(self.engine, dockerfile, context=context, **kwargs))
-        import os
-        import shutil
-        import tempfile
-        from .errors import ContentError
-        from .image.layers import apply
         base = self.engine.root / "buildcache" / "tmp"
         base.mkdir(parents=True, exist_ok=True)
         unpacked = tempfile.mkdtemp(prefix="context-", dir=base)
@@ -132,7 +162,7 @@ class Images:
 
     def commit(self, container, repository=None, tag=None, *, message=None, author=None,
                changes=None, conf=None):
-        from .builder.commit import commit
+        from .builder.commit import commit          # ~31 ms: the builder
         with self._writing("commit"):
             image = commit(self.engine, container, repository, tag, message=message,
                            author=author, changes=changes, conf=conf)
@@ -145,7 +175,7 @@ class Images:
         credentials: (username, password) for this pull only (else the saved login's). A
         Docker Hub name is tried on the engine's registry mirrors first, in order; one that
         fails is passed over with a {"type": "note"} event saying why."""
-        from .registry.pull import pull
+        from .registry.pull import pull             # ~29 ms: the registry client
         client, mirrors = self._client(name, credentials), self._mirrors(name)
         try:
             with self._writing("pull"):
@@ -164,7 +194,7 @@ class Images:
         `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
         from $DOCKYARD_COMPRESSION or registries.json, else gzip. `platform` ("linux/amd64"):
         the image must be for it."""
-        from .registry.push import push
+        from .registry.push import push             # ~29 ms: the registry client
         with self._client(name, credentials) as client:
             result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
                           client=client, compression=compression, platform=platform)
@@ -174,30 +204,28 @@ class Images:
     def _client(self, name, credentials=None, *, domain=None):
         """A RegistryClient for the registry `name` names (or `domain`), with the engine's
         transport and settings."""
-        from .image.reference import parse
-        from .registry.client import RegistryClient
+        from .registry.client import RegistryClient     # ~26 ms
         domain = domain or parse(name).domain
         return RegistryClient(domain, root=self.engine.root,
                               credentials=tuple(credentials) if credentials else None,
-                              transport=self.engine.transport,
+                              transport=self.engine.registry_transport,
                               insecure=domain in self.engine.registry_config()["insecure"])
 
     def _mirrors(self, name) -> list:
         """Clients of the engine's Docker Hub mirrors, for a Docker Hub name (else none)."""
-        from .image.reference import parse
-        from .registry.client import RegistryClient
+        from .registry.client import RegistryClient     # ~26 ms
         if parse(name).domain != "docker.io":
             return []
         config = self.engine.registry_config()
         return [RegistryClient("docker.io", root=self.engine.root, endpoint=url,
-                               transport=self.engine.transport,
+                               transport=self.engine.registry_transport,
                                insecure=url.split("://")[-1] in config["insecure"])
                 for url in config["mirrors"]]
 
     def save(self, refs, out, *, format=None):
         """docker save: write the images to `out` (a path or a binary stream) as `format`:
         "docker-archive" (the default, which is also an OCI layout) or "oci-archive"."""
-        from .archive import save
+        from .archive import save           # ~8 ms: docker save's formats
         refs = [refs] if isinstance(refs, str) else list(refs)
         save(self.store, refs, out, format=format)
         for ref in refs:
@@ -206,7 +234,7 @@ class Images:
     def load(self, source, on_event=None):
         """docker load: the Loaded(image, tags) entries of an archive (a path or binary stream);
         device nodes in a layer are left out, named in {"type": "note"} events."""
-        from .archive import load
+        from .archive import load           # ~8 ms: docker load's formats
         with self._writing("load"):
             loaded = load(self.store, source, on_event)
         for entry in loaded:
@@ -215,12 +243,13 @@ class Images:
 
     def search(self, term: str, limit: int = 25) -> list[dict]:
         """docker search: results of the index's /v1/search (Docker Hub unless named)."""
-        from .registry.search import search
-        return search(term, limit=limit)
+        from .registry.search import search         # ~19 ms
+        return search(term, limit=limit, transport=self.engine.registry_transport)
 
     def login(self, server, username, password, *, remember=True):
         """docker login: check the credentials with the registry, then keep them in auth.json
         (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
+        # ~26 ms: the registry client
         from .registry.auth import registry_domain, save_credentials
         with self._client(None, (username, password), domain=registry_domain(server)) as client:
             client.login()
@@ -229,5 +258,22 @@ class Images:
 
     def logout(self, server) -> bool:
         """docker logout: forget the server's credentials; False when there were none."""
-        from .registry.auth import remove_credentials
+        from .registry.auth import remove_credentials   # ~1 ms, with the registry package
         return remove_credentials(self.engine.root, server)
+
+
+def _platform_of(image) -> str:
+    config = image.config
+    return "/".join(p for p in (config.get("os") or "linux", config.get("architecture") or "",
+                                config.get("variant") or "") if p)
+
+
+def _normal_platform(platform: str) -> str:
+    """"amd64" -> "linux/amd64"; "linux/arm64/v8" stays."""
+    return platform if "/" in platform else f"linux/{platform}"
+
+
+def _looks_like_an_id(ref: str) -> bool:
+    hexpart = ref.removeprefix("sha256:")
+    return ref.startswith("sha256:") or (len(hexpart) >= 12 and all(
+        c in "0123456789abcdef" for c in hexpart))

@@ -7,7 +7,7 @@ The limits are checked with Docker's messages against what the container has now
 its cgroup (when running), to its spec (what the next start applies) and to its record.
 """
 from .errors import Conflict, InvalidArgument
-from .runtime import convert, process
+from .runtime import resources
 
 # docker-py's keyword -> ours
 _ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -38,11 +38,11 @@ def update(container, **limits) -> list[str]:
     """Apply `limits` to `container`; returns Docker's warnings (none so far)."""
     given = _given(limits)
     host = container.record["HostConfig"]
-    memory = convert.parse_memory(given["memory"]) if "memory" in given else host.get("Memory", 0)
+    memory = resources.parse_memory(given["memory"]) if "memory" in given else host.get("Memory", 0)
     swap = host.get("MemorySwap", 0)
     if "memory_swap" in given:
         swap = -1 if str(given["memory_swap"]) == "-1" else \
-            convert.parse_memory(given["memory_swap"], minimum=0)
+            resources.parse_memory(given["memory_swap"], minimum=0)
     elif "memory" in given and swap > 0 and memory > swap:
         raise InvalidArgument("Memory limit should be smaller than already set memoryswap "
                               "limit, update the memoryswap at the same time")
@@ -52,18 +52,18 @@ def update(container, **limits) -> list[str]:
     if swap > 0 and swap < memory:
         raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                               "see usage")
-    reservation = convert.parse_memory(given["memory_reservation"], minimum=0) \
+    reservation = resources.parse_memory(given["memory_reservation"], minimum=0) \
         if "memory_reservation" in given else host.get("MemoryReservation", 0)
     if memory and reservation > memory:
         raise InvalidArgument("Minimum memory limit can not be less than memory reservation "
                               "limit, see usage")
     new = dict(
         memory=memory, memory_swap=swap, memory_reservation=reservation,
-        cpus=convert.parse_cpus(given["cpus"]) if "cpus" in given
+        cpus=resources.parse_cpus(given["cpus"]) if "cpus" in given
         else host.get("NanoCpus", 0) / 1e9,
-        cpu_shares=convert.parse_cpu_shares(given["cpu_shares"]) if "cpu_shares" in given
+        cpu_shares=resources.parse_cpu_shares(given["cpu_shares"]) if "cpu_shares" in given
         else host.get("CpuShares", 0),
-        cpuset_cpus=convert.parse_cpuset(given["cpuset_cpus"]) if "cpuset_cpus" in given
+        cpuset_cpus=resources.parse_cpuset(given["cpuset_cpus"]) if "cpuset_cpus" in given
         else host.get("CpusetCpus", ""),
         pids=max(int(given["pids_limit"]), 0) if "pids_limit" in given
         else host.get("PidsLimit", 0) or 0,
@@ -71,7 +71,7 @@ def update(container, **limits) -> list[str]:
     if container.status not in ("created", "running", "paused", "exited"):
         raise Conflict(f"Cannot update container {container.id}: it is {container.status}")
     accesses = [d.get("CgroupPermissions", "rwm") for d in host.get("Devices") or ()]
-    process.update_limits(container.bundle, new, accesses)
+    container.engine.runtime.update_limits(container.bundle, new, accesses)
     host.update(Memory=memory, MemorySwap=swap, MemoryReservation=reservation,
                 NanoCpus=int(new["cpus"] * 1e9), CpuShares=new["cpu_shares"],
                 CpusetCpus=new["cpuset_cpus"], PidsLimit=new["pids"])

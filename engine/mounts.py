@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import InvalidArgument
+from .runtime.spec import Mount
 
 VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
@@ -48,17 +49,6 @@ class MountRequest:
     data: str = ""
     flags: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class HostMount:
-    """The runtime's mount entry, used until engine/runtime/spec.py provides `Mount`."""
-
-    type: str
-    source: str
-    target: str
-    readonly: bool
-    data: str = ""
 
 
 def check_volume_name(name: str) -> str:
@@ -296,8 +286,8 @@ def parse_volumes_from_flag(spec: str) -> tuple[str, str]:
     return container, mode
 
 
-def mount_from_record(record: dict, readonly: bool | None = None) -> HostMount:
+def mount_from_record(record: dict, readonly: bool | None = None) -> Mount:
     """A runtime-shaped mount from a container record's "Mounts" entry (as docker inspect)."""
     kind = "tmpfs" if record.get("Type") == "tmpfs" else "bind"
-    return HostMount(kind, record["Source"], record["Destination"],
+    return Mount(kind, record["Source"], record["Destination"],
                      not record.get("RW", True) if readonly is None else readonly)

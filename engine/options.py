@@ -100,6 +100,9 @@ def _normalize(key, value):
         return tuple(f"{src}:{v['bind']}:{v.get('mode', 'rw')}" for src, v in value.items())
     if key == "extra_hosts" and isinstance(value, dict):   # docker-py: {"name": "ip"}
         return tuple(f"{k}:{v}" for k, v in value.items())
+    if key == "ulimits" and isinstance(value, dict):    # {"nofile": (soft, hard) or n}
+        return tuple(f"{k}={v[0]}:{v[1]}" if isinstance(v, (tuple, list)) else f"{k}={v}"
+                     for k, v in value.items())
     if key == "tmpfs" and isinstance(value, dict):
         return tuple(f"{k}:{v}" if v else k for k, v in value.items())
     if key in _TUPLES:

@@ -18,29 +18,16 @@ import signal
 import time
 
 from . import intents
+from .endpoints import HOLDING, holding, refresh_hosts, release
 from .errors import ContainerNotFound, DockyardError
-from .runtime import cgroups, process
+from .runtime import cgroups
 
-HOLDING = ("created", "running")
 WRITER_PREFIX = "images-"      # intent keys of image store writers (pull, load, build, commit...)
 BUILD_PREFIX = "build-"        # intent keys (and directories) of a build's RUN containers
 _PID_TEMP = re.compile(r"\.(\d+)(\.tmp)?$")
 PID_TEMP_FOLDERS = ("images", "buildcache/steps", "networks", "networks/ports", "bin")
 STORE_LEFTOVERS = ("blobs/sha256/.tmp-*", "snapshots/.tmp-*", "snapshots/.trash-*",
                    "snapshots/l/.tmp-*", ".load-*", "buildcache/tmp/*")
-
-
-def holding(engine, cid: str, live: set | None = None) -> bool:
-    """Whether `cid` may hold network reservations: an operation on it is in progress, or it
-    is created or running. `live`: intents.live_keys(), when the caller has it already."""
-    if cid in (intents.live_keys(engine.root) if live is None else live):
-        return True
-    bundle = engine.root / "containers" / cid
-    try:
-        return (process.state(str(bundle)).status in HOLDING
-                and (bundle / "container.json").exists())
-    except ContainerNotFound:
-        return False
 
 
 def exists(engine, cid: str, live: set | None = None) -> bool:
@@ -61,7 +48,7 @@ def settle(engine, cid: str, data: dict | None = None) -> list[str]:
     if not (bundle / "container.json").exists():
         return _forget(engine, cid, data or {})
     try:
-        with process.start_lock(str(bundle)):
+        with engine.runtime.start_lock(str(bundle)):
             container = engine.containers.get(cid)
             status = container.status
             if status in HOLDING:
@@ -69,11 +56,10 @@ def settle(engine, cid: str, data: dict | None = None) -> list[str]:
             done = []
             if status == "dead":        # its monitor died: nobody recorded the exit
                 done += kill_leftovers(cid)
-                process.record_lost_exit(str(bundle), "the container's monitor died")
+                engine.runtime.record_lost_exit(str(bundle), "the container's monitor died")
                 done.append(f"recorded the exit of {cid[:12]}, whose monitor died")
             auto_remove = container.record["HostConfig"].get("AutoRemove")
             if not auto_remove:
-                from .endpoints import release
                 if release(engine, container):
                     done.append(f"released the network of stopped container {cid[:12]}")
                 return done
@@ -102,7 +88,6 @@ def _forget(engine, cid: str, data: dict) -> list[str]:
         for trash in (engine.root / "volumes").glob(".trash-*"):   # a removal renames first
             shutil.rmtree(trash, ignore_errors=True)
     if done:
-        from .endpoints import refresh_hosts
         refresh_hosts(engine)
     return done
 
@@ -137,10 +122,10 @@ def remove_build_container(engine, key: str) -> list[str]:
     bundle = engine.root / "containers" / key
     if bundle.is_dir():
         try:
-            if process.state(str(bundle)).status == "running":
-                process.kill(str(bundle))
-                process.wait(str(bundle), 10)
-            process.remove(str(bundle))
+            if engine.runtime.state(str(bundle)).status == "running":
+                engine.runtime.kill(str(bundle))
+                engine.runtime.wait(str(bundle), 10)
+            engine.runtime.remove(str(bundle))
         except (DockyardError, OSError):
             shutil.rmtree(bundle, ignore_errors=True)
         done.append(f"removed build container containers/{key}")

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
+from . import events
 from .errors import Conflict, HostError, InvalidArgument, VolumeNotFound
 from .image.lock import file_lock
 from .image.merged import copy_from_layers
-from .mounts import (VOLUME_NAME, HostMount, MountRequest, check_target, check_volume_name,
+from .mounts import (VOLUME_NAME, MountRequest, check_target, check_volume_name,
                      mount_from_record, parse_mount_flag, parse_tmpfs_flag, parse_volume_flag,
                      parse_volumes_from_flag)
+from .runtime.spec import Mount
 
 __all__ = ["Volumes", "Volume", "Resolved", "MountRequest", "parse_volume_flag",
            "parse_mount_flag", "parse_tmpfs_flag", "copy_from_layers"]
@@ -80,7 +82,7 @@ def _write_json(path: Path, value: dict) -> None:
     os.rename(tmp, path)
 
 
-def _tree_size(path: Path) -> int:
+def tree_size(path: Path) -> int:
     """Bytes of regular files under `path`, each hard-linked file once (as Docker counts)."""
     seen, total = set(), 0
     for top, dirs, files in os.walk(path):
@@ -92,29 +94,15 @@ def _tree_size(path: Path) -> int:
     return total
 
 
-def _runtime_mount(kind: str, source: str, target: str, readonly: bool, data: str = ""):
-    """A mount entry of the runtime's type (engine/runtime/spec.py), HostMount until it exists."""
-    try:
-        from .runtime.spec import Mount
-    except ImportError:
-        Mount = HostMount
-    return Mount(type=kind, source=source, target=target, readonly=readonly, data=data)
-
-
 class Volumes:
     """The volume store of one data root: <root>/volumes/<name>/{_data,volume.json}."""
 
     def __init__(self, root: Path, engine=None):
         self.root = Path(root)
         self.dir = self.root / "volumes"
-        self._engine = engine     # for its containers: --volumes-from and what is in use
-
-    @property
-    def engine(self):
-        if self._engine is None:
-            from .engine import Engine      # lazily: only the container-aware calls need it
-            self._engine = Engine(self.root)
-        return self._engine
+        # The Engine whose containers use these volumes (--volumes-from, what is in use);
+        # only the calls that look at containers need it.
+        self.engine = engine
 
     def in_use(self) -> frozenset[str]:
         """Names of the volumes some container (running or not) mounts, as Docker counts."""
@@ -160,8 +148,7 @@ class Volumes:
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise HostError(f"create volume {name}: {exc.strerror or exc}") from exc
-        from .events import record
-        record(self.root, "volume", "create", name, {"driver": "local"})
+        events.record(self.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def get(self, name: str) -> Volume:
@@ -191,7 +178,7 @@ class Volumes:
             with contextlib.suppress(VolumeNotFound):   # removed meanwhile
                 found.append(self.get(name))
         if filters:
-            from .filters import select_volumes
+            from .filters import select_volumes      # ~5 ms: filtered lists only
             return select_volumes(found, filters, self.in_use)
         return found
 
@@ -218,8 +205,7 @@ class Volumes:
         except OSError as exc:
             raise HostError(f"remove volume {name}: {exc.strerror or exc}") from exc
         shutil.rmtree(trash, ignore_errors=True)
-        from .events import record
-        record(self.root, "volume", "destroy", name, {"driver": "local"})
+        events.record(self.root, "volume", "destroy", name, {"driver": "local"})
 
     def prune(self, in_use: Iterable[str] | None = None, *, all: bool = False) -> dict:
         """Remove unused anonymous volumes (every unused volume with all=True), as Docker 23+;
@@ -230,7 +216,7 @@ class Volumes:
             for volume in self.list():
                 if volume.name in in_use or not (all or volume.anonymous):
                     continue
-                reclaimed += _tree_size(volume.mountpoint)
+                reclaimed += tree_size(volume.mountpoint)
                 self._delete(volume.name)
                 deleted.append(volume.name)
             for leftover in self.dir.glob(".trash-*"):   # from a crashed remove
@@ -336,20 +322,20 @@ class Volumes:
 
     def _realize(self, req: MountRequest, image_reader, made_volumes: list, made_dirs: list):
         if req.type == "tmpfs":
-            return _runtime_mount("tmpfs", "tmpfs", req.target, req.readonly, req.data)
+            return Mount("tmpfs", "tmpfs", req.target, req.readonly, req.data)
         if req.type in ("bind", "inherited"):
             if req.type == "inherited" and not os.path.lexists(req.source):
                 raise InvalidArgument(f"--volumes-from: source of {req.target} is gone: "
                                       f"{req.source}")
             if not os.path.lexists(req.source):
                 made_dirs.extend(_makedirs(Path(req.source)))
-            return _runtime_mount("bind", req.source, req.target, req.readonly)
+            return Mount("bind", req.source, req.target, req.readonly)
         volume, made = self._create(req.source or None, dict(req.labels))
         if made:
             made_volumes.append(volume.name)
         if not req.nocopy and image_reader is not None:
             self._fill(volume, req.target, image_reader)
-        return _runtime_mount("bind", str(volume.mountpoint), req.target, req.readonly)
+        return Mount("bind", str(volume.mountpoint), req.target, req.readonly)
 
     def _fill(self, volume: Volume, target: str, image_reader) -> None:
         """Docker's copy-up: a never-filled, empty volume gets the image's content at target."""

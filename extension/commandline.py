@@ -10,6 +10,7 @@ what `dockyard run ...` means because both go through `dockyard.engine.cli.main.
 import argparse
 import shlex
 
+from dockyard.engine.cli.main import COMMANDS, parse as cli_parse
 from dockyard.engine.errors import InvalidArgument
 
 GROUPS = ("container", "image", "network", "volume")
@@ -25,8 +26,6 @@ def split(line: str) -> list[str]:
 
 def top_level_commands() -> set[str]:
     """The command names the CLI's parser knows (its table of commands per module)."""
-    from dockyard.engine.cli.main import COMMANDS
-
     return {name for names in COMMANDS.values() for name in names}
 
 
@@ -50,7 +49,5 @@ def argv_for(group: str, words: list[str] | str, commands: set[str] | None = Non
 
 def parse(argv: list[str], data_root: str | None = None) -> argparse.Namespace:
     """Parse with the CLI's parser, adding --data-root when the notebook's settings name one."""
-    from dockyard.engine.cli.main import parse as cli_parse
-
     prefix = ["--data-root", data_root] if data_root else []
     return cli_parse([*prefix, *argv])

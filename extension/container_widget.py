@@ -14,6 +14,8 @@ from html import escape
 import ipywidgets as widgets
 from traitlets import Bool, Float, Int, Unicode
 
+from dockyard.engine.errors import DockyardError, NotFound
+
 from . import container_info as info
 from .htmlkit import code, human_size, live_or_stale, local_time, state_badge
 from .static import StaticSnapshot
@@ -66,8 +68,6 @@ class ContainerView(StaticSnapshot, widgets.VBox):
     # -- the engine side ------------------------------------------------------------------
     def refresh(self) -> None:
         """Read the container's state, stats and logs once, redraw, publish a new state."""
-        from dockyard.engine.errors import NotFound
-
         with self._lock:
             try:
                 self.container.reload()
@@ -110,8 +110,6 @@ class ContainerView(StaticSnapshot, widgets.VBox):
             self._worker.join()
 
     def _act(self, action: str) -> None:
-        from dockyard.engine.errors import DockyardError
-
         try:
             if action == "Stop":
                 self.container.stop(timeout=self.stop_timeout)

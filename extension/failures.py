@@ -1,4 +1,5 @@
 """Show dockyard's errors in a cell as one line in the error style, never a traceback."""
+from dockyard.engine.errors import DockyardError
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
 
@@ -20,8 +21,6 @@ def show_error(shell, etype, value, tb, tb_offset=None):
 
 def install(shell) -> None:
     """Route DockyardError (magics and plain Python alike) through show_error."""
-    from dockyard.engine.errors import DockyardError
-
     shell.set_custom_exc((DockyardError,), show_error)
 
 

@@ -13,6 +13,8 @@ from html import escape
 import ipywidgets as widgets
 from traitlets import Int, Unicode
 
+from dockyard.engine import parse_reference
+
 from .container_info import parse_time
 from .htmlkit import NOWRAP, code, human_size, instruction_html, short_digest
 from .static import StaticSnapshot
@@ -123,9 +125,7 @@ def image_labels(image) -> dict:
 
 def short_names(tags) -> list[str]:
     """Tags as the user typed them: 'docker.io/library/hello:1' -> 'hello:1'."""
-    from dockyard.engine.image.reference import familiar
-
-    return [familiar(tag) for tag in tags or ()]
+    return [parse_reference(tag, default_tag=False).familiar for tag in tags or ()]
 
 
 def layer_rows(image, provenance: Provenance | None = None) -> list[LayerRow]:

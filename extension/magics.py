@@ -18,18 +18,20 @@ from IPython.core.magic import (Magics, cell_magic, line_cell_magic, line_magic,
                                 no_var_expand)
 from IPython.display import display
 
+from dockyard.engine import Engine
+from dockyard.engine.cli.main import ArgumentParser
 from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 
 from . import commandline, interrupts, reprs, running, views
 from .build_widget import BuildProgress
-from .layers import Provenance
+from .container_widget import ContainerView
+from .hostinfo import HostInfo
+from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
 
 
 def dockerfile_parser():
     """`%%dockerfile` flags: those of `dockyard build`, with --context for the directory."""
-    from dockyard.engine.cli.main import ArgumentParser
-
     p = ArgumentParser(prog="%%dockerfile", add_help=False)
     p.add_argument("-t", "--tag", help="name the image, e.g. myenv:1")
     p.add_argument("--no-cache", action="store_true", help="run every step, ignore the cache")
@@ -90,8 +92,6 @@ class DockyardMagics(Magics):
     @property
     def engine(self):
         """The Engine on settings.data_root, reopened if that setting changes."""
-        from dockyard.engine import Engine
-
         root = self.settings.data_root or None
         if self._engine is None or self._engine_root != root:
             self._engine, self._engine_root = Engine(root), root
@@ -314,14 +314,11 @@ class DockyardMagics(Magics):
         words = commandline.split(line)
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
-        from .hostinfo import HostInfo
         return HostInfo(self.engine.info())
 
     # -- widgets for returned objects ---------------------------------------------------------
     def show_container(self, container) -> None:
         """Display a Container as a live ContainerView (the IPython display hook for it)."""
-        from .container_widget import ContainerView
-
         try:
             view = ContainerView(container, log_tail=self.settings.log_tail,
                                  refresh_seconds=self.settings.refresh_seconds,
@@ -334,8 +331,6 @@ class DockyardMagics(Magics):
 
     def show_image(self, image) -> None:
         """Display an Image as its LayerStack widget, annotated with this kernel's builds."""
-        from .layers import LayerStack
-
         LayerStack(image, self.provenance).show()
 
     def _sync_views(self) -> None:

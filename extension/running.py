@@ -5,6 +5,7 @@ import codecs
 import contextlib
 import sys
 
+from dockyard.engine.cli.runflags import run_options
 from dockyard.engine.errors import ContainerError, Interrupted, InvalidArgument, NotFound
 
 from .commandline import parse
@@ -37,12 +38,9 @@ def body_command(cell: str, python: bool) -> list[str]:
 
 def create(engine, args, default_network: str | None):
     """Create the container `args` (a parsed run) describes; nothing runs yet."""
-    from dockyard.engine.cli.runflags import run_options
-    from dockyard.engine.create import create_container
-
     if getattr(args, "network", None) is None and default_network:
         args.network = default_network
-    return create_container(engine, run_options(args))
+    return engine.containers.create_from(run_options(args))
 
 
 def run_foreground(engine, container, *, remove: bool, interrupt_timeout: float, out=None,

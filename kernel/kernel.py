@@ -1,6 +1,8 @@
 """The dockyard kernel: ipykernel's IPython kernel with dockyard's magics loaded at start."""
 from ipykernel.ipkernel import IPythonKernel
 
+from dockyard import extension
+
 EXTENSION = "dockyard.extension"
 
 
@@ -23,7 +25,5 @@ class DockyardKernel(IPythonKernel):
         marks the build interrupted and interrupts the cell, so the build cleans up and the
         kernel can exit instead of being killed with a container left behind.
         """
-        from dockyard import extension
-
         extension.shutdown(self.shell, restart)
         return super().do_shutdown(restart)

@@ -30,7 +30,7 @@ def write_kernelspec(directory: str, display_name: str = DISPLAY_NAME) -> str:
     with open(os.path.join(directory, "kernel.json"), "w") as f:
         json.dump(kernel_json(display_name=display_name), f, indent=1)
     try:
-        from ipykernel.kernelspec import RESOURCES
+        from ipykernel.kernelspec import RESOURCES      # ~140 ms: for the logos only
     except ImportError:
         return directory
     for logo in os.listdir(RESOURCES):
@@ -41,7 +41,7 @@ def write_kernelspec(directory: str, display_name: str = DISPLAY_NAME) -> str:
 def install(name: str = KERNEL_NAME, *, user: bool = False, sys_prefix: bool = False,
             prefix: str | None = None, display_name: str = DISPLAY_NAME) -> str:
     """Install the kernelspec as `name` (system-wide unless user/sys_prefix/prefix); return its path."""
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpecManager     # ~135 ms
 
     if sys_prefix:
         prefix = sys.prefix

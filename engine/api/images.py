@@ -1,5 +1,6 @@
 """Image routes: list, inspect, history, tag, remove, prune, pull and import (create), push,
-save (get), load, commit; search answers 501 (no Docker Hub from here)."""
+save (get), load, commit, search (the index's /v1/search; an index out of reach is a 502
+naming it, as any registry error is)."""
 import base64
 import binascii
 import json

@@ -3,8 +3,9 @@
     layer = run_step(engine, layers, argv, env=[...], cwd="/", user="", mounts=[...],
                      network="default", epoch=None, on_output=print)
 
-The container is the runtime's (runtime/process.py): an overlay of the parent layers, the
-image's environment, working directory and user. Its bundle lives in `<root>/containers/build-*`
+The container is the engine's runtime's (engine.runtime), its spec made by the one path every
+container's is (runtime/convert.to_spec): an overlay of the parent layers, the image's
+environment, working directory and user, hostname buildkitsandbox. Its bundle lives in `<root>/containers/build-*`
 only while the step runs; afterwards its upper dir is renamed into the layer snapshot and the
 bundle is removed, on success and on failure alike, so a failed RUN leaves nothing behind.
 The builder owns the container: its monitor kills it when the builder dies (a kill -9 of the
@@ -16,7 +17,11 @@ import os
 import secrets
 import shutil
 
+from .. import intents
 from ..errors import BuildError, StartError
+from ..options import RunOptions
+from ..recovery import BUILD_PREFIX
+from ..runtime import convert
 
 OUTPUT_TAIL = 20          # lines of output a BuildError shows
 STREAM_AFTER_S = 0.2      # a step still running after this streams its output live
@@ -41,8 +46,6 @@ def run_step(engine, layers, argv: list[str], *, env: list[str], cwd: str, user:
              mounts: list, network: str, epoch: int | None, on_output=None,
              instruction: str = ""):
     """Run `argv` on top of `layers` (bottom first); the new Layer, or BuildError."""
-    from .. import intents
-    from ..recovery import BUILD_PREFIX
     cid = secrets.token_hex(32)
     with intents.held(engine.root, BUILD_PREFIX + cid[:24], "build-run"):
         return _run(engine, cid, layers, argv, env=env, cwd=cwd, user=user, mounts=mounts,
@@ -51,17 +54,18 @@ def run_step(engine, layers, argv: list[str], *, env: list[str], cwd: str, user:
 
 def _run(engine, cid, layers, argv, *, env, cwd, user, mounts, network, epoch, on_output,
          instruction):
-    from ..recovery import BUILD_PREFIX
-    from ..runtime import process
-    from ..runtime.spec import ContainerSpec
-    store = engine.store
+    store, process = engine.store, engine.runtime
     bundle = engine.root / "containers" / f"{BUILD_PREFIX}{cid[:24]}"
     bundle.parent.mkdir(parents=True, exist_ok=True)
-    spec = ContainerSpec(
-        id=cid, bundle=str(bundle), snapshots_root=str(store.snapshots_root),
-        lowerdirs=tuple(f"l/{layer.link}" for layer in reversed(layers)),
-        args=tuple(argv), env=tuple(env), cwd=cwd or "/", user=user or "",
-        hostname=HOSTNAME, netns=netns_for(network), mounts=tuple(mounts), owner=os.getpid())
+    # The step's environment is the whole of it (ENV, ARGs, PATH): no image config below it,
+    # and no HOSTNAME variable, as BuildKit's RUN has none.
+    options = RunOptions("", command=tuple(argv), entrypoint=(), environment=tuple(env),
+                         working_dir=cwd or "/", user=user or "", hostname=HOSTNAME)
+    spec = convert.to_spec(None, options, id=cid, bundle=str(bundle),
+                           snapshots_root=str(store.snapshots_root),
+                           lowerdirs=[f"l/{layer.link}" for layer in reversed(layers)],
+                           netns=netns_for(network), mounts=mounts, owner=os.getpid(),
+                           run_env=False)
     process.create(spec)
     try:
         state = process.start(str(bundle))

@@ -7,7 +7,10 @@ attaching works from any process, and output written before we looked is never l
 import os
 import sys
 import threading
+import time
 
+from .. import Engine
+from ..errors import Conflict
 from .render import binary
 
 
@@ -68,9 +71,6 @@ def pump_stdin(container):
 def cmd_attach(args) -> int:
     """docker attach: the output from now on, stdin when the container has it open; Ctrl-C
     goes to the container (--sig-proxy=false: detaches). Exits with the container's code."""
-    import time
-    from .. import Engine
-    from ..errors import Conflict
     container = Engine(args.data_root).containers.get(args.container)
     status = container.status
     if status == "paused":

@@ -1,4 +1,9 @@
 """Verbs that change containers in place: pause, unpause, rename, update."""
+import sys
+
+from .. import Engine
+from ..errors import InvalidArgument
+from .render import for_each_container
 
 
 def register(sub) -> None:
@@ -26,25 +31,19 @@ def register(sub) -> None:
 
 
 def cmd_pause(args) -> int:
-    from .containers import _each
-    return _each(args, lambda c: c.pause())
+    return for_each_container(Engine(args.data_root), args.containers, lambda c: c.pause())
 
 
 def cmd_unpause(args) -> int:
-    from .containers import _each
-    return _each(args, lambda c: c.unpause())
+    return for_each_container(Engine(args.data_root), args.containers, lambda c: c.unpause())
 
 
 def cmd_rename(args) -> int:
-    from .. import Engine
     Engine(args.data_root).containers.get(args.container).rename(args.new_name)
     return 0
 
 
 def cmd_update(args) -> int:
-    import sys
-    from ..errors import InvalidArgument
-    from .containers import _each
     limits = dict(memory=args.memory, memory_swap=args.memory_swap,
                   memory_reservation=args.memory_reservation, cpus=args.cpus,
                   cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus,
@@ -55,4 +54,4 @@ def cmd_update(args) -> int:
     def update(container):
         for warning in container.update(**limits):
             print(f"WARNING: {warning}", file=sys.stderr)
-    return _each(args, update)
+    return for_each_container(Engine(args.data_root), args.containers, update)

@@ -1,18 +1,18 @@
 """Read-only views of containers: inspect (of any object), top, port, diff."""
 import sys
 
+from .. import Engine
 from ..errors import NotFound
+from .render import print_inspect, table
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
 def cmd_inspect(args) -> int:
     """Docker's inspect: every object found is printed, then an error line for each missing
     one (exit 1)."""
-    from .render import print_inspect
     engine = _engine(args)
     found, missing = [], []
     for ref in args.objects:
@@ -32,8 +32,7 @@ def cmd_inspect(args) -> int:
 
 def _inspect_one(engine, kind, ref, size=False) -> dict:
     if kind == "container":
-        from ..container_inspect import container_inspect
-        return container_inspect(engine.containers.get(ref), size=size)
+        return engine.containers.get(ref).inspect(size=size)
     if kind == "image":
         return engine.images.inspect(ref)
     if kind == "network":
@@ -42,7 +41,6 @@ def _inspect_one(engine, kind, ref, size=False) -> dict:
 
 
 def cmd_top(args) -> int:
-    from .render import table
     result = _engine(args).containers.get(args.container).top(" ".join(args.ps_args) or None)
     table(result["Titles"], result["Processes"])
     return 0

@@ -1,4 +1,4 @@
-"""`dockyard cp` both ways and `dockyard export`, over engine/containerfs.py.
+"""`dockyard cp` both ways and `dockyard export`, over the Container's archive methods.
 
 Docker's rules (docker cp's reference): a directory SRC ending in `/.` copies its contents, else
 the directory itself; a missing DEST is created (its parent must exist); a DEST ending in `/`
@@ -14,6 +14,7 @@ import tarfile
 import tempfile
 
 from ..errors import InvalidArgument, NotFound
+from .render import binary_stdout
 
 
 def _split(arg: str):
@@ -42,10 +43,8 @@ def copy(engine, source: str, dest: str, *, archive: bool = False,
 
 
 def _copy_out(container, path, dest, archive):
-    from ..containerfs import extract_local, read_tar
-    data = read_tar(container, path)
     if dest == "-":
-        from .render import binary_stdout
+        data = container.read_archive(path)
         out = binary_stdout("cp")
         out.write(data)
         out.flush()
@@ -57,7 +56,8 @@ def _copy_out(container, path, dest, archive):
         raise NotFound(f"destination directory {dest} does not exist: no such directory")
     with tempfile.TemporaryDirectory(dir=parent, prefix=".dockyard-cp-",
                                      ignore_cleanup_errors=True) as tmp:
-        extract_local(data, tmp, owner=None if archive else (os.getuid(), os.getgid()))
+        data = container.read_archive(path, into=tmp,
+                                      owner=None if archive else (os.getuid(), os.getgid()))
         if _contents_only(path):        # the tar holds the directory's entries under "./"
             got, name = tmp, os.path.basename(os.path.dirname(path.rstrip("/")))
             os.chmod(tmp, _top_mode(data))
@@ -93,14 +93,13 @@ def _move(source: str, dest: str) -> None:
 
 
 def _copy_in(container, local, dest, archive, follow_link):
-    from ..containerfs import path_kind, write_tar
     dest = "/" + dest.lstrip("/")
-    kind = path_kind(container, dest)
+    kind = container.path_kind(dest)
     if local == "-":                # a tar on stdin, extracted into a directory
         if kind != "dir":
             raise InvalidArgument(f'destination "{container.name}:{dest}" must be a directory')
         data = sys.stdin.buffer.read()
-        write_tar(container, dest, data)
+        container.put_archive(dest, data)
         return len(data)
     if not os.path.lexists(local):
         raise NotFound(f"no such file or directory: {local}")
@@ -118,11 +117,11 @@ def _copy_in(container, local, dest, archive, follow_link):
     else:                           # a new name in an existing directory
         into, _, arcname = dest.rstrip("/").rpartition("/")
         into = into or "/"
-        if path_kind(container, into) != "dir":
+        if container.path_kind(into) != "dir":
             raise NotFound(f"no such directory: {into} in container {container.name} (cp "
                            "does not create missing parent directories)")
     data = _tar_of(local, arcname, archive)
-    write_tar(container, into, data)
+    container.put_archive(into, data)
     return len(data)
 
 
@@ -140,6 +139,5 @@ def _tar_of(local: str, arcname: str, archive: bool) -> bytes:
 
 
 def export(container, out) -> None:
-    from ..containerfs import export as export_fs
     out.flush()
-    export_fs(container, out)
+    container.export(out)

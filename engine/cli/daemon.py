@@ -1,5 +1,7 @@
 """`dockyard daemon`: serve Docker's Engine API over this engine, so the docker CLI, docker-py
 and docker-compose drive it (DOCKER_HOST=unix:///run/dockyard.sock)."""
+from .. import Engine
+from ..errors import InvalidArgument
 
 
 def register(sub) -> None:
@@ -20,8 +22,7 @@ def register(sub) -> None:
 
 
 def _tls(args):
-    from ..api.server import TLS
-    from ..errors import InvalidArgument
+    from ..api.server import TLS        # ~21 ms: the API server, for this command only
     given = [args.tlscacert, args.tlscert, args.tlskey]
     if not args.tlsverify:
         if any(given):
@@ -34,10 +35,8 @@ def _tls(args):
 
 
 def cmd_daemon(args) -> int:
-    from .. import Engine
-    from ..api.server import serve
-    from ..registry.client import mirror_url
-    registries = {"registry-mirrors": [mirror_url(url) for url in args.registry_mirror],
+    from ..api.server import serve      # ~21 ms: the API server, for this command only
+    registries = {"registry-mirrors": args.registry_mirror,
                   "insecure-registries": args.insecure_registry}
     serve(Engine(args.data_root, registries=registries), args.host, tls=_tls(args))
     return 0

@@ -3,6 +3,11 @@ as Docker prints it:
 
     2024-05-01T14:00:00.123456789+02:00 container start 3f2a... (image=busybox, name=web)
 """
+import datetime
+import time
+
+from .. import Engine
+from ..errors import InvalidArgument
 
 
 def add_events(p) -> None:
@@ -16,7 +21,6 @@ def add_events(p) -> None:
 
 
 def _filters(items) -> dict[str, list[str]]:
-    from ..errors import InvalidArgument
     keys = ("container", "image", "event", "type", "label", "network", "volume")
     found: dict[str, list[str]] = {}
     for item in items:
@@ -30,7 +34,6 @@ def _filters(items) -> dict[str, list[str]]:
 
 def line(event: dict) -> str:
     """Docker's default rendering: local time with nanoseconds, type, action, id, attributes."""
-    import datetime
     nanos = event.get("timeNano") or event.get("time", 0) * 10**9
     moment = datetime.datetime.fromtimestamp(nanos // 10**9).astimezone()
     stamp = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos % 10**9:09d}" + \
@@ -42,14 +45,12 @@ def line(event: dict) -> str:
 
 
 def cmd_events(args) -> int:
-    import time
-    from .. import Engine
-    from ..timestamps import parse_timestamp
+    from .timestamps import parse_timestamp     # ~5 ms: only `events` reads times
     filters = _filters(args.filter)
     since = parse_timestamp(args.since, flag="--since") if args.since else None
     until = parse_timestamp(args.until, flag="--until") if args.until else None
     if args.format:
-        from .format import render_format
+        from .format import render_format       # ~25 ms: Go templates, with --format only
     follow = until is None or until > time.time()
     try:
         for event in Engine(args.data_root).events(since=since, until=until, filters=filters,

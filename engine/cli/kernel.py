@@ -25,7 +25,7 @@ def _missing_verb(args) -> int:
 
 def handler(args) -> int:
     """Install the kernelspec and print where it went."""
-    from dockyard.kernel import spec     # jupyter_client is heavy; only this command needs it
+    from dockyard.kernel import spec     # ~7 ms: only this command needs it
 
     try:
         path = spec.install(args.name, user=args.user, sys_prefix=args.sys_prefix,

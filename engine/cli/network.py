@@ -1,4 +1,8 @@
 """`dockyard network`: create, ls, inspect, rm, prune, connect, disconnect."""
+import sys
+
+from .. import Engine
+from .render import confirm, for_each, inspect_each, key_values
 
 
 def register(sub) -> None:
@@ -43,8 +47,11 @@ def register(sub) -> None:
 
 
 def _networks(args):
-    from .. import Engine
     return Engine(args.data_root).networks
+
+
+def _container(args):
+    return Engine(args.data_root).containers.get(args.container)
 
 
 def cmd_help(args) -> int:
@@ -53,7 +60,6 @@ def cmd_help(args) -> int:
 
 
 def cmd_create(args) -> int:
-    from .render import key_values
     network = _networks(args).create(args.name, subnet=args.subnet, gateway=args.gateway,
                                      internal=args.internal, driver=args.driver,
                                      labels=key_values(args.label, "--label"))
@@ -62,8 +68,7 @@ def cmd_create(args) -> int:
 
 
 def cmd_ls(args) -> int:
-    import sys
-    from .format import render_rows
+    from .format import render_rows  # ~30 ms with the rows: list output only
     from .rows import NetworkRow, natural_key
     source = args.format or "table"
     template = ("{{.ID}}" if args.quiet else NetworkRow.TABLE) if source == "table" else source
@@ -74,13 +79,11 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .render import inspect_each
     nets = _networks(args)
     return inspect_each(args.networks, lambda name: nets.get(name).inspect(), args.format)
 
 
 def cmd_rm(args) -> int:
-    from .render import for_each
     nets = _networks(args)
 
     def remove(name):
@@ -90,7 +93,6 @@ def cmd_rm(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from .render import confirm
     if not args.force and not confirm("WARNING! This will remove all custom networks not used "
                                       "by at least one container."):
         return 0
@@ -103,14 +105,10 @@ def cmd_prune(args) -> int:
 
 
 def cmd_connect(args) -> int:
-    from .. import Engine
-    from ..endpoints import connect
-    connect(Engine(args.data_root), args.network, args.container, aliases=args.alias, ip=args.ip)
+    _container(args).connect(args.network, aliases=args.alias, ip=args.ip)
     return 0
 
 
 def cmd_disconnect(args) -> int:
-    from .. import Engine
-    from ..endpoints import disconnect
-    disconnect(Engine(args.data_root), args.network, args.container)
+    _container(args).disconnect(args.network)
     return 0

@@ -1,5 +1,10 @@
 """Registry and archive verbs: pull, push, save, load, login, logout, with Docker's plain output."""
-from .render import binary_stdout
+import sys
+
+from .. import Engine, parse_reference
+from ..errors import InvalidArgument
+from .progress import pull_progress, push_progress
+from .render import binary_stdout, table
 
 
 def register(sub) -> None:
@@ -48,16 +53,11 @@ def register_image_verbs(sub) -> None:
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
 def cmd_pull(args) -> int:
-    import sys
-
-    from ..image.reference import parse
-    from .progress import pull_progress
-    ref = parse(args.name)
+    ref = parse_reference(args.name)
     if not args.quiet and not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
         print("Using default tag: latest", flush=True)
     show = None if args.quiet else pull_progress(args.name, sys.stdout)
@@ -73,11 +73,7 @@ def cmd_pull(args) -> int:
 
 
 def cmd_push(args) -> int:
-    import sys
-
-    from ..image.reference import parse
-    from .progress import push_progress
-    ref = parse(args.name)
+    ref = parse_reference(args.name)
     show = None if args.quiet else push_progress(args.name, sys.stdout)
     result = _engine(args).images.push(args.name, compression=args.compression,
                                        platform=args.platform, on_event=show)
@@ -87,9 +83,6 @@ def cmd_push(args) -> int:
 
 
 def cmd_save(args) -> int:
-    import sys
-
-    from ..errors import InvalidArgument
     engine = _engine(args)
     if args.output:
         engine.images.save(args.images, args.output, format=args.format)
@@ -104,7 +97,6 @@ def cmd_save(args) -> int:
 
 
 def cmd_load(args) -> int:
-    import sys
     engine = _engine(args)
     source = args.input or sys.stdin.buffer
 
@@ -121,7 +113,6 @@ def cmd_load(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from .render import table
     rows = []
     for hit in _engine(args).images.search(args.term, limit=args.limit):
         text = (hit.get("description") or "").replace("\n", " ")
@@ -134,10 +125,8 @@ def cmd_search(args) -> int:
 
 
 def cmd_login(args) -> int:
-    import getpass
-    import sys
+    import getpass  # ~1 ms: login only
 
-    from ..errors import InvalidArgument
     password = args.password
     if args.password_stdin:
         if password:

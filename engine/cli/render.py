@@ -2,6 +2,9 @@
 import sys
 import time
 
+from ..errors import DockyardError, InvalidArgument, TemplateError
+from .main import describe
+
 
 def table(headers: list[str], rows: list[list[str]], out=None) -> None:
     """Left-aligned columns three spaces apart, as `docker ps` prints them."""
@@ -14,15 +17,16 @@ def table(headers: list[str], rows: list[list[str]], out=None) -> None:
 
 def size(n: int | float) -> str:
     """Docker's human sizes: 4.26MB, 1.2GB, 512B (decimal units)."""
-    from ..units import human_size
+    from ..units import human_size      # ~1 ms that `run` doesn't need
     return human_size(n)
 
 
 def ago(rfc3339: str | None) -> str:
     """'3 seconds ago', '2 hours ago' from an RFC 3339 UTC time."""
+    from .timestamps import unix_seconds  # ~5 ms (datetime, calendar): `ago` only
     if not rfc3339:
         return ""
-    return ago_seconds(parse_time(rfc3339))
+    return ago_seconds(unix_seconds(rfc3339))
 
 
 def ago_seconds(unix: float) -> str:
@@ -31,22 +35,14 @@ def ago_seconds(unix: float) -> str:
 
 def duration(seconds: float) -> str:
     """Docker's HumanDuration: 'Less than a second', '5 seconds', 'About a minute', '3 hours'."""
-    from ..units import human_duration
+    from ..units import human_duration      # ~1 ms that `run` doesn't need
     return human_duration(seconds)
-
-
-def parse_time(rfc3339: str) -> float:
-    import calendar
-    stamp, _, frac = rfc3339.rstrip("Z").partition(".")
-    base = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%S"))
-    return base + (float("0." + frac) if frac else 0.0)
 
 
 def print_inspect(values: list, template: str | None = None) -> None:
     """`inspect` output: a JSON array, `--format json` compact, or each value through a
     template; a template failing on some values prints the others, then raises."""
-    from ..errors import TemplateError
-    from .format import inspect_text
+    from .format import inspect_text  # ~25 ms: Go templates, for inspect only
     try:
         sys.stdout.write(inspect_text(values, template))
     except TemplateError as exc:
@@ -57,8 +53,6 @@ def print_inspect(values: list, template: str | None = None) -> None:
 def for_each(names, action) -> list[str]:
     """Docker's multi-name verbs: `action(name)` for every name; each one that fails is an
     `Error: ...` line on stderr and the rest go on. Returns the names that failed."""
-    from ..errors import DockyardError
-    from .main import describe
     failed = []
     for name in names:
         try:
@@ -69,11 +63,18 @@ def for_each(names, action) -> list[str]:
     return failed
 
 
+def for_each_container(engine, refs, action) -> int:
+    """Docker's multi-name container verbs (stop, kill, rm, pause, ...): `action(container)`
+    for each, printing each name done and an error line for each that failed; 1 if any did."""
+    def one(ref):
+        action(engine.containers.get(ref))
+        print(ref)
+    return 1 if for_each(refs, one) else 0
+
+
 def inspect_each(names, get, template: str | None = None) -> int:
     """Docker's inspect of several: the ones found (JSON or `template`), then an error line
     for each that wasn't; 1 if any wasn't."""
-    from ..errors import DockyardError
-    from .main import describe
     found, errors = [], []
     for name in names:
         try:
@@ -95,7 +96,6 @@ def confirm(warning: str) -> bool:
 
 def key_values(items: list[str], flag: str) -> dict:
     """["a=1", "b="] -> {"a": "1", "b": ""}; InvalidArgument naming the flag otherwise."""
-    from ..errors import InvalidArgument
     pairs = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -113,7 +113,6 @@ def binary(stream):
 
 def binary_stdout(verb: str):
     """Where a tar goes without -o: the real stdout; a notebook has none, so say to use -o."""
-    from ..errors import InvalidArgument
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
         raise InvalidArgument(f"{verb} writes a tar archive: give -o FILE here")

@@ -10,6 +10,7 @@ from ..units import bytes_size, human_duration, human_size
 from .gotemplate import GoObject
 from .gotemplate.gofmt import quote
 from .tabwriter import display_width
+from .timestamps import unix_seconds
 
 
 def natural_key(name: str) -> tuple:
@@ -240,8 +241,7 @@ class NetworkRow(GoObject):
         return (self.n.get("Labels") or {}).get(name, "")
 
     def CreatedAt(self):
-        from ..image.model import parse_time
-        return go_time(parse_time(self.n.get("Created", "")))
+        return go_time(unix_seconds(self.n.get("Created")))
 
 
 class VolumeRow(GoObject):

@@ -4,6 +4,10 @@ The CLI and the magics parse with the same parser, then call `run_options(args)`
 `%container run -d -p 8080:80 web` means exactly what `dockyard run -d -p 8080:80 web` does.
 """
 import contextlib
+import os
+
+from .. import RunOptions
+from ..errors import InvalidArgument
 
 
 def add_run_flags(p, detach=True) -> None:
@@ -71,7 +75,6 @@ def add_run_flags(p, detach=True) -> None:
 
 def run_options(args):
     """argparse Namespace of run/create -> engine RunOptions."""
-    from ..options import RunOptions
     env = list(args.env)
     for path in args.env_file:
         env += _read_lines(path, "--env-file")
@@ -106,7 +109,6 @@ def run_options(args):
 
 def _read_lines(path, flag: str) -> list[str]:
     """The non-empty, non-comment lines of an --env-file or --label-file."""
-    from ..errors import InvalidArgument
     try:
         with open(path, encoding="utf-8") as f:
             return [line.strip() for line in f if line.strip() and not line.startswith("#")]
@@ -118,7 +120,6 @@ def _read_lines(path, flag: str) -> list[str]:
 
 def _sysctls(items) -> dict:
     """["net.ipv4.ip_forward=1"] -> {"net.ipv4.ip_forward": "1"}, Docker's KEY=VALUE check."""
-    from ..errors import InvalidArgument
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -133,8 +134,6 @@ def _sysctls(items) -> dict:
 def cidfile(path):
     """--cidfile: refused if the file exists (Docker's words); yields a function that writes
     the id once created; the file is removed again if the create fails."""
-    import os
-    from ..errors import InvalidArgument
     if not path:
         yield lambda cid: None
         return

@@ -1,5 +1,10 @@
 """System verbs: info, version, events, and the `system` group (info, df, prune, events,
 check)."""
+import platform
+
+from .. import Engine
+from .events import add_events
+from .render import ago, confirm, size, table
 
 
 def register(sub) -> None:
@@ -7,7 +12,6 @@ def register(sub) -> None:
     p = sub.add_parser("version", help="Show the dockyard version information")
     p.add_argument("-f", "--format", help="Go template, e.g. {{.Server.Version}}")
     p.set_defaults(func=cmd_version)
-    from .events import add_events
     add_events(sub.add_parser("events", help="Get real time events from the engine"))
     group = sub.add_parser("system", help="Manage dockyard")
     group.set_defaults(func=lambda args: group.print_help() or 0)   # `docker system`: the verbs
@@ -37,14 +41,13 @@ def _info(p):
 
 
 def _engine(args):
-    from .. import Engine
     return Engine(args.data_root)
 
 
 def cmd_info(args) -> int:
     info = _engine(args).info()
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         print(render_format(args.format, info))
         return 0
     for key, value in info.items():
@@ -62,27 +65,19 @@ def cmd_info(args) -> int:
     return 0
 
 
-def version_info(data_root) -> dict:
+def version_info(engine) -> dict:
     """`docker version`'s two parts: this client, and the engine it runs in-process."""
-    import os
-    import platform
-    from importlib.metadata import version
-    from ..image.model import host_architecture
-    mine = version("dockyard")
-    arch = f"linux/{host_architecture()}"
-    return {"Client": {"Version": mine, "PythonVersion": platform.python_version(),
-                       "Os": "linux", "Arch": host_architecture(), "Context": "default"},
-            "Server": {"Platform": {"Name": "dockyard (in-process, no daemon)"},
-                       "Version": mine, "KernelVersion": os.uname().release, "Os": "linux",
-                       "Arch": host_architecture(), "DataRoot": str(data_root),
-                       "OsArch": arch}}
+    server = engine.version()
+    server["OsArch"] = f"{server['Os']}/{server['Arch']}"
+    return {"Client": {"Version": server["Version"], "PythonVersion": platform.python_version(),
+                       "Os": server["Os"], "Arch": server["Arch"], "Context": "default"},
+            "Server": server}
 
 
 def cmd_version(args) -> int:
-    from .. import Engine
-    info = version_info(Engine(args.data_root).root)
+    info = version_info(_engine(args))
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         print(render_format(args.format, info))
         return 0
     client, server = info["Client"], info["Server"]
@@ -99,16 +94,14 @@ def cmd_version(args) -> int:
 
 
 def cmd_df(args) -> int:
-    from ..usage import summary
-    from .render import size, table
     engine = _engine(args)
     report = engine.df()
     rows = []
-    for kind, total, active, used, reclaimable in summary(report):
+    for kind, total, active, used, reclaimable in df_rows(report):
         share = f" ({100 * reclaimable // used}%)" if used else ""
         rows.append([kind, total, active, size(used), size(reclaimable) + share])
     if args.format:
-        from .format import render_format
+        from .format import render_format  # ~25 ms: Go templates, with --format only
         for kind, total, active, used, reclaimable in rows:
             print(render_format(args.format, {"Type": kind, "TotalCount": total,
                                               "Active": active, "Size": used,
@@ -120,13 +113,31 @@ def cmd_df(args) -> int:
     return 0
 
 
+def df_rows(report: dict) -> list[tuple[str, int, int, int, int]]:
+    """docker system df's rows: (type, total, active, size, reclaimable), counted as Docker's
+    CLI counts them (an image in use keeps its layers but those it shares)."""
+    images, containers, volumes = report["Images"], report["Containers"], report["Volumes"]
+    used = sum(i["Size"] - i["SharedSize"] for i in images if i["Containers"])
+    alive = ("running", "paused")
+    return [
+        ("Images", len(images), sum(1 for i in images if i["Containers"]),
+         report["LayersSize"], max(report["LayersSize"] - used, 0)),
+        ("Containers", len(containers), sum(1 for c in containers if c["State"] in alive),
+         sum(c["SizeRw"] for c in containers),
+         sum(c["SizeRw"] for c in containers if c["State"] not in alive)),
+        ("Local Volumes", len(volumes), sum(1 for v in volumes if v["UsageData"]["RefCount"]),
+         sum(v["UsageData"]["Size"] for v in volumes),
+         sum(v["UsageData"]["Size"] for v in volumes if not v["UsageData"]["RefCount"])),
+        # RUN --mount=type=cache directories: kept by prune (a build may be using them)
+        ("Build Cache", len(report["BuildCache"]), 0, report["BuildCacheMountsSize"], 0),
+    ]
+
+
 def _verbose(report: dict) -> None:
-    from ..image.reference import familiar
-    from .render import ago, size, table
     print("\nImages space usage:\n")
     table(["REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE",
            "CONTAINERS"],
-          [[", ".join(map(familiar, i["RepoTags"])) or "<none>", i["Id"][7:19], ago(i["Created"]),
+          [[", ".join(i["RepoTags"]) or "<none>", i["Id"][7:19], ago(i["Created"]),
             size(i["Size"]), size(i["SharedSize"]), size(i["Size"] - i["SharedSize"]),
             i["Containers"]] for i in report["Images"]])
     print("\nContainers space usage:\n")
@@ -140,7 +151,6 @@ def _verbose(report: dict) -> None:
 
 
 def cmd_prune(args) -> int:
-    from .render import confirm, size
     what = ["all stopped containers", "all networks not used by at least one container"]
     if args.volumes:
         what.append("all anonymous volumes not used by at least one container")
@@ -169,8 +179,7 @@ def cmd_prune(args) -> int:
 
 def cmd_check(args) -> int:
     """One line per finding, then a summary; exit 1 while problems remain."""
-    from ..check import check
-    report = check(_engine(args), repair=args.repair)
+    report = _engine(args).check(repair=args.repair)
     for finding in report.findings:
         print(f"{'repaired' if finding.repaired else 'problem'}: {finding.area}: {finding.text}")
     counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())

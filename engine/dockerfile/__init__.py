@@ -22,7 +22,8 @@ Layers, each usable alone:
   ``instructions``, ``from_instruction``.
 - ``expand(instruction, env, *, escape)``: variables applied where Docker applies them.
 - ``apply_changes(config, changes)``: ``commit --change`` lines applied to a config.
-- ``shell.process_word / process_words / process_word_with_matches``: the shell lexer.
+- ``Lexer(escape).process(word, env)``: the shell lexer (``shell.process_word``,
+  ``process_words``, ``process_word_with_matches`` wrap it).
 
 Every problem is a ``DockerfileError`` ("Dockerfile line N: INSTRUCTION: ...").
 """
@@ -31,9 +32,10 @@ from .expand import expand
 from .heredoc import Heredoc
 from .instructions import REGISTRY, HealthConfig, Instruction
 from .parser import parse_tree
+from .shell import Lexer
 from .stages import Dockerfile, Stage, check, parse
 
-__all__ = ["REGISTRY", "Dockerfile", "HealthConfig", "Heredoc", "Instruction", "Stage",
+__all__ = ["REGISTRY", "Dockerfile", "HealthConfig", "Heredoc", "Instruction", "Lexer", "Stage",
            "apply_changes", "check", "dump_ast", "expand", "parse", "parse_tree"]
 
 

@@ -41,6 +41,11 @@ class Reference:
         """The repository name with its domain, e.g. `docker.io/library/busybox`."""
         return f"{self.domain}/{self.path}"
 
+    @property
+    def familiar(self) -> str:
+        """The short form Docker displays: `busybox:latest`, `me/app:1`."""
+        return familiar(self)
+
     def __str__(self) -> str:
         text = self.name
         if self.tag:

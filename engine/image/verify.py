@@ -46,7 +46,11 @@ def verify(store, repair: bool = False) -> tuple[list[tuple[str, bool]], dict]:
 
 
 def _needed_blobs(store, index, findings) -> dict[str, str]:
-    """{blob digest: short id of an image that needs it}; unreadable images are findings."""
+    """{blob digest: short id of an image that needs it}; unreadable images are findings.
+
+    Manifests and configs are needed. A layer's blob is only a cache of its snapshot (the
+    truth: layerdata.py rebuilds the tar and its compressed forms from it), so it is needed
+    only where the snapshot is gone, and _verify_image_layers reports it if it is missing."""
     needed = {}
     for image_id, record in index["images"].items():
         short = image_id.split(":")[-1][:12]
@@ -54,16 +58,30 @@ def _needed_blobs(store, index, findings) -> dict[str, str]:
         try:
             manifest = json.loads(store.blobs.path(record["manifest"]).read_bytes())
             needed[manifest["config"]["digest"]] = short
-            for layer in manifest.get("layers", []):
-                needed[layer["digest"]] = short
+            config = json.loads(store.blobs.path(manifest["config"]["digest"]).read_bytes())
+            parent = None
+            for layer, diff_id in zip(manifest.get("layers", []), config["rootfs"]["diff_ids"]):
+                parent = chain_id(parent, diff_id)
+                if layer["digest"] != diff_id and not store.snapshots.exists(parent) \
+                        and store.blobs.exists(layer["digest"]):
+                    needed[layer["digest"]] = short
         except (OSError, ValueError, KeyError, TypeError):
-            findings.append((f"image {short}: its manifest is missing or unreadable: remove the "
-                             "image and pull or build it again", False))
-    for digest, short in needed.items():
-        if not store.blobs.exists(digest):
-            findings.append((f"image {short}: blob {digest} is missing: remove the image and "
-                             "pull or build it again", False))
+            if _corrupt(store, [d for d, user in needed.items() if user == short]):
+                continue                    # the blob loop reports it, with what to do
+            findings.append((f"image {short}: its manifest or config is missing or unreadable: "
+                             "remove the image and pull or build it again", False))
     return needed
+
+
+def _corrupt(store, digests) -> bool:
+    """Whether one of `digests` is there but doesn't hold what its name says."""
+    for digest in digests:
+        try:
+            if store.blobs.exists(digest):
+                store.blobs.verify(digest)
+        except DockyardError:
+            return True
+    return False
 
 
 def _verify_snapshots(store, repair, findings) -> int:

@@ -11,7 +11,7 @@ import shutil
 
 from ..errors import Conflict, InvalidArgument
 from . import cgroups, devices, seccomp
-from .convert import RLIMITS
+from .resources import RLIMITS
 from .spec import ContainerSpec
 
 HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"

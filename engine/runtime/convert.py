@@ -1,31 +1,24 @@
 """Pure conversions from Docker's options and an image config to a ContainerSpec.
 
     args = resolve_command(config, command=["echo", "hi"])     # Entrypoint + Cmd, as Docker
-    spec = to_spec("3f2a...", bundle, config, lowerdirs=("l/AB",), mem_limit="64m")
+    spec = to_spec(config, RunOptions("app", memory="64m"), id="3f2a...", bundle=bundle)
 """
-import math
+import ipaddress
 import os
 import re
+import signal
 
 from ..errors import InvalidArgument
+from . import cgroups
 from .devices import parse_device
-from .spec import DEFAULT_CAPS, ContainerSpec, Mount
+from .resources import (parse_cpu_shares, parse_cpus, parse_cpuset, parse_memory,
+                        parse_memory_swap, parse_rlimits, shm_bytes)
+from .seccomp import load_profile
+from .spec import CAPABILITIES, DEFAULT_CAPS, ContainerSpec, Mount
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-MIN_MEMORY = 6 * 1024 * 1024      # Docker refuses less
-# Capability numbers from linux/capability.h, in order (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40).
-CAPABILITIES = (
-    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP "
-    "LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER "
-    "SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE "
-    "SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP "
-    "MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF "
-    "CHECKPOINT_RESTORE").split()
 ALL_CAPS = (1 << len(CAPABILITIES)) - 1
-RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
-           "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
-           "nice": 13, "rtprio": 14, "rttime": 15}
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")     # RFC 1123, as Docker checks it
 
 
 def _config(image_config: dict | None) -> dict:
@@ -94,57 +87,6 @@ def caps(add=(), drop=()) -> int:
     return mask
 
 
-def parse_memory(value, *, minimum: int = MIN_MEMORY) -> int:
-    """"64m", "1g", "1.5G", "100000" or an int -> bytes (Docker's RAMInBytes); 0 stays 0."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtpb]?)b?\s*", str(value), re.I)
-        if not match:
-            raise InvalidArgument(f"invalid size: '{value}'")
-        size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if size < 0:
-        raise InvalidArgument(f"invalid size: '{value}'")
-    if 0 < size < minimum:
-        raise InvalidArgument(f"Minimum memory limit allowed is {minimum // (1 << 20)}MB")
-    return size
-
-
-def parse_cpus(value) -> float:
-    """"0.5" -> 0.5; Docker's range check against this host's CPU count."""
-    try:
-        cpus = float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"invalid argument {value!r} for \"--cpus\" flag") from None
-    host = os.cpu_count() or 1
-    if not math.isfinite(cpus) or cpus <= 0 or cpus > host:
-        raise InvalidArgument(f"Range of CPUs is from 0.01 to {host}.00, as there are only "
-                              f"{host} CPUs available")
-    return cpus
-
-
-def parse_rlimits(ulimits) -> tuple[tuple[str, int, int], ...]:
-    """{"nofile": (1024, 2048)} or ["nofile=1024:2048"] -> (("nofile", 1024, 2048),)."""
-    items = ulimits.items() if isinstance(ulimits, dict) else (
-        u.split("=", 1) if "=" in u else (u, "") for u in ulimits or ())
-    out = []
-    for name, value in items:
-        if name not in RLIMITS:
-            raise InvalidArgument(f"invalid ulimit type: {name}")
-        if isinstance(value, str):
-            soft, _, hard = value.partition(":")
-            try:
-                value = (int(soft), int(hard or soft))
-            except ValueError:
-                raise InvalidArgument(f"invalid ulimit argument: {name}={value}") from None
-        soft, hard = (value, value) if isinstance(value, int) else value
-        if hard != -1 and soft > hard:
-            raise InvalidArgument(f"ulimit soft limit must be less than or equal to hard limit: "
-                                  f"{soft} > {hard}")
-        out.append((name, soft, hard))
-    return tuple(out)
-
-
 def parse_mount(value) -> Mount:
     """A Mount, or docker's "src:dst[:ro]" volume string for a bind mount."""
     if isinstance(value, Mount):
@@ -187,7 +129,6 @@ def parse_security_opt(security_opt) -> tuple[bool, str]:
 
 
 def _read_profile(path: str) -> str:
-    from .seccomp import load_profile
     try:
         with open(path) as f:
             text = f.read()
@@ -208,46 +149,92 @@ def netns_for(network: str | None) -> str:
     raise InvalidArgument(f"network {network!r} not found")
 
 
-def to_spec(id: str, bundle: str, image_config: dict | None = None, *, snapshots_root="",
-            lowerdirs=(), entrypoint=None, command=None, environment=None, working_dir=None,
-            user=None, hostname=None, cap_add=(), cap_drop=(), privileged=False,
-            security_opt=(), read_only=False, mem_limit=None, memswap_limit=None, cpus=None,
-            pids_limit=None, network=None, mounts=(), tty=False, stdin_open=False,
-            init=False, ulimits=None, stop_signal=None, on_exit=(), devices=()) -> ContainerSpec:
-    """docker run's options (docker-py names) plus the image config -> a ContainerSpec."""
+def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapshots_root="",
+            lowerdirs=(), hostname: str | None = None, netns: str | None = None, mounts=(),
+            gateway: str | None = None, on_exit=(), owner: int = 0,
+            run_env: bool = True) -> ContainerSpec:
+    """The one way a ContainerSpec is made (run, create, the builder's RUN): RunOptions over
+    the image config by Docker's rules, placed where the engine says.
+
+        spec = to_spec(image.config, RunOptions("busybox", command=("true",)),
+                       id=cid, bundle=f"{root}/containers/{cid}", lowerdirs=("l/AB",))
+
+    The engine gives the id, bundle and layers, and what it made for the container: the
+    network namespace (None: from options.network, none, host or a namespace file), the
+    mounts (runtime Mounts or "src:dst[:ro]"), the hostname (None: --hostname, else the
+    short id) and the gateway that `--add-host NAME:host-gateway` names. `run_env`: docker
+    run's HOSTNAME variable before the image's (a build step has none).
+    """
+    flags = settings(options)
     cfg = _config(image_config)
-    memory = parse_memory(mem_limit) if mem_limit else 0
-    swap = 0
-    if memswap_limit not in (None, 0, "0", ""):
-        swap = -1 if str(memswap_limit) == "-1" else parse_memory(memswap_limit, minimum=0)
-        if not memory:
-            raise InvalidArgument("You should always set the Memory limit when using Memoryswap limit")
-        if swap != -1 and swap < memory:
-            raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit")
-    no_new_privs, seccomp = parse_security_opt(security_opt)
-    if pids_limit is not None and int(pids_limit) < -1:
-        raise InvalidArgument(f"invalid pids limit: {pids_limit}")
-    if hostname and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}", hostname):
-        raise InvalidArgument(f"invalid hostname format: {hostname}")
+    hostname = hostname or options.hostname or id[:12]
     return ContainerSpec(
         id=id, bundle=str(bundle), snapshots_root=str(snapshots_root), lowerdirs=tuple(lowerdirs),
-        args=tuple(resolve_command(image_config, entrypoint, command)),
-        env=merge_env(cfg.get("Env"), environment), cwd=working_dir or cfg.get("WorkingDir") or "/",
-        user=user if user is not None else cfg.get("User") or "", hostname=hostname or id[:12],
-        caps=ALL_CAPS if privileged else caps(cap_add, cap_drop),
-        no_new_privs=no_new_privs, seccomp=seccomp, devices=tuple(parse_device(d) for d in devices),
-        privileged=privileged, readonly_rootfs=read_only, memory=memory, memory_swap=swap,
-        cpus=parse_cpus(cpus) if cpus else 0.0,
-        pids_limit=max(int(pids_limit or 0), 0), netns=netns_for(network),
-        mounts=tuple(parse_mount(m) for m in mounts), tty=tty, stdin=stdin_open, init=init,
-        rlimits=parse_rlimits(ulimits if ulimits is not None else {"nofile": (1048576, 1048576)}),
-        stop_signal=stop_signal or cfg.get("StopSignal") or "SIGTERM", on_exit=tuple(on_exit))
+        args=tuple(resolve_command(cfg, options.entrypoint, options.command)),
+        env=merge_env([*([f"HOSTNAME={hostname}"] if run_env else ()), *(cfg.get("Env") or ())],
+                      options.environment),
+        cwd=options.working_dir or cfg.get("WorkingDir") or "/",
+        user=options.user if options.user is not None else cfg.get("User") or "",
+        hostname=hostname, privileged=options.privileged, readonly_rootfs=options.read_only,
+        netns=netns_for(options.network) if netns is None else netns,
+        mounts=tuple(parse_mount(m) for m in mounts) + _shm(options.shm_size), tty=options.tty,
+        stdin=options.stdin_open, init=options.init, on_exit=tuple(on_exit), owner=owner,
+        stop_signal=flags.pop("stop_signal") or cfg.get("StopSignal") or "SIGTERM",
+        extra_hosts=_host_gateway(flags.pop("extra_hosts"), gateway), **flags)
+
+
+def settings(options) -> dict:
+    """The spec's fields that come from the flags alone, every one checked with Docker's
+    words: limits, capabilities, --security-opt, devices, rlimits (none given: the engine's
+    own), /etc/hosts and resolv.conf, sysctls, groups, the stop signal. Create calls it
+    before it makes anything, so a typo costs no name, veth or volume."""
+    if options.hostname and not _HOSTNAME.fullmatch(options.hostname):
+        raise InvalidArgument(f"invalid hostname format: {options.hostname}")
+    memory = parse_memory(options.memory) if options.memory else 0
+    reservation = parse_memory(options.memory_reservation, minimum=0) \
+        if options.memory_reservation else 0
+    if memory and reservation > memory:
+        raise InvalidArgument("Minimum memory limit can not be less than memory reservation "
+                              "limit, see usage")
+    no_new_privs, seccomp = parse_security_opt(options.security_opt)
+    return dict(
+        caps=caps(("ALL",) if options.privileged else options.cap_add, options.cap_drop),
+        devices=tuple(parse_device(d) for d in options.devices), memory=memory,
+        memory_swap=parse_memory_swap(options.memory_swap, memory),
+        cpus=parse_cpus(options.cpus) if options.cpus else 0.0,
+        # Docker: 0 or any negative value means unlimited
+        pids_limit=max(options.pids_limit or 0, 0), rlimits=parse_rlimits(options.ulimits),
+        cpu_shares=parse_cpu_shares(options.cpu_shares),
+        cpuset_cpus=parse_cpuset(options.cpuset_cpus), memory_reservation=reservation,
+        oom_kill_disable=bool(options.oom_kill_disable) and not cgroups.is_v2(),
+        no_new_privs=no_new_privs, seccomp=seccomp,
+        extra_hosts=parse_extra_hosts(options.extra_hosts), dns=parse_dns(options.dns),
+        dns_search=tuple(options.dns_search), dns_options=tuple(options.dns_opt),
+        sysctls=parse_sysctls(options.sysctls, options.network),
+        group_add=tuple(str(g) for g in options.group_add),
+        stop_signal=parse_signal(options.stop_signal) if options.stop_signal else None)
+
+
+def _shm(value) -> tuple[Mount, ...]:
+    """--shm-size: a /dev/shm of that size over the runtime's default 64 MiB one."""
+    if value in (None, ""):
+        return ()
+    return (Mount("tmpfs", "shm", "/dev/shm", data=f"mode=1777,size={shm_bytes(value)}"),)
+
+
+def _host_gateway(extra_hosts, gateway: str | None) -> tuple:
+    """--add-host NAME:host-gateway: the address the host has on the container's network."""
+    if not any(address == "host-gateway" for _, address in extra_hosts):
+        return extra_hosts
+    if not gateway:
+        raise InvalidArgument("--add-host host-gateway needs a bridge network to name the "
+                              "host's address on")
+    return tuple((n, gateway if a == "host-gateway" else a) for n, a in extra_hosts)
 
 
 def parse_signal(value) -> str:
     """--stop-signal: "TERM", "SIGUSR1", "9" -> the signal's name ("SIGTERM"); Docker's error
     for anything else, at create time rather than when the container is stopped."""
-    import signal
     name = str(value).strip().upper()
     try:
         if name.isdigit():
@@ -260,7 +247,6 @@ def parse_signal(value) -> str:
 def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
     """--add-host "db:10.0.0.5" (or "db=10.0.0.5", IPv6 after the first colon) -> pairs;
     the address may be the word host-gateway, resolved once the network is known."""
-    import ipaddress
     out = []
     for item in items:
         sep = "=" if "=" in item else ":"
@@ -280,7 +266,6 @@ def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
 
 
 def parse_dns(servers) -> tuple[str, ...]:
-    import ipaddress
     for server in servers:
         try:
             ipaddress.ip_address(server)
@@ -308,34 +293,6 @@ def parse_sysctls(sysctls: dict, network: str | None) -> tuple[tuple[str, str], 
             raise InvalidArgument(f'sysctl "{key}" not allowed in host network namespace')
         out.append((key, str(value)))
     return tuple(out)
-
-
-def parse_cpuset(value: str | None) -> str:
-    """--cpuset-cpus "0-2,4": checked against the CPUs this process may use."""
-    if not value:
-        return ""
-    wanted = set()
-    try:
-        for part in str(value).split(","):
-            low, _, high = part.partition("-")
-            wanted.update(range(int(low), int(high or low) + 1))
-    except ValueError:
-        raise InvalidArgument(f"Invalid value {value} for cpuset cpus") from None
-    available = os.sched_getaffinity(0)
-    if not wanted or not wanted <= available:
-        have = ",".join(str(c) for c in sorted(available))
-        raise InvalidArgument(f"Requested CPUs are not available - requested {value}, "
-                              f"available: {have}")
-    return str(value)
-
-
-def parse_cpu_shares(value) -> int:
-    """--cpu-shares: 0 is the default weight; the kernel's range is 2..262144."""
-    if not value:
-        return 0
-    if int(value) < 0:
-        raise InvalidArgument(f"invalid CPU shares: {value}")
-    return min(max(int(value), 2), 262144)
 
 
 def parse_expose(items) -> dict:

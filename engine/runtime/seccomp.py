@@ -22,6 +22,7 @@ import os
 import struct
 
 from ..errors import InvalidArgument
+from .spec import CAPABILITIES
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 DEFAULT_PROFILE = os.path.join(HERE, "seccomp-default.json")
@@ -218,7 +219,6 @@ def _compare(asm: _Asm, arg: dict, ok, bad) -> None:
 def compile_profile(profile: dict, *, caps: int, machine: str | None = None,
                     kernel: tuple[int, int] | None = None) -> bytes:
     """The seccomp program for a container with capability mask `caps` on this machine."""
-    from .convert import CAPABILITIES
     machine = machine or os.uname().machine
     if machine not in ARCHES:
         raise InvalidArgument(f"seccomp: no syscall table for {machine}; use seccomp=unconfined")

@@ -231,3 +231,23 @@ def test_a_second_engine_leaves_a_create_in_progress_alone(engine):
         finally:
             engine.networks.release(cid)
             (engine.root / "names" / name).unlink()
+
+
+def test_network_connect_and_disconnect_through_the_cli(engine):
+    engine.networks.create("extranet")
+    box = engine.containers.create("busybox", ["true"], name="joiner")
+    cli = [*DOCKYARD, "--data-root", str(engine.root), "network"]
+    try:
+        subprocess.run([*cli, "connect", "--alias", "j2", "extranet", "joiner"], check=True)
+        box.reload()
+        endpoint = box.attrs["NetworkSettings"]["Networks"]["extranet"]
+        assert endpoint["Aliases"] == ["j2"] and endpoint["IPAddress"].count(".") == 3
+        subprocess.run([*cli, "disconnect", "extranet", "joiner"], check=True)
+        box.reload()
+        assert "extranet" not in box.attrs["NetworkSettings"]["Networks"]
+        again = subprocess.run([*cli, "disconnect", "extranet", "joiner"], capture_output=True,
+                               text=True)
+        assert again.returncode == 1 and "is not connected to network extranet" in again.stderr
+    finally:
+        box.remove(force=True)
+        engine.networks.remove("extranet")

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from dockyard.engine import RunOptions
 from dockyard.engine.errors import Conflict, InvalidArgument
 from dockyard.engine.runtime import bundle as bundle_mod, convert, process
 
@@ -26,9 +27,10 @@ class Runtime:
 
     def spec(self, command, **options):
         cid = uuid.uuid4().hex
-        return convert.to_spec(cid, f"{self.root}/containers/{cid}", {"config": {}},
-                               snapshots_root=self.snapshots, lowerdirs=options.pop("layers", self.layers),
-                               command=command, **options)
+        place = dict(lowerdirs=options.pop("layers", self.layers), mounts=options.pop("mounts", ()))
+        return convert.to_spec({}, RunOptions.from_kwargs(image="busybox", command=command, **options),
+                               id=cid, bundle=f"{self.root}/containers/{cid}",
+                               snapshots_root=self.snapshots, **place)
 
     def create(self, command, cgroup=None, **options):
         spec = self.spec(command, **options)

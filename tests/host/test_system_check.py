@@ -61,8 +61,24 @@ def test_a_corrupt_blob_an_image_needs_is_reported_not_hidden(tmp_path):
     root = tmp_path / "root"
     engine = Engine(root)
     image = engine.images.bootstrap("busybox")
-    layer = engine.store.blobs.path(image.layers[0].digest)
-    layer.write_bytes(layer.read_bytes()[:-10])
+    config = engine.store.blobs.path(image.id)
+    config.write_bytes(config.read_bytes()[:-10])
     done = check(root, "--repair")
     assert done.returncode == 1
     assert "pull or build it again" in done.stdout and "1 problem(s) left" in done.stdout
+
+
+def test_a_corrupt_compressed_layer_is_a_cache_made_again(tmp_path):
+    """A layer's gzip blob is made from its snapshot (the truth): a corrupt one is deleted by
+    --repair and the next push makes it again."""
+    root = tmp_path / "root"
+    engine = Engine(root)
+    image = engine.images.bootstrap("busybox")
+    made = engine.store.compressed_layer(image.layers[0], "gzip")
+    blob = engine.store.blobs.path(made["digest"])
+    blob.write_bytes(blob.read_bytes()[:-10])
+    done = check(root, "--repair")
+    assert done.returncode == 0, done.stdout
+    assert "corrupt and unused: deleted" in done.stdout
+    assert engine.store.compressed_layer(image.layers[0], "gzip") == made
+    assert check(root).returncode == 0

@@ -10,8 +10,8 @@ from dockyard.engine.cli import main
 from dockyard.engine.cli.build import is_archive
 from dockyard.engine.cli.runflags import run_options
 from dockyard.engine.errors import InvalidArgument
-from dockyard.engine.runtime import bundle, cgroups, convert
-from dockyard.engine.timestamps import parse_ns, parse_timestamp, rfc3339_ns
+from dockyard.engine.runtime import bundle, cgroups, convert, resources
+from dockyard.engine.cli.timestamps import parse_ns, parse_timestamp, rfc3339_ns
 
 
 @pytest.mark.parametrize("argv, field, value", [
@@ -49,8 +49,8 @@ def test_label_file_then_labels(tmp_path):
     (lambda: convert.parse_dns(["nope"]), "nope is not an ip address"),
     (lambda: convert.parse_sysctls({"kernel.pid_max": "9"}, None), "is not allowed"),
     (lambda: convert.parse_sysctls({"net.a": "1"}, "host"), "not allowed in host network"),
-    (lambda: convert.parse_cpuset("a-b"), "Invalid value a-b for cpuset cpus"),
-    (lambda: convert.parse_cpuset("0-99999"), "Requested CPUs are not available"),
+    (lambda: resources.parse_cpuset("a-b"), "Invalid value a-b for cpuset cpus"),
+    (lambda: resources.parse_cpuset("0-99999"), "Requested CPUs are not available"),
     (lambda: convert.parse_expose(["70000"]), "Invalid range format for --expose: 70000"),
 ])
 def test_bad_options_are_refused_in_dockers_words(call, message):
@@ -63,7 +63,7 @@ def test_good_options_convert():
     assert convert.parse_extra_hosts(["db:10.0.0.5", "v6=::1", "gw:host-gateway"]) == \
         (("db", "10.0.0.5"), ("v6", "::1"), ("gw", "host-gateway"))
     assert convert.parse_expose(["8000-8001/udp"]) == {"8000/udp": {}, "8001/udp": {}}
-    assert convert.parse_cpu_shares(1) == 2 and convert.parse_cpu_shares(0) == 0
+    assert resources.parse_cpu_shares(1) == 2 and resources.parse_cpu_shares(0) == 0
 
 
 def test_resolv_conf_options_replace_the_hosts(tmp_path):

@@ -1,5 +1,4 @@
 """Networks over fake links and firewall: records, IPAM persistence, names, ports, recovery."""
-import os
 from ipaddress import IPv4Network
 
 import pytest
@@ -7,74 +6,10 @@ import pytest
 from dockyard.engine.errors import Conflict, InvalidArgument, NetworkNotFound, NotFound
 from dockyard.engine.network.networks import Networks
 from dockyard.engine.network.ports import PortBinding, parse_publish
+from fakes import FakeFirewall, FakeLinks
 
 POOL = [IPv4Network("10.201.0.0/24"), IPv4Network("10.202.0.0/24"), IPv4Network("10.203.0.0/24"),
         IPv4Network("10.204.0.0/24")]
-
-
-class FakeLinks:
-    """Records what Networks asks of the kernel."""
-
-    def __init__(self, routed=()):
-        self.links: dict[str, int] = {}
-        self.netns: set[str] = set()
-        self.routed = [IPv4Network(r) for r in routed]
-        self.fail_endpoint = False
-        self.aliases: dict[str, str] = {}
-
-    def routed_subnets(self):
-        return list(self.routed)
-
-    def ensure_bridge(self, name, address, prefixlen, alias=None):
-        self.links[name] = 1500
-        if alias:
-            self.aliases[name] = alias
-        return 1500
-
-    def bridges_with_alias(self, prefix):
-        return [(n, a) for n, a in self.aliases.items() if a.startswith(prefix) and n in self.links]
-
-    def mtu(self, name):
-        return self.links.get(name)
-
-    def index(self, name):
-        return 1 if name in self.links else None
-
-    def delete_link(self, name):
-        return self.links.pop(name, None) is not None
-
-    def create_netns(self, path):
-        open(path, "x").close()
-        self.netns.add(path)
-
-    def remove_netns(self, path):
-        self.netns.discard(path)
-        if os.path.exists(path):
-            os.unlink(path)
-            return True
-        return False
-
-    def add_endpoint(self, **kw):
-        self.links[kw["host_ifname"]] = kw["mtu"]
-        if self.fail_endpoint:
-            raise OSError(17, "boom")
-
-
-class FakeFirewall:
-    def __init__(self):
-        self.tables: dict[str, tuple] = {}
-
-    def apply(self, table, bridges, forwards):
-        self.tables[table] = (bridges, forwards)
-
-    def delete(self, table):
-        self.tables.pop(table, None)
-
-    def enable_forwarding(self):
-        pass
-
-    def prepare_bridge(self, bridge):
-        pass
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import tarfile
 import httpx
 import pytest
 
-from dockyard.engine.errors import ContentError, ImageNotFound, RegistryError, Unauthorized
+from dockyard.engine.errors import (ContentError, ImageNotFound, InvalidArgument, RegistryError,
+                                     Unauthorized)
 from dockyard.engine.image.store import ImageStore
 from dockyard.engine.registry.client import RegistryClient
 from dockyard.engine.registry.pull import pull
@@ -275,7 +276,7 @@ def test_a_missing_blob_is_not_found_with_the_registry_message(tmp_path):
 def test_the_engine_takes_an_httpx_transport_for_its_registry_clients(tmp_path):
     from dockyard.engine import Engine
     registry = FakeRegistry()
-    engine = Engine(tmp_path, transport=httpx.MockTransport(registry))
+    engine = Engine(tmp_path, registry_transport=httpx.MockTransport(registry))
     assert engine.images.pull(f"{DOMAIN}/app:1").tags == (f"{DOMAIN}/app:1",)
 
 
@@ -289,7 +290,7 @@ def test_docker_hub_names_go_to_the_mirrors_in_order_and_past_a_broken_one(tmp_p
             broken.append(request)
             return httpx.Response(503)
         return registry(request)
-    engine = Engine(tmp_path, transport=mock(handler), registries={
+    engine = Engine(tmp_path, registry_transport=mock(handler), registries={
         "registry-mirrors": ["https://broken.test", "https://mirror.test:5000"]})
     notes = []
     image = engine.images.pull("app:1", on_event=notes.append)
@@ -305,7 +306,7 @@ def test_docker_hub_names_go_to_the_mirrors_in_order_and_past_a_broken_one(tmp_p
 def test_other_registries_never_go_to_a_mirror(tmp_path):
     from dockyard.engine import Engine
     registry = FakeRegistry()
-    engine = Engine(tmp_path, transport=mock(registry),
+    engine = Engine(tmp_path, registry_transport=mock(registry),
                     registries={"registry-mirrors": ["https://mirror.test"]})
     engine.images.pull(f"{DOMAIN}/app:1")
     assert {r.url.host for r in registry.seen} == {DOMAIN}
@@ -316,7 +317,7 @@ def test_when_every_mirror_and_docker_hub_fail_the_hub_error_is_raised(tmp_path)
 
     def down(request):
         raise httpx.ConnectError("no route to host")
-    engine = Engine(tmp_path, transport=mock(down),
+    engine = Engine(tmp_path, registry_transport=mock(down),
                     registries={"registry-mirrors": ["http://mirror.test"]})
     notes = []
     with pytest.raises(RegistryError, match="^GET https://registry-1.docker.io/v2/: no route"):
@@ -339,3 +340,11 @@ def test_a_whole_blob_upload_reports_its_progress_and_starts_again_when_retried(
                                  on_progress=progress.append)
     assert bodies == [9 << 20, 9 << 20]
     assert progress == [4 << 20, 8 << 20, 4 << 20, 8 << 20]
+
+
+def test_an_engine_given_a_bad_mirror_refuses_it_at_once(tmp_path):
+    from dockyard.engine import Engine
+    with pytest.raises(InvalidArgument, match="invalid registry mirror 'https://m.example/v2/'"):
+        Engine(tmp_path, registries={"registry-mirrors": ["https://m.example/v2/"]})
+    engine = Engine(tmp_path, registries={"registry-mirrors": ["m.example:5000"]})
+    assert engine.registry_config()["mirrors"] == ["https://m.example:5000"]

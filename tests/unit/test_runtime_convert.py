@@ -1,10 +1,12 @@
-"""Pure conversions: Docker's command, env, capability, memory and CPU rules; the shim's spec."""
+"""The one container-spec path (convert.to_spec) and its rules: command, env, capabilities, memory
+and CPU, --security-opt, hosts; the shim's spec written from it."""
 import os
 
 import pytest
 
+from dockyard.engine import RunOptions
 from dockyard.engine.errors import InvalidArgument
-from dockyard.engine.runtime import bundle, cgroups, convert
+from dockyard.engine.runtime import bundle, cgroups, convert, resources
 from dockyard.engine.runtime.spec import Mount
 
 IMAGE = {"config": {"Entrypoint": ["/entry"], "Cmd": ["default"], "Env": ["PATH=/bin", "A=1"],
@@ -54,44 +56,82 @@ def test_caps():
 @pytest.mark.parametrize("text, size", [("64m", 64 << 20), ("1g", 1 << 30), ("1.5G", 3 << 29),
                                         ("100000000", 100000000), ("64mb", 64 << 20), (8 << 20, 8 << 20)])
 def test_parse_memory(text, size):
-    assert convert.parse_memory(text) == size
+    assert resources.parse_memory(text) == size
 
 
 @pytest.mark.parametrize("text, message", [("abc", "invalid size"), ("-5m", "invalid size"),
                                            ("4m", "Minimum memory limit allowed is 6MB")])
 def test_parse_memory_refuses(text, message):
     with pytest.raises(InvalidArgument, match=message):
-        convert.parse_memory(text)
+        resources.parse_memory(text)
 
 
 def test_parse_cpus():
-    assert convert.parse_cpus("0.5") == 0.5
+    assert resources.parse_cpus("0.5") == 0.5
     for bad in ("0", "-1", str(os.cpu_count() + 1), "x", "nan"):
         with pytest.raises(InvalidArgument):
-            convert.parse_cpus(bad)
+            resources.parse_cpus(bad)
+
+
+def spec(image=IMAGE, run_env=True, **options):
+    """to_spec of docker-py style options, placed as the engine places a container."""
+    place = {k: options.pop(k) for k in ("hostname_given", "netns", "mounts", "gateway")
+             if k in options}
+    return convert.to_spec(image, RunOptions.from_kwargs(image="app", **options), id="a" * 64,
+                           bundle="/b", lowerdirs=("l/X",), run_env=run_env,
+                           hostname=place.pop("hostname_given", None), **place)
 
 
 def test_to_spec_defaults_and_options():
-    spec = convert.to_spec("a" * 64, "/b", IMAGE, lowerdirs=("l/X",), environment=["B=2"],
-                           mem_limit="64m", cpus="0.5", pids_limit=10, ulimits=["nofile=10:20"],
-                           security_opt=["no-new-privileges"], mounts=["/src:/dst:ro"], network="none")
-    assert spec.args == ("/entry", "default") and spec.cwd == "/app" and spec.user == "user"
-    assert spec.env == ("PATH=/bin", "A=1", "B=2") and spec.hostname == "a" * 12
-    assert (spec.memory, spec.cpus, spec.pids_limit, spec.no_new_privs) == (64 << 20, 0.5, 10, True)
-    assert spec.rlimits == (("nofile", 10, 20),) and spec.netns == ""
-    assert spec.mounts == (Mount("bind", "/src", "/dst", True),)
-    assert convert.to_spec("c" * 64, "/b", IMAGE, privileged=True).caps == convert.ALL_CAPS
-    assert convert.to_spec("c" * 64, "/b", IMAGE, network="host").netns == "host"
+    got = spec(environment=["B=2"], mem_limit="64m", cpus="0.5", pids_limit=10,
+               ulimits=["nofile=10:20"], security_opt=["no-new-privileges"],
+               mounts=["/src:/dst:ro"], network="none", shm_size="1m")
+    assert got.args == ("/entry", "default") and got.cwd == "/app" and got.user == "user"
+    assert got.env == ("HOSTNAME=" + "a" * 12, "PATH=/bin", "A=1", "B=2")
+    assert got.hostname == "a" * 12 and got.lowerdirs == ("l/X",) and got.netns == ""
+    assert (got.memory, got.cpus, got.pids_limit, got.no_new_privs) == (64 << 20, 0.5, 10, True)
+    assert got.rlimits == (("nofile", 10, 20),) and got.seccomp == "default"
+    assert got.mounts == (Mount("bind", "/src", "/dst", True),
+                          Mount("tmpfs", "shm", "/dev/shm", data="mode=1777,size=1048576"))
+    assert spec(privileged=True).caps == convert.ALL_CAPS
+    assert spec(network="host").netns == "host" and spec(netns="/run/x").netns == "/run/x"
+
+
+def test_to_spec_rules_every_caller_gets():
+    """The rules create and the builder's RUN share: no rlimit unless --ulimit (the engine's
+    own), --security-opt's seccomp, Docker's default caps, devices, the stop signal."""
+    plain = spec()
+    assert plain.rlimits == () and plain.seccomp == "default" and plain.caps == 0xA80425FB
+    assert plain.stop_signal == "SIGTERM" and spec(stop_signal="usr1").stop_signal == "SIGUSR1"
+    assert spec({"config": {**IMAGE["config"], "StopSignal": "SIGINT"}}).stop_signal == "SIGINT"
+    assert spec(security_opt=["seccomp=unconfined"]).seccomp == "unconfined"
+    assert [d.path for d in spec(devices=["/dev/null:/dev/x:r"]).devices] == ["/dev/x"]
+    build = spec(run_env=False, hostname="buildkitsandbox", entrypoint=(), command=["sh"])
+    assert build.env == ("PATH=/bin", "A=1") and build.hostname == "buildkitsandbox"
+    assert build.args == ("sh",)
+    assert spec(hostname_given="web-host").env[0] == "HOSTNAME=web-host"
+
+
+def test_add_host_gateway_is_the_networks():
+    hosts = ["db:10.0.0.5", "gw:host-gateway"]
+    assert spec(extra_hosts=hosts, gateway="172.17.0.1").extra_hosts == (
+        ("db", "10.0.0.5"), ("gw", "172.17.0.1"))
+    with pytest.raises(InvalidArgument, match="host-gateway needs a bridge network"):
+        spec(extra_hosts=hosts)
 
 
 @pytest.mark.parametrize("options", [{"memswap_limit": "32m", "mem_limit": "64m"},
                                      {"memswap_limit": "64m"}, {"security_opt": ["seccomp=x"]},
                                      {"mounts": ["rel:/x"]}, {"mounts": ["/a:/"]},
                                      {"ulimits": ["nofile=20:10"]}, {"network": "nosuchnet"},
-                                     {"hostname": "bad_name!"}])
+                                     {"hostname": "bad_name!"}, {"devices": ["relative"]},
+                                     {"mem_reservation": "64m", "mem_limit": "32m"}])
 def test_to_spec_refuses(options):
     with pytest.raises(InvalidArgument):
-        convert.to_spec("d" * 64, "/b", IMAGE, **options)
+        spec(**options)
+    if "mounts" not in options and "network" not in options:    # placement: create's own
+        with pytest.raises(InvalidArgument):
+            convert.settings(RunOptions.from_kwargs(image="app", **options))
 
 
 def test_cgroup_plan_v1(tmp_path):
@@ -119,8 +159,8 @@ def test_cgroup_plan_v2_enables_controllers_top_down(tmp_path):
 
 
 def test_bundle_write_and_read_pairs(tmp_path):
-    spec = convert.to_spec("e" * 64, str(tmp_path / "c"), IMAGE, lowerdirs=("l/A", "l/B"),
-                           mounts=[Mount("tmpfs", "", "/t", data="size=1m")])
+    spec = convert.to_spec(IMAGE, RunOptions("app"), id="e" * 64, bundle=str(tmp_path / "c"),
+                           lowerdirs=("l/A", "l/B"), mounts=[Mount("tmpfs", "", "/t", data="size=1m")])
     (tmp_path / "cg" / "devices").mkdir(parents=True)      # a v1 host with only the devices controller
     bundle.write(spec, cgroup_root=str(tmp_path / "cg"), cgroup_v2=False)
     pairs = bundle.read_pairs(spec.bundle)
@@ -132,7 +172,8 @@ def test_bundle_write_and_read_pairs(tmp_path):
 
 
 def test_bundle_write_leaves_nothing_on_bad_input(tmp_path):
-    spec = convert.to_spec("f" * 64, str(tmp_path / "c"), IMAGE, environment=["X=a\0b"])
+    spec = convert.to_spec(IMAGE, RunOptions("app", environment=("X=a\0b",)), id="f" * 64,
+                           bundle=str(tmp_path / "c"))
     with pytest.raises(InvalidArgument, match="NUL"):
         bundle.write(spec)
     assert not (tmp_path / "c").exists()

@@ -3,6 +3,9 @@ printf, println, html, js, urlquery, call, eq, ne, lt, le, gt, ge) and the ones 
 (json, join, split, title, lower, upper, pad, truncate), with the stand-ins Docker uses when it
 renders a table's header row.
 """
+import html
+from urllib.parse import quote_plus
+
 from .evaluate import FuncError, Function
 from .gofmt import sprint, sprintf, sprintln, value_text
 from .values import GoNil, GoObject, Struct, to_json, truth, type_name
@@ -143,13 +146,11 @@ def _js(*args) -> str:
 
 
 def _html(*args) -> str:
-    import html
     return html.escape(_text(args)).replace("&#x27;", "&#39;").replace("&quot;", "&#34;") \
         .replace("\0", "\ufffd")
 
 
 def _urlquery(text: str) -> str:
-    from urllib.parse import quote_plus
     return quote_plus(text, safe="")
 
 

@@ -4,6 +4,7 @@ strings, and strconv.Quote.
     sprintf("%-6s|%5.2f|%q|%d", ["ab", 3.14159, "x", "y"])  ->  'ab    | 3.14|"x"|%!d(string=y)'
     sprint(["a", 1, 2, "b"])                                 ->  'a1 2b'
 """
+import decimal
 import re
 
 from .values import GoNil, GoObject, Struct, sorted_items, type_name
@@ -222,7 +223,6 @@ def _float(x: float, verb: str, f: _Flags) -> str:
 def _shortest(x: float) -> str:
     """Go's %v of a float64: the shortest digits that read back the same, with an exponent
     below 1e-4 and from 1e+06 (1e+06, 123456, 1.5e-05)."""
-    import decimal
     sign, digits, exponent = decimal.Decimal(repr(x)).normalize().as_tuple()
     digits = "".join(map(str, digits)).rstrip("0") or "0"
     point = len(digits) + exponent if digits != "0" else 1

@@ -4,6 +4,7 @@ markers, `{{/* comments */}}`, quoted, raw and character literals, numbers and f
     lex("a {{- .B | printf `%d` }}")  ->  TEXT 'a', LEFT, FIELD '.B', SPACE, PIPE, SPACE,
                                           IDENTIFIER 'printf', SPACE, RAW_STRING '`%d`', ...
 """
+from .gofmt import quote
 
 LEFT, RIGHT = "{{", "}}"
 SPACE_CHARS = " \t\r\n"
@@ -28,7 +29,6 @@ class Token:
             return "EOF"
         if self.kind == "KEYWORD":
             return f"<{self.value}>"
-        from .gofmt import quote
         if len(self.value) > 10:
             return quote(self.value[:10]) + "..."
         return quote(self.value)
@@ -240,7 +240,6 @@ class _Lexer:
         self.accept_one("i")
         if self.pos < len(text) and _is_alnum(text[self.pos]):
             self.pos += 1
-            from .gofmt import quote
             self.fail(f"bad number syntax: {quote(text[start:self.pos])}")
         self.emit("NUMBER", start)
 

@@ -2,6 +2,7 @@
 (`<.State.Health.Status>`, `<index .Args 5>`) and keeping its offset in the template.
 Plain classes: the CLI builds them on every run, and dataclasses would cost it ~1 ms each to
 define at import."""
+from .gofmt import quote
 
 
 class Node:
@@ -183,7 +184,6 @@ class TemplateNode(Node):
         self.name, self.pipe = name, pipe
 
     def __str__(self):
-        from .gofmt import quote
         return "{{template " + quote(self.name) + (f" {self.pipe}" if self.pipe else "") + "}}"
 
 

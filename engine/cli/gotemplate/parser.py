@@ -4,6 +4,7 @@ error texts (`function "x" not defined`, `undefined variable "$x"`, `unexpected 
 import re
 
 from ...errors import TemplateError
+from .gofmt import quote
 from .lexer import LexError, Token, lex
 from .nodes import (ActionNode, BranchNode, ChainNode, CommandNode, ConstantNode, DotNode,
                     FieldNode, IdentifierNode, ListNode, LoopControlNode, NilNode, Node, PipeNode,
@@ -266,7 +267,6 @@ class _Parser:
         if isinstance(node, VariableNode):
             return VariableNode(chain_pos, node.ident + fields)
         if isinstance(node, (ConstantNode, NilNode, DotNode)):
-            from .gofmt import quote
             self.fail(f"unexpected . after term {quote(str(node))}")
         return ChainNode(chain_pos, node, fields)
 
@@ -322,7 +322,6 @@ def _number(token: Token, parser: _Parser):
             raise ValueError("complex numbers are not supported")
         return sign * (float.fromhex(body) if body[:2].lower() == "0x" else float(body))
     except ValueError:
-        from .gofmt import quote
         parser.fail(f"illegal number syntax: {quote(text)}", token)
 
 

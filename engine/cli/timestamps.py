@@ -13,7 +13,7 @@ import datetime
 import re
 import time
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
@@ -53,6 +53,12 @@ def _time_ns(text: str) -> int | None:
             digits = zone[1:].replace(":", "")
             seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
     return seconds * 10**9 + int((fraction or "0")[:9].ljust(9, "0"))
+
+
+def unix_seconds(rfc3339: str | None) -> float:
+    """Unix seconds of an RFC 3339 time (a record's Created), 0.0 when it isn't one."""
+    ns = _time_ns(rfc3339 or "")
+    return ns / 10**9 if ns is not None else 0.0
 
 
 def parse_ns(value: str, *, now_ns: int | None = None, flag: str = "--since") -> int:
