@@ -67,6 +67,11 @@ class Engine:
         return self._recovered("images", Images(self))
 
     @cached_property
+    def notebooks(self):
+        from .notebook_collection import Notebooks       # ~13 ms, notebook verbs only
+        return Notebooks(self)
+
+    @cached_property
     def containers(self):
         from .containers import Containers               # ~57 ms, on first use
         return self._recovered("containers", Containers(self))

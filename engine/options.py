@@ -50,6 +50,7 @@ class RunOptions:
     dns: tuple[str, ...] = ()                   # nameservers replacing the host's
     dns_search: tuple[str, ...] = ()
     dns_opt: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()                 # --link CONTAINER[:ALIAS]
     expose: tuple[str, ...] = ()                # "80", "53/udp", "8000-8002"
     shm_size: str | int | None = None           # /dev/shm size ("64m"); None: Docker's 64 MiB
     platform: str | None = None                 # "linux/amd64": the image must be for it
@@ -98,7 +99,7 @@ def _normalize(key, value):
         return tuple(_port_item(c, h) for c, h in value.items())
     if key == "volumes" and isinstance(value, dict):    # docker-py: {"name": {"bind": "/x", "mode": "ro"}}
         return tuple(f"{src}:{v['bind']}:{v.get('mode', 'rw')}" for src, v in value.items())
-    if key == "extra_hosts" and isinstance(value, dict):   # docker-py: {"name": "ip"}
+    if key in ("extra_hosts", "links") and isinstance(value, dict):   # docker-py: {"a": "b"}
         return tuple(f"{k}:{v}" for k, v in value.items())
     if key == "ulimits" and isinstance(value, dict):    # {"nofile": (soft, hard) or n}
         return tuple(f"{k}={v[0]}:{v[1]}" if isinstance(v, (tuple, list)) else f"{k}={v}"
@@ -119,5 +120,5 @@ def _port_item(container, host) -> str:
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
            "cap_add", "cap_drop", "security_opt", "ulimits", "devices", "extra_hosts", "dns",
-           "dns_search", "dns_opt", "expose", "group_add"}
+           "dns_search", "dns_opt", "expose", "group_add", "links"}
 _DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_driver": "json-file"}

@@ -110,7 +110,7 @@ def create_plan(body: dict, name: str | None = None, platform: str | None = None
         devices=tuple(_device(d) for d in host.get("Devices") or ()),
         extra_hosts=tuple(host.get("ExtraHosts") or ()), dns=tuple(host.get("Dns") or ()),
         dns_search=tuple(host.get("DnsSearch") or ()),
-        dns_opt=tuple(host.get("DnsOptions") or ()),
+        dns_opt=tuple(host.get("DnsOptions") or ()), links=tuple(host.get("Links") or ()),
         expose=tuple((body.get("ExposedPorts") or {}).keys()),
         shm_size=host.get("ShmSize") or None, platform=platform or None,
         log_driver=(host.get("LogConfig") or {}).get("Type") or "json-file",

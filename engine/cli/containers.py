@@ -14,7 +14,8 @@ from . import attach, changes
 from . import container_views as views
 from .progress import pull_progress
 from .attach import follow_until_exit, pump_stdin, run_attached
-from .render import binary, binary_stdout, confirm, for_each, for_each_container, size
+from .render import (binary, binary_stdout, confirm, for_each, for_each_container,
+                     print_deleted, size)
 from .runflags import add_run_flags, cidfile, run_options
 
 
@@ -106,8 +107,12 @@ def _register_verbs(sub, group=False) -> None:
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="[ps OPTIONS]")
     p.set_defaults(func=views.cmd_top)
-    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem")
-    p.add_argument("container")
+    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem, "
+                       "or compare two images (IMAGE1 IMAGE2)")
+    p.add_argument("container", metavar="CONTAINER|IMAGE1")
+    p.add_argument("other", nargs="?", metavar="IMAGE2", help="compare two images")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="with two images: json prints the whole comparison")
     p.set_defaults(func=views.cmd_diff)
     p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
     p.add_argument("container")
@@ -245,11 +250,7 @@ def cmd_prune(args) -> int:
     if not args.force and not confirm("WARNING! This will remove all stopped containers."):
         return 0
     report = _engine(args).containers.prune()
-    if report["ContainersDeleted"]:
-        print("Deleted Containers:")
-        for cid in report["ContainersDeleted"]:
-            print(cid)
-        print()
+    print_deleted(report, [("Deleted Containers", "ContainersDeleted")])
     print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0
 

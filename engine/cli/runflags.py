@@ -58,6 +58,9 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--dns", action="append", default=[], help="a nameserver for resolv.conf")
     p.add_argument("--dns-search", action="append", default=[], help="a search domain")
     p.add_argument("--dns-option", "--dns-opt", action="append", default=[], dest="dns_option")
+    p.add_argument("--link", action="append", default=[], metavar="CONTAINER[:ALIAS]",
+                   help="another container's name as ALIAS (DNS on user networks, /etc/hosts "
+                        "on the default bridge)")
     p.add_argument("--expose", action="append", default=[], help="a port or range to expose")
     p.add_argument("--shm-size", help="size of /dev/shm (default 64m)")
     p.add_argument("--cidfile", help="write the container id to this file")
@@ -101,6 +104,7 @@ def run_options(args):
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
         pull=args.pull, extra_hosts=tuple(args.add_host), dns=tuple(args.dns),
         dns_search=tuple(args.dns_search), dns_opt=tuple(args.dns_option),
+        links=tuple(args.link),
         expose=tuple(args.expose), shm_size=args.shm_size, platform=args.platform,
         log_driver=args.log_driver, sysctls=_sysctls(args.sysctl), group_add=tuple(args.group_add),
         oom_kill_disable=args.oom_kill_disable, cpu_shares=args.cpu_shares,

@@ -4,7 +4,7 @@ import platform
 
 from .. import Engine
 from .events import add_events
-from .render import ago, confirm, size, table
+from .render import ago, confirm, print_deleted, size, table
 
 
 def register(sub) -> None:
@@ -160,11 +160,9 @@ def cmd_prune(args) -> int:
     if not args.force and not confirm(warning):
         return 0
     report = _engine(args).prune(all=args.all, volumes=args.volumes)
-    for title, key in (("Deleted Containers", "ContainersDeleted"),
-                       ("Deleted Networks", "NetworksDeleted"),
-                       ("Deleted Volumes", "VolumesDeleted")):
-        if report[key]:
-            print(f"{title}:\n" + "\n".join(report[key]) + "\n")
+    print_deleted(report, [("Deleted Containers", "ContainersDeleted"),
+                           ("Deleted Networks", "NetworksDeleted"),
+                           ("Deleted Volumes", "VolumesDeleted")])
     if report["ImagesDeleted"]:
         print("Deleted Images:")
         for event in report["ImagesDeleted"]:

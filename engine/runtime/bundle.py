@@ -4,12 +4,14 @@
     <bundle>/init/        the init layer: mount points proc, sys, dev, etc/{hostname,hosts,resolv.conf}
     <bundle>/upper, work  the container's writable overlay layer; merged/ is the mount point
     <bundle>/hostname, hosts, resolv.conf   bound over /etc/... (the engine may edit them in place)
+    <bundle>/dns-records  what the embedded DNS server answers (user networks; network/dns.py)
     <bundle>/state.json, container.log       written by the monitor
 """
 import os
 import shutil
 
 from ..errors import Conflict, InvalidArgument
+from ..network import dns
 from . import cgroups, devices, seccomp
 from .resources import RLIMITS
 from .spec import ContainerSpec
@@ -37,6 +39,13 @@ def resolv_conf(host: str = "/etc/resolv.conf", *, dns=(), search=(), options=()
     if not any(line.startswith("nameserver") for line in lines):
         lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
     return "\n".join(lines) + "\n"
+
+
+def container_resolv_conf(spec: ContainerSpec) -> str:
+    """The container's resolv.conf: the embedded DNS server's, or the host's (resolv_conf)."""
+    if spec.dns_resolver:
+        return dns.resolv_conf(search=spec.dns_search, options=spec.dns_options)
+    return resolv_conf(dns=spec.dns, search=spec.dns_search, options=spec.dns_options)
 
 
 def hosts_for(spec: ContainerSpec) -> str:
@@ -76,6 +85,8 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     pairs += [("on_exit", a) for a in spec.on_exit]
     if spec.owner:
         pairs.append(("owner", str(spec.owner)))
+    if spec.dns_resolver:
+        pairs.append(("dns_resolver", "1"))
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
         cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
         pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
@@ -130,12 +141,13 @@ def write(spec: ContainerSpec, **cgroup) -> None:
         for sub in ("upper", "work", "merged", "init/proc", "init/sys", "init/dev", "init/etc"):
             os.makedirs(f"{d}/{sub}")
         files = {"hostname": (spec.hostname or spec.id[:12]) + "\n", "hosts": hosts_for(spec),
-                 "resolv.conf": resolv_conf(dns=spec.dns, search=spec.dns_search,
-                                            options=spec.dns_options)}
+                 "resolv.conf": container_resolv_conf(spec)}
         for name, text in files.items():
             with open(f"{d}/{name}", "w") as f:
                 f.write(text)
             open(f"{d}/init/etc/{name}", "w").close()   # mount point, outside the writable layer
+        if spec.dns_resolver:   # the engine fills it once the container is on its networks
+            open(f"{d}/{dns.RECORDS}", "w").close()
         _write_pairs(d, pairs)
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)

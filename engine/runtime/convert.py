@@ -152,7 +152,7 @@ def netns_for(network: str | None) -> str:
 def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapshots_root="",
             lowerdirs=(), hostname: str | None = None, netns: str | None = None, mounts=(),
             gateway: str | None = None, on_exit=(), owner: int = 0,
-            run_env: bool = True) -> ContainerSpec:
+            run_env: bool = True, dns_resolver: bool = False) -> ContainerSpec:
     """The one way a ContainerSpec is made (run, create, the builder's RUN): RunOptions over
     the image config by Docker's rules, placed where the engine says.
 
@@ -163,7 +163,8 @@ def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapsho
     network namespace (None: from options.network, none, host or a namespace file), the
     mounts (runtime Mounts or "src:dst[:ro]"), the hostname (None: --hostname, else the
     short id) and the gateway that `--add-host NAME:host-gateway` names. `run_env`: docker
-    run's HOSTNAME variable before the image's (a build step has none).
+    run's HOSTNAME variable before the image's (a build step has none). `dns_resolver`: the
+    container gets the embedded DNS server at 127.0.0.11 (it is on a user network).
     """
     flags = settings(options)
     cfg = _config(image_config)
@@ -179,6 +180,7 @@ def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapsho
         netns=netns_for(options.network) if netns is None else netns,
         mounts=tuple(parse_mount(m) for m in mounts) + _shm(options.shm_size), tty=options.tty,
         stdin=options.stdin_open, init=options.init, on_exit=tuple(on_exit), owner=owner,
+        dns_resolver=dns_resolver,
         stop_signal=flags.pop("stop_signal") or cfg.get("StopSignal") or "SIGTERM",
         extra_hosts=_host_gateway(flags.pop("extra_hosts"), gateway), **flags)
 
@@ -262,6 +264,19 @@ def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
                 raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
                                       f'invalid IP address in add-host: "{address}"') from None
         out.append((name, address))
+    return tuple(out)
+
+
+def parse_links(items) -> tuple[tuple[str, str], ...]:
+    """--link "db:database" (or "db", its own alias) -> (target, alias) pairs."""
+    out = []
+    for item in items:
+        target, _, alias = item.partition(":")
+        target, alias = target.lstrip("/"), alias or target.lstrip("/")
+        if not target or not alias or "/" in alias:
+            raise InvalidArgument(f'invalid argument "{item}" for "--link" flag: '
+                                  "expected CONTAINER[:ALIAS]")
+        out.append((target, alias))
     return tuple(out)
 
 

@@ -4,6 +4,8 @@
  *   dockyard-shim exec BUNDLE PIDFD SPECFD     run a process inside the running container whose
  *                                              PID 1 is PIDFD; SPECFD holds the exec's pairs
  *   /sbin/docker-init -- COMMAND...            (inside a container, --init) reap and forward
+ *   dockyard-shim dns BUNDLE                   the container's embedded DNS server (shim_dns.c),
+ *                                              started by its monitor
  *
  * BUNDLE/spec is a list of NUL-terminated strings, `key\0value\0key\0value\0...`; a key given
  * more than once is a list (args, env, lower, mount, ...). engine/runtime/bundle.py writes it;
@@ -915,6 +917,7 @@ static void monitor(const char *bundle, int ready) {
     struct state st = {.monitor = getpid()};
     int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1}, *cg = NULL;
     int tty = flag("tty"), want_stdin = flag("stdin"), master = -1, fifo = -1, resize = -1, code = 0;
+    pid_t dns = 0;
     char path[4096];
     sigset_t set;
     sigemptyset(&set);
@@ -923,6 +926,7 @@ static void monitor(const char *bundle, int ready) {
     if ((log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
         ERR("open %s: %s", path, strerror(errno));
     if (cgroup_create(st.error, sizeof st.error) < 0) goto failed;
+    if ((dns = dns_start(bundle, st.error, sizeof st.error)) < 0) goto failed;
     if (want_stdin) {   /* a FIFO an attached client writes to; its close is the container's EOF */
         snprintf(path, sizeof path, "%s/stdin", bundle);
         if ((mkfifo(path, 0600) < 0 && errno != EEXIST) ||
@@ -1044,6 +1048,7 @@ static void monitor(const char *bundle, int ready) {
     if (!code) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     st.exit_code = code;
 failed:
+    dns_stop(dns);      /* before anyone sees the exit: nothing of it outlives the container */
     if (!st.pid) st.exit_code = 125;   /* the set-up failed before the container existed */
     st.running = 0;
     st.oom = cgroup_oom_kills() > 0;
@@ -1217,6 +1222,7 @@ static int fd_arg(const char *s) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "--")) return tiny_init();
+    if (argc == 3 && !strcmp(argv[1], "dns")) return dns_main(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "exec") && fd_arg(argv[3]) > 0 && fd_arg(argv[4]) > 0)
         return exec_main(argv[2], fd_arg(argv[3]), fd_arg(argv[4]));
     if (argc != 3 || strcmp(argv[1], "run")) {

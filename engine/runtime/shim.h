@@ -42,4 +42,9 @@ void mount_cgroupfs(const char *sys, int privileged);
 void load_seccomp(void);
 int attach_device_program(const char *spec, char *err, size_t errlen);
 
+/* shim_dns.c: the embedded DNS server at 127.0.0.11 of a container on a user network. */
+pid_t dns_start(const char *bundle, char *err, size_t errlen);  /* its pid; 0: none; -1: err */
+void dns_stop(pid_t pid);                                        /* kill and reap it */
+int dns_main(const char *bundle);                                /* dockyard-shim dns BUNDLE */
+
 #endif

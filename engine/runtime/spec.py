@@ -67,6 +67,7 @@ class ContainerSpec:
     dns: tuple[str, ...] = ()             # resolv.conf: nameservers, search domains, options
     dns_search: tuple[str, ...] = ()      #   replacing the host's where given
     dns_options: tuple[str, ...] = ()
+    dns_resolver: bool = False            # the embedded DNS server at 127.0.0.11 (user networks)
     sysctls: tuple[tuple[str, str], ...] = ()   # written in the container's namespaces
     group_add: tuple[str, ...] = ()       # supplementary groups (names resolved in the container)
     cpu_shares: int = 0                   # 0 = the kernel's default weight

@@ -245,7 +245,7 @@ def test_non_ascii_environment_names_are_kept(engine, tmp_path):
     assert {"ÄB=1", "ÖL=2"} <= set(out.splitlines())
 
 
-def test_system_df_prune_info_version_and_groups(engine):
+def test_system_df_prune_info_version_and_groups(engine, box):
     lines = cli(engine, "system", "df").stdout.splitlines()
     assert lines[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
     assert [line.split("  ")[0] for line in lines[1:]] == \
