@@ -13,6 +13,7 @@ from .. import Engine
 from ..errors import InvalidArgument, StartError
 from . import attach, changes
 from . import container_views as views
+from .progress import pull_progress
 from .attach import follow_until_exit, pump_stdin, run_attached
 from .render import (binary, binary_stdout, confirm, for_each, for_each_container,
                      print_deleted, size)
@@ -155,10 +156,9 @@ def _engine(args):
 def _with_image(engine, options):
     """Pull first when --pull says so, showing Docker's progress lines once the registry
     answers (a pull that can't start stays one error line); options then say never."""
-    from .registry import PullProgress      # ~4 ms: run and create only
     if options.pull == "never":
         return options
-    progress, started = PullProgress(sys.stderr), []
+    progress, started = pull_progress(options.image, sys.stderr), []
 
     def on_event(event):
         if not started:

@@ -58,6 +58,11 @@ def cmd_info(args) -> int:
             print(f"{key}:")
             for k, v in value.items():
                 print(f"  {k}: {v}")
+        elif isinstance(value, list):              # one per line, as docker info; none: no key
+            if value:
+                print(f"{key}:")
+            for item in value:
+                print(f"  {item}")
         else:
             print(f"{key}: {value}")
     return 0

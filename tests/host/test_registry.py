@@ -44,9 +44,10 @@ def htpasswd_line(user: str, password: str) -> str:
 
 
 class Registry:
-    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root."""
+    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root;
+    with `proxy` (a registry's URL) it is a pull-through mirror of that registry."""
 
-    def __init__(self, directory, users=None):
+    def __init__(self, directory, users=None, proxy=None):
         directory.mkdir()
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -59,6 +60,8 @@ class Registry:
                                                         for u, p in users.items()))
             config += (f"auth:\n  htpasswd:\n    realm: dockyard-test\n"
                        f"    path: {directory / 'htpasswd'}\n")
+        if proxy:                                  # a pull-through cache of `proxy`
+            config += f"proxy:\n  remoteurl: {proxy}\n"
         (directory / "config.yml").write_text(config)
         self.process = subprocess.Popen([REGISTRY, "serve", str(directory / "config.yml")],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -130,14 +133,17 @@ def test_push_built_image_remove_pull_back_and_run(engine, registry, tmp_path):
     # Chunked upload: PATCHes of 256 kB, then the PUT; the ~1 MB busybox layer takes several.
     pushed = engine.images.push(base, on_event=events.append, chunk_size=256 * 1024)
     layer = [(e["status"], e.get("current")) for e in events if e["type"] == "layer"]
-    assert layer[0] == ("uploading", 0) and layer[-1][0] == "done"
+    assert layer[:2] == [("preparing", None), ("uploading", 0)] and layer[-1][0] == "done"
     assert len([s for s, current in layer if current]) >= 4
     # The app's base layer is mounted from the busybox repository; the rest is uploaded whole.
     events.clear()
     pushed_app = engine.images.push(app, on_event=events.append)
     statuses = [(e["type"], e["status"]) for e in events if e["type"] != "pushed"]
-    assert statuses == [("layer", "mounted"), ("layer", "uploading"), ("layer", "done"),
-                        ("config", "uploading"), ("config", "done")]
+    assert statuses == [("layer", "preparing"), ("layer", "preparing"), ("layer", "mounted"),
+                        ("layer", "uploading"), ("layer", "done"), ("config", "uploading"),
+                        ("config", "done")]
+    assert {e["layer"] for e in events if e["type"] == "layer"} == {
+        layer.diff_id for layer in engine.images.get(app).layers}
     assert engine.images.inspect(app) and pushed_app["digest"].startswith("sha256:")
 
     for ref in (app, "app:1", base):
@@ -364,4 +370,40 @@ def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, re
     third, events = f"{registry.address}/zstd/third:1", []
     fresh.images.tag(ref, third)
     assert fresh.images.push(third, on_event=events.append)["digest"] == pushed["digest"]
-    assert [e["status"] for e in events if e["type"] == "layer"] == ["mounted"]
+    assert [e["status"] for e in events if e["type"] == "layer"] == ["preparing", "mounted"]
+
+
+def test_several_layers_download_at_once_through_one_client(engine, registry, fresh):
+    """Four layers missing: pull fetches three at a time over one client's connections (the
+    http.client transport shared one socket between threads and failed here)."""
+    engine.images.build("FROM busybox\nRUN echo 1 > /one\nRUN echo 2 > /two\n"
+                        "RUN echo 3 > /three\n", context=None, tag="layers:1")
+    ref = f"{registry.address}/layers:1"
+    engine.images.tag("layers:1", ref)
+    engine.images.push(ref)
+    events = []
+    image = fresh.images.pull(ref, on_event=events.append)
+    assert len(image.layers) == 4
+    assert [e["status"] for e in events if e["type"] == "layer"].count("done") == 4
+    assert run(fresh, ref, "cat /one /two /three") == "1\n2\n3\n"
+
+
+def test_push_and_pull_platform_of_a_single_platform_image(engine, registry, fresh):
+    from dockyard.engine.image.model import host_architecture
+    ref = f"{registry.address}/plat:1"
+    engine.images.tag("busybox", ref)
+    other = "s390x" if host_architecture() != "s390x" else "amd64"
+    cli = [sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(engine.root)]
+    refused = subprocess.run([*cli, "push", "--platform", f"linux/{other}", ref],
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and refused.stderr == (
+        f"Error: image with reference {ref} was found but does not match the specified "
+        f"platform: wanted linux/{other}, actual: linux/{host_architecture()}\n")
+    with pytest.raises(ImageNotFound):                        # nothing went to the registry
+        fresh.images.pull(ref)
+    engine.images.push(ref, platform=f"linux/{host_architecture()}")
+    with pytest.raises(ImageNotFound, match=f"wanted linux/{other}, actual"):
+        fresh.images.pull(ref, platform=other)
+    assert fresh.images.list() == [] and nothing_half_written(fresh) == []
+    assert fresh.images.pull(ref, platform=host_architecture()).id == \
+        engine.images.get(ref).id

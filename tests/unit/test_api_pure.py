@@ -271,3 +271,13 @@ def test_frames_and_go_file_modes():
     assert go_file_mode(stat.S_IFDIR | 0o755) == (1 << 31) | 0o755
     assert go_file_mode(stat.S_IFLNK | 0o777) == (1 << 27) | 0o777
     assert go_file_mode(stat.S_IFREG | stat.S_ISUID | 0o4755 & 0o777) == (1 << 23) | 0o755
+
+
+def test_push_platform_is_a_json_oci_platform():
+    from dockyard.engine.api.images import _platform_object
+    assert _platform_object('{"os": "linux", "architecture": "arm64", "variant": "v8"}') == \
+        "linux/arm64/v8"
+    assert _platform_object('{"architecture": "amd64", "os": "linux"}') == "linux/amd64"
+    assert _platform_object(None) is None
+    with pytest.raises(errors.InvalidArgument, match="invalid platform .linux/amd64.: a JSON OCI"):
+        _platform_object("linux/amd64")
