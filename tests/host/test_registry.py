@@ -5,14 +5,13 @@ test's temp dir, stopped afterwards. skopeo, a second implementation, reads what
 """
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-import warnings
 
 import pytest
+# test_faults, test_api_* and test_registry_mirror import these from here too
+from registry_server import REGISTRY, Registry, free_port, htpasswd_line  # noqa: F401
 
 from dockyard.engine import Engine
 from dockyard.engine.errors import ContentError, ImageNotFound, Unauthorized
@@ -20,73 +19,12 @@ from dockyard.engine.image.blobs import sha256_digest
 from dockyard.engine.registry.client import RegistryClient
 from dockyard.engine.registry.pull import DOCKER_MANIFEST, OCI_INDEX
 
-REGISTRY = "/usr/bin/docker-registry"
 pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY),
                                 reason="needs docker-registry (apt-get install docker-registry)")
 
 
 def run(engine, image, cmd):
     return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def htpasswd_line(user: str, password: str) -> str:
-    # The registry accepts only bcrypt; glibc's crypt(3) (libxcrypt) makes $2b$ hashes.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    return f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
-
-
-class Registry:
-    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root;
-    with `proxy` (a registry's URL) it is a pull-through mirror of that registry."""
-
-    def __init__(self, directory, users=None, proxy=None):
-        directory.mkdir()
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.storage = directory / "storage"
-        config = (f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                  f"    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
-                  f"http:\n  addr: {self.address}\n")
-        if users:
-            (directory / "htpasswd").write_text("".join(htpasswd_line(u, p)
-                                                        for u, p in users.items()))
-            config += (f"auth:\n  htpasswd:\n    realm: dockyard-test\n"
-                       f"    path: {directory / 'htpasswd'}\n")
-        if proxy:                                  # a pull-through cache of `proxy`
-            config += f"proxy:\n  remoteurl: {proxy}\n"
-        (directory / "config.yml").write_text(config)
-        self.process = subprocess.Popen([REGISTRY, "serve", str(directory / "config.yml")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break                                  # 401: up, and asking for auth
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"docker-registry did not start: "
-                                       f"{self.process.stderr.read().decode()[-500:]}")
-                time.sleep(0.05)
-
-    def blob_file(self, digest: str):
-        hexpart = digest.split(":")[1]
-        return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-        self.process.stderr.close()
 
 
 @pytest.fixture
