@@ -1,14 +1,21 @@
-"""`docker save` / `docker load`: images as a tar that Docker, skopeo and umoci read.
+"""`docker save` / `docker load`: images as a tar that Docker, Podman, skopeo and umoci read.
 
-    save(store, ["busybox:latest"], "busybox.tar")
+    save(store, ["busybox:latest", "app:1"], "images.tar")                  # docker-archive
+    save(store, ["busybox:latest"], "busybox.tar", format="oci-archive")
     [loaded] = load(store, open("busybox.tar", "rb"))      # loaded.image, loaded.tags
 
-save() writes Docker 25's layout, both views over one set of blobs: `manifest.json` (Config,
-RepoTags, Layers) and `repositories` for `docker load`/`skopeo docker-archive:`, and an OCI image
-layout (`oci-layout`, `index.json`, `blobs/sha256/`) whose layers are the uncompressed tars, named
-by their diff_ids. load() reads that, older Docker archives (`<id>/layer.tar`, symlinked
-duplicates) and plain OCI layouts, as tar or tar.gz, from a path or a stream. Every config and
-layer is checked against its digest before anything enters the store, so a truncated or corrupt
+Two formats, named as Podman names them, both holding any number of images whose layers are the
+uncompressed tars, named by their diff_ids:
+- `docker-archive` (the default) is Docker 25's layout, two views over one set of blobs:
+  `manifest.json` (Config, RepoTags, Layers) and `repositories` for `docker load` and
+  `skopeo docker-archive:`, and an OCI image layout whose index names each tag as Docker does
+  (`io.containerd.image.name`: the full name, `org.opencontainers.image.ref.name`: the tag).
+- `oci-archive` is the OCI image layout alone (`oci-layout`, `index.json`, `blobs/sha256/`),
+  each tag's `org.opencontainers.image.ref.name` the full name as Podman writes it, so
+  `skopeo copy oci-archive:images.tar:docker.io/library/busybox:latest` picks one.
+load() reads both, older Docker archives (`<id>/layer.tar`, symlinked duplicates), Podman's and
+skopeo's (gzip or zstd layers), as tar or tar.gz, from a path or a stream. Every config and layer
+is checked against its digest before anything enters the store, so a truncated or corrupt
 archive raises ContentError and leaves nothing behind.
 """
 from __future__ import annotations
@@ -27,11 +34,13 @@ from .image.compression import TAR_TYPE
 from .image.layerdata import descriptor
 from .image.layers import left_out_note
 from .image.model import CONFIG_TYPE, INDEX_TYPE, MANIFEST_TYPE, canonical_json
+from .image.platform import choose
 from .image.snapshots import chain_id
 from .image.staging import Staged
 from .image.tarballs import open_source
 
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
+FORMATS = ("docker-archive", "oci-archive")
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,19 @@ class Loaded:
 
 # -- save ----------------------------------------------------------------------------------
 
-def save(store, refs: list[str], out) -> None:
-    """Write the images `refs` name to `out` (a path, written atomically, or a binary stream)."""
+def save(store, refs: list[str], out, *, format: str | None = None) -> None:
+    """Write the images `refs` name to `out` (a path, written atomically, or a binary stream)
+    as `format` (docker-archive, the default, or oci-archive)."""
+    format = format or FORMATS[0]
+    if format not in FORMATS:
+        raise InvalidArgument(f"unknown save format {format!r}: use docker-archive or "
+                              "oci-archive")
     if not refs:
         raise InvalidArgument("save needs at least one image")
     images = _images_to_save(store, refs)
+    docker = format == "docker-archive"
     if not isinstance(out, (str, os.PathLike)):
-        _write_archive(store, images, out)
+        _write_archive(store, images, out, docker)
         return
     if os.path.isdir(out):
         raise InvalidArgument(f"can't save to {out}: is a directory")
@@ -60,7 +75,7 @@ def save(store, refs: list[str], out) -> None:
         raise InvalidArgument(f"can't save to {out}: no such directory {directory}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_archive(store, images, f)
+            _write_archive(store, images, f, docker)
         os.rename(temp, out)
     except BaseException:
         os.unlink(temp)
@@ -82,7 +97,8 @@ def _images_to_save(store, refs) -> dict:
     return images
 
 
-def _write_archive(store, images: dict, out) -> None:
+def _write_archive(store, images: dict, out, docker: bool) -> None:
+    """The OCI layout, and with `docker` Docker's manifest.json and repositories beside it."""
     manifests, index, repositories, written = [], [], {}, set()
     tar = _TarOut(out)
     tar.add(_info("blobs/", kind=tarfile.DIRTYPE))
@@ -101,10 +117,11 @@ def _write_archive(store, images: dict, out) -> None:
                         "size": layer.size} for layer in image.layers]})
         oci_digest = sha256_digest(oci)
         _add_blob(tar, oci_digest, written, data=oci)
-        descriptor = {"mediaType": MANIFEST_TYPE, "digest": oci_digest, "size": len(oci)}
+        descriptor = {"mediaType": MANIFEST_TYPE, "digest": oci_digest, "size": len(oci),
+                      "platform": _platform(config)}
         index += [{**descriptor, "annotations": {
             "io.containerd.image.name": tag,
-            "org.opencontainers.image.ref.name": reference.parse(tag).tag}}
+            "org.opencontainers.image.ref.name": reference.parse(tag).tag if docker else tag}}
             for tag in tags] or [descriptor]
         manifests.append({"Config": _blob_name(config_digest),
                           "RepoTags": [reference.familiar(t) for t in tags] or None,
@@ -115,11 +132,22 @@ def _write_archive(store, images: dict, out) -> None:
             repositories.setdefault(reference.familiar_name(ref), {})[ref.tag] = top
     _add_file(tar, "index.json", canonical_json(
         {"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": index}))
-    _add_file(tar, "manifest.json", json.dumps(manifests).encode())
+    if docker:
+        _add_file(tar, "manifest.json", json.dumps(manifests).encode())
     _add_file(tar, "oci-layout", OCI_LAYOUT)
-    if repositories:
+    if docker and repositories:
         _add_file(tar, "repositories", json.dumps(repositories).encode())
     tar.close()
+
+
+def _platform(config: bytes) -> dict:
+    """The index descriptor's platform, from the image config."""
+    document = json.loads(config)
+    platform = {"architecture": document.get("architecture") or "amd64",
+                "os": document.get("os") or "linux"}
+    if document.get("variant"):
+        platform["variant"] = document["variant"]
+    return platform
 
 
 class _TarOut:
@@ -242,8 +270,7 @@ def _oci_plans(archive, descriptor: dict, names=()) -> list[_Plan]:
     tags = list(names) + ([reference.normalize(name)] if name and _is_reference(name) else [])
     document = archive.json(_blob_name(descriptor["digest"]))
     if "manifests" in document:
-        from .registry.pull import choose_platform
-        entry = choose_platform(document["manifests"], None, "the archive's index")
+        entry = choose(document["manifests"], None, "the archive's index")
         return _oci_plans(archive, entry, tags)
     return [_Plan(_blob_name(document["config"]["digest"]),
                   [_blob_name(layer["digest"]) for layer in document.get("layers", [])],

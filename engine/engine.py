@@ -24,14 +24,26 @@ DEFAULT_ROOT = "/var/lib/dockyard"
 
 
 class Engine:
+    started_after_reboot: list = []     # what the first use after a reboot started (autostart)
+
     def __init__(self, data_root: str | os.PathLike | None = None, *, runtime=None, links=None,
-                 firewall=None, registry_transport=None):
+                 firewall=None, registry_transport=None, registries: dict | None = None):
+        """`registry_transport`: what every registry request goes through, an httpx transport
+        (tests pass an httpx.MockTransport) or a registry.transport.Transport; None: the
+        network. `registries`: settings in registries.json's shape ("registry-mirrors",
+        "insecure-registries") that come before the data root's own, as `dockyard daemon
+        --registry-mirror` gives them."""
         if runtime is not None:
             self.runtime = runtime          # else the cached property below: the real one
         self.links, self.firewall = links, firewall     # None: network/'s real ones
-        self.registry_transport = registry_transport    # None: a new HTTP transport per client
+        self.registry_transport = registry_transport
         root = data_root or os.environ.get("DOCKYARD_DATA_ROOT") or DEFAULT_ROOT
         self.root = Path(root).absolute()
+        self.registries = dict(registries or {})
+        if self.registries.get("registry-mirrors"):     # a bad --registry-mirror fails at start
+            from .registry.client import mirror_url     # ~26 ms, only when mirrors are given
+            self.registries["registry-mirrors"] = [
+                mirror_url(url) for url in self.registries["registry-mirrors"]]
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -86,8 +98,12 @@ class Engine:
         self.__dict__[name] = collection
         if not self.__dict__.get("_recovery_done"):
             self.__dict__["_recovery_done"] = True
+            from .autostart import after_reboot         # ~1 ms, on first use
             from .recovery import recover                # ~25 ms, on first use
             recover(self)
+            # the first use after a reboot, once recovery settled what it left, starts what the
+            # restart policies bring back
+            self.started_after_reboot = after_reboot(self)
         return collection
 
     def default_network(self) -> str:
@@ -99,6 +115,14 @@ class Engine:
         disconnected from every network, until it is removed)."""
         mode = container.record["HostConfig"].get("NetworkMode") or "default"
         return mode not in ("none", "host") and not mode.startswith("container:")
+
+    def registry_config(self) -> dict:
+        """{"mirrors": Docker Hub mirror URLs in the order pulls try them, "insecure":
+        registries reached without TLS checks}: the engine's settings, the environment's and
+        registries.json's."""
+        from .registry.client import insecure_registries, registry_mirrors  # ~26 ms
+        return {"mirrors": registry_mirrors(self.root, self.registries),
+                "insecure": sorted(insecure_registries(self.root, self.registries))}
 
     def info(self) -> dict:
         from .hostinfo import host_info                  # ~39 ms: only `info` needs it

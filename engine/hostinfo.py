@@ -68,6 +68,8 @@ def host_info(engine) -> dict:
                              *([f"name=devices,{_devices_cgroup()}"] if feats["devices-cgroup"] else []),
                              "name=cgroupns"],
         "Features": {name: "yes" if ok else "no" for name, ok in feats.items()},
+        "Registry Mirrors": engine.registry_config()["mirrors"],
+        "Insecure Registries": engine.registry_config()["insecure"],
     }
 
 

@@ -181,41 +181,62 @@ class Images:
     def pull(self, name, *, platform=None, on_event=None, credentials=None):
         """docker pull: the Image, stored and tagged (by digest: untagged, found by name@digest).
 
-        credentials: (username, password) for this pull only (else the saved login's)."""
+        credentials: (username, password) for this pull only (else the saved login's). A
+        Docker Hub name is tried on the engine's registry mirrors first, in order; one that
+        fails is passed over with a {"type": "note"} event saying why."""
         from .registry.pull import pull             # ~29 ms: the registry client
-        with self._writing("pull"):
-            image = pull(self.store, name, platform=platform, on_event=on_event,
-                         client=self._client(name, credentials))
+        client, mirrors = self._client(name, credentials), self._mirrors(name)
+        try:
+            with self._writing("pull"):
+                image = pull(self.store, name, platform=platform, on_event=on_event,
+                             client=client, mirrors=mirrors)
+        finally:
+            for each in (client, *mirrors):
+                each.close()
         self._emit("pull", name)
         return image
 
     def push(self, name, *, on_event=None, chunk_size=None, credentials=None,
-             compression=None) -> dict:
+             compression=None, platform=None) -> dict:
         """docker push: {"ref", "digest", "size"} of the manifest the registry now has.
 
         `compression` ("gzip" or "zstd") is how layers made here travel; the default comes
-        from $DOCKYARD_COMPRESSION or registries.json, else gzip."""
+        from $DOCKYARD_COMPRESSION or registries.json, else gzip. `platform` ("linux/amd64"):
+        the image must be for it."""
         from .registry.push import push             # ~29 ms: the registry client
-        result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
-                      client=self._client(name, credentials), compression=compression)
+        with self._client(name, credentials) as client:
+            result = push(self.store, name, on_event=on_event, chunk_size=chunk_size,
+                          client=client, compression=compression, platform=platform)
         self._emit("push", name)
         return result
 
-    def _client(self, name, credentials):
-        """A client for `name`'s registry with the engine's transport and these credentials;
-        None when neither is given (pull and push then make their own)."""
-        transport = self.engine.registry_transport
-        if not credentials and transport is None:
-            return None
+    def _client(self, name, credentials=None, *, domain=None):
+        """A RegistryClient for the registry `name` names (or `domain`), with the engine's
+        transport and settings."""
         from .registry.client import RegistryClient     # ~26 ms
-        return RegistryClient(parse(name).domain, root=self.engine.root, transport=transport,
-                              credentials=tuple(credentials) if credentials else None)
+        domain = domain or parse(name).domain
+        return RegistryClient(domain, root=self.engine.root,
+                              credentials=tuple(credentials) if credentials else None,
+                              transport=self.engine.registry_transport,
+                              insecure=domain in self.engine.registry_config()["insecure"])
 
-    def save(self, refs, out):
-        """docker save: write the images to `out` (a path or a binary stream)."""
+    def _mirrors(self, name) -> list:
+        """Clients of the engine's Docker Hub mirrors, for a Docker Hub name (else none)."""
+        from .registry.client import RegistryClient     # ~26 ms
+        if parse(name).domain != "docker.io":
+            return []
+        config = self.engine.registry_config()
+        return [RegistryClient("docker.io", root=self.engine.root, endpoint=url,
+                               transport=self.engine.registry_transport,
+                               insecure=url.split("://")[-1] in config["insecure"])
+                for url in config["mirrors"]]
+
+    def save(self, refs, out, *, format=None):
+        """docker save: write the images to `out` (a path or a binary stream) as `format`:
+        "docker-archive" (the default, which is also an OCI layout) or "oci-archive"."""
         from .archive import save           # ~8 ms: docker save's formats
         refs = [refs] if isinstance(refs, str) else list(refs)
-        save(self.store, refs, out)
+        save(self.store, refs, out, format=format)
         for ref in refs:
             self._emit("save", ref)
 
@@ -250,10 +271,8 @@ class Images:
         (remember=False: only check, as dockerd's /auth does for the docker CLI)."""
         # ~26 ms: the registry client
         from .registry.auth import registry_domain, save_credentials
-        from .registry.client import RegistryClient
-        RegistryClient(registry_domain(server), root=self.engine.root,
-                       credentials=(username, password),
-                       transport=self.engine.registry_transport).login()
+        with self._client(None, (username, password), domain=registry_domain(server)) as client:
+            client.login()
         if remember:
             save_credentials(self.engine.root, server, username, password)
 
@@ -261,6 +280,7 @@ class Images:
         """docker logout: forget the server's credentials; False when there were none."""
         from .registry.auth import remove_credentials   # ~1 ms, with the registry package
         return remove_credentials(self.engine.root, server)
+
 
 def _platform_of(image) -> str:
     config = image.config

@@ -30,6 +30,7 @@ from .envdiff import image_diff, with_layer_browser
 from .hostinfo import HostInfo
 from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
+from .transfer_widget import TransferProgress
 from .use import use
 
 
@@ -279,6 +280,8 @@ class DockyardMagics(Magics):
             return views.ImageHistory(args.image, self.engine.images.history(args.image))
         if (group, verb) == ("image", "bootstrap") and args.name != "busybox":
             return self._bootstrap(args)
+        if (group, verb) in (("image", "pull"), ("image", "push")) and not args.quiet:
+            return self._transfer(verb, args)
         if (group, verb) == ("image", "bootstrap"):
             self._quietly(args, f"{group} {verb}")
             print(views.bootstrap_line(self.engine.images.get(args.tag or "busybox:latest")))
@@ -288,6 +291,26 @@ class DockyardMagics(Magics):
             print(views.network_line(self.engine.networks.get(args.name)))
             return None
         return self._cli(args, f"{group} {verb}")
+
+    def _transfer(self, verb: str, args) -> None:
+        """`%image pull|push NAME` with a live table of its layers (transfer_widget.py)."""
+        progress = TransferProgress(verb, args.name)
+        progress.show()
+        try:
+            with self._interruptible():
+                if verb == "pull":
+                    self.engine.images.pull(args.name, platform=args.platform,
+                                            on_event=progress.on_event)
+                else:
+                    self.engine.images.push(args.name, compression=args.compression,
+                                            platform=args.platform, on_event=progress.on_event)
+        except KeyboardInterrupt:
+            progress.finish("interrupted", interrupted=True)
+            raise Interrupted(f"{verb} of {args.name} stopped") from None
+        except Exception as exc:
+            progress.finish(str(exc))
+            raise
+        progress.finish()
 
     def _quietly(self, args, verb: str) -> None:
         """The CLI's handler without its Docker-style output (an id): a plain line follows."""

@@ -160,10 +160,25 @@ def push(api, request):
     for message in render(None):
         out.send(message)
 
+    platform = _platform_object(request.arg("platform"))
+
     def work():
-        api.engine.images.push(name, credentials=credentials(request),
+        api.engine.images.push(name, credentials=credentials(request), platform=platform,
                                on_event=lambda e: [out.send(m) for m in render(e)])
     out.run(work)
+
+
+def _platform_object(text: str | None) -> str | None:
+    """API 1.46's push `platform`: a JSON OCI platform object, as `os/arch[/variant]`."""
+    if not text:
+        return None
+    try:
+        given = json.loads(text)
+        parts = [given["os"], given["architecture"], given.get("variant") or ""]
+    except (ValueError, TypeError, KeyError):
+        raise InvalidArgument(f"invalid platform {text!r}: a JSON OCI platform "
+                              '{"os": ..., "architecture": ...}') from None
+    return "/".join(p for p in parts if p)
 
 
 # -- save, load, commit --------------------------------------------------------------------------

@@ -67,16 +67,16 @@ def push_messages(name: str):
             return [{"status": f"{ref.tag}: digest: {event['digest']} size: {event['size']}"},
                     {"progressDetail": {}, "aux": {"Tag": ref.tag, "Digest": event["digest"],
                                                    "Size": event["size"]}}]
-        if event["type"] not in ("layer", "config"):
+        if event["type"] != "layer":             # docker push shows layers, not the config
             return []
-        layer, status = _short(event["digest"]), event["status"]
+        layer, status = _short(event.get("layer") or event["digest"]), event["status"]
+        if status == "preparing":
+            return [{"status": "Preparing", "progressDetail": {}, "id": layer}]
         if status == "exists":
             return [{"status": "Layer already exists", "progressDetail": {}, "id": layer}]
         if status == "mounted":
             return [{"status": f"Mounted from {event.get('from', '')}", "progressDetail": {},
                      "id": layer}]
-        if status == "uploading" and not event.get("current"):
-            return [{"status": "Preparing", "progressDetail": {}, "id": layer}]
         if status == "uploading":
             current, total = event["current"], event.get("size") or 0
             return [{"status": "Pushing", "progressDetail": {"current": current, "total": total},

@@ -76,8 +76,7 @@ def info(api, request):
         "NEventsListener": 0, "KernelVersion": host["Kernel Version"],
         "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
         "Architecture": host["Architecture"], "IndexServerAddress": "https://index.docker.io/v1/",
-        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-                           "Mirrors": []},
+        "RegistryConfig": _registry_config(engine.registry_config()),
         "NCPU": host["CPUs"], "MemTotal": meminfo, "DockerRootDir": host["Docker Root Dir"],
         "Name": os.uname().nodename, "Labels": [], "ExperimentalBuild": False,
         "ServerVersion": dockyard_version(),
@@ -183,3 +182,13 @@ def auth(api, request):
                             remember=False)
     return {"Status": "Login Succeeded", "IdentityToken": ""}
 
+
+
+def _registry_config(config: dict) -> dict:
+    """Docker's RegistryConfig: Docker Hub with its mirrors, and the insecure registries."""
+    indexes = {"docker.io": {"Name": "docker.io", "Mirrors": config["mirrors"], "Secure": True,
+                             "Official": True}}
+    for host in config["insecure"]:
+        indexes[host] = {"Name": host, "Mirrors": [], "Secure": False, "Official": False}
+    return {"IndexConfigs": indexes, "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+            "Mirrors": config["mirrors"]}

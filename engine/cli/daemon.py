@@ -14,6 +14,10 @@ def register(sub) -> None:
     p.add_argument("--tlscacert", help="CA certificate that signs the clients' certificates")
     p.add_argument("--tlscert", help="the server's certificate")
     p.add_argument("--tlskey", help="the server's key")
+    p.add_argument("--registry-mirror", action="append", default=[], metavar="URL",
+                   help="a Docker Hub mirror pulls try first (repeatable, in order)")
+    p.add_argument("--insecure-registry", action="append", default=[], metavar="HOST",
+                   help="a registry reached without TLS verification (repeatable)")
     p.set_defaults(func=cmd_daemon)
 
 
@@ -32,5 +36,7 @@ def _tls(args):
 
 def cmd_daemon(args) -> int:
     from ..api.server import serve      # ~21 ms: the API server, for this command only
-    serve(Engine(args.data_root), args.host, tls=_tls(args))
+    registries = {"registry-mirrors": args.registry_mirror,
+                  "insecure-registries": args.insecure_registry}
+    serve(Engine(args.data_root, registries=registries), args.host, tls=_tls(args))
     return 0

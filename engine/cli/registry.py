@@ -3,6 +3,7 @@ import sys
 
 from .. import Engine, parse_reference
 from ..errors import InvalidArgument
+from .progress import pull_progress, push_progress
 from .render import binary_stdout, table
 
 
@@ -35,10 +36,14 @@ def register_image_verbs(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the digest line")
     p.add_argument("--compression", choices=("gzip", "zstd"),
                    help="how layers made here are compressed (default: gzip, or the setting)")
+    p.add_argument("--platform", help="os/arch[/variant] the image must be for")
     p.add_argument("name", metavar="NAME[:TAG]")
     p.set_defaults(func=cmd_push)
     p = sub.add_parser("save", help="Save images to a tar archive (stdout by default)")
     p.add_argument("-o", "--output", help="write to a file instead of stdout")
+    p.add_argument("--format", choices=("docker-archive", "oci-archive"),
+                   help="docker-archive (default: Docker's layout, also an OCI layout) or "
+                        "oci-archive (the OCI layout alone, full names as Podman writes them)")
     p.add_argument("images", nargs="+")
     p.set_defaults(func=cmd_save)
     p = sub.add_parser("load", help="Load images from a tar archive or stdin")
@@ -51,87 +56,42 @@ def _engine(args):
     return Engine(args.data_root)
 
 
-def _short(digest: str) -> str:
-    return digest.split(":", 1)[-1][:12]
-
-
-class LayerProgress:
-    """Docker's non-tty per-layer lines (`<id>: Pull complete`) from pull or push events."""
-
-    def __init__(self, stream, lines: dict[str, str], moving: str, first_line: str):
-        self.stream, self.lines, self.moving, self.first_line = stream, lines, moving, first_line
-
-    def __call__(self, event: dict) -> None:
-        if event["type"] != "layer":
-            return
-        status = event["status"]
-        line = self.lines.get(status, "").format(**event)
-        if status == self.moving and not event.get("current"):    # the first event of a transfer
-            line = self.first_line
-        if line:
-            print(f"{_short(event['digest'])}: {line}", file=self.stream, flush=True)
-
-
-def PullProgress(stream) -> LayerProgress:
-    """`Already exists`, `Pulling fs layer`, `Pull complete`."""
-    return LayerProgress(stream, {"exists": "Already exists", "done": "Pull complete"},
-                         "downloading", "Pulling fs layer")
-
-
-def PushProgress(stream) -> LayerProgress:
-    """`Layer already exists`, `Mounted from x`, `Preparing`, `Pushed`."""
-    return LayerProgress(stream, {"exists": "Layer already exists", "done": "Pushed",
-                                  "mounted": "Mounted from {from}"}, "uploading", "Preparing")
-
-
 def cmd_pull(args) -> int:
     ref = parse_reference(args.name)
-    quiet = args.quiet
-    if not quiet:
-        if not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
-            print("Using default tag: latest")
-        print(f"{ref.tag or ref.digest}: Pulling from {ref.path}", flush=True)
-    events = []
-    progress = PullProgress(sys.stdout)
+    if not args.quiet and not ref.digest and ":" not in args.name.rsplit("/", 1)[-1]:
+        print("Using default tag: latest", flush=True)
+    show = None if args.quiet else pull_progress(args.name, sys.stdout)
 
     def on_event(event):
         if event["type"] == "note":
-            print(f"note: {event['message']}", file=sys.stderr)
-            return
-        events.append(event)
-        if not quiet:
-            progress(event)
+            print(f"note: {event['message']}", file=sys.stderr, flush=True)
+        elif show is not None:
+            show(event)
     _engine(args).images.pull(args.name, platform=args.platform, on_event=on_event)
-    done = events[-1]
-    if not quiet:
-        print(f"Digest: {done['digest']}")
-        what = "Image is up to date for" if done["status"] == "up to date" else \
-            "Downloaded newer image for"
-        print(f"Status: {what} {ref.familiar}")
     print(str(ref))
     return 0
 
 
 def cmd_push(args) -> int:
     ref = parse_reference(args.name)
-    if not args.quiet:
-        print(f"The push refers to repository [{ref.name}]", flush=True)
+    show = None if args.quiet else push_progress(args.name, sys.stdout)
     result = _engine(args).images.push(args.name, compression=args.compression,
-                                       on_event=None if args.quiet else PushProgress(sys.stdout))
-    print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
+                                       platform=args.platform, on_event=show)
+    if args.quiet:
+        print(f"{ref.tag}: digest: {result['digest']} size: {result['size']}")
     return 0
 
 
 def cmd_save(args) -> int:
     engine = _engine(args)
     if args.output:
-        engine.images.save(args.images, args.output)
+        engine.images.save(args.images, args.output, format=args.format)
         return 0
     if sys.stdout.isatty():
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
                               "redirect")
     out = binary_stdout("save")
-    engine.images.save(args.images, out)
+    engine.images.save(args.images, out, format=args.format)
     out.flush()
     return 0
 

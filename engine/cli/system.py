@@ -1,5 +1,5 @@
 """System verbs: info, version, events, and the `system` group (info, df, prune, events,
-check)."""
+check, start)."""
 import platform
 
 from .. import Engine
@@ -33,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--repair", action="store_true",
                    help="finish or undo interrupted operations, remove leftovers")
     p.set_defaults(func=cmd_check)
+    p = verbs.add_parser("start", help="Start the containers whose restart policy brings them "
+                                       "back after a reboot (run it at boot)")
+    p.set_defaults(func=cmd_start)
 
 
 def _info(p):
@@ -55,6 +58,11 @@ def cmd_info(args) -> int:
             print(f"{key}:")
             for k, v in value.items():
                 print(f"  {k}: {v}")
+        elif isinstance(value, list):              # one per line, as docker info; none: no key
+            if value:
+                print(f"{key}:")
+            for item in value:
+                print(f"  {item}")
         else:
             print(f"{key}: {value}")
     return 0
@@ -180,3 +188,13 @@ def cmd_check(args) -> int:
     print(f"checked {counts}: " + (f"{left} problem(s) left" + ("" if args.repair else
                                    " (--repair fixes what is safe to fix)") if left else "ok"))
     return 0 if report.ok else 1
+
+
+def cmd_start(args) -> int:
+    """Bring back, after a reboot, what the restart policies say (see engine/autostart.py);
+    any engine use does the same, this verb is for boot scripts. Prints the names started."""
+    engine = Engine(args.data_root)
+    engine.containers           # noqa: B018 - its first use is the check
+    for container in engine.started_after_reboot:
+        print(container.name)
+    return 0

@@ -5,8 +5,8 @@
         out.write(tar_bytes)
     out.media_type                           # application/vnd.oci.image.layer.v1.tar+zstd
 
-Decompression is bounded: no call inflates more than it was asked for, so a small bomb can't
-fill memory. The gzip writer is pigz's scheme: the input is cut into 1 MiB blocks that threads
+Decompression is bounded: no call inflates more than 1 MiB ahead of what was asked for, so a
+small bomb can't fill memory. The gzip writer is pigz's scheme: the input is cut into 1 MiB blocks that threads
 deflate at once (zlib releases the GIL), each primed with the previous block's last 32 KiB and
 ended on a byte boundary, then joined in order into one gzip member that every client reads. A
 block that a sample shows to be incompressible (random bytes, already compressed data) is
@@ -68,6 +68,7 @@ class Decompressed:
             head += more
         self.kind = kind_of(head)
         self._input = head                   # compressed bytes the decoder hasn't taken yet
+        self._out, self._pos = b"", 0        # decoded bytes not yet read, from _pos on
         if self.kind == "zstd":
             import zstandard
             self._zstd = zstandard.ZstdDecompressor().stream_reader(
@@ -78,10 +79,24 @@ class Decompressed:
             self._decoder = self._new()
 
     def read(self, count: int = CHUNK) -> bytes:
+        """At most `count` bytes (b"" at the end), served from a buffer of up to CHUNK bytes:
+        a tar's 512-byte header reads never make the decoder copy its pending input."""
+        if count < 0:
+            return b"".join(iter(lambda: self.read(CHUNK), b""))
+        if self._pos >= len(self._out):
+            self._out, self._pos = self._produce(max(count, CHUNK)), 0
+            if len(self._out) <= count:
+                self._pos = len(self._out)
+                return self._out
+        data = self._out[self._pos:self._pos + count]
+        self._pos += len(data)
+        return data
+
+    def _produce(self, count: int) -> bytes:
         try:
             if self.kind == "plain":
                 if self._input:
-                    data, self._input = self._input[:count], self._input[count:]
+                    data, self._input = self._input, b""
                     return data
                 return self._stream.read(count)
             if self.kind == "zstd":

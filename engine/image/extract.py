@@ -31,8 +31,10 @@ META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is sk
 # xattrs a layer may set: file capabilities (ping, ...) and user data. Never trusted.* (that
 # is overlayfs's own namespace) or security labels of another host.
 KEPT_XATTRS = ("security.capability", "user.")
-WRITERS = 4                          # threads creating small files while the tar streams on
+WRITERS = 2                          # threads creating small files while the tar streams on
 SMALL = 1 << 20                      # files up to this size go to a writer thread
+BATCH = 1 << 20                      # ... in batches of this many bytes (or BATCH_FILES files):
+BATCH_FILES = 64                     # one hand-off per batch, not one per file
 WINDOW = 8 << 20                     # bytes of such files held at once
 
 
@@ -64,6 +66,7 @@ def extract(stream, root, *, overlay: bool = True, split=None) -> Extracted:
     HostError when the kernel refuses a write; the caller removes a half-extracted `root`.
     """
     job = _Job(os.path.realpath(root), overlay, split)
+    job.fresh = not any(os.scandir(job.root))
     reader = TarReader(stream)
     try:
         with concurrent.futures.ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as pool:
@@ -94,14 +97,30 @@ class _Job:
         # root. Anything removed later drops what it could have changed (see _forget).
         self.parents: dict[str, str] = {root: root}
         self.pool = None
-        self.pending: dict[str, concurrent.futures.Future] = {}
-        self.held = 0
+        self.pending: dict[str, concurrent.futures.Future | None] = {}
+        self.batch: list[tuple[str, bytes, object]] = []
+        self.batched = self.held = 0
+        # In a root that started empty only what this job made can exist: no lstat for the
+        # rest. `implied` holds the directories made for entries whose parents the tar lacks.
+        self.fresh = False
+        self.implied: set[str] = set()
 
     def drain(self) -> None:
         """Wait for every file a writer thread is still making (raising its OSError)."""
+        self._submit()
         pending, self.pending, self.held = self.pending, {}, 0
-        for future in pending.values():
+        for future in set(pending.values()):
             future.result()
+
+    def _submit(self) -> None:
+        if self.batch:
+            future = self.pool.submit(_create_many, self.batch)
+            for target, _, _ in self.batch:
+                self.pending[target] = future
+            self.batch, self.batched = [], 0
+
+    def _may_exist(self, path: str) -> bool:
+        return not self.fresh or path in self.extracted or path in self.implied
 
     def _parent(self, name: str, entry) -> str:
         """The real directory `name`'s entry goes in, made if needed; ContentError if it
@@ -115,6 +134,11 @@ class _Job:
             raise ContentError(f"{entry.name!r} leads out of the root through a symlink")
         if os.path.lexists(parent) and not os.path.isdir(parent):
             raise ContentError(f"{entry.name!r} lies under a file that is not a directory")
+        if self.fresh:
+            below = parent
+            while below != self.root and below not in self.implied:
+                self.implied.add(below)
+                below = os.path.dirname(below)
         os.makedirs(parent, 0o755, exist_ok=True)
         self.parents[named] = parent
         return parent
@@ -167,9 +191,11 @@ class _Job:
             self._remove(victim)
             if self.overlay:
                 os.mknod(victim, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+                self.extracted.add(victim)
             return False
         link = self._link_source(entry) if entry.kind == "hardlink" else None
-        if not (entry.kind == "dir" and os.path.isdir(target) and not os.path.islink(target)):
+        if not (entry.kind == "dir" and self._may_exist(target) and os.path.isdir(target)
+                and not os.path.islink(target)):
             self._remove(target)                 # never write through an existing symlink
         kept = self._make(reader, entry, target, link)
         self.extracted.add(target)
@@ -191,7 +217,7 @@ class _Job:
     def _make(self, reader, entry, target: str, link: str | None) -> bool:
         kind = entry.kind
         if kind == "dir":
-            if not os.path.isdir(target):
+            if not (self._may_exist(target) and os.path.isdir(target)):
                 os.mkdir(target, 0o700)
             self.dirs.append((target, entry))
             return False
@@ -214,8 +240,12 @@ class _Job:
             self.records[target] = self.split.file("diff/" + rel, entry.size)
         if entry.size <= SMALL:                  # a writer thread makes it; we read on
             data = reader.skip()
-            self.pending[target] = self.pool.submit(_create, target, [data], entry)
+            self.batch.append((target, data, entry))
+            self.pending[target] = None          # its future once the batch is handed off
+            self.batched += len(data)
             self.held += len(data)
+            if self.batched >= BATCH or len(self.batch) >= BATCH_FILES:
+                self._submit()
             if self.held > WINDOW:
                 self.drain()
         else:
@@ -226,6 +256,8 @@ class _Job:
 
     def _remove(self, path: str) -> None:
         """Remove what is at `path`, moving aside files the index still names."""
+        if not self._may_exist(path):
+            return
         if self.pending and (path in self.pending or os.path.lexists(path)):
             self.drain()
         if not os.path.lexists(path):
@@ -256,6 +288,11 @@ class _Job:
         for path, entry in reversed(self.dirs):
             if os.path.isdir(path) and not os.path.islink(path):
                 self._attributes(path, entry)
+
+
+def _create_many(batch) -> None:
+    for path, data, entry in batch:
+        _create(path, (data,), entry)
 
 
 def _create(path: str, chunks, entry) -> None:

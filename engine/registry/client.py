@@ -3,16 +3,14 @@
     client = RegistryClient("127.0.0.1:5000", root=data_root)
     data, media_type, digest = client.get_manifest("busybox", "latest")
 
-Plain HTTP is used for `localhost`/`127.0.0.1`/`::1` registries and those listed as insecure
-(the `insecure` argument, `<data_root>/registries.json`'s "insecure-registries", or
-$DOCKYARD_INSECURE_REGISTRIES, comma separated); an insecure registry is tried over HTTPS without
-certificate checks first, as Docker does. Everything else is HTTPS with verification.
+Plain HTTP is used for `localhost`/`127.0.0.1`/`::1` registries, `http://` mirrors and those
+listed as insecure (the `insecure` argument, the engine's settings, `<data_root>/registries.json`'s
+"insecure-registries", or $DOCKYARD_INSECURE_REGISTRIES, comma separated); an insecure registry
+is tried over HTTPS without certificate checks first, as Docker does. Everything else is HTTPS
+with verification. Docker Hub's mirrors ("registry-mirrors", the same places) are clients of
+their own: `RegistryClient("docker.io", endpoint="http://mirror:5000")`.
 Every refusal becomes one line: Unauthorized (401/403) or RegistryError, with the registry's own
 message from its `{"errors": [...]}` body; a 429 adds Docker Hub's pull-rate headers.
-
-Pulls of Docker Hub names go to the first of its mirrors when there are any (as Docker's
-daemon.json "registry-mirrors": `<data_root>/registries.json` or $DOCKYARD_REGISTRY_MIRRORS,
-comma separated URLs).
 """
 from __future__ import annotations
 
@@ -21,7 +19,9 @@ import os
 from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from ..errors import ImageNotFound, RegistryError, Unauthorized
+import httpx
+
+from ..errors import ImageNotFound, InvalidArgument, RegistryError, Unauthorized
 from . import auth
 from .transport import Transport
 
@@ -29,29 +29,47 @@ DOCKER_HUB_HOST = "registry-1.docker.io"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 SETTINGS_FILE = "registries.json"
 CHUNK = 1 << 20
+PROGRESS_EVERY = 4 << 20             # bytes between upload progress reports
 
 
 def _settings(root) -> dict:
     if root is None:
         return {}
     try:
-        return json.loads((Path(root) / SETTINGS_FILE).read_text())
+        data = json.loads((Path(root) / SETTINGS_FILE).read_text())
     except (FileNotFoundError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def insecure_registries(root=None) -> set[str]:
-    """Registries to reach without TLS verification: registries.json and the environment."""
-    names = {n.strip() for n in os.environ.get("DOCKYARD_INSECURE_REGISTRIES", "").split(",")}
-    names.update(_settings(root).get("insecure-registries", []))
-    return {n for n in names if n}
+def _listed(key: str, variable: str, root, extra: dict | None) -> list[str]:
+    """`key`'s values: the engine's own (`extra`, e.g. the daemon's flags), then $variable
+    (comma separated), then registries.json's; each once, in that order."""
+    values = list((extra or {}).get(key) or [])
+    values += os.environ.get(variable, "").split(",")
+    values += _settings(root).get(key) or []
+    return list(dict.fromkeys(v.strip() for v in values if isinstance(v, str) and v.strip()))
 
 
-def registry_mirrors(root=None) -> list[str]:
-    """Docker Hub mirror URLs: $DOCKYARD_REGISTRY_MIRRORS, then registries.json's."""
-    urls = [u.strip() for u in os.environ.get("DOCKYARD_REGISTRY_MIRRORS", "").split(",")]
-    urls += _settings(root).get("registry-mirrors", [])
-    return [u for u in urls if u]
+def insecure_registries(root=None, extra: dict | None = None) -> set[str]:
+    """Registries to reach without TLS verification (`insecure-registries`)."""
+    return set(_listed("insecure-registries", "DOCKYARD_INSECURE_REGISTRIES", root, extra))
+
+
+def registry_mirrors(root=None, extra: dict | None = None) -> list[str]:
+    """Docker Hub mirror URLs, in the order pulls try them (`registry-mirrors`, as in dockerd's
+    daemon.json; $DOCKYARD_REGISTRY_MIRRORS)."""
+    return _listed("registry-mirrors", "DOCKYARD_REGISTRY_MIRRORS", root, extra)
+
+
+def mirror_url(text: str) -> str:
+    """`https://host[:port]` for a --registry-mirror value; InvalidArgument for anything else
+    (a path or query, as dockerd refuses them)."""
+    url = urlsplit(text if "://" in text else "https://" + text)
+    if url.scheme not in ("http", "https") or not url.netloc or url.path not in ("", "/") \
+            or url.query:
+        raise InvalidArgument(f"invalid registry mirror {text!r}: use http(s)://host[:port]")
+    return f"{url.scheme}://{url.netloc}"
 
 
 def rate_limit(response) -> str:
@@ -76,25 +94,31 @@ def registry_message(data: bytes, fallback: str) -> str:
 
 
 class RegistryClient:
-    """Requests to one registry (by domain as in references: `docker.io`, `host:port`)."""
+    """Requests to one registry (by domain as in references: `docker.io`, `host:port`), or to
+    a mirror of it (`endpoint`: the mirror's URL; its own credentials, never the registry's)."""
 
     def __init__(self, domain: str, *, root=None, credentials: tuple[str, str] | None = None,
-                 insecure: bool | None = None, transport: Transport | None = None,
-                 mirror: bool = False):
+                 insecure: bool | None = None,
+                 transport: Transport | httpx.BaseTransport | None = None,
+                 endpoint: str | None = None):
         self.domain = domain
         self.host = DOCKER_HUB_HOST if domain in auth.DOCKER_HUB_HOSTS else domain
-        mirrors = registry_mirrors(root) if mirror and self.host == DOCKER_HUB_HOST else []
-        if mirrors:                                # pulls only, as Docker's registry-mirrors
-            url = urlsplit(mirrors[0] if "://" in mirrors[0] else "https://" + mirrors[0])
-            self.host = url.netloc
-            insecure = insecure or url.scheme == "http"
-        self.credentials = credentials or (auth.credentials(root, domain) if root else None)
+        self.endpoint = mirror_url(endpoint) if endpoint else None
+        server = domain
+        if self.endpoint:
+            scheme, _, self.host = self.endpoint.partition("://")
+            server = self.host
+            insecure = insecure or scheme == "http"
+        self.credentials = credentials or (auth.credentials(root, server) if root else None)
         hostname = self.host.rsplit(":", 1)[0] if not self.host.startswith("[") else \
             self.host.split("]")[0] + "]"
-        self.local = hostname in LOCAL_HOSTS
         if insecure is None:
-            insecure = domain in insecure_registries(root)
+            insecure = server in insecure_registries(root)
         self.insecure = insecure
+        self.plain = hostname in LOCAL_HOSTS or (self.endpoint or "").startswith("http://")
+        self._owned = not isinstance(transport, Transport)    # close only what we made
+        if isinstance(transport, httpx.BaseTransport):
+            transport = Transport(transport=transport)
         self.transport = transport or Transport()
         self._base: str | None = None
         self._tokens: dict[str, str] = {}        # scope -> bearer token
@@ -111,12 +135,13 @@ class RegistryClient:
 
     def ping(self) -> None:
         """GET /v2/: pick the scheme and remember the auth challenge; RegistryError if none answers."""
-        schemes = ["http"] if self.local else ["https", "http"] if self.insecure else ["https"]
+        schemes = ["http"] if self.plain else ["https", "http"] if self.insecure else ["https"]
         error = None
         for scheme in schemes:
-            try:
+            try:                                   # the next scheme is the retry
                 response = self.transport.request("GET", f"{scheme}://{self.host}/v2/",
-                                                  verify=not self.insecure)
+                                                  verify=not self.insecure,
+                                                  attempts=1 if scheme != schemes[-1] else None)
             except RegistryError as exc:
                 error = exc
                 continue
@@ -185,7 +210,7 @@ class RegistryClient:
             raise RegistryError(f"{self.domain}: token server sent no token") from exc
 
     def request(self, method: str, path: str, scope: str, *, headers=None, body=None,
-                ok=(200,), what: str = "", follow: bool = True):
+                ok=(200,), what: str = ""):
         """One authenticated request; a 401 is answered once by authenticating for `scope`.
 
         Returns the Response when its status is in `ok`; else raises with the registry's message
@@ -194,12 +219,13 @@ class RegistryClient:
         url = path if "://" in path else self.base + path
         if self._challenge and self._challenge[0] == "bearer" and scope not in self._tokens:
             self._authorization(scope)             # spare the 401 round trip
+        start = body.tell() if hasattr(body, "seek") else None
+        replayable = body is None or isinstance(body, (bytes, bytearray)) or start is not None
         for attempt in (1, 2):
             all_headers = {**self._auth_headers(scope), **(headers or {})}
             response = self.transport.request(method, url, all_headers, body,
-                                              verify=not self.insecure, follow=follow)
-            if response.status != 401 or attempt == 2 or (body is not None and
-                                                          not hasattr(body, "seek")):
+                                              verify=not self.insecure)
+            if response.status != 401 or attempt == 2 or not replayable:
                 break
             response.close()
             challenge = response.header("WWW-Authenticate")
@@ -207,8 +233,8 @@ class RegistryClient:
                 break
             self._challenge = auth.parse_challenge(challenge)
             self._authorization(scope)
-            if hasattr(body, "seek"):
-                body.seek(0)
+            if start is not None:
+                body.seek(start)
         if response.status in ok:
             return response
         data = response.body() if method != "HEAD" else b""
@@ -290,7 +316,7 @@ class RegistryClient:
                     on_progress(offset)
             body, length = b"", 0
         else:
-            body, length = fileobj, size
+            body, length = _Counted(fileobj, on_progress), size
         separator = "&" if "?" in location else "?"
         response = self.request("PUT", f"{location}{separator}{urlencode({'digest': digest})}",
                                 scope, body=body, ok=(201, 204),
@@ -308,4 +334,36 @@ class RegistryClient:
         return response.header("Docker-Content-Digest")
 
     def close(self) -> None:
-        self.transport.close()
+        if self._owned:
+            self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Counted:
+    """A file being uploaded that reports the bytes read so far, every PROGRESS_EVERY."""
+
+    def __init__(self, fileobj, on_progress):
+        self._file, self._on_progress = fileobj, on_progress
+        self._start = fileobj.tell()
+        self._sent = self._reported = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._sent += len(data)
+        if self._on_progress and self._sent - self._reported >= PROGRESS_EVERY:
+            self._reported = self._sent
+            self._on_progress(self._sent)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._file.seek(offset, whence)
+        self._sent = self._reported = position - self._start
+        return position
+
+    def tell(self) -> int:
+        return self._file.tell()

@@ -21,14 +21,14 @@ import queue
 import shutil
 import threading
 
-from ..errors import ContentError, ImageNotFound, RegistryError
+from ..errors import ContentError, ImageNotFound, NotFound, RegistryError
 from ..image import reference
 from ..image.layerdata import unpack
 from ..image.layers import HashingSink, left_out_note
 from ..image.blobs import sha256_digest
-from ..image.model import host_architecture
+from ..image.platform import check, choose
 from ..image.snapshots import chain_id
-from .client import RegistryClient
+from .client import RegistryClient, registry_mirrors
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -43,19 +43,43 @@ PARALLEL = 3                          # layers fetched at once, Docker's max-con
 
 
 def pull(store, name: str, *, client: RegistryClient | None = None, on_event=None,
-         platform: str | None = None):
+         platform: str | None = None, mirrors: list[RegistryClient] | None = None):
     """Pull `name` (`[registry/]repo[:tag|@digest]`) into `store`; the Image, tagged unless by digest.
 
-    `platform` is `os/arch[/variant]` (default linux/<host arch>) for indexes.
+    `platform` is `os/arch[/variant]` (default linux/<host arch>) for indexes. `mirrors` are
+    tried first, in order (default: the data root's registry-mirrors, for a Docker Hub name);
+    one that fails is passed over, as Docker does, with a note event saying why.
     """
     ref = reference.parse(name)
-    client = client or RegistryClient(ref.domain, root=store.root, mirror=True)
     emit = on_event or (lambda event: None)
+    made = []
+    if client is None:
+        client = RegistryClient(ref.domain, root=store.root)
+        made.append(client)
+    if mirrors is None:
+        urls = registry_mirrors(store.root) if ref.domain == "docker.io" else []
+        mirrors = [RegistryClient(ref.domain, root=store.root, endpoint=url) for url in urls]
+        made += mirrors
     before = _image_named(store, str(ref))     # "up to date": the name already meant it
-    repo_digest, manifest_bytes = _resolve(client, ref, platform)
+    try:
+        for mirror in mirrors:
+            try:
+                return _pull_from(store, ref, mirror, platform, emit, before)
+            except (RegistryError, NotFound, ContentError) as exc:
+                emit({"type": "note", "message": f"mirror {mirror.endpoint} failed, trying "
+                      f"the next: {exc}"})
+        return _pull_from(store, ref, client, platform, emit, before)
+    finally:
+        for each in made:
+            each.close()
+
+
+def _pull_from(store, ref, client, platform, emit, before):
+    repo_digest, manifest_bytes, unchecked = _resolve(client, ref, platform)
     manifest = json.loads(manifest_bytes)
     config_bytes = _small_blob(client, ref.path, manifest["config"])
-    config = json.loads(config_bytes)
+    config = _json(config_bytes, f"config of {ref}")
+    check(config, unchecked, str(ref))
     diff_ids = config.get("rootfs", {}).get("diff_ids", [])
     layers = manifest.get("layers", [])
     if len(diff_ids) != len(layers):
@@ -70,36 +94,25 @@ def pull(store, name: str, *, client: RegistryClient | None = None, on_event=Non
     return image
 
 
-def _resolve(client, ref, platform) -> tuple[str, bytes]:
-    """(the digest RepoDigests records, the image manifest's bytes); indexes resolved."""
+def _resolve(client, ref, platform) -> tuple[str, bytes, str | None]:
+    """(the digest RepoDigests records, the image manifest's bytes, the platform its config
+    must still be checked against): an index is resolved for `platform`, a single image is
+    checked once its config is in."""
     data, media_type, header = client.get_manifest(ref.path, ref.digest or ref.tag, ACCEPT)
     digest = _verified(data, ref.digest or header, f"manifest of {ref}")
     document = _json(data, f"manifest of {ref}")
     media_type = document.get("mediaType") or media_type
     if media_type in INDEX_TYPES or "manifests" in document:
-        entry = choose_platform(document.get("manifests", []), platform, str(ref))
+        entry = choose(document.get("manifests", []), platform, str(ref))
+        platform = None                         # the index said which platform it is for
         data, _, _ = client.get_manifest(ref.path, entry["digest"], ACCEPT)
         _verified(data, entry["digest"], f"manifest {entry['digest']} of {ref}")
         document = _json(data, f"manifest of {ref}")
     if document.get("schemaVersion") != 2 or "config" not in document:
         raise RegistryError(f"{ref}: unsupported manifest (schema "
                             f"{document.get('schemaVersion')}, {media_type or 'no media type'})")
-    return digest, data
+    return digest, data, platform
 
-
-def choose_platform(entries: list[dict], platform: str | None, what: str) -> dict:
-    """The index entry for `os/arch[/variant]` (default linux/<host arch>); RegistryError if none."""
-    wanted = (platform or f"linux/{host_architecture()}").split("/")
-    os_name, arch = wanted[0], wanted[1] if len(wanted) > 1 else host_architecture()
-    variant = wanted[2] if len(wanted) > 2 else None
-    matches = [e for e in entries
-               if e.get("platform", {}).get("os") == os_name
-               and e.get("platform", {}).get("architecture") == arch
-               and (variant is None or e["platform"].get("variant") == variant)]
-    if not matches:
-        raise RegistryError(f"{what}: no matching manifest for {'/'.join(wanted)} in the "
-                            "manifest list entries")
-    return matches[0]
 
 
 def _verified(data: bytes, expected: str | None, what: str) -> str:
@@ -249,7 +262,8 @@ class _Tee:
     def __init__(self, response, sink, progress):
         self._response, self._sink, self._progress = response, sink, progress
         self._queue: queue.Queue = queue.Queue(maxsize=8)      # bounded: memory stays flat
-        self._buf, self._failure, self._stop = b"", None, threading.Event()
+        self._buf, self._pos = b"", 0
+        self._failure, self._stop = None, threading.Event()
         self._thread = threading.Thread(target=self._pump, name="pull-blob", daemon=True)
         self._thread.start()
 
@@ -280,15 +294,19 @@ class _Tee:
                 continue
 
     def read(self, count: int = CHUNK) -> bytes:
-        while not self._buf:
+        while self._pos >= len(self._buf):
             data = self._queue.get()
             if not data:
                 self._queue.put(b"")          # stay at the end for later reads
                 if self._failure is not None:
                     raise self._failure
                 return b""
-            self._buf = data
-        data, self._buf = self._buf[:count], self._buf[count:]
+            self._buf, self._pos = data, 0
+        if self._pos == 0 and count >= len(self._buf):
+            self._pos = len(self._buf)
+            return self._buf
+        data = self._buf[self._pos:self._pos + count]     # never a copy of the rest
+        self._pos += len(data)
         return data
 
     def drain(self) -> None:

@@ -14,8 +14,10 @@ config) stays, and the pushed manifest's digest becomes one of its repo digests.
 A blob the registry lacks is mounted from another repository of the same registry when a local
 image holding it came from or went there (its RepoDigests say so), else uploaded: one PUT, or
 PATCH chunks when `chunk_size` is set and the blob is larger. Events: `{"type": "layer" (or
-"config"), "digest", "size", "status": "exists"|"mounted"|"uploading"|"done"}` (uploading
-repeats with "current" bytes when chunked), then `{"type": "pushed", "ref", "digest", "size"}`.
+"config"), "digest", "size", "status": "preparing"|"exists"|"mounted"|"uploading"|"done"}`
+(every layer is "preparing" first, as docker push shows them; uploading repeats with "current"
+bytes; a layer's events also carry its diff id as "layer", the id Docker shows), then
+`{"type": "pushed", "ref", "digest", "size"}`.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from ..image import reference
 from ..image.blobs import sha256_digest
 from ..image.compression import COMPRESSIONS, GZIP_TYPE, TAR_TYPE
 from ..image.model import CONFIG_TYPE, MANIFEST_TYPE, canonical_json
+from ..image.platform import check
 from .client import SETTINGS_FILE, RegistryClient
 
 DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
@@ -48,21 +51,34 @@ def compression_setting(root, asked: str | None = None) -> str:
 
 
 def push(store, name: str, *, client: RegistryClient | None = None, on_event=None,
-         chunk_size: int | None = None, compression: str | None = None) -> dict:
-    """Push the local image `name` to the registry its name points at; {"ref", "digest", "size"}."""
+         chunk_size: int | None = None, compression: str | None = None,
+         platform: str | None = None) -> dict:
+    """Push the local image `name` to the registry its name points at; {"ref", "digest", "size"}.
+
+    With `platform` the image must be for it (as `docker push --platform` picks one image of
+    several; an image here is for one platform), else ImageNotFound in Docker's words."""
     ref = reference.parse(name)
     if ref.digest:
         raise InvalidArgument(f"cannot push a digest reference: {name}")
     kind = compression_setting(store.root, compression)
     image = store.get(str(ref))
-    client = client or RegistryClient(ref.domain, root=store.root)
+    check(image.config, platform, str(ref))
+    if client is None:
+        with RegistryClient(ref.domain, root=store.root) as client:
+            return push(store, name, client=client, on_event=on_event, chunk_size=chunk_size,
+                        compression=compression)
     emit = on_event or (lambda event: None)
     manifest_bytes = store.blobs.read(image.manifest_digest)
     manifest = json.loads(manifest_bytes)
     sources = _mount_sources(store, ref)
+    pairs = list(zip(image.layers, manifest.get("layers", [])))
+    for layer, descriptor in pairs:
+        emit({"type": "layer", "layer": layer.diff_id, "digest": descriptor["digest"],
+              "status": "preparing", "size": descriptor.get("size", 0)})
     pushed = [_push_layer(store, client, ref.path, layer, descriptor, kind, sources,
-                          chunk_size, emit)
-              for layer, descriptor in zip(image.layers, manifest.get("layers", []))]
+                          chunk_size, lambda event, layer=layer: emit({**event,
+                                                                       "layer": layer.diff_id}))
+              for layer, descriptor in pairs]
     config = manifest["config"]
     _push_blob(store, client, ref.path, config["digest"], store.blobs.size(config["digest"]),
                [], chunk_size, lambda event: emit({**event, "type": "config"}))

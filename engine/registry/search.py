@@ -8,6 +8,8 @@ not be reached; a plain distribution registry has no search and says so (404).
 import json
 from urllib.parse import quote
 
+import httpx
+
 from ..errors import RegistryError
 from .transport import Transport
 
@@ -22,19 +24,24 @@ def _index_and_query(term: str) -> tuple[str, str]:
     return HUB_INDEX, term
 
 
-def search(term: str, *, limit: int = 25, transport: Transport | None = None) -> list[dict]:
+def search(term: str, *, limit: int = 25,
+           transport: Transport | httpx.BaseTransport | None = None) -> list[dict]:
+    """The index's results for `term`, through `transport` (a Transport given is not closed)."""
     index, query = _index_and_query(term)
     local = index.split(":")[0] in ("localhost", "127.0.0.1", "::1")
     url = f"{'http' if local else 'https'}://{index}/v1/search?q={quote(query)}&n={limit}"
-    transport = transport or Transport(timeout=15)
+    owned = transport is None or isinstance(transport, httpx.BaseTransport)
+    if owned:
+        transport = Transport(timeout=15, transport=transport)
     try:
-        response = transport.request("GET", url)
+        response = transport.request("GET", url, attempts=1)
         body = response.body()
     except RegistryError as exc:
         raise RegistryError(f"search {term}: cannot reach the search index {index} "
                             f"(offline?): {exc}") from None
     finally:
-        transport.close()
+        if owned:
+            transport.close()
     if response.status == 404:
         raise RegistryError(f"search {term}: {index} has no search API (GET /v1/search "
                             "answered 404)")

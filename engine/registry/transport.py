@@ -1,118 +1,194 @@
-"""HTTP(S) requests for the registry client: kept-alive connections, redirects, streamed bodies.
+"""HTTP(S) requests for the registry client over httpx: kept-alive connections, redirects,
+retries, streamed bodies.
 
-http.client rather than urllib because a blob redirect (Docker Hub sends layers to a CDN) must
-not carry the registry's Authorization header to another host, and urllib forwards it.
+    transport = Transport()                                   # or Transport(transport=
+    response = transport.request("GET", url, headers)         #   httpx.MockTransport(handler))
+    while data := response.read(1 << 20): ...
+
+Redirects are followed (at most MAX_REDIRECTS); httpx drops the `Authorization` header when one
+leads to another host (Docker Hub sends blobs to a CDN that must not see the registry's token).
+A request that fails before a response arrives (refused, reset, timed out) or is answered 502,
+503 or 504 is sent again, up to ATTEMPTS times with a growing pause, when that is safe: GET and
+HEAD, and requests whose body can be sent again (bytes, or a file that seeks back). Once a
+response's body is being read, nothing is retried: the caller verifies digests and fails
+cleanly instead.
 """
 from __future__ import annotations
 
-import http.client
-import socket
 import ssl
-from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+import threading
+import time
+
+import httpx
 
 from ..errors import RegistryError
 
 MAX_REDIRECTS = 5
 TIMEOUT_S = 60.0
-BLOCK = 1 << 20                       # bytes sent per write of a streamed body (not 8 KiB)
+ATTEMPTS = 3
+BACKOFF_S = 0.5                      # pause before the second attempt; doubled after that
+RETRY_STATUSES = (502, 503, 504)
+BLOCK = 1 << 20                      # bytes per read of a body sent from a file
+DRAIN = 64 << 10                     # a body this small is read to its end to keep the connection
 
 
-@dataclass
 class Response:
-    """A response whose body is read with read() (streaming) or body() (all of it)."""
-    status: int
-    headers: http.client.HTTPMessage
-    url: str
-    _raw: http.client.HTTPResponse
+    """A response whose body is read with read(n) (streaming) or body() (all of it)."""
+
+    def __init__(self, raw: httpx.Response):
+        self._raw = raw
+        self.status = raw.status_code
+        self.headers = raw.headers
+        self.url = str(raw.url)
+        self._chunks = raw.iter_bytes()
+        self._buf, self._pos = b"", 0
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name, default)
 
     def read(self, size: int = -1) -> bytes:
-        return self._raw.read(size)
+        """Up to `size` bytes of the body (all that is left when negative); b"" at its end."""
+        if size < 0:
+            return self.body()
+        while self._pos >= len(self._buf):
+            try:
+                self._buf, self._pos = next(self._chunks), 0
+            except StopIteration:
+                self._raw.close()
+                return b""
+            except httpx.HTTPError as exc:
+                raise RegistryError(f"reading {self.url}: {_reason(exc)}") from exc
+        if self._pos == 0 and size >= len(self._buf):
+            self._pos = len(self._buf)
+            return self._buf
+        data = self._buf[self._pos:self._pos + size]
+        self._pos += len(data)
+        return data
 
     def body(self) -> bytes:
-        return self._raw.read()
+        parts = []
+        while data := self.read(BLOCK):
+            parts.append(data)
+        return b"".join(parts)
 
     def close(self) -> None:
-        """Finish the body so the connection can be reused."""
+        """Let the connection go back to the pool: the rest of a small body is read (an error
+        message, a HEAD's nothing), a large one's connection is closed."""
         try:
-            while self._raw.read(1 << 16):
-                pass
-        except (OSError, http.client.HTTPException):
+            if self._raw.request.method == "HEAD" or \
+                    int(self.header("Content-Length") or DRAIN + 1) <= DRAIN:
+                while self.read(DRAIN):
+                    pass
+        except (ValueError, RegistryError):
             pass
+        self._raw.close()
 
 
 class Transport:
-    """One kept-alive connection per (scheme, host); `verify=False` skips TLS certificate checks."""
+    """Requests through one httpx client per TLS mode; `transport` replaces the network (an
+    httpx.MockTransport in tests)."""
 
-    def __init__(self, *, timeout: float = TIMEOUT_S):
-        self.timeout = timeout
-        self._connections: dict[tuple[str, str, bool], http.client.HTTPConnection] = {}
+    def __init__(self, *, timeout: float = TIMEOUT_S, transport: httpx.BaseTransport | None = None,
+                 attempts: int = ATTEMPTS, backoff: float = BACKOFF_S):
+        self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
+        self._transport = transport
+        self._clients: dict[bool, httpx.Client] = {}
 
-    def _connection(self, scheme: str, netloc: str, verify: bool) -> http.client.HTTPConnection:
-        key = (scheme, netloc, verify)
-        conn = self._connections.get(key)
-        if conn is None:
-            if scheme == "https":
-                context = ssl.create_default_context()
-                if not verify:
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context,
-                                                   blocksize=BLOCK)
-            else:
-                conn = http.client.HTTPConnection(netloc, timeout=self.timeout, blocksize=BLOCK)
-            self._connections[key] = conn
-        return conn
+    def _client(self, verify: bool) -> httpx.Client:
+        client = self._clients.get(verify)
+        if client is None:
+            mounts = None if self._transport else {
+                "http://": httpx.HTTPTransport(verify=False),     # plain: no TLS set-up
+                "https://": _OnFirstUse(lambda: httpx.HTTPTransport(verify=_tls(verify)))}
+            client = self._clients[verify] = httpx.Client(
+                transport=self._transport, mounts=mounts,
+                timeout=httpx.Timeout(self.timeout), follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+                # Digests are over the bytes as stored: no transfer compression.
+                headers={"Accept-Encoding": "identity", "User-Agent": "dockyard"})
+        return client
 
     def request(self, method: str, url: str, headers: dict | None = None, body=None, *,
-                verify: bool = True, follow: bool = True) -> Response:
-        """Send one request; follows redirects (dropping Authorization on a host change)."""
-        headers = dict(headers or {})
-        for _ in range(MAX_REDIRECTS + 1):
-            response = self._send(method, url, headers, body, verify)
-            if not follow or response.status not in (301, 302, 303, 307, 308):
-                return response
-            response.close()
-            target = urljoin(url, response.header("Location", ""))
-            if urlsplit(target).netloc != urlsplit(url).netloc:
-                headers.pop("Authorization", None)
-            if response.status == 303:
-                method, body = "GET", None
-            url = target
-        raise RegistryError(f"too many redirects from {url}")
-
-    def _send(self, method, url, headers, body, verify) -> Response:
-        parts = urlsplit(url)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        # A kept-alive connection the server closed fails on first use: retry once, fresh.
-        for attempt in (1, 2):
-            conn = self._connection(parts.scheme, parts.netloc, verify)
+                verify: bool = True, attempts: int | None = None) -> Response:
+        """Send one request (retried when safe, see the module doc); the Response, any status."""
+        attempts = attempts or self.attempts
+        start = body.tell() if hasattr(body, "seek") else None
+        replayable = body is None or isinstance(body, (bytes, bytearray)) or start is not None
+        idempotent = method in ("GET", "HEAD") or replayable
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts or not idempotent
+            if start is not None:
+                body.seek(start)
             try:
-                if hasattr(body, "seek") and attempt == 2:
-                    body.seek(0)
-                conn.request(method, path, body=body, headers=headers)
-                raw = conn.getresponse()
-                return Response(raw.status, raw.headers, url, raw)
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected,
-                    http.client.CannotSendRequest, http.client.ResponseNotReady) as exc:
-                conn.close()
-                if attempt == 2 or (body is not None and not hasattr(body, "seek")):
-                    raise RegistryError(f"{method} {url}: connection lost: {exc}") from exc
-            except ssl.SSLError as exc:
-                conn.close()
-                raise RegistryError(f"{parts.netloc}: TLS failed: {exc.reason or exc}") from exc
-            except (OSError, socket.timeout) as exc:
-                conn.close()
-                reason = exc.strerror or str(exc) or type(exc).__name__
-                raise RegistryError(f"{method} {url}: {reason}") from exc
+                raw = self._send(method, url, headers, body, verify)
+            except httpx.TooManyRedirects as exc:
+                raise RegistryError(f"{method} {url}: more than {MAX_REDIRECTS} redirects") \
+                    from exc
+            except httpx.TransportError as exc:
+                if last or not _transient(exc):
+                    raise RegistryError(f"{method} {url}: {_reason(exc)}") from exc
+            else:
+                if raw.status_code not in RETRY_STATUSES or last:
+                    return Response(raw)
+                raw.close()
+            time.sleep(self.backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
+    def _send(self, method, url, headers, body, verify) -> httpx.Response:
+        client = self._client(verify)
+        content = _chunks(body) if hasattr(body, "read") else body
+        request = client.build_request(method, url, headers=headers, content=content)
+        return client.send(request, stream=True)
+
     def close(self) -> None:
-        for conn in self._connections.values():
-            conn.close()
-        self._connections.clear()
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+class _OnFirstUse(httpx.BaseTransport):
+    """A transport made when the first request needs it: loading the system's CA certificates
+    costs ~30 ms, which a pull from a plain-HTTP registry never needs."""
+
+    def __init__(self, make):
+        self._make, self._made, self._lock = make, None, threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return self._made.handle_request(request)
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made.close()
+
+
+def _tls(verify: bool) -> ssl.SSLContext:
+    """The system's trust store (as Docker on Linux, and $SSL_CERT_FILE), or no checks."""
+    if verify:
+        return ssl.create_default_context()
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _chunks(fileobj):
+    """A file's bytes in blocks of BLOCK (httpx itself would send it 64 KiB at a time)."""
+    while data := fileobj.read(BLOCK):
+        yield data
+
+
+def _transient(exc: httpx.TransportError) -> bool:
+    """Whether sending again may help: not for TLS failures or bad URLs."""
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.ProxyError)):
+        return False
+    return "CERTIFICATE" not in str(exc).upper() and "SSL" not in str(exc).upper()
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text.upper():
+        return f"TLS failed: {text}"
+    return text

@@ -156,6 +156,75 @@ def test_skopeo_copy_to_oci_then_umoci_and_back_into_dockyard(engine, fresh, tmp
     assert run(fresh, "me/app:2", "cat /greeting") == "hello from the archive\n"
 
 
+def test_oci_archive_of_several_images_names_them_in_full_and_loads_back(engine, fresh,
+                                                                         tmp_path):
+    engine.images.tag("me/app:1", "me/app:latest")
+    out = tmp_path / "images.oci.tar"
+    subprocess.run([sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(engine.root),
+                    "save", "--format", "oci-archive", "-o", str(out), "me/app:1",
+                    "me/app:latest", "busybox"], check=True)
+    assert not {"manifest.json", "repositories"} & set(members(out))    # the OCI layout alone
+    with tarfile.open(out) as tar:
+        index = json.load(tar.extractfile("index.json"))
+    names = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
+    assert names == ["docker.io/me/app:1", "docker.io/me/app:latest",
+                     "docker.io/library/busybox:latest"]
+    assert {json.dumps(m["platform"]) for m in index["manifests"]} == {
+        json.dumps({"architecture": engine.images.get("busybox").config["architecture"],
+                    "os": "linux"})}
+    app, busybox = engine.images.get("me/app:1"), engine.images.get("busybox")
+    loaded = fresh.images.load(str(out))
+    assert [(item.image.id, item.tags) for item in loaded] == [
+        (app.id, ("me/app:1",)), (app.id, ("me/app:latest",)), (busybox.id, ("busybox:latest",))]
+    assert left_behind(fresh) == []
+
+
+@needs_skopeo
+@needs_umoci
+def test_skopeo_and_umoci_read_an_oci_archive_by_full_name(engine, tmp_path):
+    out = tmp_path / "images.oci.tar"
+    engine.images.save(["me/app:1", "busybox"], out, format="oci-archive")
+    app = engine.images.get("me/app:1")
+    config = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--config", f"oci-archive:{out}:docker.io/me/app:1"],
+        capture_output=True, text=True, check=True).stdout)
+    assert config["rootfs"]["diff_ids"] == [layer.diff_id for layer in app.layers]
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    with tarfile.open(out) as tar:
+        tar.extractall(layout)
+    listed = subprocess.run(["umoci", "ls", "--layout", str(layout)], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert listed == ["docker.io/me/app:1", "docker.io/library/busybox:latest"]
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:docker.io/me/app:1", str(bundle)],
+                   capture_output=True, check=True)
+    assert (bundle / "rootfs" / "greeting").read_text() == "hello from the archive\n"
+
+
+@needs_skopeo
+def test_an_oci_layout_with_gzip_and_zstd_layers_from_skopeo_loads(engine, fresh, tmp_path):
+    """skopeo writes two images into one OCI layout, their layers compressed two ways (as
+    Podman's oci-archive is); tarred up, it loads with both names."""
+    out = tmp_path / "app.tar"
+    engine.images.save(["me/app:1"], out)
+    oci = tmp_path / "oci"
+    for kind, name in (("gzip", "docker.io/me/app:gzip"), ("zstd", "docker.io/me/app:zstd")):
+        subprocess.run(["skopeo", "copy", "--dest-compress-format", kind,
+                        f"docker-archive:{out}", f"oci:{oci}:{name}"],
+                       capture_output=True, check=True)
+    blobs = {json.loads((oci / "blobs" / "sha256" / m["digest"][7:]).read_text())["layers"][-1]
+             ["mediaType"] for m in json.loads((oci / "index.json").read_text())["manifests"]}
+    assert blobs == {"application/vnd.oci.image.layer.v1.tar+gzip",
+                     "application/vnd.oci.image.layer.v1.tar+zstd"}
+    oci_tar = tmp_path / "oci.tar"
+    with tarfile.open(oci_tar, "w") as tar:
+        tar.add(oci, arcname=".")
+    loaded = fresh.images.load(str(oci_tar))
+    assert [item.tags for item in loaded] == [("me/app:gzip",), ("me/app:zstd",)]
+    assert run(fresh, "me/app:zstd", "cat /greeting") == "hello from the archive\n"
+
+
 def test_truncated_or_corrupt_archive_leaves_nothing(engine, fresh, tmp_path):
     out = tmp_path / "app.tar"
     engine.images.save(["me/app:1"], out)

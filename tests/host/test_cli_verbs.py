@@ -140,7 +140,8 @@ def test_run_flags_reach_the_container(engine, tmp_path):
         1, "Error: configured logging driver does not support reading\n")
     cli(engine, "start", cid)                                   # detached: discarded
     engine.containers.get(cid).wait()
-    assert os.path.realpath(engine.containers.get(cid).bundle / "container.log") == os.devnull
+    log = engine.containers.get(cid).bundle / "container.log"     # the monitor kept no log
+    assert not log.exists() or os.path.realpath(log) == os.devnull
     cli(engine, "rm", cid)
 
 

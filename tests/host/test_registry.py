@@ -5,14 +5,13 @@ test's temp dir, stopped afterwards. skopeo, a second implementation, reads what
 """
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-import warnings
 
 import pytest
+# test_faults, test_api_* and test_registry_mirror import these from here too
+from registry_server import REGISTRY, Registry, free_port, htpasswd_line  # noqa: F401
 
 from dockyard.engine import Engine
 from dockyard.engine.errors import ContentError, ImageNotFound, Unauthorized
@@ -20,70 +19,12 @@ from dockyard.engine.image.blobs import sha256_digest
 from dockyard.engine.registry.client import RegistryClient
 from dockyard.engine.registry.pull import DOCKER_MANIFEST, OCI_INDEX
 
-REGISTRY = "/usr/bin/docker-registry"
 pytestmark = pytest.mark.skipif(not os.path.exists(REGISTRY),
                                 reason="needs docker-registry (apt-get install docker-registry)")
 
 
 def run(engine, image, cmd):
     return engine.containers.run(image, ["sh", "-c", cmd], remove=True, network="none").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def htpasswd_line(user: str, password: str) -> str:
-    # The registry accepts only bcrypt; glibc's crypt(3) (libxcrypt) makes $2b$ hashes.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    return f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
-
-
-class Registry:
-    """A running docker-registry: `.address` is host:port, `.storage` its filesystem root."""
-
-    def __init__(self, directory, users=None):
-        directory.mkdir()
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.storage = directory / "storage"
-        config = (f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                  f"    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
-                  f"http:\n  addr: {self.address}\n")
-        if users:
-            (directory / "htpasswd").write_text("".join(htpasswd_line(u, p)
-                                                        for u, p in users.items()))
-            config += (f"auth:\n  htpasswd:\n    realm: dockyard-test\n"
-                       f"    path: {directory / 'htpasswd'}\n")
-        (directory / "config.yml").write_text(config)
-        self.process = subprocess.Popen([REGISTRY, "serve", str(directory / "config.yml")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break                                  # 401: up, and asking for auth
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"docker-registry did not start: "
-                                       f"{self.process.stderr.read().decode()[-500:]}")
-                time.sleep(0.05)
-
-    def blob_file(self, digest: str):
-        hexpart = digest.split(":")[1]
-        return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(10)
-        self.process.stderr.close()
 
 
 @pytest.fixture
@@ -130,14 +71,17 @@ def test_push_built_image_remove_pull_back_and_run(engine, registry, tmp_path):
     # Chunked upload: PATCHes of 256 kB, then the PUT; the ~1 MB busybox layer takes several.
     pushed = engine.images.push(base, on_event=events.append, chunk_size=256 * 1024)
     layer = [(e["status"], e.get("current")) for e in events if e["type"] == "layer"]
-    assert layer[0] == ("uploading", 0) and layer[-1][0] == "done"
+    assert layer[:2] == [("preparing", None), ("uploading", 0)] and layer[-1][0] == "done"
     assert len([s for s, current in layer if current]) >= 4
     # The app's base layer is mounted from the busybox repository; the rest is uploaded whole.
     events.clear()
     pushed_app = engine.images.push(app, on_event=events.append)
     statuses = [(e["type"], e["status"]) for e in events if e["type"] != "pushed"]
-    assert statuses == [("layer", "mounted"), ("layer", "uploading"), ("layer", "done"),
-                        ("config", "uploading"), ("config", "done")]
+    assert statuses == [("layer", "preparing"), ("layer", "preparing"), ("layer", "mounted"),
+                        ("layer", "uploading"), ("layer", "done"), ("config", "uploading"),
+                        ("config", "done")]
+    assert {e["layer"] for e in events if e["type"] == "layer"} == {
+        layer.diff_id for layer in engine.images.get(app).layers}
     assert engine.images.inspect(app) and pushed_app["digest"].startswith("sha256:")
 
     for ref in (app, "app:1", base):
@@ -364,4 +308,40 @@ def test_zstd_push_is_read_back_by_a_pull_and_reused_by_the_next_push(engine, re
     third, events = f"{registry.address}/zstd/third:1", []
     fresh.images.tag(ref, third)
     assert fresh.images.push(third, on_event=events.append)["digest"] == pushed["digest"]
-    assert [e["status"] for e in events if e["type"] == "layer"] == ["mounted"]
+    assert [e["status"] for e in events if e["type"] == "layer"] == ["preparing", "mounted"]
+
+
+def test_several_layers_download_at_once_through_one_client(engine, registry, fresh):
+    """Four layers missing: pull fetches three at a time over one client's connections (the
+    http.client transport shared one socket between threads and failed here)."""
+    engine.images.build("FROM busybox\nRUN echo 1 > /one\nRUN echo 2 > /two\n"
+                        "RUN echo 3 > /three\n", context=None, tag="layers:1")
+    ref = f"{registry.address}/layers:1"
+    engine.images.tag("layers:1", ref)
+    engine.images.push(ref)
+    events = []
+    image = fresh.images.pull(ref, on_event=events.append)
+    assert len(image.layers) == 4
+    assert [e["status"] for e in events if e["type"] == "layer"].count("done") == 4
+    assert run(fresh, ref, "cat /one /two /three") == "1\n2\n3\n"
+
+
+def test_push_and_pull_platform_of_a_single_platform_image(engine, registry, fresh):
+    from dockyard.engine.image.model import host_architecture
+    ref = f"{registry.address}/plat:1"
+    engine.images.tag("busybox", ref)
+    other = "s390x" if host_architecture() != "s390x" else "amd64"
+    cli = [sys.executable, "-m", "dockyard.engine.cli", "--data-root", str(engine.root)]
+    refused = subprocess.run([*cli, "push", "--platform", f"linux/{other}", ref],
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and refused.stderr == (
+        f"Error: image with reference {ref} was found but does not match the specified "
+        f"platform: wanted linux/{other}, actual: linux/{host_architecture()}\n")
+    with pytest.raises(ImageNotFound):                        # nothing went to the registry
+        fresh.images.pull(ref)
+    engine.images.push(ref, platform=f"linux/{host_architecture()}")
+    with pytest.raises(ImageNotFound, match=f"wanted linux/{other}, actual"):
+        fresh.images.pull(ref, platform=other)
+    assert fresh.images.list() == [] and nothing_half_written(fresh) == []
+    assert fresh.images.pull(ref, platform=host_architecture()).id == \
+        engine.images.get(ref).id

@@ -34,7 +34,7 @@ class FakeRegistry:
     def __init__(self):
         self.urls: list[str] = []
 
-    def request(self, method, url, headers=None, body=None, *, verify=True, follow=True):
+    def request(self, method, url, headers=None, body=None, *, verify=True, attempts=None):
         self.urls.append(url)
         if url.endswith("/v2/"):
             good = "Basic " + base64.b64encode(b"me:secret").decode()

@@ -132,6 +132,40 @@ def test_apply_never_touches_anything_outside_the_target(base, entries, overlay)
     arena.check()
 
 
+SAFE_ENTRIES = st.lists(st.tuples(
+    st.builds("/".join, st.lists(st.sampled_from(["a", "b", "c", ".wh.a", ".wh..wh..opq"]),
+                                 min_size=1, max_size=3)),
+    st.sampled_from(["file", "file", "dir", "sym", "lnk"]),
+    st.sampled_from(["a", "b", "a/b", "c/a", "../x"]), st.binary(max_size=64)),
+    min_size=1, max_size=16)
+
+
+@FAST
+@given(entries=SAFE_ENTRIES, overlay=st.booleans())
+def test_an_empty_root_unpacks_exactly_as_one_holding_something_else(base, entries, overlay):
+    """An extraction into a root that started empty skips its existence checks; what it
+    makes (duplicates, implied parents, whiteouts, links) must not differ from the careful
+    path's result."""
+    top = tempfile.mkdtemp(dir=base)
+    results = []
+    for name, marker in (("empty", False), ("marked", True)):
+        target = os.path.join(top, name)
+        os.mkdir(target)
+        if marker:
+            with open(os.path.join(target, "zz-marker"), "wb") as f:
+                f.write(b"m")
+        try:
+            apply(io.BytesIO(layer_tar(entries, "SENTINEL")), target, overlay=overlay)
+            outcome = "ok"
+        except DockyardError as exc:
+            outcome = type(exc).__name__
+        tree = fingerprint(target)
+        tree.pop("zz-marker", None)
+        results.append((outcome, tree))
+    shutil.rmtree(top)
+    assert results[0] == results[1]
+
+
 @FAST
 @given(entries=ENTRIES)
 def test_import_never_touches_anything_outside_its_data_root(base, entries):

@@ -3,11 +3,14 @@ import json
 
 import pytest
 
-from dockyard.engine.errors import ContentError, InvalidArgument, RegistryError, Unauthorized
+from dockyard.engine.errors import (ContentError, ImageNotFound, InvalidArgument, RegistryError,
+                                    Unauthorized)
 from dockyard.engine.registry import auth
-from dockyard.engine.registry.client import RegistryClient, insecure_registries, registry_message
+from dockyard.engine.registry.client import (RegistryClient, insecure_registries,
+                                             registry_message, registry_mirrors)
 from dockyard.engine.image.store import ImageStore
-from dockyard.engine.registry.pull import _image_named, choose_platform
+from dockyard.engine.image.platform import check, choose as choose_platform, parse
+from dockyard.engine.registry.pull import _image_named
 
 
 def test_parse_bearer_and_basic_challenges():
@@ -64,6 +67,24 @@ def test_choose_platform_picks_os_arch_and_variant():
     assert choose_platform(entries, "windows/amd64", "x")["digest"] == "d"
     with pytest.raises(RegistryError, match="no matching manifest for linux/riscv64"):
         choose_platform(entries, "linux/riscv64", "x")
+    assert choose_platform(entries, "x86_64", "x")["digest"] == "c"      # linux/amd64
+    assert choose_platform([{"digest": "bare"}] + entries, "amd64", "x")["digest"] == "c"
+
+
+def test_platforms_parse_as_docker_reads_them_and_check_an_image():
+    assert str(parse("arm64")) == "linux/arm64" and str(parse("linux/aarch64/v8")) == \
+        "linux/arm64/v8"
+    assert parse(None).os == "linux"
+    for bad in ("linux/", "a/b/c/d", "/amd64"):
+        with pytest.raises(InvalidArgument, match="invalid platform"):
+            parse(bad)
+    config = {"os": "linux", "architecture": "arm64"}
+    check(config, "linux/arm64/v8", "x")                # arm64's v8 is arm64
+    check(config, None, "x")
+    with pytest.raises(ImageNotFound, match="^image with reference x was found but does not "
+                                            "match the specified platform: wanted linux/amd64, "
+                                            "actual: linux/arm64$"):
+        check(config, "linux/amd64", "x")
 
 
 def test_registry_messages_are_one_line():
@@ -79,8 +100,27 @@ def test_scheme_and_insecure_settings(tmp_path, monkeypatch):
     assert insecure_registries(tmp_path) == {"a.example:5000", "b.example", "c.example"}
     assert RegistryClient("c.example", root=tmp_path).insecure is True
     assert RegistryClient("d.example", root=tmp_path).insecure is False
-    assert RegistryClient("localhost:5000").local and RegistryClient("127.0.0.1:1").local
+    assert RegistryClient("localhost:5000").plain and RegistryClient("127.0.0.1:1").plain
+    assert not RegistryClient("c.example", root=tmp_path).plain     # HTTPS first, unchecked
     assert RegistryClient("docker.io").host == "registry-1.docker.io"
+
+
+def test_mirrors_come_from_the_engine_the_environment_and_registries_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKYARD_REGISTRY_MIRRORS", "https://env.example, http://both.example")
+    (tmp_path / "registries.json").write_text(
+        '{"registry-mirrors": ["http://both.example", "https://file.example"]}')
+    assert registry_mirrors(tmp_path, {"registry-mirrors": ["http://daemon.example:5000"]}) == [
+        "http://daemon.example:5000", "https://env.example", "http://both.example",
+        "https://file.example"]
+    mirror = RegistryClient("docker.io", root=tmp_path, endpoint="http://daemon.example:5000")
+    assert (mirror.host, mirror.plain, mirror.domain) == ("daemon.example:5000", True,
+                                                          "docker.io")
+    secure = RegistryClient("docker.io", endpoint="mirror.example")
+    assert (secure.endpoint, secure.plain, secure.insecure) == ("https://mirror.example",
+                                                                False, False)
+    for bad in ("ftp://m.example", "https://m.example/v2/", "http://"):
+        with pytest.raises(InvalidArgument, match="invalid registry mirror"):
+            RegistryClient("docker.io", endpoint=bad)
 
 
 def test_basic_challenge_without_credentials_is_unauthorized():
