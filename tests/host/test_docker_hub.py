@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dockyard.engine import Engine
-from dockyard.engine.errors import BuildError, RegistryError
+from dockyard.engine.errors import RegistryError
 from dockyard.engine.image.model import host_architecture
 from dockyard.engine.registry.pull import OCI_INDEX
 
@@ -141,11 +141,12 @@ def test_docker_hub_names_tokens_and_the_platform_of_an_index(hub, tmp_path):
 
 def test_the_pull_rate_limit_is_one_clear_line(hub, tmp_path):
     hub.remaining = 0
-    with pytest.raises(RegistryError) as caught:
-        Engine(tmp_path / "fresh").images.pull("python:3.12-slim")
-    message = str(caught.value)
-    assert "toomanyrequests: You have reached your pull rate limit" in message
-    assert message.endswith("(pull rate limit: 0 of 100 pulls left per 6 h; `dockyard login` "
-                            "raises it)")
-    with pytest.raises(BuildError, match="pulling it: .*pull rate limit: 0 of 100"):
-        Engine(tmp_path / "other").images.build("FROM python:3.12\n", context=None)
+    notes = []
+    # A mirror that refuses is passed over, as Docker does (then Hub itself, out of reach
+    # here); its refusal is one note naming Hub's pull-rate headers.
+    with pytest.raises(RegistryError):
+        Engine(tmp_path / "fresh").images.pull("python:3.12-slim", on_event=notes.append)
+    (note,) = [e["message"] for e in notes if e.get("type") == "note"]
+    assert "toomanyrequests: You have reached your pull rate limit" in note
+    assert note.endswith("(pull rate limit: 0 of 100 pulls left per 6 h; `dockyard login` "
+                         "raises it)")
