@@ -18,6 +18,7 @@ still rebuild the exact tar.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import os
 import shutil
@@ -34,6 +35,7 @@ KEPT_XATTRS = ("security.capability", "user.")
 WRITERS = 4                          # threads creating small files while the tar streams on
 SMALL = 1 << 20                      # files up to this size go to a writer thread
 WINDOW = 8 << 20                     # bytes of such files held at once
+BATCH = 64                           # small files per writer task: fewer hand-offs per file
 
 
 class Extracted:
@@ -94,14 +96,38 @@ class _Job:
         # root. Anything removed later drops what it could have changed (see _forget).
         self.parents: dict[str, str] = {root: root}
         self.pool = None
-        self.pending: dict[str, concurrent.futures.Future] = {}
+        self.pending: set[str] = set()       # files given to writers, maybe not made yet
+        self.batch: list = []                # (target, data, entry) not yet handed over
+        self.batch_bytes = 0
+        self.inflight: collections.deque = collections.deque()    # (future, bytes), oldest 1st
         self.held = 0
+        # Into an empty root, nothing exists but what this job made: every path it created
+        # is in `made` (a superset: removals are not subtracted), so a name not in it needs
+        # no lstat before it is created. Into a root with content, every name is checked.
+        with os.scandir(root) as listing:
+            self.fresh = next(listing, None) is None
+        self.made: set[str] = set()
 
     def drain(self) -> None:
         """Wait for every file a writer thread is still making (raising its OSError)."""
-        pending, self.pending, self.held = self.pending, {}, 0
-        for future in pending.values():
+        self._hand_over()
+        inflight, self.inflight, self.held = self.inflight, collections.deque(), 0
+        self.pending.clear()
+        for future, _ in inflight:
             future.result()
+
+    def _hand_over(self) -> None:
+        """Give the batch to a writer; wait for the oldest ones while too many bytes are held
+        (the reader streams on meanwhile: no full stop as a drain would make)."""
+        if not self.batch:
+            return
+        self.inflight.append((self.pool.submit(_create_all, self.batch), self.batch_bytes))
+        self.held += self.batch_bytes
+        self.batch, self.batch_bytes = [], 0
+        while self.held > WINDOW:
+            future, size = self.inflight.popleft()
+            future.result()
+            self.held -= size
 
     def _parent(self, name: str, entry) -> str:
         """The real directory `name`'s entry goes in, made if needed; ContentError if it
@@ -117,6 +143,10 @@ class _Job:
             raise ContentError(f"{entry.name!r} lies under a file that is not a directory")
         os.makedirs(parent, 0o755, exist_ok=True)
         self.parents[named] = parent
+        made = parent
+        while made != self.root and made not in self.made:     # makedirs' new directories
+            self.made.add(made)
+            made = os.path.dirname(made)
         return parent
 
     def _forget(self, path: str) -> None:
@@ -167,10 +197,12 @@ class _Job:
             self._remove(victim)
             if self.overlay:
                 os.mknod(victim, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+                self.made.add(victim)
             return False
         link = self._link_source(entry) if entry.kind == "hardlink" else None
         if not (entry.kind == "dir" and os.path.isdir(target) and not os.path.islink(target)):
             self._remove(target)                 # never write through an existing symlink
+        self.made.add(target)                    # before a writer thread may create it
         kept = self._make(reader, entry, target, link)
         self.extracted.add(target)
         return kept
@@ -214,10 +246,11 @@ class _Job:
             self.records[target] = self.split.file("diff/" + rel, entry.size)
         if entry.size <= SMALL:                  # a writer thread makes it; we read on
             data = reader.skip()
-            self.pending[target] = self.pool.submit(_create, target, [data], entry)
-            self.held += len(data)
-            if self.held > WINDOW:
-                self.drain()
+            self.pending.add(target)
+            self.batch.append((target, data, entry))
+            self.batch_bytes += len(data)
+            if len(self.batch) >= BATCH or self.batch_bytes >= SMALL:
+                self._hand_over()
         else:
             _create(target, reader.content(), entry)
 
@@ -226,6 +259,8 @@ class _Job:
 
     def _remove(self, path: str) -> None:
         """Remove what is at `path`, moving aside files the index still names."""
+        if self.fresh and path not in self.made:
+            return                               # surely absent: nothing made it
         if self.pending and (path in self.pending or os.path.lexists(path)):
             self.drain()
         if not os.path.lexists(path):
@@ -256,6 +291,11 @@ class _Job:
         for path, entry in reversed(self.dirs):
             if os.path.isdir(path) and not os.path.islink(path):
                 self._attributes(path, entry)
+
+
+def _create_all(batch: list) -> None:
+    for path, data, entry in batch:
+        _create(path, [data], entry)
 
 
 def _create(path: str, chunks, entry) -> None:
