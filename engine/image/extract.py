@@ -32,7 +32,8 @@ META_PREFIX = ".wh..wh."            # aufs bookkeeping (.wh..wh.plnk, ...) is sk
 # xattrs a layer may set: file capabilities (ping, ...) and user data. Never trusted.* (that
 # is overlayfs's own namespace) or security labels of another host.
 KEPT_XATTRS = ("security.capability", "user.")
-WRITERS = 4                          # threads creating small files while the tar streams on
+WRITERS = min(4, max(2, os.cpu_count() or 2))   # threads making small files as the tar streams
+# on; more than cores only fight over the GIL (measured: 4 on 2 cores cost ~50% more CPU)
 SMALL = 1 << 20                      # files up to this size go to a writer thread
 WINDOW = 8 << 20                     # bytes of such files held at once
 BATCH = 64                           # small files per writer task: fewer hand-offs per file
