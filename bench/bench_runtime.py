@@ -1,5 +1,6 @@
 """Runtime bench: `run --rm true` (create+start+wait+remove), monitor memory, 50 detached sleeps,
-and what seccomp and the devices cgroup add to `run --rm true` (with and without, same run).
+what seccomp and the devices cgroup add to `run --rm true` (with and without, same run), and the
+monitor's memory with a health check probing, beside monitors without one (same run).
 
     .venv/bin/python bench/bench_runtime.py        # root, busybox-static, gcc + libc6-dev
 """
@@ -140,6 +141,33 @@ def _libseccomp_build(lib):
     return elapsed
 
 
+def health_memory(root, count=10, seconds=3.0):
+    """PSS/RSS of monitors probing a health check every 100 ms, and of monitors without one."""
+    from dataclasses import replace
+    from dockyard.engine.runtime.spec import Healthcheck
+    check = Healthcheck(("CMD-SHELL", "echo ok"), interval=100_000_000)
+    groups = {"with a health check": [replace(spec(root, ["sleep", "60"]), healthcheck=check)
+                                      for _ in range(count)],
+              "without": [spec(root, ["sleep", "60"]) for _ in range(count)]}
+    for specs in groups.values():
+        for s in specs:
+            process.create(s)
+            process.start(s.bundle)
+    time.sleep(seconds)                     # ~30 probes each
+    try:
+        for name, specs in groups.items():
+            mem = [pss_kib(process.state(s.bundle).monitor) for s in specs]
+            probes = [len((process.state(s.bundle).health or {}).get("Log", [])) for s in specs]
+            print(f"  monitor {name}: PSS median {statistics.median(m['Pss'] for m in mem):.0f} KiB, "
+                  f"RSS {statistics.median(m['Rss'] for m in mem):.0f} KiB ({count} running"
+                  + (f", {seconds:.0f} s of probes every 100 ms, log of {max(probes)})" if probes[0] else ")"))
+    finally:
+        for specs in groups.values():
+            for s in specs:
+                process.stop(s.bundle, timeout=0)
+                process.remove(s.bundle)
+
+
 def main():
     root = tempfile.mkdtemp(prefix="dockyard-bench-")
     try:
@@ -172,6 +200,8 @@ def main():
               f"RSS {statistics.median(m['Rss'] for m in mem):.0f} KiB (50 running)")
         one = pss_kib(states[0].pid)
         print(f"container PID 1 (sleep): PSS {one['Pss']} KiB, RSS {one['Rss']} KiB")
+        print("monitor memory with and without a health check:")
+        health_memory(root)
         t = time.perf_counter()
         for s in specs:
             process.stop(s.bundle, timeout=0)

@@ -69,16 +69,18 @@ class Docker(Peer):
 
     name = "docker"
     binaries = ("/usr/sbin/dockerd", DOCKER)
+    # A test-net bridge address keeps docker0 clear of 172.17/16, which dockyard's bridge may
+    # use; a benchmark of user networks alone passes ("--bridge", "none") instead.
+    bridge_args = ("--bip", "198.19.251.1/24")
 
     def start(self, work, tarball):
         self.work, self.sock = work, work / "docker.sock"
         self.env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}", DOCKER_CLI_HINTS="false")
-        # No iptables and no forwarding: the host's firewall belongs to others. A test-net
-        # bridge address keeps docker0 clear of 172.17/16, which dockyard's bridge may use.
+        # No iptables and no forwarding: the host's firewall belongs to others.
         argv = ["/usr/sbin/dockerd", "--data-root", str(work / "data"), "--exec-root",
                 str(work / "exec"), "--pidfile", str(work / "dockerd.pid"), "-H",
                 f"unix://{self.sock}", "--iptables=false", "--ip6tables=false",
-                "--ip-forward=false", "--ip-masq=false", "--bip", "198.19.251.1/24",
+                "--ip-forward=false", "--ip-masq=false", *self.bridge_args,
                 "--cgroup-parent", f"/{PREFIX}-docker", "--storage-driver", "overlay2"]
         self.log = open(work / "dockerd.log", "wb")
         self.daemon = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,

@@ -6,8 +6,8 @@ dockyard's side goes through `dockyard.engine.Engine` in-process and through the
 on a temporary data root holding `engine.images.bootstrap("busybox")`. The peers (bench/peers.py:
 Docker classic and BuildKit, Podman, Buildah, runc, crun, unshare) run the same workloads in
 temporary roots of their own. Each table gives every tool's figure and the ratio tool/dockyard
-(in-process). Then the engine-side scripts (bench_runtime.py, bench_build.py, bench_network.py)
-run and their output is appended. The report is printed and written to .artifacts/bench.md
+(in-process). Then the engine-side scripts (bench_runtime.py, bench_build.py, bench_network.py,
+bench_dns.py, ...) run and their output is appended. The report is printed and written to .artifacts/bench.md
 (and the figures to .artifacts/bench.json). Needs root; takes about 5 minutes, plus the big-data
 script's (bench_bigdata.py: a gigabyte twice through every tool, 10-20 minutes).
 """
@@ -34,13 +34,16 @@ BASE = "dockyard"
 ROUNDS = {"run_none": 20, "run_bridge": 20, "sleepers": 50, "build_cold": 5, "build_cached": 10}
 QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_cached": 3}
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
+           ("bench_dns.py", []),
            ("bench_isolation.py", []), ("bench_notebook.py", []), ("bench_api.py", []),
-           ("bench_bigdata.py", []))
+           ("bench_bigdata.py", []), ("bench_lock.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
               "bench_network.py": ["--mib", "64", "--rounds", "3"],
+              "bench_dns.py": ["--rounds", "3", "--queries", "100"],
               "bench_notebook.py": ["--rounds", "2"],
               "bench_api.py": ["--rounds", "3", "--requests", "2000"],
-              "bench_bigdata.py": ["--mib", "64", "--files", "1000"]}
+              "bench_bigdata.py": ["--mib", "64", "--files", "1000"],
+              "bench_lock.py": ["--files", "1000", "--rounds", "2"]}
 TIMEOUTS = {"bench_bigdata.py": 3600}      # 1 GiB twice, through every tool
 
 # (benchmark key, title, the issue's target for dockyard)

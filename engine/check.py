@@ -146,7 +146,7 @@ def _container_state(engine, cid, repair) -> list[tuple[str, bool]]:
     if status == "dead":
         return [_fixed(f"container {cid[:12]}: its monitor died while it ran", repair,
                        lambda: recovery.settle(engine, cid))]
-    if status == "running":
+    if status in ("running", "restarting"):
         return []
     if not holding(engine, cid) and os.path.lexists(engine.root / "netns" / cid):
         return [_fixed(f"stopped container {cid[:12]} still holds its network", repair,
@@ -186,8 +186,9 @@ def _record_name(engine, cid) -> str | None:
 
 
 def _processes(engine, repair) -> list[tuple[str, bool]]:
-    """Monitors (and what they run) of container directories that are gone."""
-    found = []
+    """Monitors (and what they run) of container directories that are gone; embedded DNS
+    servers of containers that don't run, and running containers that lost theirs."""
+    found, servers = [], {}
     folder = str(engine.root / "containers") + "/"
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
@@ -195,11 +196,41 @@ def _processes(engine, repair) -> list[tuple[str, bool]]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if (len(argv) >= 3 and b"dockyard-shim" in argv[0] and argv[1] == b"run"
-                and argv[2].decode(errors="replace").startswith(folder)
-                and not os.path.isdir(argv[2])):
+        if not (len(argv) >= 3 and b"dockyard-shim" in argv[0]
+                and argv[2].decode(errors="replace").startswith(folder)):
+            continue
+        if argv[1] == b"run" and not os.path.isdir(argv[2]):
             found.append(_fixed(f"monitor {pid} runs a container whose directory is gone",
                                 repair, lambda p=int(pid): _kill_tree(p)))
+        elif argv[1] == b"dns":
+            servers[argv[2].decode(errors="replace")] = int(pid)
+    return found + _dns_servers(engine, servers, repair)
+
+
+def _dns_servers(engine, servers: dict[str, int], repair) -> list[tuple[str, bool]]:
+    """{bundle: pid} of the embedded DNS servers (runtime/shim_dns.c) against the containers:
+    one runs exactly while its container's PID 1 does (the monitor starts it before and
+    kills it after)."""
+    from .network.dns import RECORDS
+    found = []
+    for bundle, pid in servers.items():
+        try:
+            status = engine.runtime.state(bundle).status
+        except (OSError, DockyardError):        # its directory is gone
+            status = "removed"
+        if status in ("exited", "dead", "removed"):
+            found.append(_fixed(f"DNS server {pid} of container {os.path.basename(bundle)[:12]}, "
+                                f"which is {status}", repair,
+                                lambda p=pid: os.kill(p, signal.SIGKILL)))
+    for records in glob.glob(str(engine.root / "containers" / "*" / RECORDS)):
+        bundle = os.path.dirname(records)
+        try:
+            state = engine.runtime.state(bundle)
+        except (OSError, DockyardError):
+            continue
+        if state.status == "running" and bundle not in servers and os.path.exists(f"/proc/{state.pid}"):
+            found.append((f"container {os.path.basename(bundle)[:12]} runs without its DNS "
+                          "server (127.0.0.11 answers no more): restart it", False))
     return found
 
 

@@ -43,9 +43,11 @@ def container_inspect(container, size: bool = False) -> dict:
         "Id": record["Id"], "Created": record["Created"], "Path": record["Path"],
         "Args": record["Args"],
         "State": {
+            # restarting counts as running, as in Docker (rm, stop... treat it so)
             "Status": "paused" if paused else state.status,
-            "Running": state.status == "running", "Paused": paused,
-            "Restarting": False, "OOMKilled": bool(state.oom_killed), "Dead": state.status == "dead",
+            "Running": state.status in ("running", "restarting"), "Paused": paused,
+            "Restarting": state.status == "restarting",
+            "OOMKilled": bool(state.oom_killed), "Dead": state.status == "dead",
             "Pid": state.pid or 0 if state.status == "running" else 0,
             "ExitCode": state.exit_code or 0, "Error": state.error or "",
             "StartedAt": state.started_at or ZERO_TIME, "FinishedAt": state.finished_at or ZERO_TIME,
@@ -53,8 +55,8 @@ def container_inspect(container, size: bool = False) -> dict:
         },
         "Image": record["Image"],
         "ResolvConfPath": str(bundle / "resolv.conf"), "HostnamePath": str(bundle / "hostname"),
-        "HostsPath": str(bundle / "hosts"), "LogPath": str(bundle / "container.log"),
-        "Name": record["Name"], "RestartCount": record.get("RestartCount", 0),
+        "HostsPath": str(bundle / "hosts"), "LogPath": log_path(container),
+        "Name": record["Name"], "RestartCount": state.restart_count,
         "Driver": "overlay2", "Platform": "linux", "MountLabel": "", "ProcessLabel": "",
         "AppArmorProfile": "", "ExecIDs": None,
         "HostConfig": host_config(record.get("HostConfig") or {}),
@@ -63,7 +65,7 @@ def container_inspect(container, size: bool = False) -> dict:
             "UpperDir": str(bundle / "upper"), "WorkDir": str(bundle / "work")},
             "Name": "overlay2"},
     }
-    if getattr(state, "health", None):
+    if state.health:        # the monitor's health.json, once a container with a check started
         inspect["State"]["Health"] = state.health
     if size:
         inspect.update(zip(("SizeRw", "SizeRootFs"), sizes(container)))
@@ -73,6 +75,12 @@ def container_inspect(container, size: bool = False) -> dict:
         "NetworkSettings": networks,
     })
     return inspect
+
+
+def log_path(container) -> str:
+    """The json-file log's path; "" with --log-driver none, which keeps none (as Docker)."""
+    config = container.record.get("HostConfig", {}).get("LogConfig") or {}
+    return "" if config.get("Type") == "none" else str(container.bundle / "container.log")
 
 
 def host_config(recorded: dict) -> dict:
@@ -228,12 +236,15 @@ def port_list(ports: dict) -> list[dict]:
 
 
 def status_text(state, now: float | None = None) -> str:
-    """Docker's Status: "Up 2 hours", "Exited (0) 3 seconds ago", "Created", "Dead"."""
+    """Docker's Status: "Up 2 hours (healthy)", "Up 3 seconds (health: starting)",
+    "Restarting (1) 2 seconds ago", "Exited (0) 3 seconds ago", "Created", "Dead"."""
     now = time.time() if now is None else now
     if state.status == "running":
-        health = getattr(state, "health", None)
-        suffix = f" ({health['Status']})" if health and health.get("Status") else ""
+        health = (state.health or {}).get("Status")
+        suffix = f" (health: {health})" if health == "starting" else f" ({health})" if health else ""
         return f"Up {human_duration(now - _unix(state.started_at))}{suffix}"
+    if state.status == "restarting":
+        return f"Restarting ({state.exit_code or 0}) {human_duration(now - _unix(state.finished_at))} ago"
     if state.status == "dead":
         return "Dead"
     if state.status == "created" or not state.started_at or state.started_at == ZERO_TIME:

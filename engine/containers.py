@@ -22,7 +22,7 @@ from .runtime.process import State
 from .storage import atomic_write_json
 
 STOPPED = ("created", "exited", "dead")
-ALIVE = ("running", "paused")
+ALIVE = ("running", "restarting", "paused")   # the monitor acts for it
 
 
 class Container:
@@ -89,7 +89,8 @@ class Container:
 
     def stop(self, timeout: float | None = None) -> State:
         """SIGTERM (or the image's stop signal), SIGKILL after `timeout` s; stopped is fine.
-        A paused container is thawed first, so it can act on the signal."""
+        A paused container is thawed first, so it can act on the signal. Stopped for good: the
+        restart policy applies again after the next start."""
         if timeout is None:
             timeout = self.record["Config"].get("StopTimeout") or 10
         if self.status == "paused":
@@ -103,14 +104,26 @@ class Container:
         return state
 
     def kill(self, signal="KILL"):
-        """Send `signal`; a paused container is thawed after it, so the signal arrives."""
+        """docker kill: the signal to PID 1; a paused container is thawed after it, so the signal
+        arrives. SIGKILL or the stop signal (any signal, when the container sets none) also
+        stops it for good, as Docker's kill does."""
         status = self.status
         if status not in ALIVE:
             raise Conflict(f"container {self.name} is not running")
-        self.engine.runtime.kill(self.bundle, signal)
+        runtime = self.engine.runtime
+        signum, stop_signal = runtime.signal_number(signal), self.record["Config"].get("StopSignal")
+        for_good = signum == signals.SIGKILL or not stop_signal or \
+            signum == runtime.signal_number(stop_signal)
+        if for_good:
+            runtime.mark_stopped(self.bundle)
+        try:
+            runtime.kill(self.bundle, signal)
+        except Conflict:
+            if not for_good:        # it exited meanwhile, and the mark keeps it down: done
+                raise
         if status == "paused":
-            self.engine.runtime.freeze(self.bundle, False)
-        self.emit("kill", signal=int(self.engine.runtime.signal_number(signal)))
+            runtime.freeze(self.bundle, False)
+        self.emit("kill", signal=int(signum))
 
     def pause(self, frozen: bool = True):
         """docker pause: freeze every process of the container (cgroup freezer)."""
@@ -138,9 +151,12 @@ class Container:
         self.start()
         self.emit("restart")
 
-    def wait(self, timeout: float | None = None) -> dict:
-        state = self.engine.runtime.wait(self.bundle, timeout)
-        if state.status == "running":
+    def wait(self, timeout: float | None = None, *, exit_of: int | None = None) -> dict:
+        """docker wait: until the container has stopped, restarts included; exit_of=PID 1 of
+        one run: until that run has exited (Docker's next-exit: a restart may follow)."""
+        state = self.engine.runtime.wait(self.bundle, timeout, exit_of=exit_of)
+        if (state.status == "running" and state.pid == exit_of) if exit_of else \
+                state.status in ALIVE:
             raise TimeoutError(f"container {self.name} still running after {timeout} s")
         return {"StatusCode": state.exit_code, "Error": state.error and {"Message": state.error}}
 
@@ -158,22 +174,22 @@ class Container:
         return chunks if stream or follow else b"".join(chunks)
 
     def log_entries(self, *, follow=False, tail=None, since=None, until=None, attached=False,
-                    stop=lambda: False, file=None):
+                    stop=lambda: False, file=None, run_of=None):
         """LogEntry(stream, time, data) items of the log. `attached`: for a client attached
         since its start, which reads the output even with the `none` log driver. Follow ends
-        at the exit or once `stop()`; `file` is the log as open_log() gave it, read on from
-        where it stands."""
-        if self.log_driver == "none" and not attached:
+        at the exit (run_of=PID: of that run; else restarts go on) or once `stop()`; `file` is
+        the log as open_log() gave it, read on from where it stands."""
+        if self.log_driver == "none" and not attached and run_of is None:
             raise Conflict("configured logging driver does not support reading")
         return self.engine.runtime.logs(self.bundle, follow=follow, tail=tail, since=since,
-                                        until=until, stop=stop, file=file)
+                                        until=until, stop=stop, file=file, run_of=run_of)
 
     def open_log(self, *, at_end=True):
         """The log, held open (at its end: what comes next) for a reader that attaches now."""
         return self.engine.runtime.open_log(self.bundle, at_end=at_end)
 
     def resize(self, height: int, width: int) -> None:
-        """The window size of the container's TTY (docker run -t)."""
+        """The window size of the container's TTY (docker run -t); Conflict without one."""
         self.engine.runtime.resize(self.bundle, height, width)
 
     def open_stdin(self):
@@ -195,12 +211,14 @@ class Container:
         return proc.returncode, out
 
     def exec_process(self, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                     stdin=False, detach=False, winsize=None):
+                     stdin=False, detach=False, winsize=None, terminal=False):
         """docker exec as a Popen whose return code is the command's (see engine/execs.py);
-        a TTY starts `winsize` (rows, cols) big. Call exec_done(proc) once it has ended."""
+        a TTY starts `winsize` (rows, cols) big; terminal: this process's own terminal is the
+        exec's (runtime.exec). Call exec_done(proc) once it has ended."""
         from .execs import exec_process      # ~3 ms: exec (and cp with a running container)
         return exec_process(self, cmd, user=user, workdir=workdir, environment=environment,
-                            tty=tty, stdin=stdin, detach=detach, winsize=winsize)
+                            tty=tty, stdin=stdin, detach=detach, winsize=winsize,
+                            terminal=terminal)
 
     def exec_resize(self, proc, height: int, width: int) -> None:
         """The window size of a running exec_process(tty=True) process's TTY."""
@@ -326,7 +344,7 @@ class Containers:
                 if ref:
                     wanted.values.setdefault(key, []).append(ref)
             return select_containers(self.engine, found, wanted, all=all, limit=limit)
-        return found if all else [c for c in found if _running(c)]
+        return found if all else [c for c in found if _alive(c)]
 
     def images_in_use(self) -> frozenset[str]:
         return frozenset(c.record["Image"] for c in self.list(all=True))
@@ -366,9 +384,10 @@ class Containers:
         try:
             self.start(container)
             state = self.engine.runtime.wait(container.bundle)
-            out = container.logs(stdout=stdout, stderr=stderr)
+            readable = container.log_driver != "none"       # docker-py: None without a log
+            out = container.logs(stdout=stdout, stderr=stderr) if readable else None
             if state.exit_code:
-                err = container.logs(stdout=False, stderr=True)
+                err = container.logs(stdout=False, stderr=True) if readable else b""
                 raise ContainerError(f"container {container.name} exited with {state.exit_code}: "
                                      f"{err.decode(errors='replace').strip()[-300:]}",
                                      state.exit_code, err)
@@ -390,17 +409,16 @@ class Containers:
                     settle(self.engine, container.id)
 
     def start(self, container: Container, attach: bool = False) -> State:
-        """Start the container's process (a running one is left alone), taking its network
-        again if it had stopped. `attach`: a client follows the output from now on; with the
-        `none` log driver only such a client gets it (the log holds this run's output), else
-        it is discarded."""
+        """Start the container's process (a running or restarting one is left alone), taking
+        its network again if it had stopped. `attach`: a client follows this run's output;
+        with the `none` log driver only such a client gets it."""
         try:
             with self.engine.runtime.start_lock(str(container.bundle)):
                 status = container.state.status
-                if status == "running":
+                if status in ("running", "restarting"):
                     return container.state
                 if container.log_driver == "none":
-                    _discard_log(container.bundle / "container.log", keep_this_run=attach)
+                    _none_log(container.bundle / "container.log", attached=attach)
                 if status != "created" and container.record.get("Endpoints"):
                     with intents.held(self.engine.root, container.id, "start"):
                         endpoints.rejoin(self.engine, container)
@@ -425,9 +443,10 @@ class Containers:
             if container.status in ALIVE:
                 if not force:
                     raise Conflict(f"cannot remove container {container.name}: container is "
-                                   "running: stop the container before removing or force remove")
+                                   f"{container.status}: stop the container before removing or "
+                                   "force remove")
                 try:
-                    container.kill(signals.SIGKILL)
+                    container.kill(signals.SIGKILL)     # and no restart: stopped for good
                 except Conflict:            # it exited (or was killed by someone else) meanwhile
                     pass
                 self.engine.runtime.wait(container.bundle, 10)
@@ -522,18 +541,17 @@ class Containers:
         atomic_write_json(container.bundle / "container.json", container.record)
 
 
-def _running(container) -> bool:
+def _alive(container) -> bool:
+    """Running or restarting (what `ps` lists); False once removed while we looked."""
     try:
-        return container.state.status == "running"
-    except ContainerNotFound:       # removed while we looked
+        return container.state.status in ("running", "restarting")
+    except ContainerNotFound:
         return False
 
 
-def _discard_log(path, keep_this_run: bool) -> None:
-    """The `none` log driver: the monitor's log is /dev/null, or an empty file that only the
-    attached client reads and the next start empties."""
+def _none_log(path, attached: bool) -> None:
+    """The `none` log driver: the monitor writes container.log only if it exists at the start,
+    left empty for a client attached to this run; nothing is kept for `logs`."""
     path.unlink(missing_ok=True)
-    if keep_this_run:
+    if attached:
         path.touch()
-    else:
-        path.symlink_to(os.devnull)

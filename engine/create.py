@@ -6,13 +6,16 @@ yet; `Containers.start` starts the monitor; `Containers.create_from` makes the C
 the record.
 """
 import os
+import shutil
 import sys
 
 from . import intents
 from .endpoints import join as join_network, refresh_hosts
 from .errors import Conflict, DockyardError, InvalidArgument, VolumeNotFound
+from .network.dns import wants_embedded
 from .options import RunOptions
 from .runtime import cgroups, convert
+from .runtime.monitor_options import health_config, merge_health
 from .runtime.resources import shm_bytes
 from .storage import atomic_write_json, now_rfc3339
 
@@ -22,10 +25,9 @@ def create_container(engine, options: RunOptions) -> tuple[dict, list[str]]:
     cgroups.warm_up()           # the start that usually follows joins a cgroup sooner
     # Flags are checked before anything is made: a typo costs no name, veth or volume.
     convert.settings(options)
+    convert.parse_links(options.links)
+    _check_container_network(options)
     exposed = convert.parse_expose(options.expose)
-    if options.log_driver not in ("json-file", "none"):
-        raise InvalidArgument(f'logging driver "{options.log_driver}" is not supported here '
-                              "(json-file or none)")
     image = engine.images.get_or_pull(options.image, options.pull,
                                       platform=options.platform)
     cid = os.urandom(32).hex()
@@ -41,6 +43,7 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
         undo.append(lambda: os.unlink(engine.containers.names_dir / name))
         hostname = _hostname(engine, options, cid)
         netns, endpoints, ports = _network(engine, cid, name, hostname, options, image, undo)
+        _check_legacy_links(engine, options, endpoints)
         mounts = _mounts(engine, image, options, undo)
         anonymous = [m.source for m in mounts if _is_anonymous(engine, m)]
         if anonymous:
@@ -51,9 +54,11 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
             lowerdirs=engine.store.lowerdirs(image), hostname=hostname, netns=netns,
             mounts=mounts, on_exit=_on_exit(engine, cid) if options.auto_remove or endpoints
             else (), gateway=next((e["Gateway"] for e in endpoints.values() if e.get("Gateway")),
-                                  None))
+                                  None),
+            dns_resolver=_embedded_dns(engine, endpoints, options.dns))
         engine.runtime.create(spec)     # leaves nothing behind if it fails
         undo.append(lambda: engine.runtime.remove(spec.bundle))
+        _share_resolv_conf(engine, options, engine.root / "containers" / cid)
         record = _record(name, image, options, spec, exposed,
                          mounts=[_mount_record(engine, m) for m in mounts],
                          endpoints=endpoints, ports=ports)
@@ -73,6 +78,7 @@ def _create(engine, options, image, cid, intent, exposed) -> tuple[dict, list[st
 def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) -> dict:
     """container.json: Docker's Config and HostConfig of the container, from its spec."""
     image_config = image.config.get("config") or {}
+    health = merge_health(image_config.get("Healthcheck"), health_config(options.healthcheck))
     return {
         "Id": spec.id, "Name": "/" + name, "Created": now_rfc3339(),
         "Image": image.id, "ImageRef": options.image,
@@ -91,6 +97,8 @@ def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) ->
             "StopSignal": spec.stop_signal if options.stop_signal
             or image_config.get("StopSignal") else None,
             "StopTimeout": options.stop_timeout,
+            # Docker's merge of the --health-* flags over the image's HEALTHCHECK
+            **({"Healthcheck": health} if health else {}),
         },
         "HostConfig": {
             "AutoRemove": options.auto_remove, "NetworkMode": options.network or "default",
@@ -104,8 +112,12 @@ def _record(name, image, options, spec, exposed, *, mounts, endpoints, ports) ->
             "VolumesFrom": list(options.volumes_from),
             "ExtraHosts": [f"{n}:{a}" for n, a in spec.extra_hosts] or None,
             "Dns": list(spec.dns), "DnsSearch": list(spec.dns_search),
-            "DnsOptions": list(spec.dns_options), "ShmSize": shm_bytes(options.shm_size),
-            "LogConfig": {"Type": options.log_driver, "Config": {}},
+            "DnsOptions": list(spec.dns_options),
+            "Links": [f"/{t}:/{name}/{a}" for t, a in convert.parse_links(options.links)]
+            or None, "ShmSize": shm_bytes(options.shm_size),
+            "RestartPolicy": {"Name": spec.restart, "MaximumRetryCount": spec.restart_max},
+            "LogConfig": {"Type": spec.log_driver, "Config": dict(options.log_opts)},
+            "ConsoleSize": list(options.console_size or (0, 0)),
             "Sysctls": dict(spec.sysctls), "GroupAdd": list(spec.group_add) or None,
             "OomKillDisable": spec.oom_kill_disable, "CpuShares": spec.cpu_shares,
             "CpusetCpus": spec.cpuset_cpus, "MemoryReservation": spec.memory_reservation,
@@ -151,6 +163,43 @@ def _network(engine, cid, name, hostname, options, image, undo):
         return f"/proc/{other.state.pid}/ns/net", {}, {}
     undo.append(lambda: engine.networks.release(cid))
     return join_network(engine, cid, name, hostname, options, image)
+
+
+def _embedded_dns(engine, endpoints, dns_servers) -> bool:
+    """Whether the container gets the embedded DNS server: on a user-defined network, as in
+    Docker (the default bridge resolves no names), unless --dns names its own loopback."""
+    return (any(not engine.networks.is_default(n) for n in endpoints)
+            and wants_embedded(dns_servers))
+
+
+def _check_container_network(options) -> None:
+    """--network container:X takes X's resolv.conf and names: Docker refuses flags that would
+    change them, in its words."""
+    if not (options.network or "").startswith("container:"):
+        return
+    if options.dns or options.dns_search or options.dns_opt:
+        raise InvalidArgument("conflicting options: dns and the network mode")
+    if options.extra_hosts:
+        raise InvalidArgument("conflicting options: custom host-to-IP mapping and the network mode")
+    if options.links:
+        raise InvalidArgument("conflicting options: container type network can't be used "
+                              "with links. This would result in undefined behavior")
+
+
+def _share_resolv_conf(engine, options, bundle) -> None:
+    """--network container:X: X's resolv.conf, as Docker shares it, so names resolve at X's
+    127.0.0.11 (its server answers in the namespace they share)."""
+    if (options.network or "").startswith("container:"):
+        other = engine.containers.get(options.network.split(":", 1)[1])
+        shutil.copyfile(other.bundle / "resolv.conf", bundle / "resolv.conf")
+
+
+def _check_legacy_links(engine, options, endpoints) -> None:
+    """--link on the default bridge needs its target to exist (Docker's legacy links); on a
+    user network the alias answers whatever the name does, whenever it does."""
+    if options.links and not any(not engine.networks.is_default(n) for n in endpoints):
+        for target, _ in convert.parse_links(options.links):
+            engine.containers.get(target)
 
 
 def _warnings(options) -> list[str]:

@@ -5,13 +5,14 @@ publishes its ports, gives both back when it exits (`release`: the monitor's exi
 or the engine that waited for it) and takes them again when it starts (`rejoin`), as Docker
 does. Its record keeps what it asked for (networks, aliases, a fixed --ip, -p) across that.
 Every attached container's /etc/hosts is rewritten in place whenever a container joins or
-leaves (names resolve through kept-current hosts files: see engine/network/hosts.py for why).
+leaves, and so are the records its embedded DNS server answers from (engine/network/hosts.py,
+engine/network/dns.py).
 """
 from . import intents
 from .errors import Conflict, ContainerNotFound, InvalidArgument
 
 # The states in which a container keeps its network reservations.
-HOLDING = ("created", "running")
+HOLDING = ("created", "running", "restarting", "paused")   # restarting: between two runs
 
 
 def join(engine, cid: str, name: str, hostname: str, options, image) -> tuple[str, dict, dict]:
@@ -107,25 +108,63 @@ def ports_record(bindings) -> dict:
 
 
 def refresh_hosts(engine) -> None:
-    """Rewrite the /etc/hosts of every container on a network (in place: it is bind-mounted)."""
+    """Rewrite the /etc/hosts of every container on a network (in place: it is bind-mounted),
+    and the records of the embedded DNS servers (network/dns.py)."""
     from .network.hosts import write_in_place
+
+    networks = engine.networks.list()
 
     def write(cid, text):
         path = engine.root / "containers" / cid / "hosts"
         if path.exists():
-            write_in_place(str(path), text + _extra_hosts(engine, cid))
+            write_in_place(str(path), text + _extra_hosts(engine, cid)
+                           + _legacy_link_hosts(networks, cid, _links(engine, cid)))
     engine.networks.refresh_hosts(write)
+    _refresh_dns(engine, networks)
+
+
+def _refresh_dns(engine, networks) -> None:
+    """Rewrite `<bundle>/dns-records` of every attached container that has one."""
+    from .network import dns
+    for cid in sorted({cid for net in networks for cid in net.endpoints}):
+        path = engine.root / "containers" / cid / dns.RECORDS
+        if path.exists():
+            names, subnets = dns.names_for(networks, cid, _links(engine, cid))
+            servers = dns.upstreams(_host_config(engine, cid).get("Dns") or (), subnets)
+            dns.write_records(str(path), dns.render_records(names, servers))
+
+
+def _links(engine, cid: str) -> list[tuple[str, str]]:
+    """The container's --link (target, alias) pairs."""
+    from .network.dns import parse_link
+    return [parse_link(entry) for entry in _host_config(engine, cid).get("Links") or ()]
+
+
+def _legacy_link_hosts(networks, cid: str, links) -> str:
+    """/etc/hosts lines of --link on the default bridge (Docker's legacy links): "IP alias
+    name" for each target there. On user networks the embedded DNS server answers them."""
+    from .network.dns import is_link_target
+    bridge = next((net for net in networks if net.default and cid in net.endpoints), None)
+    if bridge is None or not links:
+        return ""
+    return "".join(f"{ep['ip']}\t{alias} {ep.get('name') or peer[:12]}\n"
+                   for target, alias in links for peer, ep in sorted(bridge.endpoints.items())
+                   if peer != cid and is_link_target(target, peer, ep))
+
+
+def _host_config(engine, cid: str) -> dict:
+    import json
+    try:
+        with open(engine.root / "containers" / cid / "container.json") as f:
+            return json.load(f)["HostConfig"]
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _extra_hosts(engine, cid: str) -> str:
     """The container's --add-host lines, kept below the network's names on every rewrite."""
-    import json
     from .runtime.bundle import extra_hosts_text
-    try:
-        with open(engine.root / "containers" / cid / "container.json") as f:
-            entries = json.load(f)["HostConfig"].get("ExtraHosts") or []
-    except (OSError, ValueError, KeyError):
-        return ""
+    entries = _host_config(engine, cid).get("ExtraHosts") or []
     return extra_hosts_text(entry.split(":", 1) for entry in entries)
 
 

@@ -24,6 +24,8 @@ DEFAULT_ROOT = "/var/lib/dockyard"
 
 
 class Engine:
+    started_after_reboot: list = []     # what the first use after a reboot started (autostart)
+
     def __init__(self, data_root: str | os.PathLike | None = None, *, runtime=None, links=None,
                  firewall=None, registry_transport=None):
         if runtime is not None:
@@ -57,6 +59,11 @@ class Engine:
         return self._recovered("images", Images(self))
 
     @cached_property
+    def notebooks(self):
+        from .notebook_collection import Notebooks       # ~13 ms, notebook verbs only
+        return Notebooks(self)
+
+    @cached_property
     def containers(self):
         from .containers import Containers               # ~57 ms, on first use
         return self._recovered("containers", Containers(self))
@@ -81,8 +88,12 @@ class Engine:
         self.__dict__[name] = collection
         if not self.__dict__.get("_recovery_done"):
             self.__dict__["_recovery_done"] = True
+            from .autostart import after_reboot         # ~1 ms, on first use
             from .recovery import recover                # ~25 ms, on first use
             recover(self)
+            # the first use after a reboot, once recovery settled what it left, starts what the
+            # restart policies bring back
+            self.started_after_reboot = after_reboot(self)
         return collection
 
     def default_network(self) -> str:

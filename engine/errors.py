@@ -8,6 +8,7 @@
     ├── Conflict                      name taken, image in use, wrong state        → 409
     ├── BuildError                    a step failed: .instruction, .exit_code, .log
     ├── ContainerError                run-and-wait exited non-zero: .exit_code, .stderr
+    ├── CellError                     a notebook cell failed when run headless: .cell
     ├── StartError                    the command did not start: .exit_status 125/126/127
     ├── Interrupted                   the user interrupted it; says what was cleaned up
     ├── ContentError                  bytes don't match their digest               → 500
@@ -105,6 +106,15 @@ class HostError(DockyardError):
 
 class Unsupported(HostError):
     """The host lacks a feature this operation needs (overlayfs, a namespace, a controller)."""
+
+
+class CellError(DockyardError):
+    """A cell of a notebook run headless (`dockyard notebook run`) failed; `.cell` is its
+    1-based number."""
+
+    def __init__(self, message: str, cell: int | None = None):
+        self.cell = cell
+        super().__init__(message)
 
 
 class StartError(DockyardError):

@@ -11,8 +11,9 @@ from .runtime import convert
 
 
 def exec_process(container, cmd, *, user=None, workdir=None, environment=None, tty=False,
-                 stdin=False, detach=False, winsize=None):
+                 stdin=False, detach=False, winsize=None, terminal=False):
     """A Popen of `cmd` in the running container; its return code is the command's.
+    winsize and terminal (this process's own terminal as the exec's): process.exec's.
 
     StartError(126) for a working directory that isn't there, in the words of Docker's runtime;
     the Popen's `exec_id` names it in the exec_create/exec_start/exec_die events.
@@ -37,7 +38,7 @@ def exec_process(container, cmd, *, user=None, workdir=None, environment=None, t
     env = convert.merge_env(container.record["Config"].get("Env"), environment)
     proc = container.engine.runtime.exec(container.bundle, args, env=env, user=user,
                                          cwd=workdir, tty=tty, stdin=stdin, detach=detach,
-                                         winsize=winsize)
+                                         winsize=winsize, terminal=terminal)
     container.emit("exec_start: " + " ".join(args), execID=exec_id)
     proc.exec_id = exec_id
     return proc

@@ -180,7 +180,7 @@ def select_containers(engine, containers: list, filters, all: bool = False,
             state = c.state
         except LookupError:         # removed while we looked
             continue
-        if not (all or state.status == "running"):
+        if not (all or state.status in ("running", "restarting")):   # as Docker ps
             continue
         if not (f.match("name", record["Name"]) or f.match("name", c.name)) \
                 or not f.match("id", c.id) or not f.match_labels("label", c.labels) \

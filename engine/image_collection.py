@@ -220,6 +220,17 @@ class Images:
             self._emit("load", entry.image.id, next(iter(entry.tags), None))
         return loaded
 
+    def diff(self, first: str, second: str) -> dict:
+        """Two images compared (files, config, layers, Debian and Python packages); the
+        shape is engine/diff/compare.py's."""
+        from .diff.compare import diff_images      # ~5 ms (the layer readers): diff only
+        return diff_images(self.get(first), self.get(second), names=(first, second))
+
+    def layer_contents(self, ref: str, index: int) -> list[dict]:
+        """What layer `index` (0 = the bottom) of the image adds, changes and removes."""
+        from .diff.compare import layer_contents   # ~5 ms (the layer readers): diff only
+        return layer_contents(self.get(ref), index)
+
     def search(self, term: str, limit: int = 25) -> list[dict]:
         """docker search: results of the index's /v1/search (Docker Hub unless named)."""
         from .registry.search import search         # ~19 ms

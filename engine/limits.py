@@ -1,13 +1,16 @@
-"""docker update: new resource limits for a container, live when it runs and for later starts.
+"""docker update: new resource limits for a container, live when it runs and for later starts,
+and its restart policy (the monitor's, from its next exit on).
 
     container.update(mem_limit="128m", cpu_shares=512)      # docker-py's names
     container.update(memory="128m", cpus=0.5, pids_limit=100)
+    container.update(restart_policy={"Name": "always"})
 
 The limits are checked with Docker's messages against what the container has now, written to
 its cgroup (when running), to its spec (what the next start applies) and to its record.
 """
 from .errors import Conflict, InvalidArgument
 from .runtime import resources
+from .runtime.monitor_options import restart_policy
 
 # docker-py's keyword -> ours
 _ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -26,17 +29,32 @@ def _given(limits: dict) -> dict:
             raise InvalidArgument(f"unknown update option: {key}")
         if value is not None:
             out[key] = value
-    if out.pop("restart_policy", "no") not in ("no", "", {}):
-        raise InvalidArgument("restart policies are not supported: dockyard has no daemon to "
-                              "restart containers")
     if not out:
         raise InvalidArgument("You must provide one or more flags when using this command.")
     return out
 
 
+def _update_restart(container, value) -> None:
+    """docker update --restart: the record, and the policy the monitor reads at the next exit."""
+    name, count = restart_policy(value)
+    host = container.record["HostConfig"]
+    if host.get("AutoRemove") and name != "no":
+        raise InvalidArgument("Restart policy cannot be updated because AutoRemove is enabled "
+                              "for the container")
+    container.engine.runtime.set_restart_policy(container.bundle, name, count)
+    host["RestartPolicy"] = {"Name": name, "MaximumRetryCount": count}
+    container.engine.containers.save(container)
+
+
 def update(container, **limits) -> list[str]:
-    """Apply `limits` to `container`; returns Docker's warnings (none so far)."""
+    """Apply `limits` (and restart_policy) to `container`; returns Docker's warnings (none so
+    far)."""
     given = _given(limits)
+    if "restart_policy" in given:
+        _update_restart(container, given.pop("restart_policy"))
+        if not given:
+            container.emit("update")
+            return []
     host = container.record["HostConfig"]
     memory = resources.parse_memory(given["memory"]) if "memory" in given else host.get("Memory", 0)
     swap = host.get("MemorySwap", 0)

@@ -50,6 +50,7 @@ class RunOptions:
     dns: tuple[str, ...] = ()                   # nameservers replacing the host's
     dns_search: tuple[str, ...] = ()
     dns_opt: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()                 # --link CONTAINER[:ALIAS]
     expose: tuple[str, ...] = ()                # "80", "53/udp", "8000-8002"
     shm_size: str | int | None = None           # /dev/shm size ("64m"); None: Docker's 64 MiB
     platform: str | None = None                 # "linux/amd64": the image must be for it
@@ -60,6 +61,10 @@ class RunOptions:
     cpu_shares: int | None = None
     cpuset_cpus: str | None = None              # "0-2,4"
     memory_reservation: str | int | None = None
+    restart_policy: str | dict | None = None    # "on-failure:3" or {"Name": ..., "MaximumRetryCount": N}
+    log_opts: dict = field(default_factory=dict)   # json-file: max-size, max-file
+    healthcheck: dict | None = None             # docker-py's {"test", "interval", ...} (ns) or Docker's keys
+    console_size: tuple[int, int] | None = None  # (rows, columns) of the client's terminal, for -t
 
     # docker-py's names for some of the fields above
     ALIASES = {"mem_limit": "memory", "memswap_limit": "memory_swap",
@@ -75,7 +80,8 @@ class RunOptions:
         for key, value in kwargs.items():
             if key == "nano_cpus":
                 key, value = "cpus", value and value / 1e9
-            if key == "log_config":         # docker-py: {"type": "none", "config": {}}
+            if key == "log_config":         # docker-py: {"type": "json-file", "config": {...}}
+                values["log_opts"] = dict((value or {}).get("config") or {})
                 key, value = "log_driver", (value or {}).get("type") or "json-file"
             key = cls.ALIASES.get(key, key)
             if key not in known:
@@ -98,7 +104,7 @@ def _normalize(key, value):
         return tuple(_port_item(c, h) for c, h in value.items())
     if key == "volumes" and isinstance(value, dict):    # docker-py: {"name": {"bind": "/x", "mode": "ro"}}
         return tuple(f"{src}:{v['bind']}:{v.get('mode', 'rw')}" for src, v in value.items())
-    if key == "extra_hosts" and isinstance(value, dict):   # docker-py: {"name": "ip"}
+    if key in ("extra_hosts", "links") and isinstance(value, dict):   # docker-py: {"a": "b"}
         return tuple(f"{k}:{v}" for k, v in value.items())
     if key == "ulimits" and isinstance(value, dict):    # {"nofile": (soft, hard) or n}
         return tuple(f"{k}={v[0]}:{v[1]}" if isinstance(v, (tuple, list)) else f"{k}={v}"
@@ -119,5 +125,6 @@ def _port_item(container, host) -> str:
 
 _TUPLES = {"environment", "network_aliases", "ports", "volumes", "mounts", "tmpfs", "volumes_from",
            "cap_add", "cap_drop", "security_opt", "ulimits", "devices", "extra_hosts", "dns",
-           "dns_search", "dns_opt", "expose", "group_add"}
-_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_driver": "json-file"}
+           "dns_search", "dns_opt", "expose", "group_add", "links"}
+_DEFAULTS = {k: () for k in _TUPLES} | {"labels": {}, "sysctls": {}, "log_opts": {},
+                                        "log_driver": "json-file"}

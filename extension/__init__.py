@@ -11,7 +11,7 @@ _loaded = {}
 
 def load_ipython_extension(ipython) -> None:
     """Register everything with `ipython` (an InteractiveShell)."""
-    from . import failures, reprs  # ~145 ms (ipywidgets): on load, not import
+    from . import failures, lock, reprs  # ~145 ms (ipywidgets): on load, not import
     from .magics import DockyardMagics  # ~165 ms (IPython, ipywidgets): on load, not import
 
     if ipython in _loaded:
@@ -23,6 +23,7 @@ def load_ipython_extension(ipython) -> None:
     _register_widget_displays(ipython, magics)
     failures.install(ipython)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    lock.register(ipython, magics)
     _loaded[ipython] = magics
 
 
@@ -35,13 +36,14 @@ def shutdown(ipython, restart: bool) -> None:
 
 def unload_ipython_extension(ipython) -> None:
     """Undo load_ipython_extension; live container widgets stop polling."""
-    from . import failures, reprs  # ~145 ms (ipywidgets): on load, not import
+    from . import failures, lock, reprs  # ~145 ms (ipywidgets): on load, not import
 
     magics = _loaded.pop(ipython, None)
     if magics is None:
         return
     magics.close_views()
     ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+    lock.unregister(ipython, magics)
     reprs.unregister(ipython)
     hook = ipython.display_formatter.ipython_display_formatter
     for (module, name) in reprs.CLASSES:

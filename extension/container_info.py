@@ -14,6 +14,11 @@ def state(attrs: dict) -> str:
     return _dig(attrs, "State", "Status", default="unknown")
 
 
+def health(attrs: dict) -> str:
+    """The health check's status (starting, healthy, unhealthy), '' without a health check."""
+    return _dig(attrs, "State", "Health", "Status", default="")
+
+
 def hostname(attrs: dict) -> str:
     return _dig(attrs, "Config", "Hostname", default="")
 

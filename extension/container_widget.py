@@ -22,6 +22,7 @@ from .static import StaticSnapshot
 
 THREAD_PREFIX = "dockyard-watch-"
 ACTING = {"Stop": "stopping", "Restart": "restarting", "Remove": "removing"}
+HEALTH_COLOURS = {"healthy": "#2e7d32", "unhealthy": "#c62828", "starting": "#ef6c00"}
 
 
 class ContainerView(StaticSnapshot, widgets.VBox):
@@ -31,6 +32,7 @@ class ContainerView(StaticSnapshot, widgets.VBox):
     container_name = Unicode(help="The container's name.").tag(sync=True)
     state = Unicode("unknown", help="created, running, stopping, exited, ... or removed.").tag(sync=True)
     exit_code = Int(None, allow_none=True, help="The exit code once the container exited.").tag(sync=True)
+    health = Unicode("", help="The health check's status: starting, healthy, unhealthy; '' without one.").tag(sync=True)
     cpu_percent = Float(None, allow_none=True, help="CPU use since the last poll, % of one CPU.").tag(sync=True)
     memory_bytes = Int(None, allow_none=True, help="Memory use from the container's cgroup.").tag(sync=True)
     polling = Bool(False, help="Whether the poll thread is running.").tag(sync=True)
@@ -82,6 +84,7 @@ class ContainerView(StaticSnapshot, widgets.VBox):
     def _read(self, attrs: dict) -> None:
         self._attrs = attrs
         state = info.state(attrs)
+        self.health = info.health(attrs)
         self.exit_code = info.exit_code(attrs) if state in ("exited", "dead") else None
         self._ended = f"at {local_time(info.finished_at(attrs))}" if self.exit_code is not None else ""
         self.state = self._acting if self._acting and state == "running" else state
@@ -221,8 +224,17 @@ class ContainerView(StaticSnapshot, widgets.VBox):
                                   "kernel went away. This is the last state it saw; "
                                   "<code>%container ps</code> shows the state now.</i></div>")
         return (f"<div class='dy-container-head'><b class='dy-name'>{escape(self.container_name)}</b> "
-                f"{code(self.container_id[:12])} {state_badge(self.state, self.badge_text())}</div>"
+                f"{code(self.container_id[:12])} {state_badge(self.state, self.badge_text())}"
+                f"{self._health_html()}</div>"
                 f"<div class='dy-facts'>{facts_html}</div>{error}{stale if live else ''}")
+
+    def _health_html(self) -> str:
+        if not self.health:
+            return ""
+        colour = HEALTH_COLOURS.get(self.health, "#455a64")
+        return (f" <span class='dy-health dy-health-{escape(self.health)}' style='color:{colour};"
+                f"border:1px solid {colour};padding:0 5px;border-radius:3px'>"
+                f"{escape(self.health)}</span>")
 
     def _usage_html(self) -> str:
         if self.state != "running":

@@ -18,38 +18,17 @@ from IPython.core.magic import (Magics, cell_magic, line_cell_magic, line_magic,
                                 no_var_expand)
 from IPython.display import display
 
-from dockyard.engine import Engine
-from dockyard.engine.cli.main import ArgumentParser
+# One parser for `%%dockerfile` lines, shared with the notebook lock (which reads them headless).
+from dockyard.engine import Engine, build_args, dockerfile_parser
 from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 
-from . import commandline, interrupts, reprs, running, views
+from . import commandline, interrupts, lock, reprs, running, views
 from .build_widget import BuildProgress
 from .container_widget import ContainerView
+from .envdiff import image_diff, with_layer_browser
 from .hostinfo import HostInfo
 from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
-
-
-def dockerfile_parser():
-    """`%%dockerfile` flags: those of `dockyard build`, with --context for the directory."""
-    p = ArgumentParser(prog="%%dockerfile", add_help=False)
-    p.add_argument("-t", "--tag", help="name the image, e.g. myenv:1")
-    p.add_argument("--no-cache", action="store_true", help="run every step, ignore the cache")
-    p.add_argument("--build-arg", action="append", default=[], metavar="K=V")
-    p.add_argument("--target", help="stop at this stage")
-    p.add_argument("--context", default=None, help="build context directory (default: the cwd)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no live progress, only the image")
-    return p
-
-
-def build_args(pairs: list[str]) -> dict:
-    found = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not key:
-            raise InvalidArgument(f"--build-arg {pair!r}: expected K=V")
-        found[key] = value if eq else os.environ.get(key, "")
-    return found
 
 
 def one_line_interrupts(magic):
@@ -148,7 +127,8 @@ class DockyardMagics(Magics):
                 image = self.engine.images.build(
                     cell, context=args.context or os.getcwd(), tag=args.tag,
                     buildargs=build_args(args.build_arg), target=args.target,
-                    nocache=args.no_cache, on_event=progress.on_event)
+                    nocache=args.no_cache, on_event=progress.on_event,
+                    **lock.build_options(self))
         except KeyboardInterrupt:
             raise Interrupted(progress.interrupt(self.shutdown_reason)) from None
         except BuildError as exc:
@@ -267,7 +247,10 @@ class DockyardMagics(Magics):
     @no_var_expand
     @one_line_interrupts
     def image(self, line):
-        """`%image ls|history|inspect|rm|tag|prune|bootstrap|...` as `dockyard image ...`."""
+        """`%image ls|history|inspect|rm|tag|prune|bootstrap|...` as `dockyard image ...`;
+        `%image diff A B` compares two images (extension/envdiff.py)."""
+        if line.split()[:1] == ["diff"]:
+            return image_diff(self, line)
         return self._group("image", line, lambda: self.engine.images.list())
 
     @line_magic
@@ -312,8 +295,11 @@ class DockyardMagics(Magics):
     def dockyard(self, line):
         """`%dockyard info`: what the host gives the engine, and so which features are on."""
         words = commandline.split(line)
+        if words[:1] == ["lock"]:
+            return lock.lock_magic(self, words[1:])
         if words != ["info"]:
-            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} (try: %dockyard info)")
+            raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "
+                                  "(try: %dockyard info, %dockyard lock)")
         return HostInfo(self.engine.info())
 
     # -- widgets for returned objects ---------------------------------------------------------
@@ -331,7 +317,7 @@ class DockyardMagics(Magics):
 
     def show_image(self, image) -> None:
         """Display an Image as its LayerStack widget, annotated with this kernel's builds."""
-        LayerStack(image, self.provenance).show()
+        with_layer_browser(LayerStack(image, self.provenance), image, self.engine).show()
 
     def _sync_views(self) -> None:
         """Redraw the live container widgets after a verb that may have stopped or removed one.

@@ -11,7 +11,7 @@ Fields nobody here knows are ignored, as dockerd ignores them.
 """
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import InvalidArgument
 from ..options import RunOptions
@@ -22,7 +22,7 @@ NEUTRAL = {
         "Domainname": ("",), "MacAddress": ("",),
     },
     "HostConfig": {
-        "RestartPolicy.Name": ("", "no"), "VolumeDriver": ("", "local"),
+        "VolumeDriver": ("", "local"),
         "CgroupnsMode": ("", "private"), "IpcMode": ("", "private", "shareable"),
         "PidMode": ("",), "UTSMode": ("",), "UsernsMode": ("",), "Cgroup": ("",),
         "CgroupParent": ("",), "Runtime": ("", "runc"), "Isolation": ("", "default"),
@@ -72,7 +72,6 @@ def create_plan(body: dict, name: str | None = None, platform: str | None = None
     host = body.get("HostConfig") or {}
     check_supported("Config", body)
     check_supported("HostConfig", host)
-    _check_healthcheck(body.get("Healthcheck"))
     if not body.get("Image"):
         raise InvalidArgument("Config.Image is required")
     network = host.get("NetworkMode") or None
@@ -110,10 +109,12 @@ def create_plan(body: dict, name: str | None = None, platform: str | None = None
         devices=tuple(_device(d) for d in host.get("Devices") or ()),
         extra_hosts=tuple(host.get("ExtraHosts") or ()), dns=tuple(host.get("Dns") or ()),
         dns_search=tuple(host.get("DnsSearch") or ()),
-        dns_opt=tuple(host.get("DnsOptions") or ()),
+        dns_opt=tuple(host.get("DnsOptions") or ()), links=tuple(host.get("Links") or ()),
         expose=tuple((body.get("ExposedPorts") or {}).keys()),
         shm_size=host.get("ShmSize") or None, platform=platform or None,
         log_driver=(host.get("LogConfig") or {}).get("Type") or "json-file",
+        log_opts=dict((host.get("LogConfig") or {}).get("Config") or {}),
+        restart_policy=host.get("RestartPolicy") or None, healthcheck=body.get("Healthcheck"),
         sysctls=dict(host.get("Sysctls") or {}), group_add=tuple(host.get("GroupAdd") or ()),
         oom_kill_disable=bool(host.get("OomKillDisable")),
         cpu_shares=host.get("CpuShares") or None, cpuset_cpus=host.get("CpusetCpus") or None,
@@ -121,7 +122,7 @@ def create_plan(body: dict, name: str | None = None, platform: str | None = None
         pull="never")
     size = host.get("ConsoleSize") or [0, 0]
     console = (int(size[0]), int(size[1])) if body.get("Tty") and all(size) else None
-    return CreatePlan(options, connect, console)
+    return CreatePlan(replace(options, console_size=console), connect, console)
 
 
 def _anonymous(body: dict, host: dict) -> list[str]:
@@ -131,11 +132,6 @@ def _anonymous(body: dict, host: dict) -> list[str]:
     taken |= {m.get("Target") for m in host.get("Mounts") or ()}
     taken |= set((host.get("Tmpfs") or {}).keys())
     return sorted(path for path in (body.get("Volumes") or {}) if path not in taken)
-
-
-def _check_healthcheck(check) -> None:
-    if check and (check.get("Test") or ["NONE"]) != ["NONE"]:
-        raise InvalidArgument("Config.Healthcheck is not supported by dockyard")
 
 
 def _command(value):

@@ -175,13 +175,14 @@ def wait(api, request):
             state = container.state
         except NotFound:
             return True
-        if state.status in ("exited", "dead"):
+        ended = ("exited", "dead", "restarting")   # restarting: an exit its policy restarts
+        if state.status in ended:
             seen.update(code=state.exit_code, error=state.error)
         if condition == "removed":
             return False
-        if condition == "not-running":
-            return state.status != "running"
-        return state.status in ("exited", "dead") and state.finished_at != before.finished_at
+        if condition == "not-running":          # a restart policy's restarts are running
+            return state.status not in ("running", "restarting")
+        return state.status in ended and state.finished_at != before.finished_at
     # The headers go now: `docker run` calls start only once it has them.
     out = request.stream(JSON)
     if not api.lifecycle.wait_until(reached, gone=request.gone):

@@ -11,7 +11,8 @@ rest only change the config and add an `empty_layer` history entry. Events, in o
     {"type": "step-start", "step", "total", "stage", "instruction", "line"}
     {"type": "cache-hit", "step"}
     {"type": "output", "step", "stream", "line"}
-    {"type": "step-done", "step", "digest", "size", "seconds", "cached"}
+    {"type": "step-done", "step", "digest", "diff_id", "key", "size", "seconds", "cached"}
+        (a FROM of an image adds "base": {"name", "image", "repo_digests", "pinned"})
     {"type": "build-done", "image", "tags", "seconds"} | {"type": "build-failed", "step", "error"}
 """
 from __future__ import annotations
@@ -56,11 +57,13 @@ def _epoch(source_date_epoch, buildargs) -> int | None:
 def build(engine, dockerfile: str | None = None, *, path=None, fileobj=None, context=".",
           dockerfile_path: str = "Dockerfile", tag=None, buildargs=None, target=None,
           nocache: bool = False, quiet: bool = False, on_event=None, labels=None,
-          source_date_epoch=None, cell=None, secrets=None, rm=True, **ignored):
+          source_date_epoch=None, cell=None, secrets=None, rm=True, pins=None, **ignored):
     """Build the Dockerfile (text, file object, or `<context>/<dockerfile_path>`); the Image.
 
     `path` is docker-py's name for the context directory; `secrets` maps a secret id to a host
-    file for `RUN --mount=type=secret`. BuildError names the failing step.
+    file for `RUN --mount=type=secret`; `pins` maps a `FROM` name (as written, after ARG
+    expansion) to the image id to start from instead (a notebook lock's digests). BuildError
+    names the failing step.
     """
     from ..dockerfile import parse
     from ..image import reference
@@ -84,7 +87,7 @@ def build(engine, dockerfile: str | None = None, *, path=None, fileobj=None, con
     from .session import Session
     session = Session(engine, parsed, ctx, cache, buildargs=buildargs, nocache=nocache,
                       on_event=on_event, epoch=_epoch(source_date_epoch, buildargs), cell=cell,
-                      secrets=dict(secrets or {}))
+                      secrets=dict(secrets or {}), pins=pins)
     meta = meta_arg_values(parsed, buildargs)
     session.meta = meta
     target_index = parsed.stage(target).index if target else len(parsed.stages) - 1

@@ -49,11 +49,12 @@ def _rfc3339(seconds: float) -> str:
 
 class Session:
     def __init__(self, engine, dockerfile, context, cache, *, buildargs, nocache, on_event,
-                 epoch, cell, secrets):
+                 epoch, cell, secrets, pins=None):
         self.engine, self.store, self.dockerfile = engine, engine.store, dockerfile
         self.context, self.cache = context, cache
         self.buildargs, self.nocache, self.on_event = buildargs, nocache, on_event
         self.epoch, self.cell, self.secrets = epoch, cell, secrets
+        self.pins = dict(pins or {})          # FROM name -> the image id to use instead
         self.meta: dict[str, str] = {}
         self.total = 0
         self.step = 0
@@ -116,6 +117,7 @@ class Session:
                     stage.from_line)
         started = time.monotonic()
         other = stage_index(self.dockerfile, base)
+        found = None
         if base.lower() == "scratch":
             state = State({}, [], [], "scratch", stage=name)
         elif other is not None and other < stage.index:
@@ -123,18 +125,29 @@ class Session:
             state = replace(parent, config=copy.deepcopy(parent.config), layers=list(parent.layers),
                             history=list(parent.history), args={}, cmd_set=False, stage=name)
         else:
-            try:
-                image = self.store.get(base)
-            except (ImageNotFound, NotFound, InvalidArgument) as exc:
-                raise BuildError(f"FROM {base}: {exc} (dockyard builds offline: make a base "
-                                 "with `dockyard image bootstrap busybox` or import one)",
-                                 f"FROM {base}") from None
+            image = self._base_image(base)
             state = State(copy.deepcopy(image.config.get("config") or {}), list(image.layers),
                           list(image.config.get("history") or []), "image:" + image.id,
                           author=image.config.get("author", ""), stage=name)
+            found = {"name": base, "image": image.id, "repo_digests": list(image.repo_digests),
+                     "pinned": base in self.pins}
         # Nothing was built: the base comes as it is (BuildKit reports such a FROM as CACHED).
-        self._done(number, None, 0, started, cached=True)
+        self._done(number, None, 0, started, cached=True, key=state.key,
+                   base=found)
         return state
+
+    def _base_image(self, base: str):
+        """The image `FROM base` starts from: the pinned one when the caller pinned it."""
+        pinned = self.pins.get(base)
+        try:
+            return self.store.get(pinned or base)
+        except (ImageNotFound, NotFound, InvalidArgument) as exc:
+            if pinned:
+                raise BuildError(f"FROM {base}: the pinned base {pinned} is not in this data "
+                                 "root", f"FROM {base}") from None
+            raise BuildError(f"FROM {base}: {exc} (dockyard builds offline: make a base "
+                             "with `dockyard image bootstrap busybox` or import one)",
+                             f"FROM {base}") from None
 
     def _onbuild(self, stage, state, triggers, trail) -> State:
         from ..dockerfile import parse
@@ -155,10 +168,16 @@ class Session:
                    "stage": stage.name or str(stage.index), "instruction": text, "line": line})
         return self.step
 
-    def _done(self, number, layer, size, started, cached) -> None:
-        self.emit({"type": "step-done", "step": number,
-                   "digest": layer.digest if layer is not None else None,
-                   "size": size, "seconds": time.monotonic() - started, "cached": cached})
+    def _done(self, number, layer, size, started, cached, key=None, base=None) -> None:
+        """step-done, with the step's cache key and the diff_id of the layer it made (what a
+        notebook lock records); a FROM of an image also names the image it resolved to."""
+        event = {"type": "step-done", "step": number,
+                 "digest": layer.digest if layer is not None else None,
+                 "diff_id": layer.diff_id if layer is not None else None, "key": key,
+                 "size": size, "seconds": time.monotonic() - started, "cached": cached}
+        if base is not None:
+            event["base"] = base
+        self.emit(event)
 
     def build_step(self, stage, state: State, ins, trail) -> State:
         """Apply one instruction: from the cache when its key is known, else for real."""
@@ -167,17 +186,21 @@ class Session:
         started = time.monotonic()
         if ins.step == "arg":
             state = self._arg(state, ins)
-            self._done(number, None, 0, started, cached=True)      # ARG builds nothing either
+            self._done(number, None, 0, started, cached=True,      # ARG builds nothing either
+                       key=state.key)
             return state
         expanded = expand(ins, state.env(), escape=self.dockerfile.escape)
         action, inputs = self._plan(state, expanded, trail)
-        key = step_key(state.key, expanded.cache_key(state), inputs)
+        # SOURCE_DATE_EPOCH decides the layer's mtimes and the history's dates, so a step built
+        # with one is another result than the same step built without.
+        epoch = "" if self.epoch is None else f"\0SOURCE_DATE_EPOCH={self.epoch}"
+        key = step_key(state.key, expanded.cache_key(state), inputs + epoch)
         hit = None if self.nocache else self._cached(key)
         if hit is not None:
             self.emit({"type": "cache-hit", "step": number})
             new = self._apply(state, hit, key, ins)
             layer = new.layers[-1] if hit.get("layer") else None
-            self._done(number, layer, layer.size if layer else 0, started, cached=True)
+            self._done(number, layer, layer.size if layer else 0, started, cached=True, key=key)
             return new
         try:
             if action is None:
@@ -196,7 +219,7 @@ class Session:
         self.cache.put(key, record)
         new = self._apply(state, record, key, ins)
         layer = new.layers[-1] if record["layer"] else None
-        self._done(number, layer, layer.size if layer else 0, started, cached=False)
+        self._done(number, layer, layer.size if layer else 0, started, cached=False, key=key)
         return new
 
     def _plan(self, state: State, ins, trail):

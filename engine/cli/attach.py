@@ -2,8 +2,10 @@
 stdin on.
 
 The monitor writes the container's output to its log; an attached client follows that log, so
-attaching works from any process, and output written before we looked is never lost.
+attaching works from any process, and output written before we looked is never lost. With -t
+the client's terminal is raw (with -i) and the container's pty follows its size (terminal.py).
 """
+import contextlib
 import os
 import sys
 import threading
@@ -12,6 +14,7 @@ import time
 from .. import Engine
 from ..errors import Conflict
 from .render import binary
+from .terminal import raw_mode, resizing
 
 
 def register(sub) -> None:
@@ -26,14 +29,17 @@ def register(sub) -> None:
 
 
 def run_attached(engine, container, *, remove=False, stdin=False) -> int:
-    """Start, stream until exit, return the exit code (and remove with --rm, with its
-    anonymous volumes)."""
+    """Start, stream until this run exits, return its exit code (and remove with --rm, with
+    its anonymous volumes)."""
+    tty = bool(container.record["Config"].get("Tty"))
     with engine.containers.attached(container):
         try:
-            engine.containers.start(container, attach=True)
-            if stdin:
-                pump_stdin(container)
-            return follow_until_exit(container)
+            with _raw(tty and stdin):
+                state = engine.containers.start(container, attach=True)
+                with _resizing(container, tty):
+                    if stdin:
+                        pump_stdin(container)
+                    return follow_until_exit(container, pid=state.pid)
         except KeyboardInterrupt:       # Ctrl-C stops the container, as docker's sig-proxy does
             container.stop(timeout=3)
             return 130
@@ -42,14 +48,32 @@ def run_attached(engine, container, *, remove=False, stdin=False) -> int:
                 engine.containers.remove(container, force=True, volumes=True)
 
 
-def follow_until_exit(container, since=None) -> int:
+def follow_until_exit(container, since=None, pid: int | None = None) -> int:
     """Copy the log's entries (written at `since` or later) to stdout/stderr until the
-    container exits; its exit code."""
-    for entry in container.log_entries(follow=True, since=since, attached=True):
+    container exits; its exit code. pid=PID 1 of the run `run` started: until that run exits,
+    its exit code, as Docker's CLI waits for the next exit (a restart policy may start it
+    again)."""
+    for entry in container.log_entries(follow=True, since=since, attached=True, run_of=pid):
         out = binary(sys.stdout if entry.stream == "stdout" else sys.stderr)
         out.write(entry.data)
         out.flush()
-    return container.wait()["StatusCode"]
+    return container.wait(exit_of=pid)["StatusCode"]
+
+
+def _raw(on: bool):
+    """-it: our terminal in raw mode, so keys reach the container's pty as typed."""
+    return raw_mode(0) if on else contextlib.nullcontext()
+
+
+def _resizing(container, tty: bool):
+    """-t: the container's pty follows our terminal's size (it got the first one at create)."""
+
+    def resize(rows, columns):
+        try:
+            container.resize(rows, columns)
+        except Conflict:        # it exited meanwhile: nothing to size
+            pass
+    return resizing(resize) if tty else contextlib.nullcontext()
 
 
 def pump_stdin(container):

@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("-c", "--cpu-shares", type=int)
     p.add_argument("--cpuset-cpus")
     p.add_argument("--pids-limit", type=int)
-    p.add_argument("--restart", help="refused: there is no daemon to restart containers")
+    p.add_argument("--restart", help="no | on-failure[:max-retries] | always | unless-stopped")
     p.add_argument("containers", nargs="+")
     p.set_defaults(func=cmd_update)
 

@@ -1,8 +1,10 @@
 """Read-only views of containers: inspect (of any object), top, port, diff."""
+import json
 import sys
 
 from .. import Engine
 from ..errors import NotFound
+from .imagediff import print_image_diff
 from .render import print_inspect, table
 
 
@@ -47,6 +49,13 @@ def cmd_top(args) -> int:
 
 
 def cmd_diff(args) -> int:
+    if args.other:                          # two names: images (issue 13), else Docker's diff
+        result = _engine(args).images.diff(args.container, args.other)
+        if args.format == "json":
+            print(json.dumps(result, indent=2))
+        else:
+            print_image_diff(result)
+        return 0
     for change in _engine(args).containers.get(args.container).diff():
         print("CAD"[change["Kind"]], change["Path"])
     return 0

@@ -4,6 +4,7 @@ prune). The flags of run/create are in runflags.py; pause, unpause, rename and u
 changes.py, attach in attach.py.
 """
 import argparse
+import contextlib
 import sys
 import time
 from dataclasses import replace
@@ -13,8 +14,10 @@ from ..errors import InvalidArgument, StartError
 from . import attach, changes
 from . import container_views as views
 from .attach import follow_until_exit, pump_stdin, run_attached
-from .render import binary, binary_stdout, confirm, for_each, for_each_container, size
+from .render import (binary, binary_stdout, confirm, for_each, for_each_container,
+                     print_deleted, size)
 from .runflags import add_run_flags, cidfile, run_options
+from .terminal import raw_mode, size as terminal_size
 
 
 def register(sub) -> None:
@@ -105,8 +108,12 @@ def _register_verbs(sub, group=False) -> None:
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="[ps OPTIONS]")
     p.set_defaults(func=views.cmd_top)
-    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem")
-    p.add_argument("container")
+    p = sub.add_parser("diff", help="Inspect changes to files on a container's filesystem, "
+                       "or compare two images (IMAGE1 IMAGE2)")
+    p.add_argument("container", metavar="CONTAINER|IMAGE1")
+    p.add_argument("other", nargs="?", metavar="IMAGE2", help="compare two images")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="with two images: json prints the whole comparison")
     p.set_defaults(func=views.cmd_diff)
     p = sub.add_parser("port", help="List port mappings or a specific mapping for the container")
     p.add_argument("container")
@@ -177,6 +184,8 @@ def cmd_create(args) -> int:
 def cmd_run(args) -> int:
     engine = _engine(args)
     options = _with_image(engine, run_options(args))
+    if args.tty:        # the pty starts with our terminal's size, as Docker's ConsoleSize
+        options = replace(options, console_size=terminal_size())
     with cidfile(args.cidfile) as write_id:
         container = engine.containers.create_from(options)
         write_id(container.id)
@@ -245,11 +254,7 @@ def cmd_prune(args) -> int:
     if not args.force and not confirm("WARNING! This will remove all stopped containers."):
         return 0
     report = _engine(args).containers.prune()
-    if report["ContainersDeleted"]:
-        print("Deleted Containers:")
-        for cid in report["ContainersDeleted"]:
-            print(cid)
-        print()
+    print_deleted(report, [("Deleted Containers", "ContainersDeleted")])
     print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0
 
@@ -305,6 +310,8 @@ def cmd_exec(args) -> int:
     container = _engine(args).containers.get(args.container)
     if not args.command:
         raise InvalidArgument("exec needs a command")
+    if args.tty and not args.detach and (sys.stdin.isatty() or sys.stdout.isatty()):
+        return _exec_in_terminal(container, args)
     try:
         proc = container.exec_process(args.command, environment=args.env, user=args.user,
                                       workdir=args.workdir, tty=args.tty,
@@ -321,6 +328,28 @@ def cmd_exec(args) -> int:
     binary(sys.stderr).write(err or b"")
     container.emit("exec_die", execID=proc.exec_id, exitCode=proc.returncode)
     return proc.returncode
+
+
+def _exec_in_terminal(container, args) -> int:
+    """exec -t from a terminal: the shim copies between it and the pty (raw with -i), sizes the
+    pty like it and follows its SIGWINCH; Ctrl-C without -i goes to the command."""
+    with raw_mode(0) if args.interactive else contextlib.nullcontext():
+        try:
+            proc = container.exec_process(args.command, environment=args.env, user=args.user,
+                                          workdir=args.workdir, tty=True, stdin=args.interactive,
+                                          winsize=terminal_size(), terminal=True)
+        except StartError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return exc.exit_status
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:     # the shim, in our process group, passed it on
+                continue
+    container.exec_done(proc)
+    container.emit("exec_die", execID=proc.exec_id, exitCode=code)
+    return code
 
 
 def cmd_stats(args) -> int:

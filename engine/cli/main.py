@@ -25,6 +25,7 @@ COMMANDS = {
     "volume": ("volume",),
     "system": ("info", "version", "system", "events"),
     "kernel": ("kernel",),
+    "notebook": ("notebook",),
     "daemon": ("daemon",),
     "registry": ("pull", "push", "save", "load", "login", "logout", "search"),
 }

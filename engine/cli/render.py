@@ -94,6 +94,13 @@ def confirm(warning: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
+def print_deleted(report: dict, sections) -> None:
+    """A prune's report as Docker prints it: each non-empty (title, key) list, then the total."""
+    for title, key in sections:
+        if report.get(key):
+            print(f"{title}:\n" + "\n".join(report[key]) + "\n")
+
+
 def key_values(items: list[str], flag: str) -> dict:
     """["a=1", "b="] -> {"a": "1", "b": ""}; InvalidArgument naming the flag otherwise."""
     pairs = {}

@@ -58,12 +58,15 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--dns", action="append", default=[], help="a nameserver for resolv.conf")
     p.add_argument("--dns-search", action="append", default=[], help="a search domain")
     p.add_argument("--dns-option", "--dns-opt", action="append", default=[], dest="dns_option")
+    p.add_argument("--link", action="append", default=[], metavar="CONTAINER[:ALIAS]",
+                   help="another container's name as ALIAS (DNS on user networks, /etc/hosts "
+                        "on the default bridge)")
     p.add_argument("--expose", action="append", default=[], help="a port or range to expose")
     p.add_argument("--shm-size", help="size of /dev/shm (default 64m)")
     p.add_argument("--cidfile", help="write the container id to this file")
     p.add_argument("--platform", help="os/arch[/variant] the image must be for")
     p.add_argument("--label-file", action="append", default=[], help="read labels from a file")
-    p.add_argument("--log-driver", choices=("json-file", "none"), default="json-file")
+    p.add_argument("--log-driver", default="json-file", help="json-file or none")
     p.add_argument("--sysctl", action="append", default=[], metavar="KEY=VALUE",
                    help="a namespaced kernel parameter (net.*, kernel.shm*, fs.mqueue.*)")
     p.add_argument("--group-add", action="append", default=[], help="an additional group")
@@ -71,6 +74,16 @@ def add_run_flags(p, detach=True) -> None:
     p.add_argument("--cpu-shares", "-c", type=int, help="CPU shares (relative weight)")
     p.add_argument("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
     p.add_argument("--memory-reservation", help="memory soft limit")
+    p.add_argument("--restart", help="no | on-failure[:max-retries] | always | unless-stopped")
+    p.add_argument("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="json-file: max-size=10m, max-file=3")
+    p.add_argument("--health-cmd", help="command to run to check health")
+    for name, what in (("interval", "time between checks"), ("timeout", "longest a check may run"),
+                       ("start-period", "start-up time before failures count"),
+                       ("start-interval", "time between checks during the start period")):
+        p.add_argument(f"--health-{name}", help=f"{what} (ms|s|m|h)")
+    p.add_argument("--health-retries", type=int, help="failures in a row before unhealthy")
+    p.add_argument("--no-healthcheck", action="store_true", help="disable any HEALTHCHECK")
 
 
 def run_options(args):
@@ -85,6 +98,8 @@ def run_options(args):
     for path in args.label_file:
         labels.update(item.partition("=")[::2] for item in _read_lines(path, "--label-file"))
     labels.update(item.partition("=")[::2] for item in args.label)
+    if args.rm and args.restart not in (None, "", "no"):
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
     return RunOptions(
         image=args.image, command=tuple(args.command) or None, entrypoint=entrypoint,
         name=args.name, environment=tuple(env), working_dir=args.workdir, user=args.user,
@@ -101,10 +116,27 @@ def run_options(args):
         stop_signal=args.stop_signal, stop_timeout=args.stop_timeout, ulimits=tuple(args.ulimit),
         pull=args.pull, extra_hosts=tuple(args.add_host), dns=tuple(args.dns),
         dns_search=tuple(args.dns_search), dns_opt=tuple(args.dns_option),
+        links=tuple(args.link),
         expose=tuple(args.expose), shm_size=args.shm_size, platform=args.platform,
         log_driver=args.log_driver, sysctls=_sysctls(args.sysctl), group_add=tuple(args.group_add),
         oom_kill_disable=args.oom_kill_disable, cpu_shares=args.cpu_shares,
-        cpuset_cpus=args.cpuset_cpus, memory_reservation=args.memory_reservation)
+        cpuset_cpus=args.cpuset_cpus, memory_reservation=args.memory_reservation,
+        restart_policy=args.restart, log_opts=_log_opts(args.log_opt),
+        healthcheck=_healthcheck(args))
+
+
+def _healthcheck(args) -> dict | None:
+    """--health-* and --no-healthcheck as docker-py's healthcheck dict (None: the image's)."""
+    given = {key: value for key, value in (
+        ("test", args.health_cmd and ["CMD-SHELL", args.health_cmd]),
+        ("interval", args.health_interval), ("timeout", args.health_timeout),
+        ("start_period", args.health_start_period), ("start_interval", args.health_start_interval),
+        ("retries", args.health_retries)) if value not in (None, "")}
+    if args.no_healthcheck:
+        if given:
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"test": ["NONE"]}
+    return given or None
 
 
 def _read_lines(path, flag: str) -> list[str]:
@@ -116,6 +148,17 @@ def _read_lines(path, flag: str) -> list[str]:
         raise InvalidArgument(f"{flag} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InvalidArgument(f"{flag} {path}: not UTF-8 text") from None
+
+
+def _log_opts(items) -> dict:
+    """["max-size=10m", ...] (--log-opt) -> {"max-size": "10m"}."""
+    opts = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise InvalidArgument(f"invalid log opt '{item}': KEY=VALUE expected")
+        opts[key] = value
+    return opts
 
 
 def _sysctls(items) -> dict:

@@ -1,10 +1,10 @@
 """System verbs: info, version, events, and the `system` group (info, df, prune, events,
-check)."""
+check, start)."""
 import platform
 
 from .. import Engine
 from .events import add_events
-from .render import ago, confirm, size, table
+from .render import ago, confirm, print_deleted, size, table
 
 
 def register(sub) -> None:
@@ -33,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--repair", action="store_true",
                    help="finish or undo interrupted operations, remove leftovers")
     p.set_defaults(func=cmd_check)
+    p = verbs.add_parser("start", help="Start the containers whose restart policy brings them "
+                                       "back after a reboot (run it at boot)")
+    p.set_defaults(func=cmd_start)
 
 
 def _info(p):
@@ -155,11 +158,9 @@ def cmd_prune(args) -> int:
     if not args.force and not confirm(warning):
         return 0
     report = _engine(args).prune(all=args.all, volumes=args.volumes)
-    for title, key in (("Deleted Containers", "ContainersDeleted"),
-                       ("Deleted Networks", "NetworksDeleted"),
-                       ("Deleted Volumes", "VolumesDeleted")):
-        if report[key]:
-            print(f"{title}:\n" + "\n".join(report[key]) + "\n")
+    print_deleted(report, [("Deleted Containers", "ContainersDeleted"),
+                           ("Deleted Networks", "NetworksDeleted"),
+                           ("Deleted Volumes", "VolumesDeleted")])
     if report["ImagesDeleted"]:
         print("Deleted Images:")
         for event in report["ImagesDeleted"]:
@@ -182,3 +183,13 @@ def cmd_check(args) -> int:
     print(f"checked {counts}: " + (f"{left} problem(s) left" + ("" if args.repair else
                                    " (--repair fixes what is safe to fix)") if left else "ok"))
     return 0 if report.ok else 1
+
+
+def cmd_start(args) -> int:
+    """Bring back, after a reboot, what the restart policies say (see engine/autostart.py);
+    any engine use does the same, this verb is for boot scripts. Prints the names started."""
+    engine = Engine(args.data_root)
+    engine.containers           # noqa: B018 - its first use is the check
+    for container in engine.started_after_reboot:
+        print(container.name)
+    return 0

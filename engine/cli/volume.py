@@ -3,7 +3,7 @@ import sys
 
 from .. import Engine
 from ..errors import DockyardError, InvalidArgument
-from .render import key_values, print_inspect, size
+from .render import confirm, key_values, print_deleted, print_inspect, size
 
 
 def register(subparsers) -> None:
@@ -102,18 +102,11 @@ def cmd_rm(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    if not args.force:
-        what = "local volumes" if args.all else "anonymous local volumes"
-        sys.stdout.write(f"WARNING! This will remove {what} not used by at least one "
-                         "container.\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    what = "local volumes" if args.all else "anonymous local volumes"
+    if not args.force and not confirm(f"WARNING! This will remove {what} not used by at least "
+                                      "one container."):
+        return 0
     report = _volumes(args).prune(all=args.all)
-    if report["VolumesDeleted"]:
-        print("Deleted Volumes:")
-        for name in report["VolumesDeleted"]:
-            print(name)
-        print()
+    print_deleted(report, [("Deleted Volumes", "VolumesDeleted")])
     print(f"Total reclaimed space: {size(report['SpaceReclaimed'])}")
     return 0

@@ -4,12 +4,16 @@
     <bundle>/init/        the init layer: mount points proc, sys, dev, etc/{hostname,hosts,resolv.conf}
     <bundle>/upper, work  the container's writable overlay layer; merged/ is the mount point
     <bundle>/hostname, hosts, resolv.conf   bound over /etc/... (the engine may edit them in place)
-    <bundle>/state.json, container.log       written by the monitor
+    <bundle>/dns-records  what the embedded DNS server answers (user networks; network/dns.py)
+    <bundle>/state.json, health.json, container.log[.N]   written by the monitor
+    <bundle>/manually-stopped   made by stop and kill: the monitor restarts it no more
+    <bundle>/restart-policy     "NAME N" from `update --restart`, over the spec's policy
 """
 import os
 import shutil
 
 from ..errors import Conflict, InvalidArgument
+from ..network import dns
 from . import cgroups, devices, seccomp
 from .resources import RLIMITS
 from .spec import ContainerSpec
@@ -37,6 +41,13 @@ def resolv_conf(host: str = "/etc/resolv.conf", *, dns=(), search=(), options=()
     if not any(line.startswith("nameserver") for line in lines):
         lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
     return "\n".join(lines) + "\n"
+
+
+def container_resolv_conf(spec: ContainerSpec) -> str:
+    """The container's resolv.conf: the embedded DNS server's, or the host's (resolv_conf)."""
+    if spec.dns_resolver:
+        return dns.resolv_conf(search=spec.dns_search, options=spec.dns_options)
+    return resolv_conf(dns=spec.dns, search=spec.dns_search, options=spec.dns_options)
 
 
 def hosts_for(spec: ContainerSpec) -> str:
@@ -76,6 +87,9 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     pairs += [("on_exit", a) for a in spec.on_exit]
     if spec.owner:
         pairs.append(("owner", str(spec.owner)))
+    if spec.dns_resolver:
+        pairs.append(("dns_resolver", "1"))
+    pairs += monitor_pairs(spec)
     if not spec.privileged:     # --privileged: no seccomp, every device (as Docker)
         cache = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(spec.bundle))), "seccomp")
         pairs.append(("seccomp", seccomp.program_hex(spec.seccomp, spec.caps, cache)))
@@ -86,6 +100,24 @@ def spec_pairs(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT,
     for key, value in pairs:
         if "\0" in value:
             raise InvalidArgument(f"NUL byte in {key}: {value!r}")
+    return pairs
+
+
+def monitor_pairs(spec: ContainerSpec) -> list[tuple[str, str]]:
+    """What the monitor does besides running the container: restart policy, log, health."""
+    pairs = [("log_driver", spec.log_driver)]
+    if spec.restart != "no":
+        pairs += [("restart", spec.restart), ("restart_max", str(spec.restart_max))]
+    if spec.log_max_size:
+        pairs += [("log_max_size", str(spec.log_max_size)), ("log_max_file", str(spec.log_max_file))]
+    check = spec.healthcheck
+    if check and check.test and check.test[0] != "NONE":
+        pairs += [("health_test", t) for t in check.test]
+        pairs += [(f"health_{key}", str(getattr(check, key))) for key in
+                  ("interval", "timeout", "start_period", "start_interval", "retries")
+                  if getattr(check, key)]
+    if spec.console_size:
+        pairs.append(("winsize", "%d %d" % spec.console_size))     # the pty's, before exec
     return pairs
 
 
@@ -130,12 +162,13 @@ def write(spec: ContainerSpec, **cgroup) -> None:
         for sub in ("upper", "work", "merged", "init/proc", "init/sys", "init/dev", "init/etc"):
             os.makedirs(f"{d}/{sub}")
         files = {"hostname": (spec.hostname or spec.id[:12]) + "\n", "hosts": hosts_for(spec),
-                 "resolv.conf": resolv_conf(dns=spec.dns, search=spec.dns_search,
-                                            options=spec.dns_options)}
+                 "resolv.conf": container_resolv_conf(spec)}
         for name, text in files.items():
             with open(f"{d}/{name}", "w") as f:
                 f.write(text)
             open(f"{d}/init/etc/{name}", "w").close()   # mount point, outside the writable layer
+        if spec.dns_resolver:   # the engine fills it once the container is on its networks
+            open(f"{d}/{dns.RECORDS}", "w").close()
         _write_pairs(d, pairs)
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)

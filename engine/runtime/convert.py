@@ -9,7 +9,7 @@ import re
 import signal
 
 from ..errors import InvalidArgument
-from . import cgroups
+from . import cgroups, monitor_options
 from .devices import parse_device
 from .resources import (parse_cpu_shares, parse_cpus, parse_cpuset, parse_memory,
                         parse_memory_swap, parse_rlimits, shm_bytes)
@@ -152,7 +152,7 @@ def netns_for(network: str | None) -> str:
 def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapshots_root="",
             lowerdirs=(), hostname: str | None = None, netns: str | None = None, mounts=(),
             gateway: str | None = None, on_exit=(), owner: int = 0,
-            run_env: bool = True) -> ContainerSpec:
+            run_env: bool = True, dns_resolver: bool = False) -> ContainerSpec:
     """The one way a ContainerSpec is made (run, create, the builder's RUN): RunOptions over
     the image config by Docker's rules, placed where the engine says.
 
@@ -163,11 +163,14 @@ def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapsho
     network namespace (None: from options.network, none, host or a namespace file), the
     mounts (runtime Mounts or "src:dst[:ro]"), the hostname (None: --hostname, else the
     short id) and the gateway that `--add-host NAME:host-gateway` names. `run_env`: docker
-    run's HOSTNAME variable before the image's (a build step has none).
+    run's HOSTNAME variable before the image's, and the image's HEALTHCHECK under the user's
+    (a build step has neither). `dns_resolver`: the container gets the embedded DNS server at
+    127.0.0.11 (it is on a user network).
     """
     flags = settings(options)
     cfg = _config(image_config)
     hostname = hostname or options.hostname or id[:12]
+    health = monitor_options.merge_health(cfg.get("Healthcheck"), flags.pop("health"))
     return ContainerSpec(
         id=id, bundle=str(bundle), snapshots_root=str(snapshots_root), lowerdirs=tuple(lowerdirs),
         args=tuple(resolve_command(cfg, options.entrypoint, options.command)),
@@ -179,17 +182,27 @@ def to_spec(image_config: dict | None, options, *, id: str, bundle: str, snapsho
         netns=netns_for(options.network) if netns is None else netns,
         mounts=tuple(parse_mount(m) for m in mounts) + _shm(options.shm_size), tty=options.tty,
         stdin=options.stdin_open, init=options.init, on_exit=tuple(on_exit), owner=owner,
+        dns_resolver=dns_resolver,
         stop_signal=flags.pop("stop_signal") or cfg.get("StopSignal") or "SIGTERM",
-        extra_hosts=_host_gateway(flags.pop("extra_hosts"), gateway), **flags)
+        extra_hosts=_host_gateway(flags.pop("extra_hosts"), gateway),
+        healthcheck=monitor_options.healthcheck(health) if run_env else None,
+        console_size=options.console_size, **flags)
 
 
 def settings(options) -> dict:
     """The spec's fields that come from the flags alone, every one checked with Docker's
     words: limits, capabilities, --security-opt, devices, rlimits (none given: the engine's
-    own), /etc/hosts and resolv.conf, sysctls, groups, the stop signal. Create calls it
-    before it makes anything, so a typo costs no name, veth or volume."""
+    own), /etc/hosts and resolv.conf, sysctls, groups, the stop signal, what the monitor does
+    (restart policy, log rotation; "health": the user's health check, in Docker's keys, for
+    to_spec to put over the image's). Create calls it before it makes anything, so a typo
+    costs no name, veth or volume."""
     if options.hostname and not _HOSTNAME.fullmatch(options.hostname):
         raise InvalidArgument(f"invalid hostname format: {options.hostname}")
+    restart, restart_max = monitor_options.restart_policy(options.restart_policy)
+    if options.auto_remove and restart != "no":
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+    log_driver, log_max_size, log_max_file = monitor_options.log_config(options.log_driver,
+                                                                         options.log_opts)
     memory = parse_memory(options.memory) if options.memory else 0
     reservation = parse_memory(options.memory_reservation, minimum=0) \
         if options.memory_reservation else 0
@@ -212,7 +225,10 @@ def settings(options) -> dict:
         dns_search=tuple(options.dns_search), dns_options=tuple(options.dns_opt),
         sysctls=parse_sysctls(options.sysctls, options.network),
         group_add=tuple(str(g) for g in options.group_add),
-        stop_signal=parse_signal(options.stop_signal) if options.stop_signal else None)
+        stop_signal=parse_signal(options.stop_signal) if options.stop_signal else None,
+        restart=restart, restart_max=restart_max, log_driver=log_driver,
+        log_max_size=log_max_size, log_max_file=log_max_file,
+        health=monitor_options.health_config(options.healthcheck))
 
 
 def _shm(value) -> tuple[Mount, ...]:
@@ -262,6 +278,19 @@ def parse_extra_hosts(items) -> tuple[tuple[str, str], ...]:
                 raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: '
                                       f'invalid IP address in add-host: "{address}"') from None
         out.append((name, address))
+    return tuple(out)
+
+
+def parse_links(items) -> tuple[tuple[str, str], ...]:
+    """--link "db:database" (or "db", its own alias) -> (target, alias) pairs."""
+    out = []
+    for item in items:
+        target, _, alias = item.partition(":")
+        target, alias = target.lstrip("/"), alias or target.lstrip("/")
+        if not target or not alias or "/" in alias:
+            raise InvalidArgument(f'invalid argument "{item}" for "--link" flag: '
+                                  "expected CONTAINER[:ALIAS]")
+        out.append((target, alias))
     return tuple(out)
 
 

@@ -1,4 +1,5 @@
-"""Read a container's log: Docker json-file lines {"log","stream","time"} written by the shim.
+"""Read a container's log: Docker json-file lines {"log","stream","time"} written by the shim,
+across the files its rotation leaves (container.log.N ... container.log.1, container.log).
 
     for entry in read(bundle, tail=10):
         print(entry.stream, entry.time, entry.data)
@@ -50,12 +51,68 @@ def _parse(raw: bytes) -> LogEntry:
     return LogEntry(entry["stream"], entry["time"], entry["log"].encode("utf-8", "surrogateescape"))
 
 
+def log_files(bundle: str) -> list[str]:
+    """container.log's rotated files, oldest first (container.log.N ... .1), then itself."""
+    base = os.path.join(bundle, "container.log")
+    rotated = []
+    for name in os.listdir(bundle):
+        suffix = name[len("container.log."):]
+        if name.startswith("container.log.") and suffix.isdigit():
+            rotated.append((int(suffix), os.path.join(bundle, name)))
+    return [path for _, path in sorted(rotated, reverse=True)] + [base]
+
+
+def _lines(path: str) -> list[bytes]:
+    try:
+        with open(path, "rb") as f:
+            return f.read().splitlines(keepends=True)
+    except FileNotFoundError:       # rotated away while we looked
+        return []
+
+
+def _same(path: str, st: os.stat_result) -> bool:
+    try:
+        other = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (other.st_ino, other.st_dev) == (st.st_ino, st.st_dev)
+
+
+def _next_file(f, bundle: str):
+    """The file that follows `f` in the log, open, once the monitor has rotated `f` away (it is
+    container.log.K now: .K-1 follows, or container.log after .1); None while it has not."""
+    mine = os.fstat(f.fileno())
+    files = log_files(bundle)
+    if _same(files[-1], mine):
+        return None
+    for older, newer in zip(files, files[1:]):
+        if _same(older, mine):
+            try:
+                following = open(newer, "rb")
+            except FileNotFoundError:       # between the monitor's rename and its open
+                return None
+            if _same(older, mine):          # no rotation moved them meanwhile
+                return following
+            following.close()
+            return None
+    try:            # rotated out of the kept files (max-file) while we read: on with the oldest
+        return open(files[0], "rb")
+    except FileNotFoundError:
+        return None
+
+
+def _emptied(f) -> bool:
+    """max-file 1: the monitor empties container.log where it is."""
+    return os.fstat(f.fileno()).st_size < f.tell()
+
+
 def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=None, until=None,
          running: Callable[[], bool] = lambda: False, poll: float = 0.05,
          pause: Callable[[float], object] = time.sleep, file=None) -> Iterator[LogEntry]:
-    """Entries of <bundle>/container.log (or of `file`, the log opened earlier, from where it
-    stands), written at `since` or later, at `until` or earlier; with follow, keeps reading
-    while `running()`.
+    """Entries of <bundle>/container.log and its rotated files, in order (or of `file`, the log
+    opened earlier, from where it stands), written at `since` or later, at `until` or earlier;
+    with follow, keeps reading while `running()`, from one file to the next when the monitor
+    rotates it.
 
     `pause(poll)` waits between reads; the engine passes a wait on the container's exit, so a
     follower sees the end at once instead of after a poll interval.
@@ -76,8 +133,13 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                 return
             time.sleep(poll)
         f = open(path, "rb")
-    with f:
-        lines = f.read().splitlines(keepends=True)
+    try:
+        # the rotated files, then the open one (rotated since we opened it, it is one of them);
+        # a `file` opened earlier reads on from where it stands, nothing before
+        mine = os.fstat(f.fileno())
+        lines = [] if file else [line for older in log_files(bundle)[:-1]
+                                 if not _same(older, mine) for line in _lines(older)]
+        lines += f.read().splitlines(keepends=True)
         partial = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         if tail is not None:
             lines = list(collections.deque(lines, maxlen=tail)) if tail > 0 else []
@@ -94,7 +156,15 @@ def read(bundle: str, *, follow: bool = False, tail: int | None = None, since=No
                     entry = _parse(raw)
                     if wanted(entry):
                         yield entry
+            elif (following := _next_file(f, bundle)) is not None:   # read to its end: on
+                f.close()
+                f, partial = following, b""
+            elif _emptied(f):
+                f.seek(0)
+                partial = b""
             elif not alive:
                 return
             else:
                 pause(poll)
+    finally:
+        f.close()

@@ -8,6 +8,7 @@ so any process on the same data root sees the container, its logs and its exit c
     state = process.wait(spec.bundle); process.remove(spec.bundle)
 """
 import fcntl
+import functools
 import os
 import select
 import shutil
@@ -28,18 +29,33 @@ from .spec import ContainerSpec
 _start_locks = threading.local()     # .held: {bundle: fd} of the start locks this thread holds
 
 
+ALIVE = ("running", "restarting")     # the monitor still acts for the container
+STOPPED_MARK = "manually-stopped"     # stop and kill: no restart policy brings it back
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
 @dataclass
 class State:
     """What the monitor recorded; "dead" when it vanished without recording an exit."""
 
-    status: str                  # "created" | "running" | "exited" | "dead"
-    pid: int = 0                 # the container's PID 1, as the host sees it
+    status: str                  # "created" | "running" | "restarting" | "exited" | "dead"
+    pid: int = 0                 # the container's PID 1, as the host sees it (0 while restarting)
     monitor: int = 0
     exit_code: int | None = None
     oom_killed: bool = False
     error: str = ""              # why the command didn't start (exit 125/126/127), else ""
     started_at: str = ""
     finished_at: str = ""
+    restart_count: int = 0       # restarts by the restart policy since the last start
+    boot_id: str = ""            # the host's boot the monitor ran in
+    health: dict | None = None   # Docker's State.Health, with a healthcheck once started
+
+
+@functools.cache
+def boot_id() -> str:
+    """This boot of the host (a reboot ends every monitor, and every engine process)."""
+    with open(BOOT_ID) as f:
+        return f.read().strip()
 
 
 def create(spec: ContainerSpec, *, cgroup_root: str = cgroups.ROOT, cgroup_v2: bool | None = None) -> None:
@@ -99,11 +115,15 @@ def start(bundle: str) -> State:
     shim = shim_path(_data_root(bundle))
     with start_lock(bundle):
         current = state(bundle)
-        if current.status == "running":
+        if current.status in ALIVE:
             raise Conflict(f"container {os.path.basename(bundle)} is already running")
         if current.status in ("exited", "dead"):
             # docker start of a stopped container: same upper dir, same log (appended), a new run.
             os.unlink(os.path.join(bundle, "state.json"))
+        try:            # a start undoes a stop: the restart policy applies again
+            os.unlink(os.path.join(bundle, STOPPED_MARK))
+        except FileNotFoundError:
+            pass
         proc = subprocess.Popen([shim, "run", bundle], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         out, err = proc.communicate()   # the launcher exits once the monitor says "started"
@@ -112,13 +132,17 @@ def start(bundle: str) -> State:
     return state(bundle)
 
 
-def _read_state(bundle: str) -> dict | None:
+def _read_json(bundle: str, name: str) -> dict | None:
     import json
     try:
-        with open(os.path.join(bundle, "state.json"), "rb") as f:
-            return json.loads(f.read())
+        with open(os.path.join(bundle, name), "rb") as f:
+            return json.loads(f.read().decode(errors="replace"))
     except FileNotFoundError:
         return None
+
+
+def _read_state(bundle: str) -> dict | None:
+    return _read_json(bundle, "state.json")
 
 
 def _alive_monitor(pid: int) -> bool:
@@ -137,10 +161,12 @@ def state(bundle: str) -> State:
             if not os.path.exists(os.path.join(bundle, "spec")):
                 raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}")
             return State("created")
-        s = State(**{k: raw[k] for k in State.__dataclass_fields__ if k in raw})
-        if s.status != "running" or _alive_monitor(s.monitor):
+        s = State(**{k: raw[k] for k in State.__dataclass_fields__ if k != "health" and k in raw})
+        if raw.get("health"):           # the monitor runs a health check: its file
+            s.health = _read_json(bundle, "health.json")
+        if s.status not in ALIVE or (_alive_monitor(s.monitor) and s.boot_id in ("", boot_id())):
             return s
-    s.status = "dead"
+    s.status = "dead"           # its monitor died, or the host rebooted since
     return s
 
 
@@ -161,24 +187,34 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-def wait(bundle: str, timeout: float | None = None) -> State:
-    """Block until the container is no longer running (or `timeout` seconds); any process."""
+def _wait_change(bundle: str, s: State, timeout: float | None) -> None:
+    """Return once the state is no longer `s` (another status or PID 1), or after `timeout` s."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fd = _pidfd(s.pid) if s.status == "running" else _pidfd(s.monitor)
+    try:
+        if fd is not None and not select.select([fd], [], [], timeout)[0]:
+            return
+        # the process is gone: the monitor writes what follows within a few ms
+        while (now := state(bundle)).status == s.status and now.pid == s.pid:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(0.0005)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def wait(bundle: str, timeout: float | None = None, *, exit_of: int | None = None) -> State:
+    """Block until the container is no longer running, restarts included (or `timeout` s);
+    any process. exit_of=PID: until that run of it has exited (Docker's "next-exit")."""
     deadline = None if timeout is None else time.monotonic() + timeout
     s = state(bundle)
-    fds = [fd for fd in (_pidfd(s.pid), _pidfd(s.monitor)) if fd is not None] if s.status == "running" else []
-    try:
-        while s.status == "running":
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if fds and not select.select(fds, [], [], left)[0]:
-                return state(bundle)          # timed out
-            # PID 1 is gone: the monitor writes "exited" within a few ms
-            while (s := state(bundle)).status == "running":
-                if deadline is not None and time.monotonic() >= deadline:
-                    return s
-                time.sleep(0.0005)
-    finally:
-        for fd in fds:
-            os.close(fd)
+    while s.status in ALIVE and not (exit_of and (s.status != "running" or s.pid != exit_of)):
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            break
+        _wait_change(bundle, s, left)
+        s = state(bundle)
     return s
 
 
@@ -196,9 +232,12 @@ def signal_number(sig) -> int:
 
 
 def kill(bundle: str, sig=signal.SIGKILL) -> None:
-    """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running."""
+    """Send `sig` to the container's PID 1 (through a pidfd); Conflict if it isn't running.
+    Restarting, there is no process: mark_stopped() is what ends it."""
     signum = signal_number(sig)
     s = state(bundle)
+    if s.status == "restarting":
+        return
     if s.status != "running":
         raise Conflict(f"container {os.path.basename(bundle)} is not running")
     fd = _pidfd(s.pid)
@@ -211,30 +250,73 @@ def kill(bundle: str, sig=signal.SIGKILL) -> None:
             os.close(fd)
 
 
-def stop(bundle: str, timeout: float = 10) -> State:
-    """docker stop: the stop signal, then SIGKILL after `timeout` s; stopped already is fine."""
-    if state(bundle).status != "running":
-        return state(bundle)
-    stop_signal = (_bundle.values(_bundle.read_pairs(bundle), "stop_signal") or ["SIGTERM"])[0]
+def set_restart_policy(bundle: str, name: str, max_retries: int = 0) -> None:
+    """A new restart policy (docker update --restart): BUNDLE/restart-policy, "NAME N", which
+    the monitor reads at each exit, over the spec's."""
+    tmp = os.path.join(bundle, f".restart-policy.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(f"{name} {int(max_retries)}\n")
+    os.replace(tmp, os.path.join(bundle, "restart-policy"))
+
+
+def mark_stopped(bundle: str) -> None:
+    """Stopped for good, as Docker's stop and kill: the monitor restarts the container no more
+    (until the next start), and one waiting to restart it ends now."""
     try:
-        kill(bundle, stop_signal)
-        s = wait(bundle, timeout)
-        if s.status == "running":
-            kill(bundle, signal.SIGKILL)
-    except Conflict:         # it exited between the checks
-        pass
-    return wait(bundle)
+        with open(os.path.join(bundle, STOPPED_MARK), "w"):
+            pass
+    except FileNotFoundError:
+        raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
+    s = state(bundle)
+    if s.status == "restarting" and _alive_monitor(s.monitor):
+        fd = _pidfd(s.monitor)
+        if fd is not None:
+            try:                        # the monitor looks at the mark again on any signal
+                signal.pidfd_send_signal(fd, signal.SIGALRM)
+            except ProcessLookupError:
+                pass
+            finally:
+                os.close(fd)
+
+
+def stop(bundle: str, timeout: float = 10) -> State:
+    """docker stop: the stop signal, then SIGKILL after `timeout` s; stopped already is fine.
+    The container stays stopped: no restart policy brings it back until the next start."""
+    if state(bundle).status not in ALIVE:
+        return state(bundle)
+    mark_stopped(bundle)
+    stop_signal = signal_number((_bundle.values(_bundle.read_pairs(bundle), "stop_signal") or ["SIGTERM"])[0])
+    deadline = time.monotonic() + timeout
+    sent = None
+    while (s := state(bundle)).status in ALIVE:
+        if s.status == "restarting":     # it ends as soon as the monitor sees the mark
+            mark_stopped(bundle)
+            _wait_change(bundle, s, 0.1)
+            continue
+        left = deadline - time.monotonic()
+        sig = stop_signal if left > 0 else signal.SIGKILL
+        if sent != (s.pid, sig):
+            try:
+                kill(bundle, sig)
+            except Conflict:             # it exited between the checks
+                continue
+            sent = (s.pid, sig)
+        _wait_change(bundle, s, left if left > 0 else None)
+    return s
 
 
 def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=False,
-         detach=False, winsize: tuple[int, int] | None = None) -> subprocess.Popen:
+         detach=False, winsize: tuple[int, int] | None = None,
+         terminal: bool = False) -> subprocess.Popen:
     """docker exec: `args` in the running container (its namespaces, cgroup, user, env).
 
     The Popen's return code is the command's exit status (126/127 with Docker's message on
     stderr when it can't be run). tty: stdout carries the pty, sized `winsize` (rows, cols)
-    from the start and resized by resize_exec(); stdin: write to proc.stdin. The shim joins
-    the container through a pidfd and reads the exec's pairs from a memfd, so neither a
-    recycled pid nor the size of argv and env can change what runs where.
+    from the start and resized by resize_exec(); stdin: write to proc.stdin. terminal=True
+    (with tty): the shim copies between this process's own stdin/stdout (a terminal) and the
+    pty, sized like it and resized on its SIGWINCH. The shim joins the container through a
+    pidfd and reads the exec's pairs from a memfd, so neither a recycled pid nor the size of
+    argv and env can change what runs where.
     """
     if not args:
         raise InvalidArgument("no command specified")
@@ -251,8 +333,9 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
             *((("user", user),) if user is not None else ()),
             *((("cwd", cwd),) if cwd is not None else ()),
             *((("resize", resize),) if resize else ()),
-            *((("winsize", f"{int(winsize[0])} {int(winsize[1])}"),)
-              if tty and winsize and all(winsize) else ())]
+            # always given: the container's own (run -t) is no exec's
+            ("winsize", f"{int(winsize[0])} {int(winsize[1])}"
+             if tty and winsize and all(winsize) else "")]
     try:
         specfd = _bundle.pairs_memfd(spec)
     except BaseException:
@@ -261,10 +344,15 @@ def exec(bundle: str, args, *, env=(), user=None, cwd=None, tty=False, stdin=Fal
     try:
         pidfd = _container_pidfd(bundle)
         try:
+            argv = [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)]
             out = subprocess.DEVNULL if detach else subprocess.PIPE
+            if terminal and tty and not detach:     # our stdio, untouched: never into the container
+                proc = subprocess.Popen(argv, stdin=None if stdin else subprocess.DEVNULL,
+                                        pass_fds=(pidfd, specfd))
+                proc.resize_path = resize
+                return proc
             proc = subprocess.Popen(
-                [shim_path(_data_root(bundle)), "exec", bundle, str(pidfd), str(specfd)],
-                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
+                argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT if tty and not detach else out,
                 start_new_session=detach, pass_fds=(pidfd, specfd))
             proc.resize_path = resize       # the shim holds it open; exec_done() removes it
@@ -338,6 +426,8 @@ def resize(bundle: str, rows: int, cols: int) -> None:
         raise Conflict(f"container {os.path.basename(bundle)} is not running") from exc
     try:
         os.write(fd, f"{int(rows)} {int(cols)}\n".encode())
+    except BlockingIOError:         # sizes pile up unread: the monitor takes the latest anyway
+        pass
     finally:
         os.close(fd)
 
@@ -351,22 +441,27 @@ def open_stdin(bundle: str):
 
 
 def logs(bundle: str, *, follow: bool = False, tail: int | None = None, since=None,
-         until=None, stop=lambda: False, file=None) -> Iterator[_logs.LogEntry]:
-    """LogEntry(stream, time, data) from the container's log (or `file`, opened earlier by
-    open_log); follow reads on while it runs (and `stop()` is false: a reader whose client
-    left ends at the next poll). A container removed meanwhile has stopped running."""
+         until=None, stop=lambda: False, file=None,
+         run_of: int | None = None) -> Iterator[_logs.LogEntry]:
+    """LogEntry(stream, time, data) from the container's log, its rotated files first (or
+    `file`, opened earlier by open_log, from where it stands); follow reads on while it runs,
+    restarts included (run_of=PID: while that run of it lasts), and `stop()` is false: a reader
+    whose client left ends at the next poll. A container removed meanwhile has stopped."""
     if file is None:
         state(bundle)   # NotFound for a missing container
 
     def running() -> bool:
         try:
-            return not stop() and state(bundle).status == "running"
+            s = state(bundle)
         except ContainerNotFound:
             return False
+        if stop():
+            return False
+        return s.status == "running" and s.pid == run_of if run_of else s.status in ALIVE
 
     def pause(seconds):
         try:
-            wait(bundle, seconds)
+            wait(bundle, seconds, exit_of=run_of)
         except ContainerNotFound:
             pass
     return _logs.read(bundle, follow=follow, tail=tail, since=since, until=until,
@@ -435,7 +530,7 @@ def wait_exit_command(bundle: str, timeout: float = 10) -> None:
     so that nothing of the container is left running; at once if there is none."""
     raw = _read_state(bundle) or {}
     pid = raw.get("monitor") or 0
-    if not raw.get("on_exit") or pid == os.getpid() or raw.get("status") == "running":
+    if not raw.get("on_exit") or pid == os.getpid() or raw.get("status") in ALIVE:
         return                  # the state says whether the monitor runs its exit command
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -498,8 +593,8 @@ def remove(bundle: str) -> None:
         cgroup_dirs = _cgroup_dirs(bundle)
     except FileNotFoundError:       # another process is removing it right now
         raise ContainerNotFound(f"No such container: {os.path.basename(bundle)}") from None
-    if s.status == "running":
-        raise Conflict(f"You cannot remove a running container {os.path.basename(bundle)}. "
+    if s.status in ALIVE:
+        raise Conflict(f"You cannot remove a {s.status} container {os.path.basename(bundle)}. "
                        "Stop the container before attempting removal or force remove")
     # Rename first: of two processes removing one container (a `run -d --rm` reaper and a
     # user's `rm`), exactly one wins; the other is told it is gone, not shown a traceback.

@@ -4,19 +4,18 @@
  *   dockyard-shim exec BUNDLE PIDFD SPECFD     run a process inside the running container whose
  *                                              PID 1 is PIDFD; SPECFD holds the exec's pairs
  *   /sbin/docker-init -- COMMAND...            (inside a container, --init) reap and forward
+ *   dockyard-shim dns BUNDLE                   the container's embedded DNS server (shim_dns.c),
+ *                                              started by its monitor
  *
  * BUNDLE/spec is a list of NUL-terminated strings, `key\0value\0key\0value\0...`; a key given
  * more than once is a list (args, env, lower, mount, ...). engine/runtime/bundle.py writes it;
  * shim_spec.c reads it whole, whatever its size.
  *
- * run: the launcher forks the monitor and prints one line of JSON (the state) once the command
- * has been exec'd or has failed, then exits, so the engine never has a long-lived child. The
- * monitor stays in the host's namespaces (setsid by the engine), creates the cgroup, unshares a
- * PID namespace and forks the container's PID 1, which joins the cgroup, unshares the other
- * namespaces, builds the overlay root, pivots, drops privileges, loads seccomp and execs. The
- * monitor then logs stdout/stderr as Docker json-file lines, feeds stdin from a FIFO, forwards
- * signals, records the exit in BUNDLE/state.json (atomically), removes the cgroup and finally
- * execs `on_exit`, if any.
+ * run: the launcher forks the monitor (shim_monitor.c) and prints one line of JSON (the state)
+ * once the command has been exec'd or has failed, then exits, so the engine never has a
+ * long-lived child. For each run, the monitor creates the cgroup and forks the container's
+ * PID 1 into a new PID namespace; PID 1 (container_main, here) joins the cgroup, unshares the
+ * other namespaces, builds the overlay root, pivots, drops privileges, loads seccomp and execs.
  *
  * Errors before the command runs go back on a socketpair as "CODE message" (125: set-up failed,
  * 126: not executable, 127: not found); EOF on it (close-on-exec) means execve succeeded.
@@ -35,7 +34,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -53,50 +51,24 @@
 
 #define INIT_PATH "/sbin/docker-init"   /* where --init's PID 1 runs from, as in Docker */
 
-static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
+const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0};
 
 /* ---------------------------------------------------------------- small helpers */
 
-static void now_rfc3339(char out[40]) {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%09ldZ", ts.tv_nsec);
-}
-
-/* JSON string body of `len` bytes into out (room for 6*len+1); returns the length written. */
-static size_t json_escape(char *out, const char *s, size_t len) {
-    static const char hex[] = "0123456789abcdef";
-    char *o = out;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = s[i];
-        if (c == '"' || c == '\\') { *o++ = '\\'; *o++ = c; }
-        else if (c == '\n') { *o++ = '\\'; *o++ = 'n'; }
-        else if (c == '\r') { *o++ = '\\'; *o++ = 'r'; }
-        else if (c == '\t') { *o++ = '\\'; *o++ = 't'; }
-        else if (c < 0x20 || c == 0x7f) {
-            memcpy(o, "\\u00", 4); o += 4; *o++ = hex[c >> 4]; *o++ = hex[c & 15];
-        } else *o++ = c;    /* UTF-8 passes through; readers decode with errors="replace" */
-    }
-    *o = 0;
-    return o - out;
-}
-
-static void block_signals(sigset_t *set) {
+void block_signals(sigset_t *set) {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
     for (int i = 0; forwarded[i]; i++) sigaddset(set, forwarded[i]);
     CHECK(sigprocmask(SIG_BLOCK, set, NULL), "sigprocmask: %s", strerror(errno));
 }
 
+
 /* ---------------------------------------------------------------- cgroups
  * Python decides v1 or v2 and which files to write; here we only carry it out:
  * cg_mkdir DIR, cg_set/cg_try "FILE\nVALUE", cg_devices "DIR\nPROGRAM", cg_join PROCS-FILE,
  * cg_oom FILE, cg_rmdir DIR. */
 
-static int cgroup_create(char *err, size_t errlen) {
+int cgroup_create(char *err, size_t errlen) {
     size_t n;
     const char **dirs = values("cg_mkdir", &n);
     for (size_t i = 0; i < n; i++)
@@ -125,7 +97,7 @@ static int cgroup_create(char *err, size_t errlen) {
     return 0;
 }
 
-static long cgroup_oom_kills(void) {
+long cgroup_oom_kills(void) {
     const char *path = get("cg_oom");
     char buf[4096];
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -137,7 +109,7 @@ static long cgroup_oom_kills(void) {
     return p ? atol(p + 9) : 0;
 }
 
-static void cgroup_remove(void) {
+void cgroup_remove(void) {
     const char **dirs = values("cg_rmdir", NULL);
     for (size_t i = 0; dirs[i]; i++)
         /* EBUSY for a moment while the kernel releases the last exited tasks */
@@ -147,7 +119,7 @@ static void cgroup_remove(void) {
 }
 
 /* Open every cgroup.procs to join (-1 terminated); writing "0" later moves the writer. */
-static int *open_cgroup_procs(char *err, size_t errlen) {
+int *open_cgroup_procs(char *err, size_t errlen) {
     size_t n;
     const char **procs = values("cg_join", &n);
     int *fds = xrealloc(NULL, (n + 1) * sizeof *fds);
@@ -587,7 +559,7 @@ static char *find_executable(const char *name, const char **env) {
 }
 
 /* The common tail of run and exec, in the container: user, cwd, capabilities, seccomp, execve. */
-static void exec_command(const char **args, const char **env, const char *user, const char *cwd) {
+static __attribute__((noreturn)) void exec_command(const char **args, const char **env, const char *user, const char *cwd) {
     if (!args[0]) fail(125, "no command specified");
     unsigned long long caps = container_caps();
     struct user u;
@@ -595,9 +567,10 @@ static void exec_command(const char **args, const char **env, const char *user, 
     add_groups(&u);
     size_t n = 0;
     while (env[n]) n++;
-    const char **envp = xrealloc(NULL, (n + 2) * sizeof *envp);
+    const char **envp = xrealloc(NULL, (n + 3) * sizeof *envp);
     memcpy(envp, env, n * sizeof *envp);
     if (!env_get(env, "HOME")) envp[n++] = xasprintf("HOME=%s", u.home);  /* from passwd, as Docker */
+    if (flag("tty") && !env_get(env, "TERM")) envp[n++] = "TERM=xterm";  /* as Docker, for -t */
     envp[n] = NULL;
     umask(022);
     if (cwd && *cwd) {  /* created if missing, as Docker does for WorkingDir */
@@ -660,8 +633,21 @@ static void send_fd(int sock, int fd) {
     CHECK(sendmsg(sock, &msg, MSG_NOSIGNAL), "send pty: %s", strerror(errno));
 }
 
-/* A pty from the container's own devpts (so `tty` names /dev/pts/0 inside): the master goes to
- * the monitor over the report socket, the slave becomes the controlling terminal and stdio. */
+/* The window size "ROWS COLS" of `size`, else that of our own stdin's terminal (an exec run by
+ * a terminal client), else none. */
+static void set_window_size(int slave, const char *size) {
+    struct winsize ws = {0};
+    int end = 0;
+    if (size && *size) {
+        if (sscanf(size, "%hu %hu%n", &ws.ws_row, &ws.ws_col, &end) != 2 || size[end])
+            fail(125, "bad console size %s (ROWS COLS)", size);
+    } else if (ioctl(0, TIOCGWINSZ, &ws) < 0) return;   /* stdin is no terminal: the pty's 0x0 */
+    CHECK(ioctl(slave, TIOCSWINSZ, &ws), "TIOCSWINSZ: %s", strerror(errno));
+}
+
+/* A pty from the container's own devpts (so `tty` names /dev/pts/0 inside), sized before the
+ * command starts (`stty size` works at once): the master goes to the monitor over the report
+ * socket, the slave becomes the controlling terminal and stdio. */
 static void open_container_tty(int stdin_too) {
     int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(master, "open /dev/ptmx: %s", strerror(errno));
@@ -674,9 +660,7 @@ static void open_container_tty(int stdin_too) {
     int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     CHECK(slave, "open %s: %s", name, strerror(errno));
     CHECK(ioctl(slave, TIOCSCTTY, 0), "TIOCSCTTY: %s", strerror(errno));
-    struct winsize ws = {0};   /* exec -t: the client's size before the command starts */
-    if (get("winsize") && sscanf(get("winsize"), "%hu %hu", &ws.ws_row, &ws.ws_col) == 2)
-        ioctl(slave, TIOCSWINSZ, &ws);
+    set_window_size(slave, get("winsize"));
     if (stdin_too) CHECK(dup2(slave, 0), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 1), "dup2 %s: %s", name, strerror(errno));
     CHECK(dup2(slave, 2), "dup2 %s: %s", name, strerror(errno));
@@ -692,7 +676,7 @@ static void stdin_from_null(void) {
 }
 
 /* Receive the report: an optional pty master (SCM_RIGHTS), then "CODE message" or EOF. */
-static int read_report(int sock, int *tty, char *msg, size_t size) {
+int read_report(int sock, int *tty, char *msg, size_t size) {
     int code = 0;
     msg[0] = 0;
     for (;;) {
@@ -757,9 +741,7 @@ static void apply_sysctls(void) {
 
 /* ---------------------------------------------------------------- the container's PID 1 */
 
-struct io { int in, out, err; };   /* the container's ends of its stdio (-1: tty / /dev/null) */
-
-static void container_main(const char *bundle, struct io *io, int *cg) {
+void container_main(const char *bundle, struct io *io, int *cg) {
     for (int i = 0; forwarded[i]; i++) signal(forwarded[i], SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGXFSZ, SIG_DFL);
@@ -816,297 +798,55 @@ static void container_main(const char *bundle, struct io *io, int *cg) {
     exec_command(args, env, get("user"), get("cwd"));
 }
 
-/* ---------------------------------------------------------------- logs */
-
-struct stream { int fd; const char *name; char buf[16384]; size_t len; };
-static int log_fd = -1;
-
-/* One Docker json-file line: {"log":"...","stream":"stdout","time":"..."} */
-static void log_line(struct stream *s, const char *data, size_t len) {
-    static char line[16384 * 6 + 200];
-    char t[40];
-    now_rfc3339(t);
-    size_t n = sprintf(line, "{\"log\":\"");
-    n += json_escape(line + n, data, len);
-    n += sprintf(line + n, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", s->name, t);
-    if (write(log_fd, line, n) < 0) { /* a full disk loses the line, never the container */ }
-}
-
-/* Append bytes; emit every complete line, and a 16 KiB chunk without newline as Docker does. */
-static void log_feed(struct stream *s, const char *data, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        s->buf[s->len++] = data[i];
-        if (data[i] == '\n' || s->len == sizeof s->buf) { log_line(s, s->buf, s->len); s->len = 0; }
-    }
-}
-
-static void log_flush(struct stream *s) {   /* at EOF: the last line without a newline */
-    if (s->len) log_line(s, s->buf, s->len);
-    s->len = 0;
-}
-
-/* ---------------------------------------------------------------- state.json */
-
-struct state { pid_t pid, monitor; int exit_code, oom, running, on_exit; char started[40], finished[40], error[4200]; };
-
-static void write_state(const char *bundle, struct state *st) {
-    char path[4096], tmp[4096], err[6 * sizeof st->error + 1], body[sizeof err + 400];
-    snprintf(path, sizeof path, "%s/state.json", bundle);
-    snprintf(tmp, sizeof tmp, "%s/.state.json.tmp", bundle);
-    json_escape(err, st->error, strlen(st->error));
-    int n = snprintf(body, sizeof body,
-        "{\"status\":\"%s\",\"pid\":%d,\"monitor\":%d,\"exit_code\":%d,\"oom_killed\":%s,"
-        "\"error\":\"%s\",\"started_at\":\"%s\",\"finished_at\":\"%s\",\"on_exit\":%s}\n",
-        st->running ? "running" : "exited", st->pid, st->monitor, st->exit_code,
-        st->oom ? "true" : "false", err, st->started, st->finished,
-        st->on_exit ? "true" : "false");
-    /* Atomic replace: a reader sees the old file or the new one. No fsync: the state only
-     * matters while this host is up (a reboot ends every container anyway). */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    if (write(fd, body, n) == n && rename(tmp, path) < 0) unlink(tmp);
-    close(fd);
-}
-
-/* ---------------------------------------------------------------- events */
-
-/* The data root's event log (engine/events.py): only the monitor sees the command start and
- * exit, so it appends Docker's "start", "oom" and "die" events itself (in the order they
- * happen), one line per write, under the log's flock. `attrs` is JSON members or "". */
-static void log_event(const char *bundle, const char *action, const char *attrs) {
-    const char *id = get("id") ? get("id") : "";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    char *lock_path = xasprintf("%s/../../events.lock", bundle);
-    char *log_path = xasprintf("%s/../../events.jsonl", bundle);
-    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    int fd = lock < 0 || flock(lock, LOCK_EX) < 0 ? -1
-             : open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    char *line = xasprintf(
-        "{\"Type\":\"container\",\"Action\":\"%s\",\"Actor\":{\"ID\":\"%s\",\"Attributes\""
-        ":{%s}},\"scope\":\"local\",\"time\":%lld,\"timeNano\":%lld%09ld,\"status\":\"%s\","
-        "\"id\":\"%s\"}\n", action, id, attrs, (long long)ts.tv_sec, (long long)ts.tv_sec,
-        ts.tv_nsec, action, id);
-    if (fd >= 0 && write(fd, line, strlen(line)) < 0) { /* a full disk loses the event only */ }
-    if (fd >= 0) close(fd);
-    if (lock >= 0) close(lock);
-    free(line);
-    free(lock_path);
-    free(log_path);
-}
-
-/* ---------------------------------------------------------------- the monitor */
-
-/* Whether an engine process that waits for this exit holds BUNDLE/attach.lock (shared): it
- * cleans up itself, so on_exit is skipped. A killed engine's lock is gone with it. */
-static int engine_attached(const char *bundle) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/attach.lock", bundle);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    int held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-    close(fd);
-    return held;
-}
-
-#define ERR(...) do { snprintf(st.error, sizeof st.error, __VA_ARGS__); goto failed; } while (0)
-
-static void monitor(const char *bundle, int ready) {
-    struct state st = {.monitor = getpid()};
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, rep[2] = {-1, -1}, *cg = NULL;
-    int tty = flag("tty"), want_stdin = flag("stdin"), master = -1, fifo = -1, resize = -1, code = 0;
-    char path[4096];
-    sigset_t set;
-    sigemptyset(&set);
-    if (chdir("/") < 0) ERR("chdir /: %s", strerror(errno));
-    snprintf(path, sizeof path, "%s/container.log", bundle);
-    if ((log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640)) < 0)
-        ERR("open %s: %s", path, strerror(errno));
-    if (cgroup_create(st.error, sizeof st.error) < 0) goto failed;
-    if (want_stdin) {   /* a FIFO an attached client writes to; its close is the container's EOF */
-        snprintf(path, sizeof path, "%s/stdin", bundle);
-        if ((mkfifo(path, 0600) < 0 && errno != EEXIST) ||
-            (fifo = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-            ERR("stdin fifo %s: %s", path, strerror(errno));
-        if (!tty && pipe2(in, O_CLOEXEC) < 0) ERR("pipe2 for stdin: %s", strerror(errno));
-    }
-    if (tty) {
-        snprintf(path, sizeof path, "%s/resize", bundle);   /* "ROWS COLS\n" lines */
-        if ((mkfifo(path, 0600) < 0 && errno != EEXIST) ||
-            (resize = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)   /* RDWR: never a HUP */
-            ERR("resize fifo %s: %s", path, strerror(errno));
-    } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-        ERR("pipe2 for stdout/stderr: %s", strerror(errno));
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) < 0)
-        ERR("socketpair for the report: %s", strerror(errno));
-    if (!(cg = open_cgroup_procs(st.error, sizeof st.error))) goto failed;
-    block_signals(&set);    /* handled through a signalfd, never in the child */
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) ERR("signalfd: %s", strerror(errno));
-    /* Only children enter the new PID namespace: the monitor itself stays on the host. */
-    if (unshare(CLONE_NEWPID) < 0) ERR("unshare pid namespace: %s", strerror(errno));
-    pid_t child = fork();
-    if (child < 0) ERR("fork: %s", strerror(errno));
-    if (child == 0) {
-        struct io io = {in[0], out[1], err[1]};
-        report_fd = rep[1];
-        CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL), "sigprocmask: %s", strerror(errno));
-        container_main(bundle, &io, cg);
-        _exit(125);
-    }
-    for (int i = 0; cg[i] >= 0; i++) close(cg[i]);
-    close(rep[1]); close(in[0]); close(out[1]); close(err[1]);
-    st.pid = child;
-    code = read_report(rep[0], &master, st.error, sizeof st.error);
-    close(rep[0]);
-    now_rfc3339(st.started);
-    st.running = 1;
-    if (code) st.exit_code = code;
-    else write_state(bundle, &st);
-    if (!code) {  /* tell the engine: the command is running (started as JSON state) */
-        log_event(bundle, "start", "");
-        char line[200];
-        int n = snprintf(line, sizeof line, "{\"status\":\"running\",\"pid\":%d,\"monitor\":%d}\n",
-                         child, st.monitor);
-        if (write(ready, line, n) < 0) { /* the engine is gone: carry on detached */ }
-        close(ready);
-        ready = -1;
-    }
-    /* owner: a pid whose end ends the container (a build's RUN dies with its builder) */
-    int owner = get("owner") ? (int)syscall(SYS_pidfd_open, atoi(get("owner")), 0) : -1;
-    if (get("owner") && owner < 0) kill(child, SIGKILL);    /* gone already */
-    struct stream so = {tty ? master : out[0], "stdout", "", 0}, se = {err[0], "stderr", "", 0};
-    static char pending[65536];
-    size_t npending = 0;
-    int in_w = tty ? master : in[1], reaped = 0, status = 0;
-    if (in_w >= 0 && !tty && fcntl(in_w, F_SETFL, O_NONBLOCK) < 0) { /* a blocking write only stalls stdin */ }
-    if (!want_stdin && !tty && in_w >= 0) { close(in_w); in_w = -1; }
-    while (!reaped || so.fd >= 0 || se.fd >= 0) {
-        struct pollfd p[6] = {{sfd, POLLIN, 0}, {so.fd, POLLIN, 0}, {se.fd, POLLIN, 0},
-                              {npending ? -1 : fifo, POLLIN, 0}, {resize, POLLIN, 0},
-                              {owner, POLLIN, 0}};
-        int fdin = -1;
-        if (npending && in_w >= 0) { p[3].fd = in_w; p[3].events = POLLOUT; fdin = in_w; }
-        /* after PID 1 is reaped every process of the namespace is gone: output ends at once */
-        int ready_fds = poll(p, 6, reaped ? 2000 : -1);
-        if (ready_fds == 0) break;
-        if (ready_fds < 0) continue;   /* EINTR */
-        struct signalfd_siginfo si;
-        while (read(sfd, &si, sizeof si) == sizeof si) {
-            if (si.ssi_signo != SIGCHLD) { kill(child, si.ssi_signo); continue; }
-            if (waitpid(child, &status, WNOHANG) == child) reaped = 1;
-        }
-        for (int k = 1; k <= 2; k++) {
-            struct stream *s = k == 1 ? &so : &se;
-            if (s->fd < 0 || !p[k].revents) continue;
-            char buf[65536];
-            ssize_t n = read(s->fd, buf, sizeof buf);
-            if (n > 0) {
-                log_feed(s, buf, n);
-                /* A TTY's reader waits on prompts without a newline ("/ # "): each read is
-                 * logged at once, as Docker logs TTY output. */
-                if (tty) log_flush(s);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            log_flush(s);   /* EOF, or EIO on a pty master once the last slave closed */
-            if (s->fd != in_w) close(s->fd);
-            s->fd = -1;
-        }
-        if (fdin >= 0 && p[3].revents) {   /* the container takes more of its stdin */
-            ssize_t n = write(in_w, pending, npending);
-            if (n > 0) { memmove(pending, pending + n, npending - n); npending -= n; }
-            else if (n < 0 && errno != EAGAIN) npending = 0;
-        } else if (fifo >= 0 && p[3].revents) {
-            ssize_t n = read(fifo, pending, sizeof pending);
-            if (n > 0) npending = n;
-            else if (n == 0) {   /* the client closed: EOF for the container */
-                close(fifo);
-                fifo = -1;
-                if (tty && in_w >= 0) { if (write(in_w, "\4", 1) < 0) { /* the pty is gone */ } }  /* ^D */
-                else if (in_w >= 0) { close(in_w); in_w = -1; }
-            }
-        }
-        if (owner >= 0 && p[5].revents) {
-            kill(child, SIGKILL);
-            close(owner);
-            owner = -1;
-        }
-        if (resize >= 0 && p[4].revents) {
-            char buf[64];
-            ssize_t n = read(resize, buf, sizeof buf - 1);
-            struct winsize ws = {0};
-            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2) && master >= 0)
-                ioctl(master, TIOCSWINSZ, &ws);   /* a bad size is the client's, not ours */
-        }
-    }
-    if (!reaped) waitpid(child, &status, 0);
-    if (!code) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    st.exit_code = code;
-failed:
-    if (!st.pid) st.exit_code = 125;   /* the set-up failed before the container existed */
-    st.running = 0;
-    st.oom = cgroup_oom_kills() > 0;
-    if (st.oom) st.exit_code = 137;
-    if (!st.started[0]) now_rfc3339(st.started);
-    now_rfc3339(st.finished);
-    cgroup_remove();
-    if (st.pid) {   /* before anyone sees "exited" */
-        if (st.oom) log_event(bundle, "oom", "");
-        char *attrs = xasprintf("\"exitCode\":\"%d\"", st.exit_code);
-        log_event(bundle, "die", attrs);
-        free(attrs);
-    }
-    /* before the exit is written: an engine waiting for it can't have let go of the lock yet */
-    const char **on_exit = values("on_exit", NULL);
-    st.on_exit = on_exit[0] && !engine_attached(bundle);
-    write_state(bundle, &st);
-    if (ready >= 0) {   /* it never ran: the engine reads the final state instead */
-        static const char line[] = "{\"status\":\"exited\"}\n";
-        if (write(ready, line, sizeof line - 1) < 0) { /* gone */ }
-        close(ready);
-    }
-    if (st.on_exit) {   /* the engine's clean-up (reap.py); "on_exit" in the state says so */
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0 && dup2(null, 0) >= 0 && dup2(null, 1) >= 0 && dup2(null, 2) >= 0) {
-            sigprocmask(SIG_UNBLOCK, &set, NULL);
-            execv(on_exit[0], (char **)on_exit);
-        }
-    }
-    _exit(0);
-}
-
 /* ---------------------------------------------------------------- exec */
 
-static void pump_tty(int master, pid_t child, int sfd, int resize) {
-    int in_open = 1, out_open = 1, status;
-    while (out_open) {
-        struct pollfd p[4] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sfd, POLLIN, 0},
-                              {resize, POLLIN, 0}};
-        if (poll(p, 4, -1) < 0) continue;
+static int write_all(int fd, const char *buf, size_t len) {
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        buf += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* exec -t: copy our stdin to the pty and the pty to our stdout until the command has exited and
+ * its output is read; SIGWINCH gives the pty our terminal's new size (the kernel then signals
+ * the command), as does a "ROWS COLS" line on the `resize` FIFO (the API's exec resize); other
+ * signals go to the command. Returns its wait status. */
+static int pump_tty(int master, pid_t child, int sfd, int resize) {
+    int in_open = 1, out_open = 1, exited = 0, status = 0;
+    while (!exited || out_open) {
+        struct pollfd p[4] = {{out_open ? master : -1, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0},
+                              {sfd, POLLIN, 0}, {resize, POLLIN, 0}};
+        int ready = poll(p, 4, exited ? 100 : -1);   /* after the exit: what is left, then stop */
+        if (ready == 0) break;
+        if (ready < 0) continue;
         char buf[65536];
-        if (p[3].revents) {   /* "ROWS COLS\n" from the engine (exec resize) */
-            ssize_t n = read(resize, buf, 63);
-            struct winsize ws = {0};
-            if (n > 0 && (buf[n] = 0, sscanf(buf, "%hu %hu", &ws.ws_row, &ws.ws_col) == 2))
-                ioctl(master, TIOCSWINSZ, &ws);
-        }
+        struct winsize ws;
+        if (p[3].revents && read_winsize(resize, &ws))   /* the engine's exec resize (API) */
+            ioctl(master, TIOCSWINSZ, &ws);              /* a bad size is the client's */
         if (p[0].revents) {
             ssize_t n = read(master, buf, sizeof buf);
-            if (n <= 0) out_open = 0;
-            else if (write(1, buf, n) < 0) out_open = 0;
+            if (n <= 0 || write_all(1, buf, n) < 0) out_open = 0;   /* EIO: no slave left */
         }
         if (p[1].revents) {
             ssize_t n = read(0, buf, sizeof buf);
-            if (n <= 0) { in_open = 0; if (write(master, "\4", 1) < 0) out_open = 0; }
-            else if (write(master, buf, n) < 0) in_open = 0;
+            if (n <= 0) { in_open = 0; if (write(master, "\4", 1) < 0) { /* the pty is gone */ } }
+            else if (write_all(master, buf, n) < 0) in_open = 0;
         }
         struct signalfd_siginfo si;
-        while (read(sfd, &si, sizeof si) == sizeof si)
-            if (si.ssi_signo != SIGCHLD) kill(child, si.ssi_signo);
-            else if (waitpid(child, &status, WNOHANG) == child)
-                _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        while (read(sfd, &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGWINCH) {
+                /* our stdin is no terminal: nothing to follow; a pty that is gone: ends below */
+                if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ioctl(master, TIOCSWINSZ, &ws) < 0) out_open = 0;
+            } else if (si.ssi_signo != SIGCHLD) kill(child, si.ssi_signo);
+            else if (!exited && waitpid(child, &status, WNOHANG) == child) exited = 1;
+        }
     }
+    if (!exited) waitpid(child, &status, 0);
+    return status;
 }
 
 /* The pid behind a pidfd, from /proc/self/fdinfo. */
@@ -1195,7 +935,10 @@ static int exec_main(const char *bundle, int pidfd, int specfd) {
     char msg[4200];
     int code = read_report(rep[0], &master, msg, sizeof msg);
     if (code) fprintf(stderr, "%s\n", msg);
-    if (master >= 0 && !code) pump_tty(master, child, sfd, resize);
+    if (master >= 0 && !code) {
+        status = pump_tty(master, child, sfd, resize);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
     for (;;) {   /* forward signals until the child exits */
         struct pollfd p = {sfd, POLLIN, 0};
         if (poll(&p, 1, -1) < 0 && errno != EINTR) fail(125, "poll: %s", strerror(errno));
@@ -1217,6 +960,7 @@ static int fd_arg(const char *s) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "--")) return tiny_init();
+    if (argc == 3 && !strcmp(argv[1], "dns")) return dns_main(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "exec") && fd_arg(argv[3]) > 0 && fd_arg(argv[4]) > 0)
         return exec_main(argv[2], fd_arg(argv[3]), fd_arg(argv[4]));
     if (argc != 3 || strcmp(argv[1], "run")) {

@@ -13,8 +13,10 @@ import subprocess
 from ..errors import Unsupported
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCES = tuple(os.path.join(HERE, name) for name in ("shim.c", "shim_spec.c", "shim_mount.c", "shim_bpf.c"))
-HEADER = os.path.join(HERE, "shim.h")
+SOURCES = tuple(os.path.join(HERE, name) for name in (
+    "shim.c", "shim_spec.c", "shim_mount.c", "shim_bpf.c", "shim_monitor.c", "shim_log.c",
+    "shim_health.c", "shim_dns.c", "shim_dnsmsg.c", "shim_dnstcp.c", "shim_nft.c"))
+HEADERS = tuple(os.path.join(HERE, name) for name in ("shim.h", "shim_dns.h"))
 # Warnings are errors, and glibc's and gcc's checks stay on: the shim runs as root between
 # clone and exec of every container.
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong")
@@ -23,7 +25,7 @@ _built: dict[str, str] = {}     # source digest -> binary path, for this process
 
 def _digest() -> str:
     h = hashlib.sha256(" ".join(CFLAGS).encode())
-    for path in (*SOURCES, HEADER):
+    for path in (*SOURCES, *HEADERS):
         with open(path, "rb") as f:
             h.update(f.read())
     return h.hexdigest()[:16]

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -163,4 +164,19 @@ void cloexec_from(int from) {
             fail(125, "fcntl FD_CLOEXEC on fd %d: %s", fd, strerror(errno));
     }
     closedir(d);
+}
+
+int read_winsize(int fd, struct winsize *ws) {
+    char buf[4096];
+    int found = 0;
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
+        buf[n] = 0;
+        for (char *line = buf, *end; (end = strchr(line, '\n')); line = end + 1) {
+            struct winsize got = {0};
+            *end = 0;
+            if (sscanf(line, "%hu %hu", &got.ws_row, &got.ws_col) == 2) { *ws = got; found = 1; }
+        }
+    }
+    return found;
 }

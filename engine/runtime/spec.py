@@ -31,6 +31,19 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class Healthcheck:
+    """HEALTHCHECK as the monitor runs it: test is ("CMD", arg...) or ("CMD-SHELL", command);
+    durations in nanoseconds, 0 (and retries 0) for Docker's defaults (30 s, 30 s, 0, 5 s, 3)."""
+
+    test: tuple[str, ...]
+    interval: int = 0
+    timeout: int = 0
+    start_period: int = 0
+    start_interval: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything the shim needs to start one container; lowerdirs are topmost first."""
 
@@ -63,10 +76,18 @@ class ContainerSpec:
     owner: int = 0                        # a pid: the container is killed when it ends (a build's RUN)
     seccomp: str = "default"              # "default" | "unconfined" | a profile's JSON text
     devices: tuple[Device, ...] = ()      # --device nodes, allowed beside Docker's defaults
+    restart: str = "no"                   # no | always | unless-stopped | on-failure (the monitor's)
+    restart_max: int = 0                  # on-failure:N; 0 = no limit
+    log_driver: str = "json-file"         # json-file | none
+    log_max_size: int = 0                 # bytes before container.log is rotated; 0 = never
+    log_max_file: int = 1                 # container.log and its rotated files, at most
+    healthcheck: Healthcheck | None = None
+    console_size: tuple[int, int] | None = None   # (rows, columns) of the pty (-t) at start
     extra_hosts: tuple[tuple[str, str], ...] = ()   # (name, address) lines added to /etc/hosts
     dns: tuple[str, ...] = ()             # resolv.conf: nameservers, search domains, options
     dns_search: tuple[str, ...] = ()      #   replacing the host's where given
     dns_options: tuple[str, ...] = ()
+    dns_resolver: bool = False            # the embedded DNS server at 127.0.0.11 (user networks)
     sysctls: tuple[tuple[str, str], ...] = ()   # written in the container's namespaces
     group_add: tuple[str, ...] = ()       # supplementary groups (names resolved in the container)
     cpu_shares: int = 0                   # 0 = the kernel's default weight

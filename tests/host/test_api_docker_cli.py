@@ -26,7 +26,8 @@ def daemon(tmp_path_factory):
 
 def run_in_pty(daemon, argv, keys, rows=33, cols=101, timeout=15) -> tuple[int, bytes]:
     """Run the CLI on a pseudo-terminal of rows x cols, type `keys` (each once the previous
-    answer settled), return (exit status, everything it printed)."""
+    answer settled; a (rows, cols) pair resizes the terminal, which sends the CLI SIGWINCH),
+    return (exit status, everything it printed)."""
     pid, fd = pty.fork()
     if pid == 0:
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -47,7 +48,11 @@ def run_in_pty(daemon, argv, keys, rows=33, cols=101, timeout=15) -> tuple[int, 
             out += data
             quiet_since = time.monotonic()
         elif pending and time.monotonic() - quiet_since > 0.3 and b"# " in out:
-            os.write(fd, pending.pop(0))
+            key = pending.pop(0)
+            if isinstance(key, tuple):
+                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", *key, 0, 0))
+            else:
+                os.write(fd, key)
             quiet_since = time.monotonic()
     else:
         os.kill(pid, signal.SIGKILL)
@@ -100,14 +105,15 @@ def test_run_detached_exec_top_stats_stop(daemon):
 
 def test_run_and_exec_interactive_through_a_pty(daemon):
     code, out = run_in_pty(daemon, [DOCKER, "run", "-it", "--rm", "busybox", "sh"],
-                           [b"stty size\r", b"exit 7\r"])
+                           [b"stty size\r", (41, 91), b"stty size\r", b"exit 7\r"])
     assert code == 7, out
     assert b"33 101" in out                          # the terminal's size reached the container
+    assert b"41 91" in out                           # and its resize (POST /containers/resize)
     daemon.ok("run", "-d", "--name", "shell-target", "busybox", "sleep", "1000")
     code, out = run_in_pty(daemon, [DOCKER, "exec", "-it", "shell-target", "sh"],
-                           [b"echo in-$((40+2))\r", b"stty size\r", b"exit 4\r"], rows=21,
-                           cols=77)
-    assert code == 4 and b"in-42" in out and b"21 77" in out, out
+                           [b"echo in-$((40+2))\r", b"stty size\r", (25, 88), b"stty size\r",
+                            b"exit 4\r"], rows=21, cols=77)
+    assert code == 4 and b"in-42" in out and b"21 77" in out and b"25 88" in out, out
     assert b"failed to resize" not in out
     daemon.ok("rm", "-f", "shell-target")
 
@@ -287,8 +293,8 @@ def test_errors_are_one_line_with_docker_statuses(daemon):
     r = daemon.docker("rm", "no-such-container")
     assert r.returncode == 1
     assert r.stderr.strip() == "Error response from daemon: No such container: no-such-container"
-    r = daemon.docker("run", "--restart", "always", "busybox", "true")
-    assert r.returncode == 125 and "HostConfig.RestartPolicy.Name is not supported" in r.stderr
+    r = daemon.docker("run", "--restart", "sometimes", "busybox", "true")
+    assert r.returncode == 125 and "invalid restart policy: unknown policy" in r.stderr
     r = daemon.docker("run", "busybox", "no-such-command")
     assert r.returncode == 127, r.stderr
     r = daemon.docker("search", "busybox")         # no network here: the index can't be reached
@@ -368,3 +374,34 @@ def test_debian_docker_20_10_client(daemon, tmp_path):
     assert built.returncode == 0 and "Successfully tagged old-client:latest" in built.stdout
     assert old("run", "--rm", "old-client", "cat", "/f").stdout == "from-20.10\n"
     assert old("rm", "-f", cid).returncode == 0
+
+
+def test_restart_policy_and_health_check_through_the_docker_cli(daemon):
+    cid = daemon.ok("run", "-d", "--network", "none", "--restart", "on-failure:2", "busybox",
+                    "sh", "-c", "exit 3").strip()
+    assert daemon.ok("wait", cid).strip() == "3"            # after the last of two restarts
+    assert daemon.ok("inspect", "-f", "{{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}",
+                     cid).strip() == "2 on-failure"
+    hid = daemon.ok("run", "-d", "--network", "none", "--health-cmd", "true",
+                    "--health-interval", "100ms", "busybox", "sleep", "30").strip()
+    deadline = time.monotonic() + 30
+    while daemon.ok("inspect", "-f", "{{.State.Health.Status}}", hid).strip() != "healthy":
+        assert time.monotonic() < deadline, "never healthy"
+        time.sleep(0.1)
+    assert "(healthy)" in daemon.ok("ps")
+    daemon.ok("rm", "-f", cid, hid)
+
+
+def test_log_options_rotate_the_log_through_the_docker_cli(daemon):
+    cid = daemon.ok("run", "-d", "--network", "none", "--log-opt", "max-size=1k", "--log-opt",
+                    "max-file=2", "busybox", "sh", "-c",
+                    "for i in $(seq 1 100); do echo line-$i; done").strip()
+    assert daemon.ok("wait", cid).strip() == "0"
+    assert daemon.ok("inspect", "-f", "{{json .HostConfig.LogConfig}}", cid).strip() == \
+        '{"Type":"json-file","Config":{"max-file":"2","max-size":"1k"}}'
+    kept = daemon.ok("logs", cid).splitlines()
+    first = int(kept[0].split("-")[1])
+    assert 1 < first and kept == [f"line-{i}" for i in range(first, 101)]   # the newest 2 files
+    r = daemon.docker("run", "--log-opt", "max-file=0", "busybox", "true")
+    assert r.returncode == 125 and "max-file cannot be less than 1" in r.stderr, r.stderr
+    daemon.ok("rm", cid)

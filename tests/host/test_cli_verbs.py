@@ -140,7 +140,8 @@ def test_run_flags_reach_the_container(engine, tmp_path):
         1, "Error: configured logging driver does not support reading\n")
     cli(engine, "start", cid)                                   # detached: discarded
     engine.containers.get(cid).wait()
-    assert os.path.realpath(engine.containers.get(cid).bundle / "container.log") == os.devnull
+    log = engine.containers.get(cid).bundle / "container.log"     # the monitor kept no log
+    assert not log.exists() or os.path.realpath(log) == os.devnull
     cli(engine, "rm", cid)
 
 
@@ -245,7 +246,7 @@ def test_non_ascii_environment_names_are_kept(engine, tmp_path):
     assert {"ÄB=1", "ÖL=2"} <= set(out.splitlines())
 
 
-def test_system_df_prune_info_version_and_groups(engine):
+def test_system_df_prune_info_version_and_groups(engine, box):
     lines = cli(engine, "system", "df").stdout.splitlines()
     assert lines[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
     assert [line.split("  ")[0] for line in lines[1:]] == \

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from ipaddress import IPv4Network
 
 from dockyard.engine.errors import Conflict, ContainerNotFound
-from dockyard.engine.runtime.process import State, signal_number
+from dockyard.engine.runtime.process import STOPPED_MARK, State, signal_number
 
 
 class FakeRuntime:
@@ -53,7 +53,7 @@ class FakeRuntime:
     def paused(self, bundle) -> bool:
         return False
 
-    def wait(self, bundle, timeout=None) -> State:
+    def wait(self, bundle, timeout=None, exit_of=None) -> State:
         return self.state(bundle)
 
     def kill(self, bundle, sig=9) -> None:
@@ -68,6 +68,13 @@ class FakeRuntime:
         return self.state(bundle)
 
     signal_number = staticmethod(signal_number)
+    STOPPED_MARK = STOPPED_MARK
+
+    def boot_id(self) -> str:
+        return "this-boot"
+
+    def mark_stopped(self, bundle) -> None:
+        open(os.path.join(bundle, STOPPED_MARK), "w").close()
 
     def start_lock(self, bundle):
         return nullcontext()

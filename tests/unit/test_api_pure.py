@@ -167,8 +167,19 @@ def test_host_config_fields_the_engine_took_on():
     assert o.oom_kill_disable and o.platform == "linux/amd64"
 
 
+def test_restart_policy_health_check_and_log_options_reach_the_monitor():
+    body = {**CLI_BODY, "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 100_000_000},
+            "HostConfig": {**CLI_BODY["HostConfig"], "AutoRemove": False,
+                           "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
+                           "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m"}}}}
+    o = hostconfig.create_plan(body).options
+    assert o.restart_policy == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert o.healthcheck == {"Test": ["CMD-SHELL", "true"], "Interval": 100_000_000}
+    assert o.log_opts == {"max-size": "1m"} and o.console_size == (30, 100)
+
+
 @pytest.mark.parametrize("section, field, value", [
-    ("HostConfig", "RestartPolicy", {"Name": "always"}), ("HostConfig", "CgroupnsMode", "host"),
+    ("HostConfig", "UTSMode", "host"), ("HostConfig", "CgroupnsMode", "host"),
     ("HostConfig", "Links", ["db:db"]), ("HostConfig", "PidMode", "host"),
     ("HostConfig", "BlkioWeight", 300), ("Config", "MacAddress", "02:42:ac:11:00:02"),
 ])

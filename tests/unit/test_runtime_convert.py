@@ -112,6 +112,25 @@ def test_to_spec_rules_every_caller_gets():
     assert spec(hostname_given="web-host").env[0] == "HOSTNAME=web-host"
 
 
+def test_to_spec_the_monitors_fields():
+    """Restart policy, log rotation, console size, and the user's health check over the
+    image's: for run and create; a build step runs no health check."""
+    image = {"config": {**IMAGE["config"], "Healthcheck": {"Test": ["CMD-SHELL", "check"],
+                                                           "Interval": 5}}}
+    got = spec(image, restart_policy="on-failure:2", log_config={
+        "type": "json-file", "config": {"max-size": "1k", "max-file": "3"}},
+        healthcheck={"interval": 1_000_000}, tty=True, console_size=(20, 70))
+    assert (got.restart, got.restart_max) == ("on-failure", 2)
+    assert (got.log_driver, got.log_max_size, got.log_max_file) == ("json-file", 1000, 3)
+    assert (got.healthcheck.test, got.healthcheck.interval) == (("CMD-SHELL", "check"), 1_000_000)
+    assert got.console_size == (20, 70)
+    assert spec(image, run_env=False, entrypoint=(), command=["sh"]).healthcheck is None
+    assert spec(image, healthcheck={"test": ["NONE"]}).healthcheck is None
+    with pytest.raises(InvalidArgument, match="cannot specify both --restart and --rm"):
+        convert.settings(RunOptions.from_kwargs(image="app", restart_policy={"Name": "always"},
+                                                auto_remove=True))
+
+
 def test_add_host_gateway_is_the_networks():
     hosts = ["db:10.0.0.5", "gw:host-gateway"]
     assert spec(extra_hosts=hosts, gateway="172.17.0.1").extra_hosts == (
