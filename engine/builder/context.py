@@ -5,22 +5,26 @@
     digest = ctx.digest(sources)                        # content + metadata, for the cache key
 
 Sources outside the context are refused: `..` that climbs out, absolute paths and symlinks
-whose target leaves the context. File digests are memoized by (path, size, mtime_ns, inode),
-so a rebuild hashes only what changed.
+whose target leaves the context. A source's digest is memoized by the fingerprint of its
+listing's stats, and file digests by (path, size, mtime, ctime, inode) (HashMemo), so an
+unchanged context costs one lstat per file and a changed one hashes only what changed.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import glob
 import hashlib
-import json
+import operator
 import os
 import stat
 from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import BuildError, InvalidArgument
+from .hashmemo import HashMemo
 from .ignore import IgnoreMatcher
+
+__all__ = ["Context", "HashMemo", "Source"]
+_by_name = operator.attrgetter("name")
 
 _WILDCARD = frozenset("*?[")
 
@@ -30,67 +34,6 @@ class Source(NamedTuple):
     path: str
     rel: str
     is_dir: bool
-
-
-class HashMemo:
-    """sha256 of files keyed by their stat, persisted as JSON (atomic rename, no fsync:
-    a lost memo only costs a re-hash)."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self.dirty = False
-        self.entries: dict[str, list] = {}
-        if path is not None:
-            try:
-                self.entries = json.loads(path.read_text())
-            except (FileNotFoundError, ValueError):
-                self.entries = {}
-
-    def known(self, path: str, st: os.stat_result) -> str | None:
-        """The remembered digest of `path` if its size, mtime and inode are unchanged."""
-        entry = self.entries.get(path)
-        if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns \
-                and entry[2] == st.st_ino:
-            return entry[3]
-        return None
-
-    def file_digest(self, path: str, st: os.stat_result) -> str:
-        found = self.known(path, st)
-        if found is None:
-            found = self.entries[path][3] if self.learn([(path, st)]) else None
-        return found
-
-    def learn(self, files: list) -> int:
-        """Hash the (path, stat) files not known yet, several at once (reads and sha256 let
-        go of the GIL); returns how many were hashed."""
-        missing = [(p, st) for p, st in files if self.known(p, st) is None]
-        if not missing:
-            return 0
-        with concurrent.futures.ThreadPoolExecutor(min(4, len(missing))) as pool:
-            for i in range(0, len(missing), 256):      # bounded: memory stays flat
-                batch = missing[i:i + 256]
-                for (path, st), digest in zip(batch, pool.map(_sha256_file,
-                                                              [p for p, _ in batch])):
-                    self.entries[path] = [st.st_size, st.st_mtime_ns, st.st_ino, digest]
-        self.dirty = True
-        return len(missing)
-
-    def save(self) -> None:
-        if not self.dirty or self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        temp.write_text(json.dumps(self.entries))
-        os.replace(temp, self.path)
-        self.dirty = False
-
-
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Context:
@@ -154,51 +97,67 @@ class Context:
         holds that isn't ignored, parents before children, names sorted. The listing of the
         last digest() is reused: a step's cache key and its copy see the same files, for one
         stat each; fresh=True lists again."""
+        return iter(self._listing(source, excludes, fresh))
+
+    def _listing(self, source: Source, excludes: IgnoreMatcher | None, fresh: bool) -> list:
         key = (source, tuple(excludes.rules) if excludes else ())
         if fresh or key not in self._walked:
-            self._walked[key] = list(self._visit(source, excludes))
-        return iter(self._walked[key])
+            self._walked[key] = self._visit(source, excludes)
+        return self._walked[key]
 
-    def _visit(self, source: Source, excludes: IgnoreMatcher | None):
-        def visit(host: str, rel: str):
+    def _visit(self, source: Source, excludes: IgnoreMatcher | None) -> list:
+        listing: list = []
+        append, is_dir = listing.append, stat.S_ISDIR
+        filtered = bool(self.matcher) or bool(excludes)
+        keep_below = self.matcher.has_exceptions or bool(excludes and excludes.has_exceptions)
+        prefix = f"{source.rel}/" if source.rel else ""
+
+        def visit(host: str, rel: str):             # rel: "" or "sub/dir/"
             try:
-                entries = sorted(os.scandir(host), key=lambda e: e.name)
+                with os.scandir(host) as found:
+                    entries = sorted(found, key=_by_name)
             except NotADirectoryError:
                 return
             for entry in entries:
-                sub = f"{rel}/{entry.name}" if rel else entry.name
-                ctx_rel = f"{source.rel}/{sub}" if source.rel else sub
+                sub = rel + entry.name
                 st = entry.stat(follow_symlinks=False)
-                is_dir = stat.S_ISDIR(st.st_mode)
-                skip = self.matcher.ignored(ctx_rel) or bool(excludes and excludes.ignored(sub))
-                if skip and not (is_dir and (self.matcher.has_exceptions or
-                                             (excludes and excludes.has_exceptions))):
+                if filtered and (self.matcher.ignored(prefix + sub) or
+                                 bool(excludes and excludes.ignored(sub))):
+                    if keep_below and is_dir(st.st_mode):
+                        visit(entry.path, sub + "/")
                     continue
-                if not skip:
-                    yield entry.path, sub, st
-                if is_dir:
-                    yield from visit(entry.path, sub)
-        yield from visit(source.path, "")
+                append((entry.path, sub, st))
+                if is_dir(st.st_mode):
+                    visit(entry.path, sub + "/")
+        visit(source.path, "")
+        return listing
 
     def digest(self, sources: list[Source], excludes: IgnoreMatcher | None = None) -> str:
         """One sha256 over the names, modes, ids, link targets and content of `sources`.
 
-        File content enters by its sha256, remembered by path, size, mtime and inode across
-        builds (HashMemo), so an unchanged context costs one stat per file."""
-        listed = {s: os.stat(s.path) if not s.is_dir else list(self.walk(s, excludes,
-                                                                         fresh=True))
-                  for s in sources}
-        self.memo.learn([(s.path, found) for s, found in listed.items() if not s.is_dir] +
-                        [(host, st) for s in sources if s.is_dir
-                         for host, _, st in listed[s] if stat.S_ISREG(st.st_mode)])
+        A listing whose every stat (name, mode, owner, size, mtime, ctime, inode, device) was
+        seen before gets the digest it had then, read from nothing but the lstats; otherwise
+        file content enters by its sha256, remembered per file across builds (HashMemo)."""
+        listed = {s: [(s.path, "", os.stat(s.path))] if not s.is_dir
+                  else self._listing(s, excludes, True) for s in sources}
+        fingerprint = _fingerprint(listed)
+        found = self.memo.tree(fingerprint)
+        if found is None:
+            found = self._content_digest(listed)
+            self.memo.remember_tree(fingerprint, found)
+        return found
+
+    def _content_digest(self, listed: dict) -> str:
+        self.memo.learn([(host, st) for entries in listed.values()
+                         for host, _, st in entries if stat.S_ISREG(st.st_mode)])
         known, parts, h = self.memo.known, [], hashlib.sha256()
-        for source in sources:
+        for source, entries in listed.items():
             parts.append(f"\0src {source.rel} {source.is_dir}\0")
             if not source.is_dir:
-                st = listed[source]
+                st = entries[0][2]
                 parts.append(f"{known(source.path, st)} {st.st_mode:o}")
                 continue
-            for host, rel, st in listed[source]:
+            for host, rel, st in entries:
                 parts.append(f"\0{rel} {st.st_mode:o} {st.st_uid}:{st.st_gid}")
                 if stat.S_ISREG(st.st_mode):
                     parts.append(known(host, st))
@@ -209,3 +168,14 @@ class Context:
                     parts.clear()
         h.update("".join(parts).encode("utf-8", "surrogateescape"))
         return "sha256:" + h.hexdigest()
+
+
+def _fingerprint(listed: dict) -> str:
+    """sha256 over every listed entry's name and the stat fields any change of it moves."""
+    h = hashlib.sha256()
+    for source, entries in listed.items():
+        h.update(f"\0src {source.rel} {source.is_dir}\0".encode("utf-8", "surrogateescape"))
+        h.update("".join([f"{rel}\0{st.st_mode} {st.st_uid} {st.st_gid} {st.st_size} "
+                          f"{st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_dev}\n"
+                          for _, rel, st in entries]).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()

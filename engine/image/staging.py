@@ -42,15 +42,21 @@ class _Chunks:
     """read(n) over an iterator of byte chunks (one archive member's content)."""
 
     def __init__(self, chunks):
-        self._chunks, self._buf = chunks, b""
+        self._chunks, self._buf, self._at = chunks, b"", 0
 
     def read(self, count: int = -1) -> bytes:
-        while not self._buf:
-            self._buf = next(self._chunks, b"")
+        """Up to `count` bytes (the rest of a chunk when negative); b"" at the end. A chunk is
+        read by offset: slicing off its head each time copied the rest, ~1 MiB per header."""
+        while self._at >= len(self._buf):
+            self._buf, self._at = next(self._chunks, b""), 0
             if not self._buf:
                 return b""
-        data, self._buf = self._buf[:count], self._buf[count:]
-        return data
+        start = self._at
+        if count < 0 or start + count >= len(self._buf):
+            self._at = len(self._buf)
+            return self._buf[start:] if start else self._buf
+        self._at = start + count
+        return self._buf[start:self._at]
 
 
 class Staged:

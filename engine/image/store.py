@@ -233,12 +233,14 @@ class ImageStore(LayerStore):
             self.blobs.put(config_bytes)
             manifest_digest = self.blobs.put(manifest_bytes)
             index = self.index.read()
+            before = json.dumps(index, sort_keys=True)
             record = set_manifest(index, image_id, manifest_digest)
             if pinned is not None:
                 keep_repo_digest(record, f"{pinned.name}@{pinned.digest}")
             for ref in refs:
                 index["tags"][str(ref)] = image_id
-            self.index.write(index)
+            if json.dumps(index, sort_keys=True) != before:   # a cached rebuild changes nothing
+                self.index.write(index)
             return self._image(image_id, index)
 
     def _check_new_image(self, image_id: str, config_bytes: bytes, manifest_bytes: bytes):

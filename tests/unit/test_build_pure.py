@@ -185,3 +185,32 @@ def test_a_missing_context_dir_is_refused_before_any_step(tmp_path):
     with pytest.raises(InvalidArgument, match="not found"):
         Engine(tmp_path / "root").images.build("FROM scratch\nCOPY a /a\n",
                                                context=tmp_path / "gone")
+
+
+def test_context_digest_sees_same_size_rewrite_with_mtime_set_back(tmp_path):
+    ctx, root = _context(tmp_path)
+    sources = ctx.resolve(["src"])
+    first = ctx.digest(sources)
+    path = root / "src" / "a.py"
+    before = os.stat(path)
+    path.write_text("print(7)\n")                    # same size, then the old mtime back
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ctx.digest(sources) != first              # the ctime moved: it is hashed again
+
+
+def test_unchanged_context_is_known_from_its_stats_alone(tmp_path, monkeypatch):
+    from dockyard.engine.builder import hashmemo
+    ctx, root = _context(tmp_path)
+    sources = ctx.resolve(["src", "README"])
+    first = ctx.digest(sources)
+    ctx.memo.save()
+    (tmp_path / "memo.json").unlink()                # the per-file memo is not needed
+
+    def no_reading(path):
+        raise AssertionError(f"read {path}")
+    monkeypatch.setattr(hashmemo, "_sha256_file", no_reading)
+    again = Context(root, [], HashMemo(tmp_path / "memo.json"))
+    assert again.digest(again.resolve(["src", "README"])) == first
+    (root / "src" / "new.txt").write_text("x")
+    with pytest.raises(AssertionError, match="read "):      # a new listing: files are read
+        again.digest(again.resolve(["src", "README"]))

@@ -79,6 +79,16 @@ def test_add_image_keeps_the_exact_bytes(store):
     assert store.read_file(image, "/bin/sh") == b"sh"
 
 
+def test_recording_the_same_image_again_leaves_the_index_alone(store):
+    base = blob_layer(store, {"bin/sh": b"sh"})
+    config, manifest = pulled(store, [base])
+    store.add_image(config, manifest, tags=["app:1"])
+    written = store.index.path.stat().st_mtime_ns, store.index.path.stat().st_ino
+    store.add_image(config, manifest, tags=["app:1"])          # a cached rebuild: no change
+    assert (store.index.path.stat().st_mtime_ns, store.index.path.stat().st_ino) == written
+    image = store.add_image(config, manifest, tags=["app:2"])
+    assert image.tags == ("docker.io/library/app:1", "docker.io/library/app:2")
+
 def test_repo_digests_one_per_repository_and_survive_a_new_manifest(store):
     base = blob_layer(store, {"bin/sh": b"sh"})
     config, manifest = pulled(store, [base])
