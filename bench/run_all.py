@@ -36,15 +36,18 @@ QUICK = {"run_none": 3, "run_bridge": 3, "sleepers": 5, "build_cold": 2, "build_
 SCRIPTS = (("bench_runtime.py", []), ("bench_build.py", []), ("bench_network.py", []),
            ("bench_dns.py", []),
            ("bench_isolation.py", []), ("bench_notebook.py", []), ("bench_api.py", []),
-           ("bench_bigdata.py", []), ("bench_lock.py", []))
+           ("bench_bigdata.py", []), ("bench_use.py", []), ("bench_lock.py", []))
 QUICK_ARGS = {"bench_build.py": ["--rounds", "3", "--big-rounds", "1"],
               "bench_network.py": ["--mib", "64", "--rounds", "3"],
               "bench_dns.py": ["--rounds", "3", "--queries", "100"],
               "bench_notebook.py": ["--rounds", "2"],
               "bench_api.py": ["--rounds", "3", "--requests", "2000"],
               "bench_bigdata.py": ["--mib", "64", "--files", "1000"],
+              "bench_use.py": ["--rounds", "2", "--cells", "20"],
               "bench_lock.py": ["--files", "1000", "--rounds", "2"]}
-TIMEOUTS = {"bench_bigdata.py": 3600}      # 1 GiB twice, through every tool
+# bench_bigdata: 1 GiB twice, through every tool; bench_use bootstraps the python image
+# (mmdebstrap: minutes, once per package set)
+TIMEOUTS = {"bench_bigdata.py": 3600, "bench_use.py": 1200}
 
 # (benchmark key, title, the issue's target for dockyard)
 TABLES = (

@@ -374,7 +374,10 @@ class Containers:
                 self.start(container)
             except BaseException:
                 if remove:
-                    self.remove(container, force=True)
+                    try:
+                        self.remove(container, force=True)
+                    except ContainerNotFound:   # the reaper of an auto-remove one was first
+                        pass
                 raise
             return container
         with self.attached(container):

@@ -3,13 +3,16 @@
     DockyardError
     ├── InvalidArgument(ValueError)   bad reference, flag, port or volume spec     → HTTP 400
     │   ├── DockerfileError           .line; "Dockerfile line 7: COPY needs a destination"
-    │   └── TemplateError             a --format template that doesn't parse or run (Go's words)
+    │   ├── TemplateError             a --format template that doesn't parse or run (Go's words)
+    │   └── NoPython                  an image can't hold a Python kernel (no python3 3.8+)
+    │       └── NoIpykernel           ... has Python (.python) but no ipykernel
     ├── NotFound(LookupError)         image, container, network, volume, blob      → 404
     ├── Conflict                      name taken, image in use, wrong state        → 409
     ├── BuildError                    a step failed: .instruction, .exit_code, .log
     ├── ContainerError                run-and-wait exited non-zero: .exit_code, .stderr
     ├── CellError                     a notebook cell failed when run headless: .cell
     ├── StartError                    the command did not start: .exit_status 125/126/127
+    ├── KernelDied                    a kernel's container ended: .exit_code
     ├── Interrupted                   the user interrupted it; says what was cleaned up
     ├── ContentError                  bytes don't match their digest               → 500
     ├── RegistryError                 the registry said no                         → 502
@@ -133,3 +136,23 @@ class Interrupted(DockyardError):
 
     str() says what became of it: "container ticker stopped and removed".
     """
+
+
+class NoPython(InvalidArgument):
+    """An image can't hold a Python kernel: it has no python3, or one older than 3.8."""
+
+
+class NoIpykernel(NoPython):
+    """An image has Python 3.8+ (.python, its version) but no ipykernel."""
+
+    def __init__(self, image: str, python: str):
+        super().__init__(f"image {image} has Python {python} but no ipykernel")
+        self.python = python
+
+
+class KernelDied(DockyardError):
+    """The container of a kernel ended; .exit_code is its PID 1's when known."""
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -109,11 +109,20 @@ class Images:
             elif entry.get("Deleted") in images:
                 self._emit("delete", entry["Deleted"])
 
-    def bootstrap(self, name="busybox", tag=None):
-        """An image made on this host without a registry; only `busybox` is known."""
-        if name.split(":")[0] != "busybox":
-            raise InvalidArgument(f"can't bootstrap {name!r}: only busybox is known "
-                                  "(from the host's static busybox binary)")
+    def bootstrap(self, name="busybox", tag=None, *, suite="bookworm", include=(),
+                  cache_dir=None, on_event=None, epoch=None):
+        """An image made on this host without a registry: busybox (from the host's static
+        busybox), debian or python (mmdebstrap from the host's apt sources)."""
+        kind = name.split(":")[0]
+        if kind in ("debian", "python"):
+            from .image.debian import bootstrap     # ~24 ms
+            with self._writing("bootstrap"):      # a store sweep leaves its layer alone
+                return bootstrap(self.store, kind, suite=suite, include=include, tag=tag,
+                                 cache_dir=cache_dir, on_event=on_event, epoch=epoch)
+        if kind != "busybox":
+            raise InvalidArgument(f"can't bootstrap {name!r}: known are busybox, debian, python")
+        if include:
+            raise InvalidArgument("--include is for debian and python, not busybox")
         from .image.bootstrap import bootstrap_busybox      # ~7 ms
         with self._writing("bootstrap"):
             return bootstrap_busybox(self.store, tag or (name if ":" in name else "busybox:latest"))

@@ -23,6 +23,7 @@ from dockyard.engine import Engine, build_args, dockerfile_parser
 from dockyard.engine.errors import BuildError, ContainerError, Interrupted, InvalidArgument, NotFound
 
 from . import commandline, interrupts, lock, reprs, running, views
+from .bootstrap_widget import BootstrapProgress
 from .build_widget import BuildProgress
 from .container_widget import ContainerView
 from .envdiff import image_diff, with_layer_browser
@@ -30,6 +31,7 @@ from .hostinfo import HostInfo
 from .layers import LayerStack, Provenance
 from .settings import DockyardSettings
 from .transfer_widget import TransferProgress
+from .use import use
 
 
 def one_line_interrupts(magic):
@@ -276,6 +278,8 @@ class DockyardMagics(Magics):
             return lister()
         if (group, verb) == ("image", "history") and not (args.quiet or args.no_trunc):
             return views.ImageHistory(args.image, self.engine.images.history(args.image))
+        if (group, verb) == ("image", "bootstrap") and args.name != "busybox":
+            return self._bootstrap(args)
         if (group, verb) in (("image", "pull"), ("image", "push")) and not args.quiet:
             return self._transfer(verb, args)
         if (group, verb) == ("image", "bootstrap"):
@@ -313,16 +317,32 @@ class DockyardMagics(Magics):
         with contextlib.redirect_stdout(io.StringIO()):
             self._cli(args, verb)
 
+    def _bootstrap(self, args):
+        """`%image bootstrap debian|python`: mmdebstrap's progress as a widget; the Image."""
+        progress = BootstrapProgress()
+        if not args.quiet:
+            display(progress)
+        include = [name for value in args.include for name in value.split(",") if name]
+        try:
+            return self.engine.images.bootstrap(args.name, args.tag, suite=args.suite,
+                                                include=include, on_event=progress.on_event)
+        except Exception as exc:
+            progress.on_event({"type": "bootstrap-failed", "error": str(exc)})
+            raise
+
     # -- %dockyard ------------------------------------------------------------------------------
     @line_magic
     def dockyard(self, line):
-        """`%dockyard info`: what the host gives the engine, and so which features are on."""
+        """`%dockyard info`: what the host gives the engine; `%dockyard use IMAGE|host`: where
+        the next cells run (extension/use.py)."""
         words = commandline.split(line)
+        if words[:1] == ["use"]:
+            return use(self, words[1:])
         if words[:1] == ["lock"]:
             return lock.lock_magic(self, words[1:])
         if words != ["info"]:
             raise InvalidArgument(f"%dockyard: unknown command {line.strip()!r} "
-                                  "(try: %dockyard info, %dockyard lock)")
+                                  "(try: %dockyard info, %dockyard use IMAGE, %dockyard lock)")
         return HostInfo(self.engine.info())
 
     # -- widgets for returned objects ---------------------------------------------------------

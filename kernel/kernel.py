@@ -3,11 +3,14 @@ from ipykernel.ipkernel import IPythonKernel
 
 from dockyard import extension
 
+from .inside.outer import UseMixin
+
 EXTENSION = "dockyard.extension"
 
 
-class DockyardKernel(IPythonKernel):
-    """IPythonKernel that loads `dockyard.extension` into its shell, so no %load_ext is needed."""
+class DockyardKernel(UseMixin, IPythonKernel):
+    """IPythonKernel that loads `dockyard.extension` into its shell, so no %load_ext is needed;
+    with `%dockyard use IMAGE` it forwards cells to a kernel inside a container (UseMixin)."""
 
     implementation = "dockyard"
     implementation_version = "0.1.0"
@@ -17,6 +20,7 @@ class DockyardKernel(IPythonKernel):
         super().__init__(**kwargs)
         # self.shell exists only after IPythonKernel.__init__ has made it.
         self.shell.extension_manager.load_extension(EXTENSION)
+        self.init_forwarding()
 
     def do_shutdown(self, restart):
         """Before going (restart or shutdown), finish dockyard's widgets and running builds.

@@ -32,6 +32,10 @@ def pytest_collection_modifyitems(config, items):
     here = os.path.dirname(__file__)
     problem = None
     for item in items:
+        if "python_image" in getattr(item, "fixturenames", ()):
+            # the first of them may make the python image (mmdebstrap: minutes, once per
+            # package set); pytest-timeout counts fixture set-up
+            item.add_marker(pytest.mark.timeout(1800))
         if os.path.join(here, "host") in str(item.fspath):
             item.add_marker(pytest.mark.host)
             problem = problem if problem is not None else (host_problem() or "")
@@ -104,3 +108,39 @@ def pytest_sessionfinish(session, exitstatus):
                 Networks(state.parent).teardown()
             except Exception as exc:        # report, but never hide the test results
                 print(f"teardown of {state.parent}: {exc}")
+
+
+# Made once per package set and kept between test runs (mmdebstrap takes minutes).
+TEST_CACHE = os.environ.get("DOCKYARD_TEST_CACHE") or os.path.expanduser("~/.cache/dockyard-tests")
+# A fixed date keeps the cache key when the host's package lists are updated (apt-get update);
+# kernels that bootstrap the same image get it as SOURCE_DATE_EPOCH.
+TEST_EPOCH = 1717200000
+
+
+@pytest.fixture(scope="session")
+def python_image(tmp_path_factory):
+    """A data root holding `python:latest` (Debian's python3 with ipykernel) and busybox.
+
+    The root filesystem comes from the test cache ($DOCKYARD_TEST_CACHE/bootstrap, keyed by
+    the package set), so mmdebstrap runs once per package set; kernels the tests start find
+    the cache through $DOCKYARD_BOOTSTRAP_CACHE too.
+    """
+    from dockyard.engine import Engine
+    from dockyard.engine.image.debian import CACHE_ENV
+
+    problem = host_problem()
+    if problem:
+        pytest.skip(problem)
+    cache = os.path.join(TEST_CACHE, "bootstrap")
+    os.environ[CACHE_ENV] = cache
+    root = tmp_path_factory.mktemp("python-root")
+    engine = Engine(root)
+    image = engine.images.bootstrap("python", cache_dir=cache, epoch=TEST_EPOCH)
+    engine.images.bootstrap("busybox")
+    yield {"root": root, "image": "python:latest", "id": image.id, "epoch": TEST_EPOCH}
+    from dockyard.engine.errors import ContainerNotFound
+    for container in engine.containers.list(all=True):
+        try:
+            container.remove(force=True)
+        except ContainerNotFound:           # an auto-remove one the reaper took meanwhile
+            pass

@@ -16,7 +16,7 @@ import shutil
 
 from ..dockerfile.imageconfig import DEFAULT_PATH, env_dict
 from ..errors import BuildError
-from .stages import PROXY_ARGS
+from .stages import proxy_env
 
 
 def run_env(state) -> list[str]:
@@ -61,7 +61,7 @@ def plan_run(session, state, ins, trail):
             inputs.append(digest)
         else:
             raise BuildError(f"RUN --mount=type={kind} is not supported", ins.original)
-    proxies = [f"{k}={v}" for k, v in session.buildargs.items() if k in PROXY_ARGS]
+    proxies = proxy_env(session.buildargs)
 
     def action():
         mounts = [make() for make in makers]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from ..dockerfile.imageconfig import env_dict
 from ..dockerfile.instructions import Cmd
-from ..errors import BuildError, ImageNotFound, InvalidArgument, NotFound
+from ..errors import BuildError, DockyardError, ImageNotFound, InvalidArgument, NotFound
 from .cache import step_key
 from .rootfs import MergedView, lookup_ids
 from .stages import stage_index
@@ -137,7 +137,8 @@ class Session:
         return state
 
     def _base_image(self, base: str):
-        """The image `FROM base` starts from: the pinned one when the caller pinned it."""
+        """The image `FROM base` starts from: the pinned one when the caller pinned it; one
+        that isn't here is pulled, as Docker does."""
         pinned = self.pins.get(base)
         try:
             return self.store.get(pinned or base)
@@ -145,8 +146,20 @@ class Session:
             if pinned:
                 raise BuildError(f"FROM {base}: the pinned base {pinned} is not in this data "
                                  "root", f"FROM {base}") from None
-            raise BuildError(f"FROM {base}: {exc} (dockyard builds offline: make a base "
-                             "with `dockyard image bootstrap busybox` or import one)",
+            return self._pull_base(base, exc)
+
+    def _pull_base(self, base: str, missing: Exception):
+        """FROM an image that isn't here: pull it, as Docker does; one line if that fails too."""
+        hint = ("without a registry, make a base with `dockyard image bootstrap "
+                "busybox|debian|python` or import one")
+        if isinstance(missing, InvalidArgument):
+            raise BuildError(f"FROM {base}: {missing}", f"FROM {base}") from None
+        self.emit({"type": "output", "step": self.step, "stream": "stdout",
+                   "line": f"pulling {base}\n"})
+        try:
+            return self.engine.images.pull(base)
+        except DockyardError as exc:
+            raise BuildError(f"FROM {base}: {missing}; pulling it: {exc} ({hint})",
                              f"FROM {base}") from None
 
     def _onbuild(self, stage, state, triggers, trail) -> State:

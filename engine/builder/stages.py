@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import os
 import platform
 
 from ..dockerfile.shell import process_word
@@ -13,6 +14,14 @@ from ..dockerfile.shell import process_word
 # image history and the cache key.
 PROXY_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                         "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"})
+
+
+def proxy_env(buildargs: dict, environ=None) -> list[str]:
+    """`K=V` for the proxy args a RUN sees: the builder's environment, then --build-arg."""
+    environ = os.environ if environ is None else environ
+    found = {k: environ[k] for k in sorted(PROXY_ARGS) if k in environ}
+    found.update({k: v for k, v in buildargs.items() if k in PROXY_ARGS})
+    return [f"{k}={v}" for k, v in found.items()]
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
 
 

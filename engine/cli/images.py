@@ -2,7 +2,7 @@
 tag, history, import, bootstrap, and build, pull, push, save, load)."""
 import sys
 
-from .. import Engine
+from .. import Engine, parse_reference
 from . import build
 from .registry import register_image_verbs
 from .render import ago_seconds, confirm, for_each, inspect_each, size, table
@@ -34,8 +34,14 @@ def register(sub) -> None:
     register_image_verbs(group)
     build.register(group)
     p = group.add_parser("bootstrap", help="Make a base image on this host, without a registry")
-    p.add_argument("name", choices=("busybox",), help="the image to make (busybox: from the host's busybox-static)")
-    p.add_argument("-t", "--tag", help="name it (default busybox:latest)")
+    p.add_argument("name", choices=("busybox", "debian", "python"),
+                   help="busybox: from the host's busybox-static; debian, python: with "
+                        "mmdebstrap from the host's apt sources")
+    p.add_argument("-t", "--tag", help="name it (default busybox:latest, debian:SUITE, python:X.Y)")
+    p.add_argument("--suite", default="bookworm", help="the Debian suite (default bookworm)")
+    p.add_argument("--include", action="append", default=[], metavar="PKG,...",
+                   help="more Debian packages (debian, python)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image id")
     p.set_defaults(func=cmd_bootstrap)
 
 
@@ -198,6 +204,20 @@ def cmd_prune(args) -> int:
 
 
 def cmd_bootstrap(args) -> int:
-    image = _engine(args).images.bootstrap(args.name, args.tag)
+    include = [name for value in args.include for name in value.split(",") if name]
+
+    def progress(event):
+        if event["type"] == "bootstrap-step":
+            print(f"  {event['text']}", file=sys.stderr, flush=True)
+        elif event["type"] == "bootstrap-start":
+            extra = f" with {', '.join(event['packages'])}" if event["packages"] else ""
+            print(f"Bootstrapping {event['kind']} ({event['suite']}){extra}", file=sys.stderr,
+                  flush=True)
+
+    image = _engine(args).images.bootstrap(args.name, args.tag, suite=args.suite, include=include,
+                                           on_event=None if args.quiet else progress)
+    if not args.quiet:
+        tags = (parse_reference(t).familiar for t in image.tags)
+        print(f"Tagged {', '.join(tags)}", file=sys.stderr)
     print(image.id)
     return 0

@@ -10,7 +10,7 @@ is tried over HTTPS without certificate checks first, as Docker does. Everything
 with verification. Docker Hub's mirrors ("registry-mirrors", the same places) are clients of
 their own: `RegistryClient("docker.io", endpoint="http://mirror:5000")`.
 Every refusal becomes one line: Unauthorized (401/403) or RegistryError, with the registry's own
-message from its `{"errors": [...]}` body.
+message from its `{"errors": [...]}` body; a 429 adds Docker Hub's pull-rate headers.
 """
 from __future__ import annotations
 
@@ -70,6 +70,16 @@ def mirror_url(text: str) -> str:
             or url.query:
         raise InvalidArgument(f"invalid registry mirror {text!r}: use http(s)://host[:port]")
     return f"{url.scheme}://{url.netloc}"
+
+
+def rate_limit(response) -> str:
+    """Docker Hub's pull-rate headers in words: `0 of 100 pulls left per 6 h`, or ''."""
+    limit, left = response.header("ratelimit-limit"), response.header("ratelimit-remaining")
+    if not (limit or left):
+        return ""
+    count, _, window = (limit or "?").partition(";w=")
+    hours = f" per {int(window) / 3600:g} h" if window.isdigit() else ""
+    return f"{(left or '?').split(';')[0]} of {count} pulls left{hours}"
 
 
 def registry_message(data: bytes, fallback: str) -> str:
@@ -234,6 +244,10 @@ class RegistryClient:
             raise Unauthorized(f"{where}: {message}")
         if response.status == 404 and what:
             raise ImageNotFound(f"{where} not found: {message}")
+        if response.status == 429:
+            left = rate_limit(response)
+            raise RegistryError(f"{where}: {message}" + (
+                f" (pull rate limit: {left}; `dockyard login` raises it)" if left else ""))
         raise RegistryError(f"{where}: {message}")
 
     # -- the distribution API --------------------------------------------------------------

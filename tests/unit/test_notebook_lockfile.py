@@ -27,7 +27,8 @@ def test_environment_cells_in_order_with_their_flags():
     found = cells.environment_cells(nb)
     assert [c.kind for c in found] == ["bootstrap", "dockerfile", "pull", "use"]
     boot, df, pull, use = found
-    assert boot.options == {"name": "busybox", "tag": None}
+    assert boot.options == {"name": "busybox", "tag": None, "suite": "bookworm", "include": [],
+                            "quiet": False}
     assert df.index == 2 and df.options["tag"] == "env:1" and df.options["context"] == "sub"
     assert df.body == "FROM busybox\n" and df.options["build_arg"] == ["A=1"]
     assert (pull.line, pull.options["name"]) == (2, "localhost:5000/x:1")
