@@ -95,6 +95,8 @@ def _next_file(f, bundle: str):
                 return following
             following.close()
             return None
+    if os.fstat(f.fileno()).st_nlink:
+        return None     # still in the folder: a rotation moved it between our stats; look again
     try:            # rotated out of the kept files (max-file) while we read: on with the oldest
         return open(files[0], "rb")
     except FileNotFoundError:

@@ -95,3 +95,19 @@ def test_follow_loses_nothing_when_several_rotations_come_between_two_reads(tmp_
                 write(tmp_path / "container.log", step)
     seen = texts(logs.read(bundle, follow=True, running=lambda: not done, pause=writer_runs))
     assert seen == ["0", "1", "2", "3", "4", "5"]
+
+
+def test_a_follower_raced_by_a_rotation_looks_again_and_one_dropped_goes_on(tmp_path):
+    """A file still in the folder but not seen where the listing said (the monitor's shift of
+    .1 -> .2 ran between two stats) is no reason to start over from the oldest file; a file
+    max-file dropped (unlinked) is."""
+    (tmp_path / "container.log.2").write_bytes(b"oldest\n")
+    (tmp_path / "container.log").write_bytes(b"newest\n")
+    moving = tmp_path / "container.log.moving"        # where no listing looks for it
+    moving.write_bytes(b"mine\n")
+    with open(moving, "rb") as f:
+        assert logs._next_file(f, str(tmp_path)) is None
+        moving.unlink()
+        following = logs._next_file(f, str(tmp_path))
+        assert following.read() == b"oldest\n"
+        following.close()
