@@ -19,9 +19,11 @@ _LAZY = {
     "RunOptions": (".options", "RunOptions"),                 # what run/create accept
     "parse_reference": (".image.reference", "parse"),         # an image reference, normalized
     # A notebook's environment cells as the lock reads them (no code runs), and the flags of
-    # `%%dockerfile`, one parser for the magic and the lock; a notebook's lock, read quickly.
+    # `%%dockerfile` and `%dockyard use`, one parser each for the magic and the lock; a
+    # notebook's lock, read quickly.
     "environment_cells": (".notebook.cells", "environment_cells"),
     "dockerfile_parser": (".notebook.cells", "dockerfile_parser"),
+    "use_parser": (".notebook.cells", "use_parser"),
     "build_args": (".notebook.cells", "build_args"),
     "peek_lock": (".notebook.lockfile", "peek"),
 }

@@ -10,19 +10,9 @@ the call and shows a one-line banner.
 import sys
 from html import escape
 
-from dockyard.engine.cli.main import ArgumentParser
+from dockyard.engine import use_parser
 from dockyard.engine.errors import InvalidArgument
 
-from . import commandline
-
-
-def use_parser():
-    p = ArgumentParser(prog="%dockyard use", add_help=False)
-    p.add_argument("image", nargs="?", help="an image, or `host`")
-    p.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]")
-    p.add_argument("-e", "--env", action="append", default=[], metavar="K=V")
-    p.add_argument("--network", default=None, help="the container's network (default bridge)")
-    return p
 
 
 def use(magics, words: list[str]):
