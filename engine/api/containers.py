@@ -85,14 +85,14 @@ def start(api, request):
     if container.status == "running":
         return Reply(304)
     # A client attached now gets the output even with the `none` log driver.
-    api.engine.containers.start(container, attach=api.is_attached(container.id))
+    api.lifecycle.start(container, lambda: api.engine.containers.start(
+        container, attach=api.is_attached(container.id)))
     size = api.console_sizes.pop(container.id, None)
     if size:
         try:
             container.resize(*size)
         except Conflict:                # it has exited already
             pass
-    api.lifecycle.started(container)
     return Reply(204)
 
 
@@ -110,8 +110,7 @@ def stop(api, request):
 
 def restart(api, request):
     container = get(api, request)
-    container.restart(timeout=request.number("t", None))
-    api.lifecycle.started(container)
+    api.lifecycle.start(container, lambda: container.restart(timeout=request.number("t", None)))
     return Reply(204)
 
 

@@ -1,5 +1,6 @@
 """The real docker CLI (DOCKER_HOST=unix://...) against `dockyard daemon` on a fresh data root."""
 import fcntl
+import json
 import os
 import pty
 import re
@@ -81,6 +82,20 @@ def test_run_attached_keeps_streams_apart_and_returns_the_exit_code(daemon):
 def test_run_rm_removes_the_container(daemon):
     assert daemon.ok("run", "--rm", "--name", "gone-soon", "busybox", "echo", "hi") == "hi\n"
     assert "gone-soon" not in daemon.ok("ps", "-a", "--format", "{{.Names}}")
+
+
+def test_the_daemon_cleans_up_after_the_exits_it_waits_for(daemon):
+    """The daemon waits for each container it starts, so it gives the network back itself and
+    the monitor's exit command (a Python process per exit) stands back."""
+    cid = daemon.ok("run", "-d", "busybox", "true").strip()
+    assert daemon.ok("wait", cid) == "0\n"
+    bundle = daemon.root / "containers" / cid
+    deadline = time.monotonic() + 10
+    while (daemon.root / "netns" / cid).exists():          # released after the exit
+        assert time.monotonic() < deadline, "the network was not given back"
+        time.sleep(0.05)
+    assert json.loads((bundle / "state.json").read_text())["on_exit"] is False
+    daemon.ok("rm", cid)
 
 
 def test_run_detached_exec_top_stats_stop(daemon):
