@@ -132,7 +132,8 @@ def pause(api, request):
 
 def remove(api, request):
     container = get(api, request)
-    container.remove(force=request.flag("force"), v=request.flag("v"))
+    with api.lifecycle.exclusive(container.id):
+        container.remove(force=request.flag("force"), v=request.flag("v"))
     api.console_sizes.pop(container.id, None)
     api.lifecycle.removed(container)
     return Reply(204)
@@ -152,7 +153,8 @@ def prune(api, request):
                 continue
             if any(_created(container) >= limit for limit in limits):
                 continue
-            container.remove()
+            with api.lifecycle.exclusive(container.id):
+                container.remove()
         except (NotFound, Conflict):        # removed or started meanwhile
             continue
         api.lifecycle.removed(container)

@@ -25,6 +25,7 @@ class Lifecycle:
         self._changed = threading.Condition()
         self._generation = 0
         self._watched: set[str] = set()
+        self._cleaning: dict[str, threading.Lock] = {}     # a watcher's clean-up vs a removal
         self.exit_codes: OrderedDict[str, int] = OrderedDict()
 
     def changed(self) -> None:
@@ -72,6 +73,17 @@ class Lifecycle:
 
     def removed(self, container) -> None:
         self.changed()
+        with self._changed:
+            self._cleaning.pop(container.id, None)
+
+    @contextlib.contextmanager
+    def exclusive(self, cid: str):
+        """Hold off the watcher's clean-up of `cid` (a remove route runs in here): one of the
+        two removes the container, the other finds it gone."""
+        with self._changed:
+            lock = self._cleaning.setdefault(cid, threading.Lock())
+        with lock:
+            yield
 
     # -- exit watchers --------------------------------------------------------------------------
     def watch(self, container, held: contextlib.ExitStack | None = None) -> None:
@@ -105,20 +117,29 @@ class Lifecycle:
         try:
             # While the daemon waits, it cleans up after the exit (the network given back, or
             # --rm), and the monitor's exit command stands back.
-            with held or self.engine.containers.attached(container):
+            if held is None:                # a container that was running when the daemon started
+                held = contextlib.ExitStack()
+                held.enter_context(self.engine.containers.attached(container))
+            with held:
                 code = container.wait()["StatusCode"]
-                self.exit_codes[container.id] = code
-                while len(self.exit_codes) > KEEP_EXIT_CODES:
-                    self.exit_codes.popitem(last=False)
-                self.changed()
-                if container.record["HostConfig"].get("AutoRemove"):
-                    try:       # --rm takes the anonymous volumes along, as in Docker
-                        self.engine.containers.remove(container, force=True, volumes=True)
-                    except NotFound:            # someone removed it first
-                        pass
-                    self.removed(container)
+                with self.exclusive(container.id):
+                    self._exited(container, code)
+                    held.close()                # gives the network back, if it still exists
         except NotFound:
             self.changed()
         finally:
             with self._changed:
                 self._watched.discard(container.id)
+                self._cleaning.pop(container.id, None)
+
+    def _exited(self, container, code: int) -> None:
+        self.exit_codes[container.id] = code
+        while len(self.exit_codes) > KEEP_EXIT_CODES:
+            self.exit_codes.popitem(last=False)
+        self.changed()
+        if container.record["HostConfig"].get("AutoRemove"):
+            try:       # --rm takes the anonymous volumes along, as in Docker
+                self.engine.containers.remove(container, force=True, volumes=True)
+            except NotFound:            # someone removed it first
+                pass
+            self.removed(container)
