@@ -22,7 +22,7 @@ WORDS = {
     "pull": {"exists": ("Already exists", "#607d8b"), "downloading": ("Downloading", "#1e88e5"),
              "done": ("Pull complete", "#2e7d32")},
     "push": {"preparing": ("Preparing", "#9e9e9e"), "exists": ("Layer already exists", "#607d8b"),
-             "mounted": ("Mounted", "#607d8b"), "uploading": ("Pushing", "#1e88e5"),
+             "mounted": ("Mounted from another repository", "#607d8b"), "uploading": ("Pushing", "#1e88e5"),
              "done": ("Pushed", "#2e7d32")},
 }
 HEAD_COLOUR = {"done": "#2e7d32", "failed": "#c62828", "interrupted": "#ef6c00"}
@@ -114,8 +114,6 @@ class TransferProgress(StaticSnapshot, widgets.HTML):
 
     def _row(self, layer: LayerRow) -> str:
         word, colour = WORDS[self.verb].get(layer.status, (layer.status, "#455a64"))
-        if layer.status == "mounted":
-            word = "Mounted from another repository"
         if self.status in ("failed", "interrupted") and layer.status in ("downloading",
                                                                          "uploading",
                                                                          "preparing"):
