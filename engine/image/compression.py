@@ -44,7 +44,8 @@ _MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bzip2",
 
 
 def kind_of(head: bytes) -> str:
-    """"gzip", "zstd", "bzip2", "xz" or "plain" from a stream's first bytes."""
+    """"gzip", "zstd", "bzip2", "xz" or "plain" from a stream's first bytes (bytes-like)."""
+    head = bytes(head[:6])
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             return kind
@@ -83,12 +84,18 @@ class Decompressed:
         a tar's 512-byte header reads never make the decoder copy its pending input."""
         if count < 0:
             return b"".join(iter(lambda: self.read(CHUNK), b""))
+        data = self.readview(count)
+        return data if isinstance(data, bytes) else bytes(data)
+
+    def readview(self, count: int = CHUNK):
+        """read(), but a piece of the buffer comes as a memoryview of it, not a copy: a tar's
+        file content goes on to the hash and to write(2) without ever being copied."""
         if self._pos >= len(self._out):
             self._out, self._pos = self._produce(max(count, CHUNK)), 0
             if len(self._out) <= count:
                 self._pos = len(self._out)
                 return self._out
-        data = self._out[self._pos:self._pos + count]
+        data = memoryview(self._out)[self._pos:self._pos + count]
         self._pos += len(data)
         return data
 

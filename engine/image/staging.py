@@ -88,7 +88,7 @@ class Staged:
         if kind_of(first) != "plain" or first[257:262] == b"ustar":
             self._unpack(name, _Chunks(_prepend(first, chunks)))
         elif size <= SMALL:
-            self.small[name] = first + b"".join(chunks)
+            self.small[name] = bytes(first) + b"".join(chunks)
 
     def _unpack(self, name: str, stream) -> None:
         self._drop(name)

@@ -37,38 +37,41 @@ _REFUSED = {tarfile.GNUTYPE_SPARSE: "a sparse file", b"V": "a volume label",
 
 class BackgroundHash:
     """sha256 computed by a worker thread in the order fed, so hashing (which releases the
-    GIL) overlaps the caller's reading and writing; small pieces are batched."""
+    GIL) overlaps the caller's reading and writing. Pieces are handed over by reference, a
+    list of about CHUNK bytes at a time: never copied, and one hand-off per list, not per piece.
+    """
 
     def __init__(self):
         self._hash = hashlib.sha256()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sha256")
         self._pending: collections.deque = collections.deque()
-        self._small = bytearray()
+        self._pieces: list = []
+        self._held = 0
 
-    def update(self, data: bytes) -> None:
-        if len(data) < 65536:
-            self._small += data
-            if len(self._small) < CHUNK:
-                return
-            data, self._small = bytes(self._small), bytearray()
-        elif self._small:
-            self._submit(bytes(self._small))
-            self._small = bytearray()
-        self._submit(data)
+    def update(self, data) -> None:
+        self._pieces.append(data)
+        self._held += len(data)
+        if self._held >= CHUNK:
+            self._submit()
 
-    def _submit(self, data: bytes) -> None:
-        self._pending.append(self._pool.submit(self._hash.update, data))
+    def _submit(self) -> None:
+        pieces, self._pieces, self._held = self._pieces, [], 0
+        self._pending.append(self._pool.submit(_hash_all, self._hash, pieces))
         while len(self._pending) > 4:                 # bounded: memory stays flat
             self._pending.popleft().result()
 
     def digest(self) -> str:
-        if self._small:
-            self._submit(bytes(self._small))
-            self._small = bytearray()
+        if self._pieces:
+            self._submit()
         while self._pending:
             self._pending.popleft().result()
         self._pool.shutdown(wait=False)
         return "sha256:" + self._hash.hexdigest()
+
+
+def _hash_all(hash_, pieces: list) -> None:
+    for piece in pieces:
+        hash_.update(piece)
 
 
 class Entry:
@@ -89,6 +92,7 @@ class TarReader:
 
     def __init__(self, stream, *, hashed: bool = True):
         self._stream = stream
+        self._read_some = getattr(stream, "readview", stream.read)
         self._hash = BackgroundHash() if hashed else None
         self.size = 0
         self._left = 0           # content bytes of the current entry not yet read
@@ -107,13 +111,15 @@ class TarReader:
         """Content bytes of the current entry nobody has read yet."""
         return self._left
 
-    def _read(self, count: int) -> bytes:
-        data = self._stream.read(count)
+    def _read(self, count: int):
+        """`count` bytes (fewer at the end): bytes, or a memoryview from a stream that lends
+        pieces of its buffer (Decompressed.readview)."""
+        data = self._read_some(count)
         if len(data) < count:
             parts = [data]
             count -= len(data)
             while count:
-                more = self._stream.read(count)
+                more = self._read_some(count)
                 if not more:
                     break
                 parts.append(more)
@@ -128,10 +134,11 @@ class TarReader:
         data = self._read(count)
         if len(data) != count:
             raise ContentError(f"corrupt layer archive: truncated {what}")
-        return data
+        return bytes(data)
 
     def content(self, chunk: int = CHUNK):
-        """Yield the current entry's content; then its padding is kept as raw bytes."""
+        """Yield the current entry's content (bytes-like: bytes or memoryviews); then its
+        padding is kept as raw bytes."""
         while self._left:
             data = self._read(min(chunk, self._left))
             if not data:
@@ -142,9 +149,11 @@ class TarReader:
             self._raw += self._exact(self._pad, "padding")
             self._pad = 0
 
-    def skip(self) -> bytes:
-        """Read past the current entry's content; returns it (callers keep it when small)."""
-        return b"".join(self.content())
+    def skip(self):
+        """Read past the current entry's content; returns it, bytes-like (callers keep it
+        when small)."""
+        pieces = list(self.content())
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def take_raw(self) -> bytes:
         """The raw non-content bytes read since the last call (padding, end blocks)."""
@@ -164,7 +173,7 @@ class TarReader:
         pax: dict = {}
         long_name = long_link = None
         while True:
-            block = self._read(BLOCK)
+            block = bytes(self._read(BLOCK))
             if not block:
                 return self._end(b"")
             if len(block) < BLOCK:
