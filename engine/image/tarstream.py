@@ -11,7 +11,8 @@ Unlike tarfile, the reader hands back each entry's raw header bytes (`entry.raw`
 GNU long-name headers included) and the raw padding and trailer (`reader.take_raw()`), which is
 what the tar-split index (tarsplit.py) stores so the exact stream can be rebuilt from an
 unpacked snapshot. Content not consumed by the caller is skipped (and still hashed). Headers
-are parsed by tarfile's own `TarInfo.frombuf` (checksums, base-256 numbers, ustar prefixes);
+are parsed as tarfile's `TarInfo.frombuf` does (checksums, ustar prefixes), by a quicker path
+for the common header (octal numbers, an unsigned checksum) and by frombuf itself otherwise;
 pax records and GNU long names are applied here. Sparse and multi-volume entries are refused:
 no image tool writes them and rebuilding them is not worth the code.
 """
@@ -20,11 +21,13 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import hashlib
+import struct
 import tarfile
 
 from ..errors import ContentError
 
 BLOCK = 512
+_ZEROS = bytes(BLOCK)
 CHUNK = 1 << 20
 KINDS = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.CONTTYPE: "file",
          tarfile.LNKTYPE: "hardlink", tarfile.SYMTYPE: "symlink", tarfile.CHRTYPE: "char",
@@ -178,10 +181,10 @@ class TarReader:
                 return self._end(b"")
             if len(block) < BLOCK:
                 raise ContentError("corrupt layer archive: truncated header")
-            if block == bytes(BLOCK):
+            if block == _ZEROS:
                 return self._end(block)
             try:
-                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+                info = _header(block)
             except tarfile.HeaderError as exc:
                 raise ContentError(f"corrupt layer archive: {exc}") from None
             raw += block
@@ -225,6 +228,55 @@ class TarReader:
 
 
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+# name, mode, uid, gid, size, mtime, chksum, type, linkname, magic, version, uname, gname,
+# devmajor, devminor, prefix: the ustar header (POSIX.1-1988), as tarfile reads it.
+_USTAR = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s")
+_BASE256 = (0o200, 0o377)
+
+
+class _Header:
+    """The fields of one header that a layer needs, named as tarfile.TarInfo names them."""
+    __slots__ = ("name", "mode", "uid", "gid", "size", "mtime", "type", "linkname",
+                 "devmajor", "devminor")
+
+
+def _header(block: bytes):
+    """The parsed 512-byte header: tarfile.TarInfo.frombuf's result, ~5x sooner for the
+    usual header (every tool writes octal numbers and an unsigned checksum); anything else
+    (base-256 numbers, a signed checksum, a corrupt header) goes to frombuf itself, which
+    parses it or raises tarfile.HeaderError."""
+    (name, mode, uid, gid, size, mtime, chksum, kind, linkname, _, _, _, _, devmajor,
+     devminor, prefix) = _USTAR.unpack_from(block)
+    try:
+        numbers = [_octal(field) for field in (mode, uid, gid, size, mtime, chksum,
+                                                devmajor, devminor)]
+    except ValueError:
+        numbers = None
+    if numbers is None or numbers[5] != sum(block) - sum(block[148:156]) + 256:
+        return tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    info = _Header()
+    info.mode, info.uid, info.gid, info.size, info.mtime, _, info.devmajor, \
+        info.devminor = numbers
+    info.type, info.name, info.linkname = kind, _text(name), _text(linkname)
+    if kind == tarfile.AREGTYPE and info.name.endswith("/"):      # old V7 directories
+        info.type = tarfile.DIRTYPE
+    if info.type == tarfile.DIRTYPE:
+        info.name = info.name.rstrip("/")
+    prefix = _text(prefix)
+    if prefix and info.type not in tarfile.GNU_TYPES:
+        info.name = prefix + "/" + info.name
+    return info
+
+
+def _octal(field: bytes) -> int:
+    """An octal number field (NUL- or space-ended); ValueError for base-256 or garbage."""
+    if field[0] in _BASE256:
+        raise ValueError("base-256")
+    return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
+
+
+def _text(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _padded(size: int) -> int:
