@@ -1,19 +1,23 @@
 """Content-addressed blobs under `<root>/blobs/sha256/<hex>`, as in the OCI image layout.
 
 Writes go to a temp file in the same directory, are fsynced and renamed into place, so a reader
-sees a whole blob or none. Putting a digest that exists is a no-op (it only refreshes the mtime,
+sees a whole blob or none. A big blob is written back while it is still being written (an
+fdatasync on a thread every SYNC_EVERY bytes): with gigabytes of memory the kernel would
+otherwise hold it all dirty, and the final fsync would wait seconds for the disk. Putting a digest that exists is a no-op (it only refreshes the mtime,
 which garbage collection reads as "recently wanted"). `read()` verifies the digest.
 """
 import hashlib
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 from ..errors import BlobNotFound, ContentError, InvalidArgument
 
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 _CHUNK = 1 << 20
+SYNC_EVERY = 64 << 20
 
 
 def sha256_digest(data: bytes) -> str:
@@ -44,11 +48,27 @@ class BlobWriter:
         self.size = 0
         self.digest: str | None = None
         self.created = False            # True when commit() added a new blob
+        self._synced = 0
+        self._syncing: threading.Thread | None = None
 
     def write(self, data) -> int:
         self._hash.update(data)
         self.size += len(data)
-        return self._file.write(data)
+        written = self._file.write(data)
+        if self.size - self._synced >= SYNC_EVERY and not (self._syncing and
+                                                           self._syncing.is_alive()):
+            self._synced = self.size
+            self._file.flush()
+            self._syncing = threading.Thread(target=_write_back, args=(self._file.fileno(),),
+                                             name="blob-sync", daemon=True)
+            self._syncing.start()
+        return written
+
+    def _wait_sync(self) -> None:
+        """The write-back thread is done with the fd (it must not outlive its close)."""
+        if self._syncing is not None:
+            self._syncing.join()
+            self._syncing = None
 
     def flush(self) -> None:
         self._file.flush()
@@ -56,6 +76,7 @@ class BlobWriter:
     def commit(self, expected: str | None = None) -> str:
         """Fsync and rename into place; ContentError if the bytes don't match `expected`."""
         self._file.flush()
+        self._wait_sync()
         os.fsync(self._file.fileno())
         self._file.close()
         self.digest = "sha256:" + self._hash.hexdigest()
@@ -73,6 +94,7 @@ class BlobWriter:
 
     def abort(self) -> None:
         """Drop the temp file."""
+        self._wait_sync()
         if not self._file.closed:
             self._file.close()
         try:
@@ -86,6 +108,13 @@ class BlobWriter:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None or self.digest is None:
             self.abort()
+
+
+def _write_back(fd: int) -> None:
+    try:
+        os.fdatasync(fd)
+    except OSError:
+        pass                            # commit()'s fsync reports what matters
 
 
 class BlobStore:

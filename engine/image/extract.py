@@ -18,6 +18,7 @@ still rebuild the exact tar.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import os
 import shutil
@@ -102,6 +103,7 @@ class _Job:
         self.pending: dict[str, concurrent.futures.Future | None] = {}
         self.batch: list[tuple[str, bytes, object]] = []
         self.batched = self.held = 0
+        self.inflight: collections.deque = collections.deque()   # (future, targets, bytes)
         # In a root that started empty only what this job made can exist: no lstat for the
         # rest. `implied` holds the directories made for entries whose parents the tar lacks.
         self.fresh = False
@@ -111,15 +113,27 @@ class _Job:
     def drain(self) -> None:
         """Wait for every file a writer thread is still making (raising its OSError)."""
         self._submit()
-        pending, self.pending, self.held = self.pending, {}, 0
-        for future in set(pending.values()):
+        while self.inflight:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        """Wait for the oldest batch handed off: the writers keep working on the rest."""
+        future, targets, size = self.inflight.popleft()
+        try:
             future.result()
+        finally:
+            self.held -= size
+            for target in targets:
+                if self.pending.get(target) is future:
+                    del self.pending[target]
 
     def _submit(self) -> None:
         if self.batch:
             future = self.pool.submit(_create_many, self.batch, self.umask)
-            for target, _, _ in self.batch:
+            targets = [target for target, _, _ in self.batch]
+            for target in targets:
                 self.pending[target] = future
+            self.inflight.append((future, targets, self.batched))
             self.batch, self.batched = [], 0
 
     def _may_exist(self, path: str) -> bool:
@@ -249,8 +263,8 @@ class _Job:
             self.held += len(data)
             if self.batched >= BATCH or len(self.batch) >= BATCH_FILES:
                 self._submit()
-            if self.held > WINDOW:
-                self.drain()
+            while self.held > WINDOW and self.inflight:
+                self._finish_oldest()
         else:
             _create(target, reader.content(), entry, self.umask)
 

@@ -4,6 +4,7 @@
     index(temp, epoch=None)             # temp/diff already holds the tree: hash and index it
     for chunk in layer_tar(store, layer): ...     # the exact layer tar, verified
     compressed(store, layer, "zstd")    # {"digest", "size"}: made once, then cached
+    with Compressing(store, layer, "zstd") as stream: ...   # the same, read as it is made
 
 The unpacked snapshot is the truth. Making a layer costs one pass: the tar is hashed (its diff
 id) while it is written out as files, or while a finished tree is read back once; no blob is
@@ -16,6 +17,7 @@ compressed copy once pushed), and no gzip runs on the hot path.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
 
@@ -115,21 +117,103 @@ def _from_blob(store, layer, meta: dict):
 def compressed(store, layer, kind: str) -> dict:
     """The layer's `kind` ("gzip"|"zstd") blob, {"digest", "size", "mediaType"}; made from
     layer_tar() the first time and recorded in layer.json, so later pushes reuse it."""
+    known = cached_compressed(store, layer, kind)
+    if known:
+        return known
+    with Compressing(store, layer, kind) as stream:
+        for _ in stream:
+            pass
+        return stream.result()
+
+
+def cached_compressed(store, layer, kind: str) -> dict | None:
+    """The layer's `kind` blob if one was made before and is still here, else None."""
     meta = store.snapshots.meta(layer.chain_id) or {}
     known = (meta.get("compressed") or {}).get(kind)
     if known and store.blobs.exists(known["digest"]):
         return {**known, "mediaType": MEDIA_TYPES[kind]}
-    if kind not in MEDIA_TYPES:
-        raise ValueError(kind)
-    with store.blobs.writer() as sink:
-        out = compressor(kind, sink)
-        for chunk in layer_tar(store, layer, meta):
-            out.write(chunk)
-        out.close()
-        digest = sink.commit()
-    made = {"digest": digest, "size": sink.size}
-    store.snapshots.record_compressed(layer.chain_id, kind, made)
-    return {**made, "mediaType": MEDIA_TYPES[kind]}
+    return None
+
+
+class Compressing:
+    """The layer compressed on a thread of its own while the caller iterates the result, for
+    an upload that starts before the compressed digest is known (as docker push does): the
+    upload and the compression overlap instead of following each other. The blob is kept
+    as compressed() keeps it, once all of it was read and result() is called.
+
+        with Compressing(store, layer, "gzip") as stream:
+            for chunk in stream: send(chunk)
+            blob = stream.result()             # {"digest", "size", "mediaType"}
+    """
+
+    AHEAD = 16                          # compressed pieces waiting for the reader: flat memory
+
+    def __init__(self, store, layer, kind: str):
+        if kind not in MEDIA_TYPES:
+            raise ValueError(kind)
+        self._store, self._layer, self._kind = store, layer, kind
+        self._queue: queue.Queue = queue.Queue(self.AHEAD)
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._sink = store.blobs.writer()
+        self._thread = threading.Thread(target=self._produce, name="compress", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        try:
+            out = compressor(self._kind, self)
+            for chunk in layer_tar(self._store, self._layer):
+                if self._stop.is_set():
+                    return
+                out.write(chunk)
+            out.close()
+        except BaseException as exc:    # noqa: BLE001 - raised again in the reader's thread
+            self._failure = exc
+        self._put(None)
+
+    def write(self, data) -> int:
+        """The compressor's output: into the blob and on to the reader."""
+        data = bytes(data)
+        self._sink.write(data)
+        self._put(data)
+        return len(data)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self):
+        while (item := self._queue.get()) is not None:
+            yield item
+        if self._failure is not None:
+            raise self._failure
+
+    def result(self) -> dict:
+        """Commit the blob (all of it was read) and record it on the layer."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        digest = self._sink.commit()
+        made = {"digest": digest, "size": self._sink.size}
+        self._store.snapshots.record_compressed(self._layer.chain_id, self._kind, made)
+        return {**made, "mediaType": MEDIA_TYPES[self._kind]}
+
+    def close(self) -> None:
+        """Stop the compression if it still runs; a blob not committed is dropped."""
+        self._stop.set()
+        self._thread.join()
+        if self._sink.digest is None:
+            self._sink.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def descriptor(store, layer) -> dict:

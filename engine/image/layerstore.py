@@ -5,6 +5,7 @@
     layer = store.add_layer_from_stream(open("layer.tar.zst", "rb"), parent)
     chunks = store.layer_tar(layer)                   # the exact tar, verified
     store.compressed_layer(layer, "zstd")             # {"digest", "size", "mediaType"}
+    with store.compressing_layer(layer, "zstd") as stream: ...   # read as it is made
 
 Each method makes a temp snapshot, fills it in one pass (layerdata.py) and commits it by a
 rename under the store's lock; a failure leaves no snapshot. ImageStore inherits this and
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from ..errors import ContentError, InvalidArgument
 from .compression import MEDIA_TYPES, kind_of
-from .layerdata import compressed, copy_tree, index, layer_tar, unpack
+from .layerdata import (Compressing, cached_compressed, compressed, copy_tree, index,
+                        layer_tar, unpack)
 from .model import Layer
 from .snapshots import chain_id
 from .tarballs import open_source
@@ -155,6 +157,14 @@ class LayerStore:
         """The layer as a gzip or zstd blob, made once and cached: {"digest", "size",
         "mediaType"}."""
         return compressed(self, layer, kind)
+
+    def cached_compressed_layer(self, layer: Layer, kind: str) -> dict | None:
+        """compressed_layer() if it was made before, else None (nothing is made)."""
+        return cached_compressed(self, layer, kind)
+
+    def compressing_layer(self, layer: Layer, kind: str) -> Compressing:
+        """The layer compressed as it is read (an upload), then cached: layerdata.Compressing."""
+        return Compressing(self, layer, kind)
 
 
 def _moved(result) -> dict:

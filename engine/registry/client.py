@@ -301,22 +301,40 @@ class RegistryClient:
                     chunk_size: int | None = None, on_progress=None) -> None:
         """Send a blob to an upload URL: one PUT, or PATCH chunks then a PUT when chunk_size."""
         if chunk_size and size > chunk_size:
-            offset = 0
-            while offset < size:
-                data = fileobj.read(chunk_size)
-                end = offset + len(data) - 1
-                response = self.request("PATCH", location, scope, body=data, ok=(202,),
-                                        headers={"Content-Type": "application/octet-stream",
-                                                 "Content-Range": f"{offset}-{end}",
-                                                 "Content-Length": str(len(data))})
-                response.close()
-                location = urljoin(response.url, response.header("Location") or location)
-                offset += len(data)
-                if on_progress:
-                    on_progress(offset)
-            body, length = b"", 0
+            location = self.upload_stream(location, iter(lambda: fileobj.read(chunk_size), b""),
+                                          scope, chunk_size=chunk_size, on_progress=on_progress)
+            self.finish_upload(location, digest, scope)
         else:
-            body, length = _Counted(fileobj, on_progress), size
+            self.finish_upload(location, digest, scope, _Counted(fileobj, on_progress), size)
+
+    def upload_stream(self, location: str, chunks, scope: str, *,
+                      chunk_size: int | None = None, on_progress=None) -> str:
+        """PATCH the bytes `chunks` yields to an upload, whose length and digest nobody knows
+        yet: in one streamed request (as docker push sends a layer it compresses on the way),
+        or in requests of `chunk_size` bytes. Returns the URL finish_upload() takes."""
+        if not chunk_size:
+            response = self.request("PATCH", location, scope, ok=(202,),
+                                    body=_counting(chunks, on_progress),
+                                    headers={"Content-Type": "application/octet-stream"})
+            response.close()
+            return urljoin(response.url, response.header("Location") or location)
+        offset = 0
+        for data in _pieces(chunks, chunk_size):
+            end = offset + len(data) - 1
+            response = self.request("PATCH", location, scope, body=data, ok=(202,),
+                                    headers={"Content-Type": "application/octet-stream",
+                                             "Content-Range": f"{offset}-{end}",
+                                             "Content-Length": str(len(data))})
+            response.close()
+            location = urljoin(response.url, response.header("Location") or location)
+            offset += len(data)
+            if on_progress:
+                on_progress(offset)
+        return location
+
+    def finish_upload(self, location: str, digest: str, scope: str, body=b"",
+                      length: int = 0) -> None:
+        """The upload's last request: PUT with its digest (and `body`, the rest of it)."""
         separator = "&" if "?" in location else "?"
         response = self.request("PUT", f"{location}{separator}{urlencode({'digest': digest})}",
                                 scope, body=body, ok=(201, 204),
@@ -342,6 +360,31 @@ class RegistryClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _counting(chunks, on_progress):
+    """`chunks`, reporting the bytes passed on so far every PROGRESS_EVERY."""
+    sent = reported = 0
+    for data in chunks:
+        sent += len(data)
+        if on_progress and sent - reported >= PROGRESS_EVERY:
+            reported = sent
+            on_progress(sent)
+        yield data
+
+
+def _pieces(chunks, size: int):
+    """The bytes of `chunks` cut into pieces of `size` (the last one shorter)."""
+    held, count = [], 0
+    for data in chunks:
+        held.append(data)
+        count += len(data)
+        while count >= size:
+            joined = b"".join(held)
+            yield joined[:size]
+            held, count = [joined[size:]], count - size
+    if count:
+        yield b"".join(held)
 
 
 class _Counted:

@@ -5,7 +5,8 @@
 
 Layers made here are stored unpacked (image/layerdata.py); a push compresses each one the first
 time it is needed, with gzip on every core or zstd (`compression`, else $DOCKYARD_COMPRESSION,
-else `"compression"` in `<data_root>/registries.json`, else gzip), and keeps the blob for the
+else `"compression"` in `<data_root>/registries.json`, else gzip), uploading it while it is
+compressed (one streamed PATCH, then the PUT with its digest), and keeps the blob for the
 next push. A pulled layer goes as it came when the registry has its blob or can mount it from
 where it was pulled, else it is compressed like the rest. When any layer changed
 form, the pushed manifest is an OCI manifest naming the compressed blobs; the image's id (its
@@ -107,10 +108,33 @@ def _push_layer(store, client, repository, layer, descriptor, kind, sources, chu
         if _reuse(store, client, repository, digest, descriptor.get("size", 0),
                   sources.get(digest, []), chunk_size, emit):
             return descriptor
-    blob = store.compressed_layer(layer, kind)
-    _push_blob(store, client, repository, blob["digest"], blob["size"],
-               sources.get(blob["digest"], []), chunk_size, emit)
+    blob = store.cached_compressed_layer(layer, kind)
+    if blob is None:
+        blob = _stream_layer(store, client, repository, layer, kind, chunk_size, emit)
+    else:
+        _push_blob(store, client, repository, blob["digest"], blob["size"],
+                   sources.get(blob["digest"], []), chunk_size, emit)
     return {"mediaType": blob["mediaType"], "digest": blob["digest"], "size": blob["size"]}
+
+
+def _stream_layer(store, client, repository, layer, kind, chunk_size, emit) -> dict:
+    """Upload a layer never compressed before while it is compressed (and kept for the next
+    push): its digest is known only at the end, so the registry can't be asked first whether
+    it has it; progress counts against the uncompressed size, as docker push shows it."""
+    scope = client.scope(repository, "pull,push")
+    location = client.start_upload(repository, scope)
+    emit({"type": "layer", "digest": layer.diff_id, "status": "uploading", "size": layer.size,
+          "current": 0})
+    with store.compressing_layer(layer, kind) as stream:
+        location = client.upload_stream(
+            location, stream, scope, chunk_size=chunk_size,
+            on_progress=lambda current: emit({"type": "layer", "digest": layer.diff_id,
+                                              "status": "uploading", "size": layer.size,
+                                              "current": current}))
+        blob = stream.result()
+    client.finish_upload(location, blob["digest"], scope)
+    emit({"type": "layer", "digest": blob["digest"], "status": "done", "size": blob["size"]})
+    return blob
 
 
 def _reuse(store, client, repository, digest, size, sources, chunk_size, emit) -> bool:
