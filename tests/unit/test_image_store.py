@@ -1,4 +1,5 @@
 """The image store: lookups, tags, removal rules, prune and garbage collection, concurrency."""
+import hashlib
 import io
 import json
 import os
@@ -6,8 +7,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zlib
 
 import pytest
+import zstandard
 
 from dockyard.engine.errors import Conflict, ContentError, ImageNotFound, InvalidArgument
 from dockyard.engine.image.compression import TAR_TYPE
@@ -338,3 +341,22 @@ def test_data_root_is_an_oci_layout(store, base):
         listed = subprocess.run(["umoci", "ls", "--layout", str(store.root)], check=True,
                                 capture_output=True, text=True).stdout.split()
         assert listed == ["docker.io/library/busybox:latest", "docker.io/me/app:1"]
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd"])
+def test_a_layer_compressed_as_it_is_read_is_kept_once_read_whole(store, base, kind):
+    with store.compressing_layer(base, kind) as stream:
+        blob = b"".join(stream)
+        made = stream.result()
+    assert made == store.cached_compressed_layer(base, kind) == store.compressed_layer(base, kind)
+    assert made["digest"] == "sha256:" + hashlib.sha256(blob).hexdigest()
+    tar = zlib.decompress(blob, 31) if kind == "gzip" else \
+        zstandard.ZstdDecompressor().decompressobj().decompress(blob)
+    assert tar == b"".join(store.layer_tar(base))
+
+
+def test_a_compression_left_half_read_keeps_nothing(store, base, data_root):
+    with store.compressing_layer(base, "gzip") as stream:
+        next(iter(stream))
+    assert store.cached_compressed_layer(base, "gzip") is None
+    assert not [n for n in os.listdir(data_root / "blobs" / "sha256") if n.startswith(".tmp-")]
