@@ -37,6 +37,7 @@ SMALL = 1 << 20                      # files up to this size go to a writer thre
 BATCH = 1 << 20                      # ... in batches of this many bytes (or BATCH_FILES files):
 BATCH_FILES = 64                     # one hand-off per batch, not one per file
 WINDOW = 8 << 20                     # bytes of such files held at once
+_OURS = (os.geteuid(), os.getegid())  # who owns a file we create
 
 
 class Extracted:
@@ -366,5 +367,3 @@ def process_umask() -> int:
                 return int(line.split()[1], 8)
     return 0o777                                 # unknown: never trust open(2)'s mode
 
-
-_OURS = (os.geteuid(), os.getegid())

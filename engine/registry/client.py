@@ -23,13 +23,13 @@ import httpx
 
 from ..errors import ImageNotFound, InvalidArgument, RegistryError, Unauthorized
 from . import auth
+from .bodies import Counted, counting, pieces
 from .transport import Transport
 
 DOCKER_HUB_HOST = "registry-1.docker.io"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 SETTINGS_FILE = "registries.json"
 CHUNK = 1 << 20
-PROGRESS_EVERY = 4 << 20             # bytes between upload progress reports
 
 
 def _settings(root) -> dict:
@@ -305,7 +305,7 @@ class RegistryClient:
                                           scope, chunk_size=chunk_size, on_progress=on_progress)
             self.finish_upload(location, digest, scope)
         else:
-            self.finish_upload(location, digest, scope, _Counted(fileobj, on_progress), size)
+            self.finish_upload(location, digest, scope, Counted(fileobj, on_progress), size)
 
     def upload_stream(self, location: str, chunks, scope: str, *,
                       chunk_size: int | None = None, on_progress=None) -> str:
@@ -314,12 +314,12 @@ class RegistryClient:
         or in requests of `chunk_size` bytes. Returns the URL finish_upload() takes."""
         if not chunk_size:
             response = self.request("PATCH", location, scope, ok=(202,),
-                                    body=_counting(chunks, on_progress),
+                                    body=counting(chunks, on_progress),
                                     headers={"Content-Type": "application/octet-stream"})
             response.close()
             return urljoin(response.url, response.header("Location") or location)
         offset = 0
-        for data in _pieces(chunks, chunk_size):
+        for data in pieces(chunks, chunk_size):
             end = offset + len(data) - 1
             response = self.request("PATCH", location, scope, body=data, ok=(202,),
                                     headers={"Content-Type": "application/octet-stream",
@@ -360,53 +360,3 @@ class RegistryClient:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _counting(chunks, on_progress):
-    """`chunks`, reporting the bytes passed on so far every PROGRESS_EVERY."""
-    sent = reported = 0
-    for data in chunks:
-        sent += len(data)
-        if on_progress and sent - reported >= PROGRESS_EVERY:
-            reported = sent
-            on_progress(sent)
-        yield data
-
-
-def _pieces(chunks, size: int):
-    """The bytes of `chunks` cut into pieces of `size` (the last one shorter)."""
-    held, count = [], 0
-    for data in chunks:
-        held.append(data)
-        count += len(data)
-        while count >= size:
-            joined = b"".join(held)
-            yield joined[:size]
-            held, count = [joined[size:]], count - size
-    if count:
-        yield b"".join(held)
-
-
-class _Counted:
-    """A file being uploaded that reports the bytes read so far, every PROGRESS_EVERY."""
-
-    def __init__(self, fileobj, on_progress):
-        self._file, self._on_progress = fileobj, on_progress
-        self._start = fileobj.tell()
-        self._sent = self._reported = 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._file.read(size)
-        self._sent += len(data)
-        if self._on_progress and self._sent - self._reported >= PROGRESS_EVERY:
-            self._reported = self._sent
-            self._on_progress(self._sent)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        position = self._file.seek(offset, whence)
-        self._sent = self._reported = position - self._start
-        return position
-
-    def tell(self) -> int:
-        return self._file.tell()
