@@ -135,6 +135,17 @@ def cached_compressed(store, layer, kind: str) -> dict | None:
     return None
 
 
+def put_until_stopped(bounded: queue.Queue, item, stop: threading.Event) -> None:
+    """Put `item` for a reader on another thread, waiting while the queue is full, unless
+    `stop` is set first: a producer whose reader gave up must not block for ever."""
+    while not stop.is_set():
+        try:
+            bounded.put(item, timeout=0.5)
+            return
+        except queue.Full:
+            continue
+
+
 class Compressing:
     """The layer compressed on a thread of its own while the caller iterates the result, for
     an upload that starts before the compressed digest is known (as docker push does): the
@@ -179,12 +190,7 @@ class Compressing:
         return len(data)
 
     def _put(self, item) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        put_until_stopped(self._queue, item, self._stop)
 
     def __iter__(self):
         while (item := self._queue.get()) is not None:

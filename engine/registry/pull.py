@@ -23,7 +23,7 @@ import threading
 
 from ..errors import ContentError, ImageNotFound, NotFound, RegistryError
 from ..image import reference
-from ..image.layerdata import unpack
+from ..image.layerdata import put_until_stopped, unpack
 from ..image.layers import HashingSink, left_out_note
 from ..image.blobs import sha256_digest
 from ..image.platform import check, choose
@@ -286,12 +286,7 @@ class _Tee:
             self._put(b"")
 
     def _put(self, data: bytes) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(data, timeout=0.5)
-                return
-            except queue.Full:
-                continue
+        put_until_stopped(self._queue, data, self._stop)
 
     def read(self, count: int = CHUNK) -> bytes:
         while self._pos >= len(self._buf):
