@@ -157,7 +157,8 @@ class Compressing:
             blob = stream.result()             # {"digest", "size", "mediaType"}
     """
 
-    AHEAD = 16                          # compressed pieces waiting for the reader: flat memory
+    AHEAD = 8                           # compressed pieces waiting for the reader: flat memory
+    PIECE = 1 << 20
 
     def __init__(self, store, layer, kind: str):
         if kind not in MEDIA_TYPES:
@@ -166,6 +167,8 @@ class Compressing:
         self._queue: queue.Queue = queue.Queue(self.AHEAD)
         self._stop = threading.Event()
         self._failure: BaseException | None = None
+        self._held: list[bytes] = []
+        self._held_size = 0
         self._sink = store.blobs.writer()
         self._thread = threading.Thread(target=self._produce, name="compress", daemon=True)
         self._thread.start()
@@ -178,16 +181,26 @@ class Compressing:
                     return
                 out.write(chunk)
             out.close()
+            self._pass_on()
         except BaseException as exc:    # noqa: BLE001 - raised again in the reader's thread
             self._failure = exc
         self._put(None)
 
     def write(self, data) -> int:
-        """The compressor's output: into the blob and on to the reader."""
-        data = bytes(data)
-        self._sink.write(data)
-        self._put(data)
+        """The compressor's output (gzip's comes in ~32 KiB pieces): gathered into pieces of
+        PIECE bytes, each one write to the blob and one chunk of the upload."""
+        self._held.append(bytes(data))
+        self._held_size += len(data)
+        if self._held_size >= self.PIECE:
+            self._pass_on()
         return len(data)
+
+    def _pass_on(self) -> None:
+        if self._held:
+            piece = b"".join(self._held)
+            self._held, self._held_size = [], 0
+            self._sink.write(piece)
+            self._put(piece)
 
     def _put(self, item) -> None:
         put_until_stopped(self._queue, item, self._stop)
