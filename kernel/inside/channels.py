@@ -13,6 +13,7 @@ import time
 
 import zmq
 from jupyter_client.session import Session
+from zmq.utils.monitor import recv_monitor_message
 
 from dockyard.engine.errors import KernelDied
 
@@ -29,7 +30,11 @@ class InnerClient:
         self.lifeline = lifeline
         url = f"{connection['transport']}://{connection['ip']}-"
         self.shell = self._socket(zmq.DEALER, url + str(connection["shell_port"]))
-        self.stdin = self._socket(zmq.DEALER, url + str(connection["stdin_port"]))
+        # The kernel sends an input request to the identity its stdin socket knows then, and
+        # drops it (input() waits for ever) if ours has not finished connecting: watched, so
+        # wait_ready() returns only once it has.
+        self._stdin_events = None
+        self.stdin = self._socket(zmq.DEALER, url + str(connection["stdin_port"]), watched=True)
         self.control = self._socket(zmq.DEALER, url + str(connection["control_port"]))
         self._iopub_url = url + str(connection["iopub_port"])
         self._on_iopub = on_iopub
@@ -39,12 +44,14 @@ class InnerClient:
         self._thread.start()
         self._subscribed.wait()
 
-    def _socket(self, kind: int, url: str):
+    def _socket(self, kind: int, url: str, *, watched: bool = False):
         sock = self.context.socket(kind)
         sock.linger = 0
         if kind == zmq.DEALER:
             # The kernel answers stdin requests to the shell socket's identity.
             sock.identity = self.session.bsession
+        if watched:
+            self._stdin_events = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
         sock.connect(url)
         return sock
 
@@ -112,12 +119,31 @@ class InnerClient:
             reply = self.request("kernel_info_request", {},
                                  timeout=max(0.1, deadline - time.monotonic()))
             if iopub_seen.wait(0.2):
+                self._stdin_connected(deadline)
                 return reply["content"]
             if time.monotonic() > deadline:
                 raise TimeoutError("the kernel inside sends no IOPub messages")
 
+    def _stdin_connected(self, deadline: float) -> None:
+        """Wait for the stdin socket's handshake with the kernel (see __init__)."""
+        events = self._stdin_events
+        if events is None:
+            return
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                if events.poll(left * 1000) and \
+                        recv_monitor_message(events)["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    return
+            raise TimeoutError("the kernel inside never accepted the stdin connection")
+        finally:
+            self.stdin.disable_monitor()
+            events.close()
+            self._stdin_events = None
+
     def close(self) -> None:
         self._stopping.set()
         self._thread.join(2)
+        if self._stdin_events is not None:
+            self._stdin_events.close()
         for sock in (self.shell, self.stdin, self.control):
             sock.close()
