@@ -15,7 +15,6 @@ key (suite, variant, packages, sources, epoch), so the same plan is made by mmde
 """
 import email.utils
 import fcntl
-import glob
 import hashlib
 import json
 import os
