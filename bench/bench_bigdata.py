@@ -30,21 +30,20 @@ freed is also cheaper to fill than memory handed back to the host, which taking 
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
 from common import PREFIX, HostUndo, make_busybox_tarball, unmount_under  # noqa: E402
+from registry_server import REGISTRY, Registry  # noqa: E402  (the tests' registry launcher)
 
 DOCKER = "/usr/bin/docker"
 TIME = "/usr/bin/time"                # GNU time (Debian's `time`), for a child's own peak RSS
-REGISTRY = "/usr/bin/docker-registry"
 TOOLS = ("dockyard", "docker classic", "docker BuildKit", "skopeo")
 STEPS = ("build cold", "build cached", "build cached in-process", "save", "load",
          "push gzip", "push zstd", "pull")
@@ -134,39 +133,10 @@ def make_dataset(dest: Path, kind: str, mib: int, files: int) -> tuple[Path, int
     return dest, size * files
 
 
-class LocalRegistry:
-    """Debian's docker-registry on a free port of 127.0.0.1, storage under `directory`."""
-
-    def __init__(self, directory: Path):
-        directory.mkdir()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.address = f"127.0.0.1:{s.getsockname()[1]}"
-        (directory / "config.yml").write_text(
-            f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-            f"    rootdirectory: {directory / 'storage'}\nhttp:\n  addr: {self.address}\n")
-        self.process = subprocess.Popen([REGISTRY, "serve", str(directory / "config.yml")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1)
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("docker-registry did not start")
-                time.sleep(0.1)
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(20)
-
-
 class Bench:
     """The steps of one dataset for every tool; cells[step][tool]."""
 
-    def __init__(self, top: Path, registry: LocalRegistry, zstd: LocalRegistry, docker,
+    def __init__(self, top: Path, registry: Registry, zstd: Registry, docker,
                  label: str):
         self.top, self.registry, self.docker, self.label = top, registry, docker, label
         # zstd pushes go to a registry of their own: skopeo remembers (in its blob-info
@@ -344,8 +314,8 @@ def main(argv=None) -> int:
     undo = HostUndo()
     registry = zstd = docker = None
     try:
-        registry = LocalRegistry(top / "registry")
-        zstd = LocalRegistry(top / "registry-zstd")
+        registry = Registry(top / "registry")
+        zstd = Registry(top / "registry-zstd")
         docker = None if args.no_peers else start_docker(top)
         for kind in ("file", "tree") if not args.only else (args.only,):
             label = (f"{args.mib} MiB in one file" if kind == "file"
